@@ -1,0 +1,47 @@
+/* Power off through QEMU's sifive,test syscon: 0x5555 = pass,
+ * (code << 16) | 0x3333 = fail with exit code; SBI SRST
+ * (SBI v1.0 §10) as a fallback when the node is absent. */
+#include <arch/common/arch_common.h>
+#include <arch/irq.h>
+#include <arch/mmio.h>
+#include <arch/power.h>
+#include <arch/vm.h>
+
+#include "riscv.h"
+
+#define TEST_PASS 0x5555u
+#define TEST_FAIL 0x3333u
+#define SBI_EXT_SRST 0x53525354ul
+
+static volatile uint32_t *test_dev;
+
+rl_status arch_power_init(const struct fdt *fdt) {
+  int node;
+  uint64_t pa, size;
+  rl_status st = fdt_find_compatible(fdt, -1, "sifive,test0", &node);
+  if (st == RL_OK) {
+    st = fdt_get_reg(fdt, node, 0, &pa, &size);
+  }
+  volatile void *va;
+  if (st == RL_OK) {
+    st = arch_ioremap(pa, 4, &va);
+  }
+  if (st == RL_OK) {
+    test_dev = (volatile uint32_t *)va;
+  }
+  return st;
+}
+
+void arch_poweroff(int status) {
+  (void)arch_irq_save();
+  if (test_dev != NULL) {
+    uint32_t v =
+        status == 0 ? TEST_PASS : (((uint32_t)status & 0xffff) << 16) | TEST_FAIL;
+    arch_mmio_write32(test_dev, v);
+  }
+  /* SRST shutdown; reason 0 = none, 1 = system failure. */
+  (void)sbi_call(SBI_EXT_SRST, 0, 0, status == 0 ? 0 : 1, 0);
+  for (;;) {
+    __asm__ volatile("wfi");
+  }
+}

@@ -1,0 +1,36 @@
+/* Internal to arch/riscv64. */
+#ifndef ARCH_RISCV64_H
+#define ARCH_RISCV64_H
+
+#include <ringlight/types.h>
+
+#define csr_read(csr)                                                          \
+  ({                                                                           \
+    unsigned long v_;                                                          \
+    __asm__ volatile("csrr %0, " #csr : "=r"(v_)::"memory");                   \
+    v_;                                                                        \
+  })
+#define csr_write(csr, val)                                                    \
+  __asm__ volatile("csrw " #csr ", %0" ::"r"((unsigned long)(val)) : "memory")
+#define csr_set(csr, bits)                                                     \
+  __asm__ volatile("csrs " #csr ", %0" ::"r"((unsigned long)(bits)) : "memory")
+#define csr_clear(csr, bits)                                                   \
+  __asm__ volatile("csrc " #csr ", %0" ::"r"((unsigned long)(bits)) : "memory")
+
+#define SSTATUS_SIE (1ul << 1)
+#define SIE_STIE (1ul << 5)
+#define SIE_SEIE (1ul << 9)
+
+struct sbi_ret {
+  long error;
+  long value;
+};
+/* SBI call (SBI spec v1.0 §3): a7 = extension, a6 = function. */
+struct sbi_ret sbi_call(unsigned long ext, unsigned long fid, unsigned long a0,
+                        unsigned long a1, unsigned long a2);
+
+void riscv_plic_dispatch(void);
+void riscv_timer_interrupt(void);
+unsigned long riscv_hart_id(void);
+
+#endif

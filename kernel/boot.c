@@ -1,0 +1,106 @@
+#include <kernel/boot.h>
+#include <kernel/panic.h>
+#include <mm/page_alloc.h>
+#include <ringlight/config.h>
+#include <string.h>
+
+rl_status boot_read_memory(const struct fdt *fdt, struct boot_info *info) {
+  int node = fdt_root(fdt);
+  int depth;
+  info->ram_count = 0;
+  info->ram_bytes = 0;
+  while (fdt_walk_next(fdt, node, &node, &depth) == RL_OK) {
+    const char *type;
+    if (fdt_get_str(fdt, node, "device_type", &type) != RL_OK ||
+        strcmp(type, "memory") != 0 || !fdt_node_enabled(fdt, node)) {
+      continue;
+    }
+    uint64_t addr, size;
+    for (unsigned i = 0; fdt_get_reg(fdt, node, i, &addr, &size) == RL_OK;
+         i++) {
+      if (size == 0 || addr + size < addr) {
+        continue;
+      }
+      if (info->ram_count == BOOT_MAX_RAM) {
+        klog(LOG_WARN, "memory: more than %d ranges, ignoring %#llx+%#llx\n",
+             BOOT_MAX_RAM, (unsigned long long)addr,
+             (unsigned long long)size);
+        continue;
+      }
+      info->ram[info->ram_count].start = addr;
+      info->ram[info->ram_count].size = size;
+      info->ram_count++;
+      info->ram_bytes += size;
+    }
+  }
+  return RL_OK;
+}
+
+rl_status boot_reserve_firmware(const struct fdt *fdt) {
+  uint64_t addr, size;
+  rl_status st;
+  for (unsigned i = 0; fdt_mem_rsv(fdt, i, &addr, &size) == RL_OK; i++) {
+    if ((st = page_alloc_reserve(addr, size)) != RL_OK) {
+      return st;
+    }
+  }
+  int parent, child;
+  if (fdt_path(fdt, "/reserved-memory", &parent) != RL_OK) {
+    return RL_OK;
+  }
+  for (st = fdt_first_child(fdt, parent, &child); st == RL_OK;
+       st = fdt_next_sibling(fdt, child, &child)) {
+    for (unsigned i = 0; fdt_get_reg(fdt, child, i, &addr, &size) == RL_OK;
+         i++) {
+      klog(LOG_INFO, "memory: reserved %s [%#llx-%#llx]\n",
+           fdt_node_name(fdt, child), (unsigned long long)addr,
+           (unsigned long long)(addr + size - 1));
+      rl_status rst = page_alloc_reserve(addr, size);
+      if (rst != RL_OK) {
+        return rst;
+      }
+    }
+  }
+  return RL_OK;
+}
+
+void boot_print_banner(const struct boot_info *info, paddr_t dtb_pa) {
+  uint64_t kib = info->ram_bytes >> 10;
+  kprintf("%s %s: memory %llu MiB (%llu KiB) in %zu range(s), "
+          "device tree at %#llx\n",
+          CONFIG_KERNEL_BANNER, CONFIG_ARCH, (unsigned long long)(kib >> 10),
+          (unsigned long long)kib, info->ram_count,
+          (unsigned long long)dtb_pa);
+  for (size_t i = 0; i < info->ram_count; i++) {
+    kprintf("memory: range %zu [%#llx-%#llx]\n", i,
+            (unsigned long long)info->ram[i].start,
+            (unsigned long long)(info->ram[i].start + info->ram[i].size - 1));
+  }
+  kprintf("memory: %llu of %llu pages free\n",
+          (unsigned long long)page_alloc_free_pages(),
+          (unsigned long long)page_alloc_total_pages());
+}
+
+bool boot_arg_present(const struct fdt *fdt, const char *word) {
+  int node;
+  const char *args;
+  if (fdt_path(fdt, "/chosen", &node) != RL_OK ||
+      fdt_get_str(fdt, node, "bootargs", &args) != RL_OK) {
+    return false;
+  }
+  size_t wlen = strlen(word);
+  for (const char *p = args; *p != '\0';) {
+    while (*p == ' ') {
+      p++;
+    }
+    const char *end = p;
+    while (*end != '\0' && *end != ' ') {
+      end++;
+    }
+    if ((size_t)(end - p) == wlen && strncmp(p, word, wlen) == 0) {
+      return true;
+    }
+    p = end;
+  }
+  return false;
+}

@@ -1,0 +1,25 @@
+/* Boot-time helpers of kernel_main (kernel/boot.c, kernel/selftest.c). */
+#ifndef KERNEL_BOOT_H
+#define KERNEL_BOOT_H
+
+#include <arch/vm.h>
+#include <devicetree/fdt.h>
+
+#define BOOT_MAX_RAM 8
+
+struct boot_info {
+  struct arch_mem_range ram[BOOT_MAX_RAM];
+  size_t ram_count;
+  uint64_t ram_bytes;
+};
+
+/* RAM ranges: every node with device_type = "memory", each reg pair. */
+rl_status boot_read_memory(const struct fdt *fdt, struct boot_info *info);
+/* Reserves the memory reservation block and /reserved-memory children. */
+rl_status boot_reserve_firmware(const struct fdt *fdt);
+void boot_print_banner(const struct boot_info *info, paddr_t dtb_pa);
+/* True when /chosen/bootargs contains `word` as a whole word. */
+bool boot_arg_present(const struct fdt *fdt, const char *word);
+rl_status boot_dma_selftest(void);
+
+#endif

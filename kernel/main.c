@@ -1,0 +1,103 @@
+/* Kernel entry after the architecture's boot code: reads the device tree,
+ * builds the address space and the allocators, brings up interrupts and
+ * time, prints the banner and runs the boot self-tests. */
+#include <arch/common/arch_common.h>
+#include <arch/dma.h>
+#include <arch/irq.h>
+#include <arch/power.h>
+#include <arch/time.h>
+#include <arch/vm.h>
+#include <devicetree/fdt.h>
+#include <kernel/boot.h>
+#include <kernel/panic.h>
+#include <mm/page_alloc.h>
+#include <ringlight/config.h>
+#include <virtio/core/mmio_scan.h>
+
+#define GIB ((uint64_t)1 << 30)
+
+void kernel_main(paddr_t dtb_pa);
+
+static void check(rl_status st, const char *what) {
+  if (st != RL_OK) {
+    panic("%s failed: %s", what, rl_status_str(st));
+  }
+}
+
+static void *phys_to_virt_for_alloc(paddr_t pa) {
+  return arch_phys_to_virt(pa);
+}
+
+static void open_device_tree(paddr_t dtb_pa, struct fdt *fdt) {
+  paddr_t kstart, kend;
+  arch_kernel_extent(&kstart, &kend);
+  /* The boot tables map only the kernel's gigabyte; QEMU puts the blob
+   * there on both machines. */
+  if (dtb_pa / GIB != kstart / GIB) {
+    panic("device tree at %#llx is outside the boot mapping "
+          "(kernel gigabyte %#llx)",
+          (unsigned long long)dtb_pa, (unsigned long long)(kstart / GIB * GIB));
+  }
+  const void *blob = (const void *)(uintptr_t)(ARCH_DIRECT_MAP_BASE + dtb_pa);
+  size_t limit = (size_t)(GIB - dtb_pa % GIB);
+  rl_status st = fdt_open(fdt, blob, limit);
+  if (st != RL_OK) {
+    panic("device tree at %#llx is invalid: %s (header magic %#x)",
+          (unsigned long long)dtb_pa, rl_status_str(st), fdt_be32(blob));
+  }
+}
+
+static void setup_memory(const struct fdt *fdt, paddr_t dtb_pa,
+                         struct boot_info *info) {
+  check(boot_read_memory(fdt, info), "reading memory from the device tree");
+  if (info->ram_count == 0) {
+    panic("the device tree has no memory node");
+  }
+  check(arch_vm_init(info->ram, info->ram_count), "building page tables");
+  for (size_t i = 0; i < info->ram_count; i++) {
+    check(page_alloc_add_range(info->ram[i].start, info->ram[i].size),
+          "adding RAM");
+  }
+  paddr_t kstart, kend;
+  arch_kernel_extent(&kstart, &kend);
+  check(page_alloc_reserve(kstart, kend - kstart), "reserving the kernel");
+  check(page_alloc_reserve(dtb_pa, fdt->size), "reserving the device tree");
+  check(boot_reserve_firmware(fdt), "reserving firmware memory");
+  check(page_alloc_init(phys_to_virt_for_alloc), "page allocator");
+}
+
+void kernel_main(paddr_t dtb_pa) {
+  kprintf("\n%s: early console up (%s)\n", CONFIG_KERNEL_BANNER, arch_name());
+  struct fdt fdt;
+  open_device_tree(dtb_pa, &fdt);
+
+  static struct boot_info info;
+  setup_memory(&fdt, dtb_pa, &info);
+  check(arch_console_init(&fdt), "console from the device tree");
+  check(arch_irq_init(&fdt), "interrupt controller");
+  check(arch_time_init(&fdt), "timer");
+  check(arch_power_init(&fdt), "power control");
+  check(arch_cache_init(&fdt), "cache maintenance");
+  arch_irq_enable_local();
+
+  boot_print_banner(&info, dtb_pa);
+  virtio_mmio_log_slots(&fdt);
+
+#ifdef CONFIG_TEST_DMA_SELFTEST
+  check(boot_dma_selftest(), "DMA self-test");
+#endif
+#ifdef CONFIG_TEST_DELIBERATE_FAULT
+  kprintf("test: taking a deliberate fault at address 0x10\n");
+  (void)*(volatile uint32_t *)(uintptr_t)0x10;
+  panic("the deliberate fault did not fault");
+#endif
+
+  kprintf("RINGLIGHT: boot complete\n");
+  if (boot_arg_present(&fdt, "ringlight.poweroff")) {
+    kprintf("RINGLIGHT: PASS\n");
+    arch_poweroff(0);
+  }
+  for (;;) {
+    arch_idle_until(arch_time_ns() + 1000000000ull);
+  }
+}

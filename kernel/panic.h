@@ -1,0 +1,20 @@
+/* Kernel logging and panic. */
+#ifndef KERNEL_PANIC_H
+#define KERNEL_PANIC_H
+
+#include <ringlight/types.h>
+
+enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+/* Formats (lib/fmt.h conventions) to the console. */
+void kprintf(const char *fmt, ...) RL_PRINTF(1, 2);
+/* Prints when `level` <= CONFIG_LOG_LEVEL. */
+void klog(int level, const char *fmt, ...) RL_PRINTF(2, 3);
+
+/* Prints "PANIC: <message>" and ends the run with a failure status. */
+RL_NORETURN void panic(const char *fmt, ...) RL_PRINTF(1, 2);
+
+/* Exit status of a panic (the QEMU run ends with it). */
+#define PANIC_EXIT_STATUS 3
+
+#endif

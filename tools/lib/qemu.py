@@ -1,0 +1,184 @@
+"""Starts QEMU's virt machine for one architecture and talks QMP to it.
+
+Used by tools/run and by the QEMU tests: the command line is built in one
+place so that what a person runs and what the tests check are the same.
+"""
+import json
+import os
+import re
+import socket
+import subprocess
+import tempfile
+import time
+
+MACHINES = {
+    "aarch64": {
+        "binary": "qemu-system-aarch64",
+        "args": ["-machine", "virt", "-cpu", "cortex-a72", "-net", "none",
+                 "-semihosting-config", "enable=on,target=native"],
+    },
+    "riscv64": {
+        "binary": "qemu-system-riscv64",
+        "args": ["-machine", "virt", "-bios", "default"],
+    },
+}
+
+
+def qemu_command(arch, kernel, memory="256M", display="none", serial=None,
+                 qmp=None, append=None, gpu=True, extra=(), gdb=False):
+    m = MACHINES[arch]
+    cmd = [m["binary"]] + list(m["args"]) + ["-m", memory, "-kernel", kernel,
+                                             "-no-reboot"]
+    if append:
+        cmd += ["-append", append]
+    cmd += ["-display", display]
+    if serial:
+        cmd += ["-serial", serial]
+    if qmp:
+        cmd += ["-qmp", "unix:%s,server=on,wait=off" % qmp]
+    if gpu:
+        cmd += ["-device", "virtio-gpu-device"]
+    if gdb:
+        cmd += ["-s", "-S"]
+    cmd += list(extra)
+    return cmd
+
+
+class QmpError(Exception):
+    pass
+
+
+class Qmp:
+    """A minimal QMP client (QEMU's qapi/qmp-spec.txt): greeting,
+    qmp_capabilities, then one command at a time."""
+
+    def __init__(self, path, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise QmpError("QMP socket %s did not open" % path)
+                time.sleep(0.05)
+        self.sock.settimeout(timeout)
+        self.buf = b""
+        self._read()  # greeting
+        self.execute("qmp_capabilities")
+
+    def _read(self):
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise QmpError("QMP connection closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def execute(self, command, **arguments):
+        msg = {"execute": command}
+        if arguments:
+            msg["arguments"] = arguments
+        self.sock.sendall(json.dumps(msg).encode() + b"\n")
+        while True:
+            reply = self._read()
+            if "event" in reply:
+                continue
+            if "error" in reply:
+                raise QmpError("%s: %s" % (command, reply["error"]))
+            return reply.get("return")
+
+    def close(self):
+        self.sock.close()
+
+
+class Qemu:
+    """One QEMU run: serial to a log file, QMP on a unix socket."""
+
+    def __init__(self, arch, kernel, workdir=None, **kwargs):
+        self.workdir = workdir or tempfile.mkdtemp(prefix="ringlight-qemu-")
+        os.makedirs(self.workdir, exist_ok=True)
+        self.serial_path = os.path.join(self.workdir, "serial.log")
+        self.qmp_path = os.path.join(self.workdir, "qmp.sock")
+        self.stderr_path = os.path.join(self.workdir, "qemu-stderr.log")
+        self.cmd = qemu_command(arch, kernel, serial="file:" + self.serial_path,
+                                qmp=self.qmp_path, **kwargs)
+        self.proc = None
+        self.qmp = None
+
+    def start(self):
+        for p in (self.serial_path, self.qmp_path):
+            if os.path.exists(p):
+                os.unlink(p)
+        self.stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
+                                     stdout=self.stderr, stderr=self.stderr)
+        return self
+
+    def serial(self):
+        try:
+            with open(self.serial_path, "rb") as f:
+                return f.read().decode("utf-8", "replace").replace("\r", "")
+        except FileNotFoundError:
+            return ""
+
+    def wait_for(self, pattern, timeout):
+        """Waits until the serial log matches `pattern`; returns the match or
+        None on timeout or QEMU exit."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            m = regex.search(self.serial())
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                return regex.search(self.serial())
+            time.sleep(0.05)
+        return None
+
+    def wait_exit(self, timeout):
+        """Exit status, or None if QEMU is still running at the deadline."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def connect(self):
+        if self.qmp is None:
+            self.qmp = Qmp(self.qmp_path)
+        return self.qmp
+
+    def screendump(self, path):
+        if os.path.exists(path):
+            os.unlink(path)
+        self.connect().execute("screendump", filename=os.path.abspath(path))
+        # screendump returns once the file is written.
+        return path
+
+    def stop(self):
+        if self.qmp is not None:
+            try:
+                self.qmp.execute("quit")
+            except Exception:  # noqa: BLE001 - QEMU may already be gone
+                pass
+            self.qmp.close()
+            self.qmp = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if getattr(self, "stderr", None):
+            self.stderr.close()
+            self.stderr = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -1,0 +1,106 @@
+#include <arch/irq.h>
+#include <arch/mmio.h>
+#include <arch/vm.h>
+#include <kernel/panic.h>
+#include <virtio/core/mmio_scan.h>
+
+/* virtio 1.2 §4.2.2: MMIO register offsets. */
+#define VIRTIO_MMIO_MAGIC 0x000
+#define VIRTIO_MMIO_VERSION 0x004
+#define VIRTIO_MMIO_DEVICE_ID 0x008
+#define VIRTIO_MMIO_VENDOR_ID 0x00c
+#define VIRTIO_MMIO_MAGIC_VALUE 0x74726976u /* "virt" */
+
+const char *virtio_device_name(uint32_t device_id) {
+  /* virtio 1.2 §5: device ids. */
+  switch (device_id) {
+  case 0:
+    return "empty";
+  case 1:
+    return "net";
+  case 2:
+    return "block";
+  case 3:
+    return "console";
+  case 4:
+    return "rng";
+  case 5:
+    return "balloon";
+  case 16:
+    return "gpu";
+  case 18:
+    return "input";
+  case 19:
+    return "vsock";
+  default:
+    return "other";
+  }
+}
+
+rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
+                              struct virtio_mmio_slot *slot) {
+  int node = -1;
+  for (unsigned i = 0; i <= index; i++) {
+    rl_status st = fdt_find_compatible(fdt, node, "virtio,mmio", &node);
+    if (st != RL_OK) {
+      return st;
+    }
+  }
+  slot->node = node;
+  rl_status st = fdt_get_reg(fdt, node, 0, &slot->pa, &slot->size);
+  if (st != RL_OK) {
+    return st;
+  }
+  if (slot->size < 0x100) {
+    return RL_ERR_BAD_FORMAT;
+  }
+  uint32_t cells[4];
+  size_t n;
+  if ((st = fdt_get_interrupt(fdt, node, 0, cells, RL_ARRAY_SIZE(cells),
+                              &n)) != RL_OK ||
+      (st = arch_irq_from_dt(cells, n, &slot->irq)) != RL_OK) {
+    return st;
+  }
+  volatile void *regs;
+  if ((st = arch_ioremap(slot->pa, slot->size, &regs)) != RL_OK) {
+    return st;
+  }
+  slot->regs = (volatile uint8_t *)regs;
+  slot->magic = arch_mmio_read32(slot->regs + VIRTIO_MMIO_MAGIC);
+  slot->version = arch_mmio_read32(slot->regs + VIRTIO_MMIO_VERSION);
+  slot->device_id = arch_mmio_read32(slot->regs + VIRTIO_MMIO_DEVICE_ID);
+  slot->vendor_id = arch_mmio_read32(slot->regs + VIRTIO_MMIO_VENDOR_ID);
+  slot->dma_coherent = fdt_has_prop(fdt, node, "dma-coherent");
+  if (slot->magic != VIRTIO_MMIO_MAGIC_VALUE) {
+    return RL_ERR_BAD_FORMAT;
+  }
+  return RL_OK;
+}
+
+unsigned virtio_mmio_log_slots(const struct fdt *fdt) {
+  unsigned devices = 0;
+  unsigned index = 0;
+  for (;; index++) {
+    struct virtio_mmio_slot slot;
+    rl_status st = virtio_mmio_slot_at(fdt, index, &slot);
+    if (st == RL_ERR_NOT_FOUND) {
+      break;
+    }
+    if (st != RL_OK) {
+      klog(LOG_WARN, "virtio-mmio: slot %u unusable: %s\n", index,
+           rl_status_str(st));
+      continue;
+    }
+    if (slot.device_id != 0) {
+      devices++;
+    }
+    klog(slot.device_id != 0 ? LOG_INFO : LOG_DEBUG,
+         "virtio-mmio: slot %#llx irq %u version %u device %u (%s) "
+         "vendor %#x%s\n",
+         (unsigned long long)slot.pa, slot.irq, slot.version, slot.device_id,
+         virtio_device_name(slot.device_id), slot.vendor_id,
+         slot.dma_coherent ? " dma-coherent" : "");
+  }
+  kprintf("virtio-mmio: %u slots, %u with a device\n", index, devices);
+  return devices;
+}
