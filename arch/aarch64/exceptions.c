@@ -72,18 +72,18 @@ void aarch64_exception(struct frame *f, uint64_t kind) {
   __asm__ volatile("mrs %0, far_el1" : "=r"(far));
   unsigned ec = (unsigned)(esr >> 26) & 0x3f;
   kprintf("\n*** EXCEPTION: %s: %s\n", kind_names[kind & 15], ec_name(ec));
-  kprintf("ESR_EL1 %#018llx (EC %#x, ISS %#llx)\n", (unsigned long long)esr,
+  kprintf("ESR_EL1 0x%016llx (EC %#x, ISS %#llx)\n", (unsigned long long)esr,
           ec, (unsigned long long)(esr & 0x1ffffff));
-  kprintf("PC (ELR_EL1) %#018llx  FAR_EL1 %#018llx  SPSR %#llx\n",
+  kprintf("PC (ELR_EL1) 0x%016llx  FAR_EL1 0x%016llx  SPSR %#llx\n",
           (unsigned long long)f->elr, (unsigned long long)far,
           (unsigned long long)f->spsr);
   for (int i = 0; i < 31; i += 2) {
     if (i + 1 < 31) {
-      kprintf("x%-2d %#018llx  x%-2d %#018llx\n", i,
+      kprintf("x%-2d 0x%016llx  x%-2d 0x%016llx\n", i,
               (unsigned long long)f->x[i], i + 1,
               (unsigned long long)f->x[i + 1]);
     } else {
-      kprintf("x%-2d %#018llx  sp  %#018llx\n", i,
+      kprintf("x%-2d 0x%016llx  sp  0x%016llx\n", i,
               (unsigned long long)f->x[i], (unsigned long long)f->sp);
     }
   }

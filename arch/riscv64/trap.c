@@ -57,17 +57,17 @@ void riscv_trap(struct frame *f) {
   }
   unsigned long stval = csr_read(stval);
   kprintf("\n*** EXCEPTION: %s\n", cause_name(code));
-  kprintf("scause %#018lx  PC (sepc) %#018llx  stval %#018lx  sstatus "
+  kprintf("scause 0x%016lx  PC (sepc) 0x%016llx  stval 0x%016lx  sstatus "
           "%#llx\n",
           scause, (unsigned long long)f->sepc, stval,
           (unsigned long long)f->sstatus);
   for (int i = 1; i < 32; i += 2) {
     if (i + 1 < 32) {
-      kprintf("%-4s %#018llx  %-4s %#018llx\n", reg_names[i],
+      kprintf("%-4s 0x%016llx  %-4s 0x%016llx\n", reg_names[i],
               (unsigned long long)f->x[i], reg_names[i + 1],
               (unsigned long long)f->x[i + 1]);
     } else {
-      kprintf("%-4s %#018llx\n", reg_names[i], (unsigned long long)f->x[i]);
+      kprintf("%-4s 0x%016llx\n", reg_names[i], (unsigned long long)f->x[i]);
     }
   }
   panic("unhandled exception at PC %#llx", (unsigned long long)f->sepc);

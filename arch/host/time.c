@@ -1,0 +1,29 @@
+/* Host time: CLOCK_MONOTONIC; idling sleeps at most 1 ms per call. */
+#include <arch/time.h>
+
+#include <time.h>
+
+#include "arch_host.h"
+#include "host_internal.h"
+
+#define IDLE_MAX_NS 1000000u
+
+uint64_t arch_time_ns(void) {
+  struct timespec ts;
+  /* CLOCK_MONOTONIC cannot fail with a valid pointer. */
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void arch_idle_until(uint64_t deadline_ns) {
+  if (host_irq_deliver_pending())
+    return; /* an interrupt "arrived" */
+  uint64_t now = arch_time_ns();
+  if (now >= deadline_ns)
+    return;
+  uint64_t wait = deadline_ns - now;
+  if (wait > IDLE_MAX_NS)
+    wait = IDLE_MAX_NS;
+  struct timespec ts = {0, (long)wait};
+  nanosleep(&ts, NULL); /* EINTR: returning early is allowed */
+}
