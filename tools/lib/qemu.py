@@ -154,7 +154,8 @@ class Qemu:
     def screendump(self, path):
         if os.path.exists(path):
             os.unlink(path)
-        self.connect().execute("screendump", filename=os.path.abspath(path))
+        self.connect().execute("screendump", filename=os.path.abspath(path),
+                               format="png")
         # screendump returns once the file is written.
         return path
 
