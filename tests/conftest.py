@@ -20,7 +20,7 @@ def build():
         if key not in done:
             if base is not None or settings:
                 rltools.configure(name, base=base, settings=settings)
-            done[key] = rltools.build(name, quiet=True)
+            done[key] = rltools.build(name, quiet=True, targets=["kernel.elf"])
         return done[key]
 
     return _build

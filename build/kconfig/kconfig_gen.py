@@ -6,7 +6,7 @@ stdout; writes the same scope to --gni and the C header to --header, each
 only when its content changes, so unchanged options rebuild nothing.
 
 GN value mapping: bool/tristate -> true/false (y/m are true), int ->
-decimal, hex and string -> GN string. Every symbol is present, so BUILD.gn
+decimal (0 when unset), hex and string -> GN string ("" when unset). Every symbol is present, so BUILD.gn
 files may read kconfig.CONFIG_X without defined().
 """
 import argparse
@@ -30,13 +30,15 @@ def gn_value(sym):
     val = sym.str_value
     if sym.orig_type in (kconfiglib.BOOL, kconfiglib.TRISTATE):
         return "true" if val in ("y", "m") else "false"
+    # An int or hex without a value (dependencies off, no default) still
+    # appears, as 0 / "", so BUILD.gn never needs defined().
     if sym.orig_type == kconfiglib.INT:
         try:
             return str(int(val, 10))
         except ValueError:
-            return None
+            return "0"
     if sym.orig_type == kconfiglib.HEX:
-        return gn_string(val) if val else None
+        return gn_string(val)
     if sym.orig_type == kconfiglib.STRING:
         return gn_string(val)
     return None

@@ -44,9 +44,10 @@ def log(msg):
     sys.stderr.flush()
 
 
-def ensure_packages(quiet=False):
-    """apt-get installs whatever of PACKAGES is missing."""
-    missing = [pkg for pkg, path in PACKAGES if not os.path.exists(path)]
+def ensure_packages(quiet=False, extra=()):
+    """apt-get installs whatever of PACKAGES (and `extra`) is missing."""
+    wanted = PACKAGES + list(extra)
+    missing = [pkg for pkg, path in wanted if not os.path.exists(path)]
     if not missing:
         return
     log("installing Debian packages: " + " ".join(missing))
@@ -58,7 +59,7 @@ def ensure_packages(quiet=False):
     subprocess.run(sudo + ["apt-get", "install", "-y", "-qq",
                            "--no-install-recommends"] + missing,
                    check=True, env=env, stdout=out)
-    still = [pkg for pkg, path in PACKAGES if not os.path.exists(path)]
+    still = [pkg for pkg, path in wanted if not os.path.exists(path)]
     if still:
         raise SystemExit("packages still missing after apt-get: " + " ".join(still))
 
