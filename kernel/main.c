@@ -83,6 +83,7 @@ void kernel_main(paddr_t dtb_pa) {
   boot_print_banner(&info, dtb_pa);
   virtio_mmio_log_slots(&fdt);
 
+  check(boot_time_selftest(), "timer self-test");
 #ifdef CONFIG_TEST_DMA_SELFTEST
   check(boot_dma_selftest(), "DMA self-test");
 #endif

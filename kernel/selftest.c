@@ -1,6 +1,7 @@
 /* DMA self-test at boot: what every driver relies on, checked on the real
  * machine. The boot test reads the "dma selftest: PASS" line. */
 #include <arch/dma.h>
+#include <arch/time.h>
 #include <arch/vm.h>
 #include <kernel/boot.h>
 #include <kernel/panic.h>
@@ -88,5 +89,28 @@ rl_status boot_dma_selftest(void) {
   }
   kprintf("dma selftest: PASS (sync calls executed: %lu)\n",
           arch_dma_sync_count());
+  return RL_OK;
+}
+
+rl_status boot_time_selftest(void) {
+  /* Idles (wfi) until a deadline: the timer interrupt must wake it. */
+  unsigned long before = arch_timer_interrupts();
+  uint64_t start = arch_time_ns();
+  uint64_t deadline = start + 5000000; /* 5 ms */
+  unsigned loops = 0;
+  while (!arch_deadline_passed(deadline) && loops < 1000000) {
+    arch_idle_until(deadline);
+    loops++;
+  }
+  uint64_t waited = arch_time_ns() - start;
+  unsigned long irqs = arch_timer_interrupts() - before;
+  if (waited < 5000000 || irqs == 0) {
+    klog(LOG_ERROR, "time selftest: waited %llu ns, %lu timer interrupts\n",
+         (unsigned long long)waited, irqs);
+    return RL_ERR_IO;
+  }
+  kprintf("time selftest: PASS (idled %llu us, %lu timer interrupt(s), "
+          "%u wake-up(s))\n",
+          (unsigned long long)(waited / 1000), irqs, loops);
   return RL_OK;
 }

@@ -22,4 +22,7 @@ static inline bool arch_deadline_passed(uint64_t deadline_ns) {
  * deadline. */
 void arch_idle_until(uint64_t deadline_ns);
 
+/* How many timer interrupts have been taken (for self-tests). */
+unsigned long arch_timer_interrupts(void);
+
 #endif
