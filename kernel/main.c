@@ -55,8 +55,14 @@ static void setup_memory(const struct fdt *fdt, paddr_t dtb_pa,
   }
   check(arch_vm_init(info->ram, info->ram_count), "building page tables");
   for (size_t i = 0; i < info->ram_count; i++) {
-    check(page_alloc_add_range(info->ram[i].start, info->ram[i].size),
-          "adding RAM");
+    rl_status st = page_alloc_add_range(info->ram[i].start, info->ram[i].size);
+    if (st == RL_ERR_NO_SPACE) {
+      klog(LOG_WARN, "memory: range %zu ignored (CONFIG_PAGE_ALLOC_MAX_RANGES "
+                     "is %d)\n",
+           i, PAGE_ALLOC_MAX_RANGES);
+      continue;
+    }
+    check(st, "adding RAM");
   }
   paddr_t kstart, kend;
   arch_kernel_extent(&kstart, &kend);

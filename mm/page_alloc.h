@@ -12,7 +12,12 @@
 #include <ringlight/status.h>
 #include <ringlight/types.h>
 
-#define PAGE_ALLOC_MAX_RANGES 8
+#ifdef RINGLIGHT_KERNEL
+#include <ringlight/config.h>
+#define PAGE_ALLOC_MAX_RANGES CONFIG_PAGE_ALLOC_MAX_RANGES /* mm/Kconfig */
+#else
+#define PAGE_ALLOC_MAX_RANGES 8 /* host tests: independent of .config */
+#endif
 #define PAGE_ALLOC_MAX_RESERVATIONS 32
 
 /* Physical ranges are page aligned inward (start up, end down).

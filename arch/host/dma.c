@@ -78,9 +78,10 @@ void arch_dma_free(struct arch_dma_buf *buf) {
     }
   }
   pthread_mutex_unlock(&lock);
-  fprintf(stderr, "arch_dma_free: %p (phys 0x%llx, %zu bytes) is not a live "
-                  "DMA allocation\n",
-          buf->cpu, (unsigned long long)buf->phys, buf->size);
+  (void)fprintf(stderr,
+                "arch_dma_free: %p (phys 0x%llx, %zu bytes) is not a live "
+                "DMA allocation\n",
+                buf->cpu, (unsigned long long)buf->phys, buf->size);
   abort();
 }
 
@@ -122,7 +123,7 @@ rl_status arch_phys_to_virt_checked(paddr_t pa, void **out) {
 paddr_t arch_virt_to_phys(const void *va) {
   paddr_t pa;
   if (arch_virt_to_phys_checked(va, &pa) != RL_OK) {
-    fprintf(stderr, "arch_virt_to_phys: %p is not in DMA memory\n", va);
+    (void)fprintf(stderr, "arch_virt_to_phys: %p is not in DMA memory\n", va);
     abort();
   }
   return pa;
@@ -131,18 +132,19 @@ paddr_t arch_virt_to_phys(const void *va) {
 void *arch_phys_to_virt(paddr_t pa) {
   void *va;
   if (arch_phys_to_virt_checked(pa, &va) != RL_OK) {
-    fprintf(stderr, "arch_phys_to_virt: 0x%llx is not in DMA memory\n",
-            (unsigned long long)pa);
+    (void)fprintf(stderr, "arch_phys_to_virt: 0x%llx is not in DMA memory\n",
+                  (unsigned long long)pa);
     abort();
   }
   return va;
 }
 
-/* Sync: a fence always; when not coherent, the cache operation a real
- * CPU would need, counted (for_cpu after TO_DEVICE needs none). */
-void arch_dma_sync_for_device(const void *va, size_t len,
-                              enum arch_dma_dir dir, bool coherent) {
-  if (!coherent) {
+/* Sync, as arch/common/dma_sync.c: a fence always; when not coherent and
+ * len > 0, the cache operation a real CPU would need, counted (for_cpu
+ * after TO_DEVICE needs none). */
+void arch_dma_sync_for_device(const void *va, size_t len, enum arch_dma_dir dir,
+                              bool coherent) {
+  if (!coherent && len > 0) {
     if (dir == ARCH_DMA_TO_DEVICE)
       arch_cache_clean(va, len);
     else
@@ -155,7 +157,7 @@ void arch_dma_sync_for_device(const void *va, size_t len,
 void arch_dma_sync_for_cpu(const void *va, size_t len, enum arch_dma_dir dir,
                            bool coherent) {
   arch_dma_mb();
-  if (!coherent && dir != ARCH_DMA_TO_DEVICE) {
+  if (!coherent && len > 0 && dir != ARCH_DMA_TO_DEVICE) {
     arch_cache_invalidate(va, len);
     __atomic_fetch_add(&sync_count, 1, __ATOMIC_RELAXED);
   }

@@ -41,8 +41,7 @@ rl_status arch_irq_from_dt(const uint32_t *cells, size_t ncells,
   return RL_OK;
 }
 
-rl_status arch_irq_register(unsigned irq, arch_irq_handler handler,
-                            void *ctx) {
+rl_status arch_irq_register(unsigned irq, arch_irq_handler handler, void *ctx) {
   if (irq >= HOST_IRQ_COUNT)
     return RL_ERR_OUT_OF_RANGE;
   if (handler == NULL)

@@ -5,6 +5,6 @@
 #include <stdlib.h>
 
 void arch_poweroff(int status) {
-  fflush(stdout);
+  (void)fflush(stdout);
   exit(status);
 }
