@@ -12,7 +12,7 @@
 #include <kernel/panic.h>
 #include <mm/page_alloc.h>
 #include <ringlight/config.h>
-#include <virtio/core/mmio_scan.h>
+#include <virtio/core/virtio.h>
 
 #define GIB ((uint64_t)1 << 30)
 
@@ -98,6 +98,9 @@ void kernel_main(paddr_t dtb_pa) {
   (void)*(volatile uint32_t *)(uintptr_t)0x10;
   panic("the deliberate fault did not fault");
 #endif
+
+  unsigned bound = virtio_probe_all(&fdt);
+  kprintf("virtio: %u device(s) bound to a driver\n", bound);
 
   kprintf("RINGLIGHT: boot complete\n");
   if (boot_arg_present(&fdt, "ringlight.poweroff")) {

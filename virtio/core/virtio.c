@@ -1,0 +1,374 @@
+/* The virtio core on the MMIO transport: device status, feature
+ * negotiation, queue setup (legacy and modern), configuration space and
+ * interrupts. */
+#include <arch/irq.h>
+#include <arch/mmio.h>
+#include <arch/time.h>
+#include <kernel/panic.h>
+#include <lib/fmt.h>
+#include <ringlight/config.h>
+#include <virtio/core/virtio.h>
+
+#include "virtio_mmio.h"
+#include "vq_select.h"
+
+#define RESET_TIMEOUT_NS 100000000ull /* 100 ms */
+#define CONFIG_GENERATION_TRIES 16
+
+static uint32_t rd(const struct virtio_device *dev, uint32_t reg) {
+  return arch_mmio_read32(dev->regs + reg);
+}
+static void wr(struct virtio_device *dev, uint32_t reg, uint32_t v) {
+  arch_mmio_write32(dev->regs + reg, v);
+}
+
+static const struct virtio_feature_name transport_names[] = {
+    {VIRTIO_F_INDIRECT_DESC, "INDIRECT_DESC"},
+    {VIRTIO_F_EVENT_IDX, "EVENT_IDX"},
+    {VIRTIO_F_VERSION_1, "VERSION_1"},
+    {VIRTIO_F_ACCESS_PLATFORM, "ACCESS_PLATFORM"},
+    {VIRTIO_F_RING_PACKED, "RING_PACKED"},
+    {VIRTIO_F_IN_ORDER, "IN_ORDER"},
+    {VIRTIO_F_ORDER_PLATFORM, "ORDER_PLATFORM"},
+    {VIRTIO_F_NOTIFICATION_DATA, "NOTIFICATION_DATA"},
+    {VIRTIO_F_RING_RESET, "RING_RESET"},
+    {24, "NOTIFY_ON_EMPTY"},
+    {27, "ANY_LAYOUT"},
+    {0, NULL},
+};
+
+const char *virtio_feature_name(const struct virtio_device *dev,
+                                unsigned bit) {
+  const struct virtio_feature_name *t = transport_names;
+  for (; t->name != NULL; t++) {
+    if (t->bit == bit) {
+      return t->name;
+    }
+  }
+  if (dev->driver != NULL && dev->driver->feature_names != NULL && bit < 24) {
+    for (t = dev->driver->feature_names; t->name != NULL; t++) {
+      if (t->bit == bit) {
+        return t->name;
+      }
+    }
+  }
+  return NULL;
+}
+
+static void log_features(const struct virtio_device *dev, const char *what,
+                         uint64_t bits) {
+  char line[256];
+  size_t n = 0;
+  for (unsigned bit = 0; bit < 64; bit++) {
+    if ((bits & VIRTIO_BIT(bit)) == 0) {
+      continue;
+    }
+    const char *name = virtio_feature_name(dev, bit);
+    int w = name != NULL ? rl_snprintf(line + n, sizeof(line) - n, " %s", name)
+                         : rl_snprintf(line + n, sizeof(line) - n, " bit%u",
+                                       bit);
+    if (w < 0 || (size_t)w >= sizeof(line) - n) {
+      break;
+    }
+    n += (size_t)w;
+  }
+  line[n] = '\0';
+  klog(LOG_INFO, "%s: features %s:%s\n", dev->name, what,
+       n == 0 ? " (none)" : line);
+}
+
+static uint64_t transport_offer(const struct virtio_device *dev) {
+  uint64_t mask = 0;
+  if (dev->version == 2) {
+    mask |= VIRTIO_BIT(VIRTIO_F_VERSION_1); /* §6.1: required, modern */
+  }
+#ifdef CONFIG_VIRTIO_EVENT_IDX
+  mask |= VIRTIO_BIT(VIRTIO_F_EVENT_IDX);
+#endif
+#ifdef CONFIG_VIRTIO_INDIRECT_DESC
+  mask |= VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
+#endif
+  mask |= vq_select_transport_features(dev->version);
+  return mask;
+}
+
+rl_status virtio_device_init(struct virtio_device *dev,
+                             const struct virtio_mmio_slot *slot) {
+  if (slot->version != 1 && slot->version != 2) {
+    return RL_ERR_NOT_SUPPORTED;
+  }
+  dev->slot = *slot;
+  dev->regs = slot->regs;
+  dev->version = slot->version;
+  dev->device_id = slot->device_id;
+  dev->offer_mask = transport_offer(dev);
+  (void)rl_snprintf(dev->name, sizeof(dev->name), "virtio-%s@%#llx",
+                    virtio_device_name(slot->device_id),
+                    (unsigned long long)slot->pa);
+  return RL_OK;
+}
+
+uint32_t virtio_device_status(const struct virtio_device *dev) {
+  return rd(dev, VIRTIO_MMIO_STATUS);
+}
+
+static void set_status(struct virtio_device *dev, uint32_t bits) {
+  wr(dev, VIRTIO_MMIO_STATUS, rd(dev, VIRTIO_MMIO_STATUS) | bits);
+}
+
+void virtio_device_fail(struct virtio_device *dev, rl_status why,
+                        const char *what) {
+  dev->failed = true;
+  set_status(dev, VIRTIO_STATUS_FAILED);
+  klog(LOG_ERROR, "%s: %s: %s; device marked FAILED\n", dev->name, what,
+       rl_status_str(why));
+}
+
+static rl_status reset_and_wait(struct virtio_device *dev) {
+  /* §2.4.2 / §4.2.3.1: write 0, then wait until Status reads 0. */
+  wr(dev, VIRTIO_MMIO_STATUS, 0);
+  uint64_t deadline = arch_deadline_in(RESET_TIMEOUT_NS);
+  while (rd(dev, VIRTIO_MMIO_STATUS) != 0) {
+    if (arch_deadline_passed(deadline)) {
+      klog(LOG_ERROR, "%s: reset: status still %#x after 100 ms\n", dev->name,
+           rd(dev, VIRTIO_MMIO_STATUS));
+      return RL_ERR_TIMEOUT;
+    }
+    arch_idle_until(RL_MIN(deadline, arch_time_ns() + 10000));
+  }
+  return RL_OK;
+}
+
+rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
+  rl_status st = reset_and_wait(dev);
+  if (st != RL_OK) {
+    return st;
+  }
+  set_status(dev, VIRTIO_STATUS_ACKNOWLEDGE); /* §3.1.1 step 2 */
+  set_status(dev, VIRTIO_STATUS_DRIVER);      /* step 3 */
+
+  uint64_t offered = 0;
+  for (uint32_t word = 0; word < 2; word++) {
+    wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, word);
+    offered |= (uint64_t)rd(dev, VIRTIO_MMIO_DEVICE_FEATURES) << (32 * word);
+  }
+  dev->device_features = offered;
+  /* Device-specific bits are 0-23 and 50-127 (§6); the rest are the
+   * transport's, which only the core accepts. */
+  uint64_t device_bits = wanted & (VIRTIO_BIT(24) - 1);
+  uint64_t accept = offered & (device_bits | dev->offer_mask);
+  log_features(dev, "offered by the device", offered);
+  log_features(dev, "accepted", accept);
+  log_features(dev, "refused", offered & ~accept);
+
+  if (dev->version == 2 && (accept & VIRTIO_BIT(VIRTIO_F_VERSION_1)) == 0) {
+    virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
+                       "modern device without VERSION_1");
+    return RL_ERR_NOT_SUPPORTED;
+  }
+  st = vq_select_check(dev, accept);
+  if (st != RL_OK) {
+    virtio_device_fail(dev, st, "no usable queue backend");
+    return st;
+  }
+  for (uint32_t word = 0; word < 2; word++) {
+    wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, word);
+    wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(accept >> (32 * word)));
+  }
+  dev->features = accept;
+  if (dev->version == 2) {
+    /* §3.1.1 steps 5-6: FEATURES_OK must read back. */
+    set_status(dev, VIRTIO_STATUS_FEATURES_OK);
+    if ((rd(dev, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK) == 0) {
+      virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
+                         "FEATURES_OK did not read back");
+      return RL_ERR_NOT_SUPPORTED;
+    }
+  } else {
+    /* §4.2.4: the legacy ring layout needs the guest page size. */
+    wr(dev, VIRTIO_MMIO_GUEST_PAGE_SIZE, VIRTIO_MMIO_LEGACY_PAGE_SIZE);
+  }
+  return RL_OK;
+}
+
+bool virtio_has_feature(const struct virtio_device *dev, unsigned bit) {
+  return bit < 64 && (dev->features & VIRTIO_BIT(bit)) != 0;
+}
+
+rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
+                             const char *name, uint16_t max_size,
+                             virtqueue_done_fn done, struct virtqueue **out) {
+  if (index >= VIRTIO_MAX_QUEUES || max_size == 0 || done == NULL) {
+    return RL_ERR_INVALID;
+  }
+  struct virtqueue *vq = &dev->queues[index];
+  if (vq->backend != NULL) {
+    return RL_ERR_BUSY;
+  }
+  wr(dev, VIRTIO_MMIO_QUEUE_SEL, index);
+  bool in_use = dev->version == 2 ? rd(dev, VIRTIO_MMIO_QUEUE_READY) != 0
+                                  : rd(dev, VIRTIO_MMIO_QUEUE_PFN) != 0;
+  if (in_use) {
+    return RL_ERR_BUSY;
+  }
+  uint32_t num_max = rd(dev, VIRTIO_MMIO_QUEUE_NUM_MAX);
+  if (num_max == 0) {
+    klog(LOG_ERROR, "%s: queue %u (%s) does not exist (QueueNumMax 0)\n",
+         dev->name, index, name);
+    return RL_ERR_NOT_FOUND;
+  }
+  struct vq_choice choice;
+  rl_status st = vq_select(dev, &choice);
+  if (st != RL_OK) {
+    return st;
+  }
+  uint32_t size = RL_MIN((uint32_t)max_size, num_max);
+  size = vq_select_size(&choice, size);
+  struct vq_config cfg = {
+      .size = (uint16_t)size,
+      .event_idx = virtio_has_feature(dev, VIRTIO_F_EVENT_IDX),
+      .indirect = virtio_has_feature(dev, VIRTIO_F_INDIRECT_DESC),
+      .legacy = dev->version == 1,
+      .legacy_align = VIRTIO_MMIO_LEGACY_ALIGN,
+      .dma_coherent = dev->slot.dma_coherent,
+  };
+  st = choice.ops->create(&cfg, &vq->backend);
+  if (st != RL_OK) {
+    return st;
+  }
+  struct vq_addrs a;
+  choice.ops->addrs(vq->backend, &a);
+  wr(dev, VIRTIO_MMIO_QUEUE_NUM, size);
+  if (dev->version == 1) {
+    /* §4.2.4: QueueAlign and the page number of the whole queue. */
+    wr(dev, VIRTIO_MMIO_QUEUE_ALIGN, VIRTIO_MMIO_LEGACY_ALIGN);
+    wr(dev, VIRTIO_MMIO_QUEUE_PFN,
+       (uint32_t)(a.desc / VIRTIO_MMIO_LEGACY_PAGE_SIZE));
+  } else {
+    wr(dev, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)a.desc);
+    wr(dev, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(a.desc >> 32));
+    wr(dev, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)a.driver);
+    wr(dev, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(a.driver >> 32));
+    wr(dev, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)a.device);
+    wr(dev, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(a.device >> 32));
+    wr(dev, VIRTIO_MMIO_QUEUE_READY, 1);
+  }
+  vq->dev = dev;
+  vq->index = index;
+  vq->name = name;
+  vq->size = (uint16_t)size;
+  vq->ops = choice.ops;
+  vq->done = done;
+  klog(LOG_INFO,
+       "%s: queue %u (%s): %u entries, %s ring (%s), %s layout, "
+       "desc %#llx driver %#llx device %#llx\n",
+       dev->name, index, name, size, choice.ops->name, choice.why,
+       dev->version == 1 ? "legacy" : "modern", (unsigned long long)a.desc,
+       (unsigned long long)a.driver, (unsigned long long)a.device);
+  *out = vq;
+  return RL_OK;
+}
+
+static void irq_handler(void *ctx) { virtio_handle_interrupt(ctx); }
+
+rl_status virtio_device_ready(struct virtio_device *dev) {
+  if (!dev->irq_ready) {
+    rl_status st = arch_irq_register(dev->slot.irq, irq_handler, dev);
+    if (st == RL_OK) {
+      st = arch_irq_enable(dev->slot.irq);
+    }
+    if (st != RL_OK) {
+      klog(LOG_WARN, "%s: interrupt %u unusable (%s): polling\n", dev->name,
+           dev->slot.irq, rl_status_str(st));
+    } else {
+      dev->irq_ready = true;
+    }
+  }
+  set_status(dev, VIRTIO_STATUS_DRIVER_OK); /* §3.1.1 step 8 */
+  uint32_t status = rd(dev, VIRTIO_MMIO_STATUS);
+  if (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
+    virtio_device_fail(dev, RL_ERR_BROKEN, "DEVICE_NEEDS_RESET at DRIVER_OK");
+    return RL_ERR_BROKEN;
+  }
+  return RL_OK;
+}
+
+static void fail_token(void *token, void *arg) {
+  struct virtqueue *vq = arg;
+  vq->done(vq, token, UINT32_MAX);
+}
+
+rl_status virtio_device_reset(struct virtio_device *dev) {
+  rl_status st = reset_and_wait(dev);
+  for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+    struct virtqueue *vq = &dev->queues[i];
+    if (vq->backend != NULL) {
+      vq->ops->detach(vq->backend, fail_token, vq);
+    }
+  }
+  return st;
+}
+
+rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
+                             unsigned width, uint64_t *value) {
+  if ((width != 1 && width != 2 && width != 4 && width != 8) ||
+      offset % (width == 8 ? 4 : width) != 0 ||
+      offset + width > dev->slot.size - VIRTIO_MMIO_CONFIG) {
+    return RL_ERR_INVALID;
+  }
+  volatile uint8_t *p = dev->regs + VIRTIO_MMIO_CONFIG + offset;
+  for (int tries = 0; tries < CONFIG_GENERATION_TRIES; tries++) {
+    uint32_t gen = dev->version == 2 ? rd(dev, VIRTIO_MMIO_CONFIG_GENERATION)
+                                     : 0;
+    uint64_t v;
+    switch (width) {
+    case 1:
+      v = arch_mmio_read8(p);
+      break;
+    case 2:
+      v = arch_mmio_read16(p);
+      break;
+    case 4:
+      v = arch_mmio_read32(p);
+      break;
+    default:
+      v = arch_mmio_read32(p) | (uint64_t)arch_mmio_read32(p + 4) << 32;
+      break;
+    }
+    if (dev->version == 1 || rd(dev, VIRTIO_MMIO_CONFIG_GENERATION) == gen) {
+      *value = v;
+      return RL_OK;
+    }
+  }
+  klog(LOG_ERROR, "%s: configuration generation kept changing\n", dev->name);
+  return RL_ERR_BUSY;
+}
+
+rl_status virtio_config_write32(struct virtio_device *dev, uint32_t offset,
+                                uint32_t value) {
+  if (offset % 4 != 0 || offset + 4 > dev->slot.size - VIRTIO_MMIO_CONFIG) {
+    return RL_ERR_INVALID;
+  }
+  arch_mmio_write32(dev->regs + VIRTIO_MMIO_CONFIG + offset, value);
+  return RL_OK;
+}
+
+void virtio_handle_interrupt(struct virtio_device *dev) {
+  uint32_t isr = rd(dev, VIRTIO_MMIO_INTERRUPT_STATUS);
+  wr(dev, VIRTIO_MMIO_INTERRUPT_ACK, isr);
+  if (isr & VIRTIO_MMIO_INT_VRING) {
+    for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+      struct virtqueue *vq = &dev->queues[i];
+      if (vq->backend != NULL) {
+        vq->interrupts++;
+        (void)virtqueue_poll(vq);
+      }
+    }
+  }
+  if (isr & VIRTIO_MMIO_INT_CONFIG) {
+    dev->config_changes++;
+    if (dev->driver != NULL && dev->driver->config_changed != NULL) {
+      dev->driver->config_changed(dev);
+    }
+  }
+}

@@ -1,0 +1,162 @@
+/* The virtio core (virtio 1.2 §2, §3, §4.2): devices on the MMIO
+ * transport (legacy and modern), feature negotiation, virtqueues through a
+ * queue backend, interrupts, and an async-first request API with a
+ * blocking wait on top.
+ *
+ * A driver's probe calls virtio_negotiate, virtio_queue_setup for each
+ * queue, then virtio_device_ready. Requests: virtqueue_add (any number)
+ * then virtqueue_kick, or virtqueue_submit for both; each completion calls
+ * the queue's `done` callback with the token and the written length, from
+ * the interrupt handler or from virtqueue_poll; virtqueue_wait idles until
+ * a flag the callback sets, or a deadline. */
+#ifndef VIRTIO_CORE_VIRTIO_H
+#define VIRTIO_CORE_VIRTIO_H
+
+#include <ringlight/status.h>
+#include <ringlight/types.h>
+#include <virtio/core/mmio_scan.h>
+#include <virtio/core/vq_backend.h>
+
+/* Transport feature bits (§6). */
+#define VIRTIO_F_INDIRECT_DESC 28
+#define VIRTIO_F_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+#define VIRTIO_F_ACCESS_PLATFORM 33
+#define VIRTIO_F_RING_PACKED 34
+#define VIRTIO_F_IN_ORDER 35
+#define VIRTIO_F_ORDER_PLATFORM 36
+#define VIRTIO_F_NOTIFICATION_DATA 38
+#define VIRTIO_F_RING_RESET 40
+#define VIRTIO_BIT(b) ((uint64_t)1 << (b))
+
+/* Device status bits (§2.1). */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1u
+#define VIRTIO_STATUS_DRIVER 2u
+#define VIRTIO_STATUS_DRIVER_OK 4u
+#define VIRTIO_STATUS_FEATURES_OK 8u
+#define VIRTIO_STATUS_DEVICE_NEEDS_RESET 64u
+#define VIRTIO_STATUS_FAILED 128u
+
+#define VIRTIO_MAX_QUEUES 4
+
+struct virtio_feature_name {
+  unsigned bit;
+  const char *name;
+};
+
+struct virtio_device;
+struct virtqueue;
+
+typedef void (*virtqueue_done_fn)(struct virtqueue *vq, void *token,
+                                  uint32_t len);
+
+struct virtio_driver {
+  const char *name;
+  uint32_t device_id;
+  /* Device-specific feature names for the log; ends with {0, NULL}. */
+  const struct virtio_feature_name *feature_names;
+  rl_status (*probe)(struct virtio_device *dev);
+  void (*config_changed)(struct virtio_device *dev);
+};
+
+struct virtqueue {
+  struct virtio_device *dev;
+  unsigned index;
+  const char *name;
+  uint16_t size;
+  const struct vq_ops *ops;
+  struct vq_backend *backend;
+  virtqueue_done_fn done;
+  bool broken;
+  /* Counters the tests and benchmarks read. */
+  unsigned long notifications;
+  unsigned long interrupts;
+  unsigned long completions;
+};
+
+struct virtio_device {
+  char name[48]; /* "virtio-rng@0x10007000" */
+  struct virtio_mmio_slot slot;
+  volatile uint8_t *regs;
+  uint32_t version; /* 1 legacy, 2 modern */
+  uint32_t device_id;
+  uint64_t device_features; /* offered by the device */
+  uint64_t offer_mask;      /* transport features the core may accept */
+  uint64_t features;        /* negotiated */
+  const struct virtio_driver *driver;
+  struct virtqueue queues[VIRTIO_MAX_QUEUES];
+  bool irq_ready;
+  bool failed;
+  unsigned long config_changes;
+  void *priv; /* the driver's */
+};
+
+/* Binds `dev` to a discovered slot; computes offer_mask from Kconfig. */
+rl_status virtio_device_init(struct virtio_device *dev,
+                             const struct virtio_mmio_slot *slot);
+
+/* §3.1.1 steps 1-6: reset (waits until Status reads 0), ACKNOWLEDGE,
+ * DRIVER, features (driver's device-specific `wanted` plus the transport
+ * features in offer_mask), FEATURES_OK written and read back (modern).
+ * Logs offered, accepted and refused features by name. */
+rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted);
+bool virtio_has_feature(const struct virtio_device *dev, unsigned bit);
+
+/* Sets up queue `index` with at most `max_size` entries (capped by
+ * QueueNumMax), through the configured backend. */
+rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
+                             const char *name, uint16_t max_size,
+                             virtqueue_done_fn done, struct virtqueue **out);
+
+/* DRIVER_OK (§3.1.1 step 8) and interrupts on. */
+rl_status virtio_device_ready(struct virtio_device *dev);
+/* Sets FAILED and logs why; the device is unusable afterwards. */
+void virtio_device_fail(struct virtio_device *dev, rl_status why,
+                        const char *what);
+uint32_t virtio_device_status(const struct virtio_device *dev);
+/* Resets the device (status 0) and fails every outstanding request by
+ * calling its queue's done callback with len UINT32_MAX. */
+rl_status virtio_device_reset(struct virtio_device *dev);
+
+/* Device configuration space (§4.2.2.2: access width = field width),
+ * read under the ConfigGeneration retry (§2.5.1) on modern devices. */
+rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
+                             unsigned width, uint64_t *value);
+rl_status virtio_config_write32(struct virtio_device *dev, uint32_t offset,
+                                uint32_t value);
+
+/* The interrupt handler: acknowledges, drains every queue (done
+ * callbacks), reports configuration changes to the driver. */
+void virtio_handle_interrupt(struct virtio_device *dev);
+
+/* Requests. */
+rl_status virtqueue_add(struct virtqueue *vq, const struct vq_seg *out,
+                        unsigned nout, const struct vq_seg *in, unsigned nin,
+                        void *token);
+/* Notifies the device if event suppression says it wants to hear. */
+void virtqueue_kick(struct virtqueue *vq);
+rl_status virtqueue_submit(struct virtqueue *vq, const struct vq_seg *out,
+                           unsigned nout, const struct vq_seg *in,
+                           unsigned nin, void *token);
+/* Collects used buffers and calls `done` for each. Returns how many, or
+ * RL_ERR_BROKEN (the queue is then broken for good). */
+int virtqueue_poll(struct virtqueue *vq);
+/* Idles until *done is true (set by the done callback), polling the queue
+ * after every wake-up, or until timeout_ns passes: RL_ERR_TIMEOUT, with a
+ * log line naming the device, the queue and both sides' ring indices. */
+rl_status virtqueue_wait(struct virtqueue *vq, volatile bool *done,
+                         uint64_t timeout_ns);
+/* "driver idx 3, used seen 2, device idx 2, 1 in flight, 255 free". */
+void virtqueue_describe(const struct virtqueue *vq, char *buf, size_t size);
+
+/* Feature bit name ("EVENT_IDX"), or NULL. */
+const char *virtio_feature_name(const struct virtio_device *dev,
+                                unsigned bit);
+
+/* The drivers built in (drivers/registry.c), and binding them to every
+ * discovered device; returns how many were bound. */
+extern const struct virtio_driver *const virtio_drivers[];
+extern const size_t virtio_driver_count;
+unsigned virtio_probe_all(const struct fdt *fdt);
+
+#endif

@@ -1,0 +1,142 @@
+/* Requests on a virtqueue: add, kick (with event suppression), poll and
+ * the blocking wait with a deadline. */
+#include <arch/irq.h>
+#include <arch/mmio.h>
+#include <arch/time.h>
+#include <kernel/panic.h>
+#include <lib/fmt.h>
+#include <virtio/core/virtio.h>
+
+#include "virtio_mmio.h"
+
+/* Without an interrupt, how often the wait polls. */
+#define POLL_INTERVAL_NS 20000ull
+
+static rl_status broken(struct virtqueue *vq) {
+  if (!vq->broken) {
+    vq->broken = true;
+    char state[160];
+    virtqueue_describe(vq, state, sizeof(state));
+    klog(LOG_ERROR,
+         "%s: queue %u (%s): the device wrote an invalid used entry; queue "
+         "broken (%s)\n",
+         vq->dev->name, vq->index, vq->name, state);
+  }
+  return RL_ERR_BROKEN;
+}
+
+rl_status virtqueue_add(struct virtqueue *vq, const struct vq_seg *out,
+                        unsigned nout, const struct vq_seg *in, unsigned nin,
+                        void *token) {
+  if (vq->broken) {
+    return RL_ERR_BROKEN;
+  }
+  unsigned long flags = arch_irq_save();
+  rl_status st = vq->ops->add(vq->backend, out, nout, in, nin, token);
+  arch_irq_restore(flags);
+  return st;
+}
+
+void virtqueue_kick(struct virtqueue *vq) {
+  unsigned long flags = arch_irq_save();
+  bool notify = vq->ops->kick_prepare(vq->backend);
+  arch_irq_restore(flags);
+  if (notify) {
+    /* §4.2.3.4: the queue index; the MMIO write is ordered after the ring
+     * writes by the accessor's barrier. */
+    arch_mmio_write32(vq->dev->regs + VIRTIO_MMIO_QUEUE_NOTIFY, vq->index);
+    vq->notifications++;
+  }
+}
+
+rl_status virtqueue_submit(struct virtqueue *vq, const struct vq_seg *out,
+                           unsigned nout, const struct vq_seg *in,
+                           unsigned nin, void *token) {
+  rl_status st = virtqueue_add(vq, out, nout, in, nin, token);
+  if (st == RL_OK) {
+    virtqueue_kick(vq);
+  }
+  return st;
+}
+
+int virtqueue_poll(struct virtqueue *vq) {
+  if (vq->broken) {
+    return RL_ERR_BROKEN;
+  }
+  unsigned long flags = arch_irq_save();
+  int count = 0;
+  for (;;) {
+    void *token;
+    uint32_t len;
+    rl_status st = vq->ops->get_used(vq->backend, &token, &len);
+    if (st == RL_ERR_NOT_FOUND) {
+      /* Re-arm interrupts; if more arrived meanwhile, go round again. */
+      if (!vq->ops->enable_cb(vq->backend)) {
+        break;
+      }
+      continue;
+    }
+    if (st != RL_OK) {
+      arch_irq_restore(flags);
+      return broken(vq);
+    }
+    vq->completions++;
+    count++;
+    vq->done(vq, token, len);
+  }
+  arch_irq_restore(flags);
+  return count;
+}
+
+void virtqueue_describe(const struct virtqueue *vq, char *buf, size_t size) {
+  struct vq_state s;
+  vq->ops->state(vq->backend, &s);
+  if (vq->ops->name[0] == 'p') {
+    (void)rl_snprintf(buf, size,
+                      "%s ring: driver next %u wrap %d, used next %u wrap %d, "
+                      "%u in flight, %u free descriptors",
+                      vq->ops->name, s.driver_idx, s.driver_wrap, s.used_seen,
+                      s.used_wrap, s.in_flight, s.free_descs);
+  } else {
+    (void)rl_snprintf(buf, size,
+                      "%s ring: driver avail idx %u, used idx consumed %u, "
+                      "device used idx %u, %u in flight, %u free descriptors",
+                      vq->ops->name, s.driver_idx, s.used_seen, s.device_idx,
+                      s.in_flight, s.free_descs);
+  }
+}
+
+rl_status virtqueue_wait(struct virtqueue *vq, volatile bool *done,
+                         uint64_t timeout_ns) {
+  uint64_t start = arch_time_ns();
+  uint64_t deadline = start + timeout_ns;
+  for (;;) {
+    int n = virtqueue_poll(vq);
+    if (n < 0) {
+      return (rl_status)n;
+    }
+    if (*done) {
+      return RL_OK;
+    }
+    uint64_t now = arch_time_ns();
+    if (now >= deadline) {
+      break;
+    }
+    uint64_t next = vq->dev->irq_ready
+                        ? deadline
+                        : RL_MIN(deadline, now + POLL_INTERVAL_NS);
+    arch_idle_until(next);
+  }
+  char state[200];
+  virtqueue_describe(vq, state, sizeof(state));
+  uint32_t status = virtio_device_status(vq->dev);
+  klog(LOG_ERROR,
+       "%s: queue %u (%s): timeout after %llu ms waiting for the device: "
+       "%s; device status %#x%s, interrupt status %#x\n",
+       vq->dev->name, vq->index, vq->name,
+       (unsigned long long)(timeout_ns / 1000000), state, status,
+       (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) ? " (DEVICE_NEEDS_RESET)"
+                                                   : "",
+       arch_mmio_read32(vq->dev->regs + VIRTIO_MMIO_INTERRUPT_STATUS));
+  return RL_ERR_TIMEOUT;
+}

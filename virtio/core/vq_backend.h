@@ -1,0 +1,81 @@
+/* The queue backend interface (facade): what the virtio core asks of a
+ * ring layout. The split ring (virtio/queue-split) implements it; the
+ * packed ring (virtio/queue-packed) will. The core and the drivers never
+ * see a ring's layout, only these calls.
+ *
+ * Backends keep their own record of every descriptor they post and never
+ * read descriptor contents back from shared memory. Every used entry the
+ * device writes is checked; a bad one marks the queue broken and the call
+ * returns RL_ERR_BROKEN. */
+#ifndef VIRTIO_CORE_VQ_BACKEND_H
+#define VIRTIO_CORE_VQ_BACKEND_H
+
+#include <ringlight/status.h>
+#include <ringlight/types.h>
+
+/* One segment of a buffer chain, by physical address. */
+struct vq_seg {
+  paddr_t addr;
+  uint32_t len;
+};
+
+struct vq_config {
+  uint16_t size;       /* entries: a power of two for split (1..32768) */
+  bool event_idx;      /* VIRTIO_F_EVENT_IDX negotiated */
+  bool indirect;       /* VIRTIO_F_INDIRECT_DESC negotiated */
+  bool legacy;         /* legacy transport: §2.7.2 contiguous layout */
+  uint32_t legacy_align; /* QueueAlign for the legacy layout (4096) */
+  bool dma_coherent;   /* device tree dma-coherent: no cache maintenance */
+};
+
+/* Where the device finds the rings (virtio 1.2 §4.2.2 / §4.2.4). */
+struct vq_addrs {
+  paddr_t desc;   /* descriptor area (legacy: start of the whole queue) */
+  paddr_t driver; /* driver area: split avail ring / packed driver event */
+  paddr_t device; /* device area: split used ring / packed device event */
+};
+
+/* Driver's and device's view of the indices, for diagnostics and tests. */
+struct vq_state {
+  uint32_t driver_idx;  /* split: shadow avail idx; packed: next avail */
+  uint32_t used_seen;   /* split: last used idx consumed; packed: next used */
+  uint32_t device_idx;  /* split: used->idx in memory now */
+  uint32_t in_flight;   /* chains posted and not yet used */
+  uint32_t free_descs;  /* descriptors free */
+  bool driver_wrap;     /* packed only */
+  bool used_wrap;       /* packed only */
+};
+
+struct vq_backend;
+
+struct vq_ops {
+  const char *name; /* "split" / "packed" */
+  /* Allocates ring memory (DMA) and the driver's own records. */
+  rl_status (*create)(const struct vq_config *cfg, struct vq_backend **out);
+  void (*destroy)(struct vq_backend *q);
+  void (*addrs)(const struct vq_backend *q, struct vq_addrs *out);
+  /* Posts device-readable `out` segments then device-writable `in` ones
+   * with a caller token (not NULL). RL_ERR_NO_SPACE when full. Makes the
+   * chain available to the device; does not notify. */
+  rl_status (*add)(struct vq_backend *q, const struct vq_seg *out,
+                   unsigned nout, const struct vq_seg *in, unsigned nin,
+                   void *token);
+  /* After adds: whether the device wants a notification (event
+   * suppression, §2.7.10 / §2.8.10). Resets the "added since" count. */
+  bool (*kick_prepare)(struct vq_backend *q);
+  /* Takes one used buffer: its token and written length. RL_ERR_NOT_FOUND
+   * when none is ready; RL_ERR_BROKEN when the device wrote nonsense. */
+  rl_status (*get_used)(struct vq_backend *q, void **token, uint32_t *len);
+  /* Interrupt suppression toward the device (§2.7.7). enable returns true
+   * when used buffers arrived meanwhile (caller drains again). */
+  void (*disable_cb)(struct vq_backend *q);
+  bool (*enable_cb)(struct vq_backend *q);
+  void (*state)(const struct vq_backend *q, struct vq_state *out);
+  bool (*broken)(const struct vq_backend *q);
+  /* Hands every outstanding token back (after a device reset), so
+   * callers can fail them; leaves the ring empty and usable. */
+  void (*detach)(struct vq_backend *q, void (*fn)(void *token, void *arg),
+                 void *arg);
+};
+
+#endif

@@ -1,0 +1,339 @@
+/* Split virtqueue backend (virtio 1.2 §2.7). */
+#include <arch/barrier.h>
+#include <arch/dma.h>
+#include <mm/heap.h>
+#include <virtio/core/vq_backend.h>
+
+#include "split_ring.h"
+
+/* Indirect tables: one per head, this many descriptors each (§2.7.5.3).
+ * Longer chains go into the ring directly. */
+#define SPLIT_INDIRECT_MAX 16u
+#define SPLIT_MAX_SIZE 32768u
+
+struct desc_state {
+  void *token;     /* NULL: head not outstanding */
+  uint16_t ndescs; /* ring descriptors the chain holds */
+  uint16_t last;   /* last ring descriptor of the chain */
+  uint32_t in_len; /* device-writable bytes: the most a used len may say */
+};
+
+struct vq_backend {
+  struct vq_config cfg;
+  struct arch_dma_buf ring;     /* desc + avail (+ pad) + used */
+  struct arch_dma_buf indirect; /* size * SPLIT_INDIRECT_MAX descriptors */
+  volatile struct vring_desc *desc;
+  volatile struct vring_avail *avail;
+  volatile struct vring_used *used;
+  size_t used_off;
+  uint16_t size;
+  uint16_t free_head;
+  uint16_t num_free;
+  uint16_t avail_idx;  /* shadow of avail->idx */
+  uint16_t last_used;  /* next used entry to consume */
+  uint16_t kicked_idx; /* avail idx at the last kick_prepare */
+  bool broken;
+  uint16_t *next; /* the driver's own chain links and free list */
+  struct desc_state *state;
+};
+
+static volatile uint16_t *used_event(const struct vq_backend *q) {
+  return &q->avail->ring[q->size];
+}
+static volatile uint16_t *avail_event(const struct vq_backend *q) {
+  return (volatile uint16_t *)&q->used->ring[q->size];
+}
+
+static void sync_used_for_cpu(const struct vq_backend *q) {
+  arch_dma_sync_for_cpu((const uint8_t *)q->ring.cpu + q->used_off,
+                        vring_used_bytes(q->size), ARCH_DMA_FROM_DEVICE,
+                        q->cfg.dma_coherent);
+}
+
+static void split_destroy(struct vq_backend *q) {
+  if (q == NULL) {
+    return;
+  }
+  arch_dma_free(&q->ring);
+  arch_dma_free(&q->indirect);
+  rl_free(q->next);
+  rl_free(q->state);
+  rl_free(q);
+}
+
+static size_t pages_for(size_t bytes) {
+  return (bytes + RL_PAGE_SIZE - 1) / RL_PAGE_SIZE;
+}
+
+static rl_status split_create(const struct vq_config *cfg,
+                              struct vq_backend **out) {
+  uint32_t n = cfg->size;
+  if (n == 0 || n > SPLIT_MAX_SIZE || (n & (n - 1)) != 0) {
+    return RL_ERR_INVALID; /* §2.7: Queue Size is a power of 2 */
+  }
+  size_t avail_off = vring_desc_bytes(n); /* desc 16-aligned at 0 */
+  size_t used_off;
+  if (cfg->legacy) {
+    /* §2.7.2 legacy layout: the used ring on the QueueAlign boundary. */
+    uint32_t align = cfg->legacy_align;
+    if (align < 4 || (align & (align - 1)) != 0 || align > 65536) {
+      return RL_ERR_INVALID;
+    }
+    used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n), (size_t)align);
+  } else {
+    used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n), (size_t)4);
+  }
+  struct vq_backend *q = rl_zalloc(sizeof(*q));
+  if (q == NULL) {
+    return RL_ERR_NO_MEMORY;
+  }
+  q->cfg = *cfg;
+  q->size = (uint16_t)n;
+  q->used_off = used_off;
+  q->next = rl_zalloc(sizeof(uint16_t) * n);
+  q->state = rl_zalloc(sizeof(struct desc_state) * n);
+  rl_status st = RL_ERR_NO_MEMORY;
+  if (q->next != NULL && q->state != NULL) {
+    st = arch_dma_alloc(pages_for(used_off + vring_used_bytes(n)), &q->ring);
+  }
+  if (st == RL_OK && cfg->indirect) {
+    st = arch_dma_alloc(
+        pages_for((size_t)n * SPLIT_INDIRECT_MAX * sizeof(struct vring_desc)),
+        &q->indirect);
+  }
+  if (st != RL_OK) {
+    split_destroy(q);
+    return st;
+  }
+  uint8_t *base = q->ring.cpu;
+  q->desc = (volatile struct vring_desc *)base;
+  q->avail = (volatile struct vring_avail *)(base + avail_off);
+  q->used = (volatile struct vring_used *)(base + used_off);
+  for (uint32_t i = 0; i < n; i++) {
+    q->next[i] = (uint16_t)((i + 1) & (n - 1));
+  }
+  q->free_head = 0;
+  q->num_free = (uint16_t)n;
+  arch_dma_sync_for_device(q->ring.cpu, q->ring.size,
+                           ARCH_DMA_BIDIRECTIONAL, cfg->dma_coherent);
+  *out = q;
+  return RL_OK;
+}
+
+static void split_addrs(const struct vq_backend *q, struct vq_addrs *out) {
+  out->desc = q->ring.phys;
+  out->driver = q->ring.phys + vring_desc_bytes(q->size);
+  out->device = q->ring.phys + q->used_off;
+}
+
+static void write_desc(volatile struct vring_desc *d, const struct vq_seg *s,
+                       uint16_t flags, uint16_t next) {
+  d->addr = s->addr;
+  d->len = s->len;
+  d->flags = flags;
+  d->next = next;
+}
+
+static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
+                           unsigned nout, const struct vq_seg *in,
+                           unsigned nin, void *token) {
+  unsigned total = nout + nin;
+  if (q->broken) {
+    return RL_ERR_BROKEN;
+  }
+  if (token == NULL || total == 0 || nout > SPLIT_MAX_SIZE ||
+      nin > SPLIT_MAX_SIZE) {
+    return RL_ERR_INVALID;
+  }
+  uint64_t in_len = 0;
+  for (unsigned i = 0; i < nin; i++) {
+    in_len += in[i].len;
+  }
+  if (in_len > UINT32_MAX) {
+    return RL_ERR_INVALID;
+  }
+  bool indirect = q->cfg.indirect && total > 1 && total <= SPLIT_INDIRECT_MAX;
+  unsigned need = indirect ? 1 : total;
+  if (need > q->num_free) {
+    return RL_ERR_NO_SPACE;
+  }
+  uint16_t head = q->free_head;
+  uint16_t idx = head;
+  uint16_t last = head;
+  if (indirect) {
+    /* §2.7.5.3: the table lives in the head's slot of the indirect pool. */
+    size_t off = (size_t)head * SPLIT_INDIRECT_MAX * sizeof(struct vring_desc);
+    volatile struct vring_desc *table =
+        (volatile struct vring_desc *)((uint8_t *)q->indirect.cpu + off);
+    for (unsigned i = 0; i < total; i++) {
+      bool w = i >= nout;
+      const struct vq_seg *s = w ? &in[i - nout] : &out[i];
+      uint16_t flags = (uint16_t)((w ? VRING_DESC_F_WRITE : 0) |
+                                  (i + 1 < total ? VRING_DESC_F_NEXT : 0));
+      write_desc(&table[i], s, flags, (uint16_t)(i + 1));
+    }
+    struct vq_seg ind = {q->indirect.phys + off,
+                         (uint32_t)(total * sizeof(struct vring_desc))};
+    write_desc(&q->desc[head], &ind, VRING_DESC_F_INDIRECT, 0);
+    arch_dma_sync_for_device((const uint8_t *)q->indirect.cpu + off, ind.len,
+                             ARCH_DMA_TO_DEVICE, q->cfg.dma_coherent);
+    idx = q->next[head];
+  } else {
+    for (unsigned i = 0; i < total; i++) {
+      bool w = i >= nout;
+      const struct vq_seg *s = w ? &in[i - nout] : &out[i];
+      uint16_t flags = (uint16_t)((w ? VRING_DESC_F_WRITE : 0) |
+                                  (i + 1 < total ? VRING_DESC_F_NEXT : 0));
+      last = idx;
+      write_desc(&q->desc[idx], s, flags, q->next[idx]);
+      idx = q->next[idx];
+    }
+  }
+  q->free_head = idx;
+  q->num_free = (uint16_t)(q->num_free - need);
+  q->state[head].token = token;
+  q->state[head].ndescs = (uint16_t)need;
+  q->state[head].last = last;
+  q->state[head].in_len = (uint32_t)in_len;
+
+  /* §2.7.13.2: the ring entry, then (§2.7.13.3.1) a write barrier before
+   * the index that publishes it. */
+  q->avail->ring[q->avail_idx & (q->size - 1)] = head;
+  arch_dma_wmb();
+  q->avail_idx++;
+  q->avail->idx = q->avail_idx;
+  arch_dma_sync_for_device(q->ring.cpu, q->used_off, ARCH_DMA_TO_DEVICE,
+                           q->cfg.dma_coherent);
+  return RL_OK;
+}
+
+static bool split_kick_prepare(struct vq_backend *q) {
+  /* §2.7.13.4.1: full barrier between publishing idx and reading the
+   * device's suppression state. */
+  arch_dma_mb();
+  uint16_t old = q->kicked_idx;
+  uint16_t now = q->avail_idx;
+  q->kicked_idx = now;
+  if (old == now) {
+    return false;
+  }
+  sync_used_for_cpu(q);
+  if (q->cfg.event_idx) {
+    return vring_need_event(*avail_event(q), now, old); /* §2.7.10 */
+  }
+  return (q->used->flags & VRING_USED_F_NO_NOTIFY) == 0; /* §2.7.7 */
+}
+
+static void free_chain(struct vq_backend *q, uint16_t head) {
+  struct desc_state *s = &q->state[head];
+  /* Links come from the driver's own record, never from the ring. */
+  q->next[s->last] = q->free_head;
+  q->free_head = head;
+  q->num_free = (uint16_t)(q->num_free + s->ndescs);
+  s->token = NULL;
+}
+
+static rl_status split_get_used(struct vq_backend *q, void **token,
+                                uint32_t *len) {
+  if (q->broken) {
+    return RL_ERR_BROKEN;
+  }
+  sync_used_for_cpu(q);
+  uint16_t used_idx = q->used->idx;
+  if (used_idx == q->last_used) {
+    return RL_ERR_NOT_FOUND;
+  }
+  /* More entries than we ever made available: the device is lying. */
+  if ((uint16_t)(used_idx - q->last_used) >
+      (uint16_t)(q->avail_idx - q->last_used)) {
+    q->broken = true;
+    return RL_ERR_BROKEN;
+  }
+  arch_dma_rmb(); /* read idx, then the entries it covers */
+  volatile struct vring_used_elem *e =
+      &q->used->ring[q->last_used & (q->size - 1)];
+  uint32_t id = e->id;
+  uint32_t written = e->len;
+  if (id >= q->size || q->state[id].token == NULL ||
+      written > q->state[id].in_len) {
+    q->broken = true;
+    return RL_ERR_BROKEN;
+  }
+  *token = q->state[id].token;
+  *len = written;
+  free_chain(q, (uint16_t)id);
+  q->last_used++;
+  if (q->cfg.event_idx) {
+    /* §2.7.10: interrupt us once the device passes what we consumed. */
+    *used_event(q) = q->last_used;
+  }
+  return RL_OK;
+}
+
+static void split_disable_cb(struct vq_backend *q) {
+  if (!q->cfg.event_idx) {
+    q->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+  }
+  /* With EVENT_IDX the device stops once it passes used_event, which
+   * get_used only moves forward: nothing to do. */
+}
+
+static bool split_enable_cb(struct vq_backend *q) {
+  if (q->cfg.event_idx) {
+    *used_event(q) = q->last_used;
+  } else {
+    q->avail->flags = 0;
+  }
+  arch_dma_mb(); /* publish before re-checking used idx */
+  sync_used_for_cpu(q);
+  return q->used->idx != q->last_used;
+}
+
+static void split_state(const struct vq_backend *q, struct vq_state *out) {
+  out->driver_idx = q->avail_idx;
+  out->used_seen = q->last_used;
+  out->device_idx = q->used->idx;
+  out->free_descs = q->num_free;
+  out->in_flight = (uint16_t)(q->avail_idx - q->last_used);
+  out->driver_wrap = false;
+  out->used_wrap = false;
+}
+
+static bool split_broken(const struct vq_backend *q) { return q->broken; }
+
+static void split_detach(struct vq_backend *q,
+                         void (*fn)(void *token, void *arg), void *arg) {
+  for (uint32_t head = 0; head < q->size; head++) {
+    void *token = q->state[head].token;
+    if (token != NULL) {
+      free_chain(q, (uint16_t)head);
+      if (fn != NULL) {
+        fn(token, arg);
+      }
+    }
+  }
+  /* The device was reset: both sides start from zero (§2.7). */
+  q->avail_idx = 0;
+  q->last_used = 0;
+  q->kicked_idx = 0;
+  q->broken = false;
+  uint8_t *ring = q->ring.cpu;
+  for (size_t i = 0; i < q->ring.size; i++) {
+    ring[i] = 0;
+  }
+}
+
+const struct vq_ops vq_split_ops = {
+    .name = "split",
+    .create = split_create,
+    .destroy = split_destroy,
+    .addrs = split_addrs,
+    .add = split_add,
+    .kick_prepare = split_kick_prepare,
+    .get_used = split_get_used,
+    .disable_cb = split_disable_cb,
+    .enable_cb = split_enable_cb,
+    .state = split_state,
+    .broken = split_broken,
+    .detach = split_detach,
+};
