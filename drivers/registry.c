@@ -5,10 +5,16 @@
 #ifdef CONFIG_DRIVER_VIRTIO_RNG
 extern const struct virtio_driver virtio_rng_driver;
 #endif
+#ifdef CONFIG_DRIVER_VIRTIO_GPU
+extern const struct virtio_driver virtio_gpu_driver;
+#endif
 
 const struct virtio_driver *const virtio_drivers[] = {
 #ifdef CONFIG_DRIVER_VIRTIO_RNG
     &virtio_rng_driver,
+#endif
+#ifdef CONFIG_DRIVER_VIRTIO_GPU
+    &virtio_gpu_driver,
 #endif
     NULL,
 };

@@ -103,11 +103,13 @@ void kernel_main(paddr_t dtb_pa) {
   kprintf("virtio: %u device(s) bound to a driver\n", bound);
 
   kprintf("RINGLIGHT: boot complete\n");
+  virtio_poll_all(); /* show the last lines on the screen too */
   if (boot_arg_present(&fdt, "ringlight.poweroff")) {
     kprintf("RINGLIGHT: PASS\n");
     arch_poweroff(0);
   }
   for (;;) {
-    arch_idle_until(arch_time_ns() + 1000000000ull);
+    virtio_poll_all();
+    arch_idle_until(arch_time_ns() + 100000000ull);
   }
 }

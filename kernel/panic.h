@@ -11,6 +11,11 @@ void kprintf(const char *fmt, ...) RL_PRINTF(1, 2);
 /* Prints when `level` <= CONFIG_LOG_LEVEL. */
 void klog(int level, const char *fmt, ...) RL_PRINTF(2, 3);
 
+/* A second console (the GPU's text console): receives everything printed.
+ * Setting it first replays the log kept since boot (the last 8 KiB). */
+typedef void (*klog_sink_fn)(const char *text, size_t len, void *ctx);
+void klog_set_sink(klog_sink_fn fn, void *ctx);
+
 /* Prints "PANIC: <message>" and ends the run with a failure status. */
 RL_NORETURN void panic(const char *fmt, ...) RL_PRINTF(1, 2);
 

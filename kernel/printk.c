@@ -6,6 +6,46 @@
 #include <ringlight/config.h>
 #include <stdarg.h>
 
+#define LOG_KEEP 8192
+
+static char log_keep[LOG_KEEP]; /* ring of what was printed */
+static size_t log_pos;          /* bytes ever printed */
+static klog_sink_fn sink;
+static void *sink_ctx;
+static bool in_sink;
+
+static void emit(const char *text, size_t n) {
+  arch_console_write(text, n);
+  for (size_t i = 0; i < n; i++) {
+    log_keep[(log_pos + i) % LOG_KEEP] = text[i];
+  }
+  log_pos += n;
+  if (sink != NULL && !in_sink) {
+    in_sink = true; /* the sink may itself print: don't recurse */
+    sink(text, n, sink_ctx);
+    in_sink = false;
+  }
+}
+
+void klog_set_sink(klog_sink_fn fn, void *ctx) {
+  unsigned long flags = arch_irq_save();
+  sink = fn;
+  sink_ctx = ctx;
+  if (fn != NULL) {
+    size_t kept = log_pos < LOG_KEEP ? log_pos : LOG_KEEP;
+    size_t start = log_pos - kept;
+    in_sink = true;
+    for (size_t i = 0; i < kept;) {
+      size_t at = (start + i) % LOG_KEEP;
+      size_t run = RL_MIN(kept - i, LOG_KEEP - at);
+      fn(log_keep + at, run, ctx);
+      i += run;
+    }
+    in_sink = false;
+  }
+  arch_irq_restore(flags);
+}
+
 static void vprint(const char *prefix, const char *fmt, va_list ap) {
   char buf[512];
   size_t n = 0;
@@ -20,7 +60,7 @@ static void vprint(const char *prefix, const char *fmt, va_list ap) {
     return;
   }
   n += (size_t)len < sizeof(buf) - n ? (size_t)len : sizeof(buf) - n - 1;
-  arch_console_write(buf, n);
+  emit(buf, n);
 }
 
 void kprintf(const char *fmt, ...) {

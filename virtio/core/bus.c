@@ -3,6 +3,20 @@
 #include <mm/heap.h>
 #include <virtio/core/virtio.h>
 
+#define MAX_BOUND 32
+
+static struct virtio_device *bound_devices[MAX_BOUND];
+static unsigned bound_count;
+
+void virtio_poll_all(void) {
+  for (unsigned i = 0; i < bound_count; i++) {
+    struct virtio_device *dev = bound_devices[i];
+    if (!dev->failed && dev->driver->poll != NULL) {
+      dev->driver->poll(dev);
+    }
+  }
+}
+
 unsigned virtio_probe_all(const struct fdt *fdt) {
   unsigned bound = 0;
   for (unsigned index = 0;; index++) {
@@ -48,6 +62,9 @@ unsigned virtio_probe_all(const struct fdt *fdt) {
       continue; /* the record stays: the device may still hold our rings */
     }
     bound++;
+    if (bound_count < MAX_BOUND) {
+      bound_devices[bound_count++] = dev;
+    }
   }
   return bound;
 }

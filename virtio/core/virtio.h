@@ -56,7 +56,10 @@ struct virtio_driver {
   /* Device-specific feature names for the log; ends with {0, NULL}. */
   const struct virtio_feature_name *feature_names;
   rl_status (*probe)(struct virtio_device *dev);
+  /* From the interrupt handler: keep it short, defer work to poll. */
   void (*config_changed)(struct virtio_device *dev);
+  /* From the kernel's main loop, outside interrupt context (may be NULL). */
+  void (*poll)(struct virtio_device *dev);
 };
 
 struct virtqueue {
@@ -158,5 +161,7 @@ const char *virtio_feature_name(const struct virtio_device *dev,
 extern const struct virtio_driver *const virtio_drivers[];
 extern const size_t virtio_driver_count;
 unsigned virtio_probe_all(const struct fdt *fdt);
+/* Calls every bound driver's poll hook. */
+void virtio_poll_all(void);
 
 #endif

@@ -1,0 +1,23 @@
+/* A text console on a framebuffer area, with the built-in 8x16 font.
+ * The first `header_rows` rows are a fixed status header; the rest
+ * scroll. */
+#ifndef DRIVERS_GPU_CONSOLE_H
+#define DRIVERS_GPU_CONSOLE_H
+
+#include "fb.h"
+
+struct fb_console {
+  struct fb_surface *s;
+  struct fb_rect area;
+  uint32_t cols, rows, header_rows;
+  uint32_t cx, cy; /* cursor in the scrolling part */
+  uint32_t fg, bg, header_fg;
+};
+
+void fbcon_init(struct fb_console *c, struct fb_surface *s, struct fb_rect area,
+                uint32_t header_rows);
+/* Replaces header row `row` with `text`. */
+void fbcon_set_header(struct fb_console *c, uint32_t row, const char *text);
+void fbcon_write(struct fb_console *c, const char *text, size_t len);
+
+#endif

@@ -1,0 +1,64 @@
+#include "fb.h"
+
+bool fb_clip(const struct fb_surface *s, struct fb_rect *r) {
+  if (r->x >= s->width || r->y >= s->height || r->w == 0 || r->h == 0) {
+    return false;
+  }
+  r->w = RL_MIN(r->w, s->width - r->x);
+  r->h = RL_MIN(r->h, s->height - r->y);
+  return true;
+}
+
+void fb_damage(struct fb_surface *s, struct fb_rect r) {
+  if (!fb_clip(s, &r)) {
+    return;
+  }
+  if (!s->damaged) {
+    s->damage = r;
+    s->damaged = true;
+    return;
+  }
+  uint32_t x0 = RL_MIN(s->damage.x, r.x);
+  uint32_t y0 = RL_MIN(s->damage.y, r.y);
+  uint32_t x1 = RL_MAX(s->damage.x + s->damage.w, r.x + r.w);
+  uint32_t y1 = RL_MAX(s->damage.y + s->damage.h, r.y + r.h);
+  s->damage = (struct fb_rect){x0, y0, x1 - x0, y1 - y0};
+}
+
+bool fb_take_damage(struct fb_surface *s, struct fb_rect *out) {
+  if (!s->damaged) {
+    return false;
+  }
+  *out = s->damage;
+  s->damaged = false;
+  return true;
+}
+
+void fb_fill(struct fb_surface *s, struct fb_rect r, uint32_t xrgb) {
+  if (!fb_clip(s, &r)) {
+    return;
+  }
+  for (uint32_t y = r.y; y < r.y + r.h; y++) {
+    uint32_t *row = fb_row(s, y);
+    for (uint32_t x = r.x; x < r.x + r.w; x++) {
+      row[x] = xrgb;
+    }
+  }
+  fb_damage(s, r);
+}
+
+void fb_blit(struct fb_surface *s, uint32_t x, uint32_t y, const uint32_t *src,
+             uint32_t w, uint32_t h, uint32_t src_stride) {
+  struct fb_rect r = {x, y, w, h};
+  if (!fb_clip(s, &r)) {
+    return;
+  }
+  for (uint32_t j = 0; j < r.h; j++) {
+    uint32_t *row = fb_row(s, y + j);
+    const uint32_t *from = src + (size_t)j * src_stride;
+    for (uint32_t i = 0; i < r.w; i++) {
+      row[x + i] = from[i];
+    }
+  }
+  fb_damage(s, r);
+}

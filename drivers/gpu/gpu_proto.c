@@ -1,0 +1,274 @@
+#include "gpu_proto.h"
+
+static void zero(void *p, size_t n) {
+  uint8_t *b = p;
+  for (size_t i = 0; i < n; i++) {
+    b[i] = 0;
+  }
+}
+
+const char *gpu_type_name(uint32_t type) {
+  static const char *const cmds[] = {
+      "GET_DISPLAY_INFO",        "RESOURCE_CREATE_2D",
+      "RESOURCE_UNREF",          "SET_SCANOUT",
+      "RESOURCE_FLUSH",          "TRANSFER_TO_HOST_2D",
+      "RESOURCE_ATTACH_BACKING", "RESOURCE_DETACH_BACKING",
+      "GET_CAPSET_INFO",         "GET_CAPSET",
+      "GET_EDID"};
+  static const char *const oks[] = {"OK_NODATA", "OK_DISPLAY_INFO",
+                                    "OK_CAPSET_INFO", "OK_CAPSET", "OK_EDID"};
+  static const char *const errs[] = {
+      "ERR_UNSPEC",          "ERR_OUT_OF_MEMORY",
+      "ERR_INVALID_SCANOUT_ID", "ERR_INVALID_RESOURCE_ID",
+      "ERR_INVALID_CONTEXT_ID", "ERR_INVALID_PARAMETER"};
+  if (type >= 0x100 && type - 0x100 < RL_ARRAY_SIZE(cmds)) {
+    return cmds[type - 0x100];
+  }
+  if (type == VIRTIO_GPU_CMD_UPDATE_CURSOR) {
+    return "UPDATE_CURSOR";
+  }
+  if (type == VIRTIO_GPU_CMD_MOVE_CURSOR) {
+    return "MOVE_CURSOR";
+  }
+  if (type >= 0x1100 && type - 0x1100 < RL_ARRAY_SIZE(oks)) {
+    return oks[type - 0x1100];
+  }
+  if (type >= 0x1200 && type - 0x1200 < RL_ARRAY_SIZE(errs)) {
+    return errs[type - 0x1200];
+  }
+  return "unknown";
+}
+
+void gpu_hdr(struct virtio_gpu_ctrl_hdr *h, uint32_t type, uint64_t fence_id) {
+  zero(h, sizeof(*h));
+  h->type = type;
+  if (fence_id != 0) {
+    h->flags = VIRTIO_GPU_FLAG_FENCE; /* §5.7.6.7 */
+    h->fence_id = fence_id;
+  }
+}
+
+rl_status gpu_check_response(const void *resp, uint32_t len,
+                             uint32_t expected, size_t expected_len,
+                             uint64_t fence_id, uint32_t *type) {
+  const struct virtio_gpu_ctrl_hdr *h = resp;
+  *type = 0;
+  if (len < sizeof(*h)) {
+    return RL_ERR_BAD_FORMAT;
+  }
+  *type = h->type;
+  if (h->type >= VIRTIO_GPU_RESP_ERR_UNSPEC) {
+    return RL_ERR_IO;
+  }
+  if (h->type != expected || len < expected_len) {
+    return RL_ERR_BAD_FORMAT;
+  }
+  if (fence_id != 0 &&
+      ((h->flags & VIRTIO_GPU_FLAG_FENCE) == 0 || h->fence_id != fence_id)) {
+    return RL_ERR_BAD_FORMAT;
+  }
+  return RL_OK;
+}
+
+rl_status gpu_parse_display_info(const void *resp, uint32_t len,
+                                 uint32_t num_scanouts,
+                                 struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
+                                 unsigned *enabled) {
+  uint32_t type;
+  rl_status st = gpu_check_response(
+      resp, len, VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
+      sizeof(struct virtio_gpu_resp_display_info), 0, &type);
+  if (st != RL_OK) {
+    return st;
+  }
+  if (num_scanouts == 0 || num_scanouts > VIRTIO_GPU_MAX_SCANOUTS) {
+    return RL_ERR_BAD_FORMAT;
+  }
+  const struct virtio_gpu_resp_display_info *d = resp;
+  *enabled = 0;
+  for (uint32_t i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
+    const struct virtio_gpu_display_one *p = &d->pmodes[i];
+    struct gpu_mode *m = &modes[i];
+    zero(m, sizeof(*m));
+    if (i >= num_scanouts || p->enabled == 0) {
+      continue;
+    }
+    if (p->r.width == 0 || p->r.height == 0 || p->r.width > GPU_MAX_DIM ||
+        p->r.height > GPU_MAX_DIM || p->r.x > GPU_MAX_DIM ||
+        p->r.y > GPU_MAX_DIM) {
+      return RL_ERR_BAD_FORMAT;
+    }
+    m->enabled = true;
+    m->x = p->r.x;
+    m->y = p->r.y;
+    m->width = p->r.width;
+    m->height = p->r.height;
+    (*enabled)++;
+  }
+  return RL_OK;
+}
+
+rl_status gpu_parse_edid(const void *resp, uint32_t len,
+                         struct gpu_edid_info *out) {
+  uint32_t type;
+  /* The fixed part; the EDID bytes must then fit in what was written. */
+  rl_status st = gpu_check_response(resp, len, VIRTIO_GPU_RESP_OK_EDID,
+                                    offsetof(struct virtio_gpu_resp_edid, edid),
+                                    0, &type);
+  if (st != RL_OK) {
+    return st;
+  }
+  const struct virtio_gpu_resp_edid *r = resp;
+  uint32_t size = r->size;
+  if (size < 128 || size > sizeof(r->edid) ||
+      size > len - offsetof(struct virtio_gpu_resp_edid, edid)) {
+    return RL_ERR_BAD_FORMAT;
+  }
+  const uint8_t *e = r->edid;
+  static const uint8_t header[8] = {0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0};
+  uint8_t sum = 0;
+  for (unsigned i = 0; i < 128; i++) {
+    if (i < 8 && e[i] != header[i]) {
+      return RL_ERR_BAD_FORMAT; /* EDID 1.4 §3.3 header */
+    }
+    sum = (uint8_t)(sum + e[i]);
+  }
+  if (sum != 0 || e[18] != 1) {
+    return RL_ERR_BAD_FORMAT; /* checksum; EDID version 1.x */
+  }
+  zero(out, sizeof(*out));
+  /* Manufacturer id: three 5-bit letters, big-endian (EDID §3.4.1). */
+  uint16_t mfg = (uint16_t)(e[8] << 8 | e[9]);
+  for (int i = 0; i < 3; i++) {
+    unsigned c = (mfg >> (10 - 5 * i)) & 0x1f;
+    out->vendor[i] = (c >= 1 && c <= 26) ? (char)('A' + c - 1) : '?';
+  }
+  /* Detailed descriptors at 54, 72, 90, 108 (EDID §3.10). */
+  for (unsigned off = 54; off <= 108; off += 18) {
+    const uint8_t *d = e + off;
+    if (d[0] != 0 || d[1] != 0) {
+      if (out->pref_width == 0) { /* the first timing is the preferred */
+        out->pref_width = d[2] | (uint32_t)(d[4] & 0xf0) << 4;
+        out->pref_height = d[5] | (uint32_t)(d[7] & 0xf0) << 4;
+      }
+    } else if (d[3] == 0xfc) { /* monitor name, ends at 0x0a */
+      unsigned n = 0;
+      for (; n < 13 && d[5 + n] != 0x0a; n++) {
+        uint8_t c = d[5 + n];
+        out->name[n] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+      }
+      out->name[n] = '\0';
+    }
+  }
+  if (out->pref_width == 0 || out->pref_height == 0 ||
+      out->pref_width > GPU_MAX_DIM || out->pref_height > GPU_MAX_DIM) {
+    return RL_ERR_BAD_FORMAT;
+  }
+  return RL_OK;
+}
+
+size_t gpu_encode_create_2d(void *buf, uint32_t resource_id, uint32_t format,
+                            uint32_t width, uint32_t height) {
+  struct virtio_gpu_resource_create_2d *c = buf;
+  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, 0);
+  c->resource_id = resource_id;
+  c->format = format;
+  c->width = width;
+  c->height = height;
+  return sizeof(*c);
+}
+
+size_t gpu_encode_unref(void *buf, uint32_t resource_id) {
+  struct virtio_gpu_resource_unref *c = buf;
+  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_RESOURCE_UNREF, 0);
+  c->resource_id = resource_id;
+  c->padding = 0;
+  return sizeof(*c);
+}
+
+size_t gpu_encode_set_scanout(void *buf, uint32_t scanout_id,
+                              uint32_t resource_id,
+                              const struct virtio_gpu_rect *r) {
+  struct virtio_gpu_set_scanout *c = buf;
+  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_SET_SCANOUT, 0);
+  c->r = *r;
+  c->scanout_id = scanout_id;
+  c->resource_id = resource_id;
+  return sizeof(*c);
+}
+
+size_t gpu_encode_transfer_2d(void *buf, uint32_t resource_id,
+                              const struct virtio_gpu_rect *r,
+                              uint64_t offset) {
+  struct virtio_gpu_transfer_to_host_2d *c = buf;
+  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, 0);
+  c->r = *r;
+  c->offset = offset;
+  c->resource_id = resource_id;
+  c->padding = 0;
+  return sizeof(*c);
+}
+
+size_t gpu_encode_flush(void *buf, uint32_t resource_id,
+                        const struct virtio_gpu_rect *r, uint64_t fence_id) {
+  struct virtio_gpu_resource_flush *c = buf;
+  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_RESOURCE_FLUSH, fence_id);
+  c->r = *r;
+  c->resource_id = resource_id;
+  c->padding = 0;
+  return sizeof(*c);
+}
+
+rl_status gpu_encode_attach_backing(void *buf, size_t cap, uint32_t resource_id,
+                                    const struct virtio_gpu_mem_entry *e,
+                                    uint32_t n, size_t *size) {
+  size_t need = sizeof(struct virtio_gpu_resource_attach_backing) +
+                (size_t)n * sizeof(struct virtio_gpu_mem_entry);
+  if (n == 0 || need > cap) {
+    return RL_ERR_NO_SPACE;
+  }
+  struct virtio_gpu_resource_attach_backing *c = buf;
+  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, 0);
+  c->resource_id = resource_id;
+  c->nr_entries = n;
+  struct virtio_gpu_mem_entry *out = (struct virtio_gpu_mem_entry *)(c + 1);
+  for (uint32_t i = 0; i < n; i++) {
+    out[i].addr = e[i].addr;
+    out[i].length = e[i].length;
+    out[i].padding = 0;
+  }
+  *size = need;
+  return RL_OK;
+}
+
+size_t gpu_encode_detach_backing(void *buf, uint32_t resource_id) {
+  struct virtio_gpu_resource_detach_backing *c = buf;
+  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, 0);
+  c->resource_id = resource_id;
+  c->padding = 0;
+  return sizeof(*c);
+}
+
+size_t gpu_encode_get_edid(void *buf, uint32_t scanout) {
+  struct virtio_gpu_get_edid *c = buf;
+  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_GET_EDID, 0);
+  c->scanout = scanout;
+  c->padding = 0;
+  return sizeof(*c);
+}
+
+size_t gpu_encode_cursor(void *buf, uint32_t type, uint32_t scanout,
+                         uint32_t x, uint32_t y, uint32_t resource_id,
+                         uint32_t hot_x, uint32_t hot_y) {
+  struct virtio_gpu_update_cursor *c = buf;
+  gpu_hdr(&c->hdr, type, 0);
+  c->pos.scanout_id = scanout;
+  c->pos.x = x;
+  c->pos.y = y;
+  c->pos.padding = 0;
+  c->resource_id = resource_id;
+  c->hot_x = hot_x;
+  c->hot_y = hot_y;
+  c->padding = 0;
+  return sizeof(*c);
+}

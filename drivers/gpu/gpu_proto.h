@@ -1,0 +1,74 @@
+/* virtio-gpu command encoding and response checking: portable, no device
+ * access, so host tests feed it recorded and hand-made responses. Every
+ * response is checked against the type its command expects, its length
+ * against that type's size; nothing the device wrote is used unchecked. */
+#ifndef DRIVERS_GPU_GPU_PROTO_H
+#define DRIVERS_GPU_GPU_PROTO_H
+
+#include <ringlight/status.h>
+
+#include "virtio_gpu.h"
+
+#define GPU_MAX_DIM 16384u /* largest width or height accepted */
+
+struct gpu_mode {
+  bool enabled;
+  uint32_t x, y, width, height;
+};
+
+struct gpu_edid_info {
+  uint32_t pref_width, pref_height; /* first detailed timing */
+  char vendor[4];                   /* PNP id, e.g. "RHT" */
+  char name[14];                    /* monitor name descriptor, or "" */
+};
+
+const char *gpu_type_name(uint32_t type);
+
+/* Fills a header: type, flags (FENCE when fence_id != 0), fence id. */
+void gpu_hdr(struct virtio_gpu_ctrl_hdr *h, uint32_t type, uint64_t fence_id);
+
+/* Checks a response of `len` bytes (as the used ring said): long enough
+ * for a header, of type `expected`, at least `expected_len` bytes, and,
+ * when `fence_id` != 0, carrying the FENCE flag and that id.
+ * RL_ERR_IO: the device answered an error type (in *type);
+ * RL_ERR_BAD_FORMAT: short, wrong type or fence mismatch. */
+rl_status gpu_check_response(const void *resp, uint32_t len,
+                             uint32_t expected, size_t expected_len,
+                             uint64_t fence_id, uint32_t *type);
+
+/* GET_DISPLAY_INFO: modes of the first `num_scanouts` (at most 16).
+ * Enabled scanouts must have 1..GPU_MAX_DIM sizes; *enabled counts them. */
+rl_status gpu_parse_display_info(const void *resp, uint32_t len,
+                                 uint32_t num_scanouts,
+                                 struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
+                                 unsigned *enabled);
+
+/* GET_EDID: EDID 1.x base block checked (header, checksum, size within
+ * the response), preferred mode and monitor name read. */
+rl_status gpu_parse_edid(const void *resp, uint32_t len,
+                         struct gpu_edid_info *out);
+
+/* Encoders: each fills `buf` and returns the command's size. */
+size_t gpu_encode_create_2d(void *buf, uint32_t resource_id, uint32_t format,
+                            uint32_t width, uint32_t height);
+size_t gpu_encode_unref(void *buf, uint32_t resource_id);
+size_t gpu_encode_set_scanout(void *buf, uint32_t scanout_id,
+                              uint32_t resource_id,
+                              const struct virtio_gpu_rect *r);
+size_t gpu_encode_transfer_2d(void *buf, uint32_t resource_id,
+                              const struct virtio_gpu_rect *r,
+                              uint64_t offset);
+size_t gpu_encode_flush(void *buf, uint32_t resource_id,
+                        const struct virtio_gpu_rect *r, uint64_t fence_id);
+/* ATTACH_BACKING with `n` entries; RL_ERR_NO_SPACE if they don't fit in
+ * `cap` bytes. */
+rl_status gpu_encode_attach_backing(void *buf, size_t cap, uint32_t resource_id,
+                                    const struct virtio_gpu_mem_entry *e,
+                                    uint32_t n, size_t *size);
+size_t gpu_encode_detach_backing(void *buf, uint32_t resource_id);
+size_t gpu_encode_get_edid(void *buf, uint32_t scanout);
+size_t gpu_encode_cursor(void *buf, uint32_t type, uint32_t scanout,
+                         uint32_t x, uint32_t y, uint32_t resource_id,
+                         uint32_t hot_x, uint32_t hot_y);
+
+#endif

@@ -1,0 +1,454 @@
+/* Packed virtqueue backend (virtio 1.2 §2.8). */
+#include <arch/barrier.h>
+#include <arch/dma.h>
+#include <mm/heap.h>
+#include <virtio/core/vq_backend.h>
+
+#include "packed_ring.h"
+
+/* Indirect tables: one per buffer id, this many descriptors each (§2.8.7).
+ * Longer chains go into the ring directly. */
+#define PACKED_INDIRECT_MAX 16u
+/* The driver and device event areas sit on cache lines of their own: each
+ * side writes one, and a non-coherent clean must not overwrite the other. */
+#define PACKED_EVENT_ALIGN 128u
+#define ID_NONE 0xffffu
+
+struct id_state {
+  void *token;     /* NULL: id free */
+  uint16_t ndescs; /* ring descriptors the buffer took */
+  uint16_t next;   /* free-id list link */
+  uint32_t in_len; /* device-writable bytes: the most a used len may say */
+};
+
+struct vq_backend {
+  struct vq_config cfg;
+  struct arch_dma_buf ring;     /* descriptors, driver event, device event */
+  struct arch_dma_buf indirect; /* size * PACKED_INDIRECT_MAX descriptors */
+  volatile struct pvirtq_desc *desc;
+  volatile struct pvirtq_event_suppress *driver_evt;
+  volatile struct pvirtq_event_suppress *device_evt;
+  size_t driver_off;
+  size_t device_off;
+  uint16_t size;
+  uint16_t num_free; /* ring descriptors free */
+  uint16_t free_id;  /* head of the free-id list */
+  uint16_t avail_pos; /* next descriptor to make available */
+  uint16_t used_pos;  /* next descriptor the device writes used */
+  uint16_t kicked_pos;
+  bool avail_wrap; /* Driver Ring Wrap Counter (§2.8.1) */
+  bool used_wrap;  /* the device's counter as the driver follows it */
+  bool kicked_wrap;
+  bool broken;
+  uint16_t evt_flags; /* what driver_evt->flags says */
+  uint32_t in_flight; /* buffers outstanding */
+  uint32_t added;     /* descriptors made available since the last kick */
+  struct id_state *ids; /* the driver's own record, by buffer id */
+};
+
+/* A position and wrap counter as one number in [0, 2 * size): the ring
+ * seen twice, once per value of the wrap counter (which starts at 1). */
+static uint32_t lin(const struct vq_backend *q, uint32_t pos, bool wrap) {
+  return wrap ? pos : pos + q->size;
+}
+
+/* Forward distance from a to b in the doubled ring. */
+static uint32_t lin_dist(const struct vq_backend *q, uint32_t a, uint32_t b) {
+  uint32_t span = 2u * q->size;
+  return (b + span - a) % span;
+}
+
+/* §2.8.1: available descriptors have AVAIL = wrap and USED = !wrap. */
+static uint16_t avail_bits(bool wrap) {
+  return (uint16_t)(wrap ? PVIRTQ_DESC_F_AVAIL : PVIRTQ_DESC_F_USED);
+}
+
+/* §2.8.1: used descriptors have AVAIL = USED = the device's counter. */
+static bool is_used(uint16_t flags, bool wrap) {
+  bool avail = (flags & PVIRTQ_DESC_F_AVAIL) != 0;
+  bool used = (flags & PVIRTQ_DESC_F_USED) != 0;
+  return avail == wrap && used == wrap;
+}
+
+static void sync_desc_for_device(const struct vq_backend *q, uint32_t pos,
+                                 uint32_t count) {
+  arch_dma_sync_for_device((const void *)&q->desc[pos],
+                           count * sizeof(struct pvirtq_desc),
+                           ARCH_DMA_TO_DEVICE, q->cfg.dma_coherent);
+}
+
+static void sync_driver_evt(const struct vq_backend *q) {
+  arch_dma_sync_for_device((const void *)q->driver_evt,
+                           sizeof(struct pvirtq_event_suppress),
+                           ARCH_DMA_TO_DEVICE, q->cfg.dma_coherent);
+}
+
+/* Flags of the descriptor at the next used position, as the device left
+ * them. */
+static uint16_t next_used_flags(const struct vq_backend *q) {
+  volatile struct pvirtq_desc *d = &q->desc[q->used_pos];
+  arch_dma_sync_for_cpu((const void *)d, sizeof(*d), ARCH_DMA_FROM_DEVICE,
+                        q->cfg.dma_coherent);
+  return d->flags;
+}
+
+static void packed_destroy(struct vq_backend *q) {
+  if (q == NULL) {
+    return;
+  }
+  arch_dma_free(&q->ring);
+  arch_dma_free(&q->indirect);
+  rl_free(q->ids);
+  rl_free(q);
+}
+
+static size_t pages_for(size_t bytes) {
+  return (bytes + RL_PAGE_SIZE - 1) / RL_PAGE_SIZE;
+}
+
+/* The state of §2.8 at reset: every id free, both wrap counters 1. */
+static void reset_positions(struct vq_backend *q) {
+  for (uint32_t i = 0; i < q->size; i++) {
+    q->ids[i].token = NULL;
+    q->ids[i].next = (uint16_t)(i + 1 < q->size ? i + 1 : ID_NONE);
+  }
+  q->free_id = 0;
+  q->num_free = q->size;
+  q->in_flight = 0;
+  q->avail_pos = 0;
+  q->used_pos = 0;
+  q->kicked_pos = 0;
+  q->avail_wrap = true;
+  q->used_wrap = true;
+  q->kicked_wrap = true;
+  q->added = 0;
+  q->evt_flags = PVIRTQ_EVENT_F_ENABLE; /* zeroed memory says ENABLE */
+  q->broken = false;
+}
+
+static rl_status packed_create(const struct vq_config *cfg,
+                               struct vq_backend **out) {
+  if (cfg->legacy) {
+    return RL_ERR_NOT_SUPPORTED; /* VIRTIO_F_RING_PACKED is modern only */
+  }
+  uint32_t n = cfg->size;
+  if (n == 0 || n > PVIRTQ_MAX_SIZE) {
+    return RL_ERR_INVALID; /* §2.8: up to 2^15, any value */
+  }
+  /* §2.8.10.1: descriptors 16-aligned at 0, event areas 4-aligned. */
+  size_t driver_off = RL_ALIGN_UP(pvirtq_desc_bytes(n),
+                                  (size_t)PACKED_EVENT_ALIGN);
+  size_t device_off = driver_off + PACKED_EVENT_ALIGN;
+  size_t bytes = device_off + sizeof(struct pvirtq_event_suppress);
+  struct vq_backend *q = rl_zalloc(sizeof(*q));
+  if (q == NULL) {
+    return RL_ERR_NO_MEMORY;
+  }
+  q->cfg = *cfg;
+  q->size = (uint16_t)n;
+  q->driver_off = driver_off;
+  q->device_off = device_off;
+  q->ids = rl_zalloc(sizeof(struct id_state) * n);
+  rl_status st = RL_ERR_NO_MEMORY;
+  if (q->ids != NULL) {
+    st = arch_dma_alloc(pages_for(bytes), &q->ring);
+  }
+  if (st == RL_OK && cfg->indirect) {
+    st = arch_dma_alloc(
+        pages_for((size_t)n * PACKED_INDIRECT_MAX * sizeof(struct pvirtq_desc)),
+        &q->indirect);
+  }
+  if (st != RL_OK) {
+    packed_destroy(q);
+    return st;
+  }
+  uint8_t *base = q->ring.cpu;
+  q->desc = (volatile struct pvirtq_desc *)base;
+  q->driver_evt = (volatile struct pvirtq_event_suppress *)(base + driver_off);
+  q->device_evt = (volatile struct pvirtq_event_suppress *)(base + device_off);
+  reset_positions(q);
+  /* §2.8.13: the descriptor ring starts zeroed. */
+  arch_dma_sync_for_device(q->ring.cpu, q->ring.size, ARCH_DMA_BIDIRECTIONAL,
+                           cfg->dma_coherent);
+  *out = q;
+  return RL_OK;
+}
+
+static void packed_addrs(const struct vq_backend *q, struct vq_addrs *out) {
+  out->desc = q->ring.phys;
+  out->driver = q->ring.phys + q->driver_off;
+  out->device = q->ring.phys + q->device_off;
+}
+
+static void write_desc(volatile struct pvirtq_desc *d, const struct vq_seg *s,
+                       uint16_t id) {
+  d->addr = s->addr;
+  d->len = s->len;
+  d->id = id;
+}
+
+static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
+                            unsigned nout, const struct vq_seg *in,
+                            unsigned nin, void *token) {
+  unsigned total = nout + nin;
+  if (q->broken) {
+    return RL_ERR_BROKEN;
+  }
+  if (token == NULL || total == 0 || nout > PVIRTQ_MAX_SIZE ||
+      nin > PVIRTQ_MAX_SIZE) {
+    return RL_ERR_INVALID;
+  }
+  uint64_t in_len = 0;
+  for (unsigned i = 0; i < nin; i++) {
+    in_len += in[i].len;
+  }
+  if (in_len > UINT32_MAX) {
+    return RL_ERR_INVALID;
+  }
+  bool indirect = q->cfg.indirect && total > 1 && total <= PACKED_INDIRECT_MAX;
+  unsigned need = indirect ? 1 : total;
+  /* §2.8.17: room for the whole list before the first goes out. */
+  if (need > q->num_free || q->free_id == ID_NONE) {
+    return RL_ERR_NO_SPACE;
+  }
+  uint16_t id = q->free_id;
+  uint32_t head = q->avail_pos;
+  uint32_t pos = head;
+  bool wrap = q->avail_wrap;
+  uint16_t head_flags;
+  if (indirect) {
+    /* §2.8.7: the table lives in the id's slot of the pool; WRITE is its
+     * only flag and its ids are reserved. */
+    size_t off = (size_t)id * PACKED_INDIRECT_MAX * sizeof(struct pvirtq_desc);
+    volatile struct pvirtq_desc *table =
+        (volatile struct pvirtq_desc *)((uint8_t *)q->indirect.cpu + off);
+    for (unsigned i = 0; i < total; i++) {
+      bool w = i >= nout;
+      write_desc(&table[i], w ? &in[i - nout] : &out[i], 0);
+      table[i].flags = (uint16_t)(w ? PVIRTQ_DESC_F_WRITE : 0);
+    }
+    struct vq_seg ind = {q->indirect.phys + off,
+                         (uint32_t)(total * sizeof(struct pvirtq_desc))};
+    arch_dma_sync_for_device((const uint8_t *)q->indirect.cpu + off, ind.len,
+                             ARCH_DMA_TO_DEVICE, q->cfg.dma_coherent);
+    write_desc(&q->desc[pos], &ind, id);
+    head_flags = (uint16_t)(PVIRTQ_DESC_F_INDIRECT | avail_bits(wrap));
+    if (++pos == q->size) {
+      pos = 0;
+      wrap = !wrap;
+    }
+  } else {
+    /* §2.8.6: NEXT on all but the last; AVAIL/USED from the wrap counter
+     * at each descriptor's own position; the id in every one (the spec
+     * asks for the last). */
+    head_flags = 0;
+    for (unsigned i = 0; i < total; i++) {
+      bool w = i >= nout;
+      uint16_t flags = (uint16_t)((w ? PVIRTQ_DESC_F_WRITE : 0) |
+                                  (i + 1 < total ? PVIRTQ_DESC_F_NEXT : 0) |
+                                  avail_bits(wrap));
+      write_desc(&q->desc[pos], w ? &in[i - nout] : &out[i], id);
+      if (i == 0) {
+        head_flags = flags;
+      } else {
+        q->desc[pos].flags = flags;
+      }
+      if (++pos == q->size) {
+        pos = 0;
+        wrap = !wrap;
+      }
+    }
+  }
+  /* The list, which may straddle the end of the ring, to the device. */
+  uint32_t first = RL_MIN((uint32_t)need, (uint32_t)q->size - head);
+  sync_desc_for_device(q, head, first);
+  if (first < need) {
+    sync_desc_for_device(q, 0, need - first);
+  }
+  /* §2.8.21.1.1: a write barrier, then the head's flags make the whole
+   * list available at once (§2.8.17). */
+  arch_dma_wmb();
+  q->desc[head].flags = head_flags;
+  sync_desc_for_device(q, head, 1);
+
+  q->free_id = q->ids[id].next;
+  q->ids[id].token = token;
+  q->ids[id].ndescs = (uint16_t)need;
+  q->ids[id].next = ID_NONE;
+  q->ids[id].in_len = (uint32_t)in_len;
+  q->num_free = (uint16_t)(q->num_free - need);
+  q->in_flight++;
+  q->avail_pos = (uint16_t)pos;
+  q->avail_wrap = wrap;
+  if (q->added <= UINT32_MAX - need) {
+    q->added += need;
+  }
+  return RL_OK;
+}
+
+static bool packed_kick_prepare(struct vq_backend *q) {
+  /* §2.8.21.3.1: a full barrier between the flags that publish and the
+   * read of the device's suppression state. */
+  arch_dma_mb();
+  uint32_t added = q->added;
+  uint32_t old = lin(q, q->kicked_pos, q->kicked_wrap);
+  uint32_t now = lin(q, q->avail_pos, q->avail_wrap);
+  q->added = 0;
+  q->kicked_pos = q->avail_pos;
+  q->kicked_wrap = q->avail_wrap;
+  if (added == 0) {
+    return false;
+  }
+  arch_dma_sync_for_cpu((const void *)q->device_evt,
+                        sizeof(struct pvirtq_event_suppress),
+                        ARCH_DMA_FROM_DEVICE, q->cfg.dma_coherent);
+  uint16_t flags = q->device_evt->flags & PVIRTQ_EVENT_F_MASK;
+  if (flags == PVIRTQ_EVENT_F_DISABLE) {
+    return false;
+  }
+  /* ENABLE; DESC without EVENT_IDX and the reserved value are nonsense,
+   * and a spare notification is harmless. So is one after a whole lap. */
+  if (flags != PVIRTQ_EVENT_F_DESC || !q->cfg.event_idx || added >= q->size) {
+    return true;
+  }
+  arch_dma_rmb();
+  uint16_t off_wrap = q->device_evt->off_wrap;
+  uint32_t off = off_wrap & PVIRTQ_EVENT_OFF_MASK;
+  if (off >= q->size) {
+    return true;
+  }
+  /* §2.8.10: notify when the descriptor at off/wrap was among those made
+   * available since the last kick. */
+  uint32_t event = lin(q, off, (off_wrap >> PVIRTQ_EVENT_WRAP_SHIFT) != 0);
+  return lin_dist(q, old, event) < lin_dist(q, old, now);
+}
+
+static void write_used_event(struct vq_backend *q) {
+  q->driver_evt->off_wrap =
+      (uint16_t)(q->used_pos |
+                 (q->used_wrap ? 1u << PVIRTQ_EVENT_WRAP_SHIFT : 0));
+}
+
+static rl_status packed_get_used(struct vq_backend *q, void **token,
+                                 uint32_t *len) {
+  if (q->broken) {
+    return RL_ERR_BROKEN;
+  }
+  uint16_t flags = next_used_flags(q);
+  if (!is_used(flags, q->used_wrap)) {
+    return RL_ERR_NOT_FOUND;
+  }
+  arch_dma_rmb(); /* §2.8.22: the flags, then the rest of the descriptor */
+  volatile struct pvirtq_desc *d = &q->desc[q->used_pos];
+  uint32_t id = d->id;
+  uint32_t written = d->len;
+  if (id >= q->size || q->ids[id].token == NULL) {
+    q->broken = true;
+    return RL_ERR_BROKEN;
+  }
+  struct id_state *s = &q->ids[id];
+  /* §2.8.4: without WRITE, len is reserved. QEMU leaves WRITE clear and
+   * puts the written length in len anyway, so len counts unless the
+   * buffer has no writable part. */
+  if ((flags & PVIRTQ_DESC_F_WRITE) == 0 && s->in_len == 0) {
+    written = 0;
+  }
+  if (written > s->in_len) {
+    q->broken = true;
+    return RL_ERR_BROKEN;
+  }
+  *token = s->token;
+  *len = written;
+  /* §2.8.6: skip the buffer's descriptors, counted by our own record. */
+  uint32_t pos = (uint32_t)q->used_pos + s->ndescs;
+  if (pos >= q->size) {
+    pos -= q->size;
+    q->used_wrap = !q->used_wrap;
+  }
+  q->used_pos = (uint16_t)pos;
+  q->num_free = (uint16_t)(q->num_free + s->ndescs);
+  q->in_flight--;
+  s->token = NULL;
+  s->next = q->free_id;
+  q->free_id = (uint16_t)id;
+  if (q->evt_flags == PVIRTQ_EVENT_F_DESC) {
+    /* §2.8.10: interrupt us at the next used descriptor. */
+    write_used_event(q);
+    sync_driver_evt(q);
+  }
+  return RL_OK;
+}
+
+static void packed_disable_cb(struct vq_backend *q) {
+  q->evt_flags = PVIRTQ_EVENT_F_DISABLE;
+  q->driver_evt->flags = PVIRTQ_EVENT_F_DISABLE;
+  sync_driver_evt(q);
+}
+
+static bool packed_enable_cb(struct vq_backend *q) {
+  uint16_t flags = PVIRTQ_EVENT_F_ENABLE;
+  if (q->cfg.event_idx) {
+    /* §2.8.10: an event for the next used descriptor, written before the
+     * flags that turn it on. */
+    write_used_event(q);
+    arch_dma_wmb();
+    flags = PVIRTQ_EVENT_F_DESC;
+  }
+  q->evt_flags = flags;
+  q->driver_evt->flags = flags;
+  sync_driver_evt(q);
+  arch_dma_mb(); /* publish before re-checking the next used descriptor */
+  if (q->broken) {
+    return false;
+  }
+  return is_used(next_used_flags(q), q->used_wrap);
+}
+
+static void packed_state(const struct vq_backend *q, struct vq_state *out) {
+  out->driver_idx = q->avail_pos;
+  out->used_seen = q->used_pos;
+  out->device_idx = 0; /* no device index in a packed ring */
+  out->in_flight = q->in_flight;
+  out->free_descs = q->num_free;
+  out->driver_wrap = q->avail_wrap;
+  out->used_wrap = q->used_wrap;
+}
+
+static bool packed_broken(const struct vq_backend *q) { return q->broken; }
+
+static void packed_detach(struct vq_backend *q,
+                          void (*fn)(void *token, void *arg), void *arg) {
+  for (uint32_t id = 0; id < q->size; id++) {
+    void *token = q->ids[id].token;
+    if (token != NULL) {
+      q->ids[id].token = NULL;
+      if (fn != NULL) {
+        fn(token, arg);
+      }
+    }
+  }
+  /* The device was reset: both sides start again as in §2.8.1, on a
+   * zeroed ring (§2.8.13). */
+  reset_positions(q);
+  uint8_t *ring = q->ring.cpu;
+  for (size_t i = 0; i < q->ring.size; i++) {
+    ring[i] = 0;
+  }
+  arch_dma_sync_for_device(q->ring.cpu, q->ring.size, ARCH_DMA_BIDIRECTIONAL,
+                           q->cfg.dma_coherent);
+}
+
+const struct vq_ops vq_packed_ops = {
+    .name = "packed",
+    .create = packed_create,
+    .destroy = packed_destroy,
+    .addrs = packed_addrs,
+    .add = packed_add,
+    .kick_prepare = packed_kick_prepare,
+    .get_used = packed_get_used,
+    .disable_cb = packed_disable_cb,
+    .enable_cb = packed_enable_cb,
+    .state = packed_state,
+    .broken = packed_broken,
+    .detach = packed_detach,
+};
