@@ -43,8 +43,7 @@ int fdt_root(const struct fdt *fdt);
  * with its depth relative to the root (root = 0; `depth` may be NULL).
  * Returns RL_ERR_NOT_FOUND at the end. Start with node = fdt_root() to get
  * its first descendant. (Not fdt_next_node: libfdt exports that name.) */
-rl_status fdt_walk_next(const struct fdt *fdt, int node, int *next,
-                        int *depth);
+rl_status fdt_walk_next(const struct fdt *fdt, int node, int *next, int *depth);
 
 /* First child / next sibling; RL_ERR_NOT_FOUND when none. */
 rl_status fdt_first_child(const struct fdt *fdt, int node, int *child);
@@ -78,9 +77,9 @@ bool fdt_is_compatible(const struct fdt *fdt, int node, const char *compat);
 /* Next node after `from` (-1: from the start) that is compatible. */
 rl_status fdt_find_compatible(const struct fdt *fdt, int from,
                               const char *compat, int *node);
-/* Node whose "phandle" (or "linux,phandle") equals `phandle`. */
-rl_status fdt_find_phandle(const struct fdt *fdt, uint32_t phandle,
-                           int *node);
+/* First node whose phandle is `phandle`: its "phandle" property, or
+ * "linux,phandle" when "phandle" is absent or not one cell. */
+rl_status fdt_find_phandle(const struct fdt *fdt, uint32_t phandle, int *node);
 /* "status" absent, "okay" or "ok". */
 bool fdt_node_enabled(const struct fdt *fdt, int node);
 

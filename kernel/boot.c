@@ -6,10 +6,9 @@
 
 rl_status boot_read_memory(const struct fdt *fdt, struct boot_info *info) {
   int node = fdt_root(fdt);
-  int depth;
   info->ram_count = 0;
   info->ram_bytes = 0;
-  while (fdt_walk_next(fdt, node, &node, &depth) == RL_OK) {
+  while (fdt_walk_next(fdt, node, &node, NULL) == RL_OK) {
     const char *type;
     if (fdt_get_str(fdt, node, "device_type", &type) != RL_OK ||
         strcmp(type, "memory") != 0 || !fdt_node_enabled(fdt, node)) {
