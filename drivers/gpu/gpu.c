@@ -345,14 +345,16 @@ static rl_status setup_scanout(struct gpu *g, unsigned index) {
                                     VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, w, h);
   st = command(g, len, VIRTIO_GPU_RESP_OK_NODATA,
                sizeof(struct virtio_gpu_ctrl_hdr), so->resource_id);
-#ifndef CONFIG_TEST_GPU_SKIP_ATTACH_BACKING
-  if (st == RL_OK) {
-    st = attach_backing(g, so);
-  }
-#else
+#ifdef CONFIG_TEST_GPU_SKIP_ATTACH_BACKING
+  bool skip_attach = true; /* test build: the display tests must fail */
   klog(LOG_WARN, "%s: test build: RESOURCE_ATTACH_BACKING skipped\n",
        g->dev->name);
+#else
+  bool skip_attach = false;
 #endif
+  if (st == RL_OK && !skip_attach) {
+    st = attach_backing(g, so);
+  }
   if (st == RL_OK) {
     struct virtio_gpu_rect r = {0, 0, w, h};
     len = gpu_encode_set_scanout(req_cmd(&g->req[0]), index, so->resource_id,
@@ -510,7 +512,20 @@ static rl_status configure_scanouts(struct gpu *g) {
   rl_status result = RL_OK;
   for (unsigned i = 0; i < g->num_scanouts; i++) {
     struct gpu_scanout *so = &g->scanout[i];
-    const struct gpu_mode *m = &modes[i];
+    struct gpu_mode *m = &modes[i];
+    get_edid(g, i);
+#ifdef CONFIG_GPU_LIGHT_ALL_SCANOUTS
+    if (!m->enabled && so->have_edid) {
+      /* Reported disabled (QEMU enables only scanout 0 until a UI resizes
+       * another): light it at its EDID preferred mode. */
+      m->enabled = true;
+      m->width = so->edid.pref_width;
+      m->height = so->edid.pref_height;
+      klog(LOG_INFO, "%s: scanout %u: reported disabled; using its EDID "
+                     "preferred mode %ux%u\n",
+           g->dev->name, i, m->width, m->height);
+    }
+#endif
     bool same = so->active && m->enabled && so->mode.width == m->width &&
                 so->mode.height == m->height;
     if (same) {
@@ -521,7 +536,6 @@ static rl_status configure_scanouts(struct gpu *g) {
     if (!m->enabled) {
       continue;
     }
-    get_edid(g, i);
     st = setup_scanout(g, i);
     if (st != RL_OK) {
       result = st;
