@@ -134,11 +134,9 @@ def build(name, clean=False, targets=(), quiet=False):
 
 
 def config_value(name, symbol):
-    """A symbol's value from out/NAME/.config ('' when unset)."""
-    path = os.path.join(out_dir(name), ".config")
-    prefix = "CONFIG_%s=" % symbol
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.startswith(prefix):
-                return line[len(prefix):].strip().strip('"')
-    return ""
+    """A symbol's value for out/NAME/.config as Kconfig resolves it (new
+    symbols take their defaults, as in the generated header)."""
+    kconf = load_kconfig(name)
+    kconf.load_config(os.path.join(out_dir(name), ".config"))
+    sym = kconf.syms.get(symbol)
+    return sym.str_value if sym is not None else ""

@@ -238,6 +238,15 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
   }
   struct vq_addrs a;
   choice.ops->addrs(vq->backend, &a);
+  if (dev->version == 1 && a.desc / VIRTIO_MMIO_LEGACY_PAGE_SIZE > UINT32_MAX) {
+    /* §4.2.4: QueuePFN is 32 bits of page number. */
+    klog(LOG_ERROR, "%s: queue %u: ring at %#llx is beyond what the legacy "
+                    "QueuePFN can address\n",
+         dev->name, index, (unsigned long long)a.desc);
+    choice.ops->destroy(vq->backend);
+    vq->backend = NULL;
+    return RL_ERR_OUT_OF_RANGE;
+  }
   wr(dev, VIRTIO_MMIO_QUEUE_NUM, size);
   if (dev->version == 1) {
     /* §4.2.4: QueueAlign and the page number of the whole queue. */
@@ -303,9 +312,14 @@ rl_status virtio_device_reset(struct virtio_device *dev) {
   for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
     struct virtqueue *vq = &dev->queues[i];
     if (vq->backend != NULL) {
+      /* Outstanding requests fail; the driver sets the queue up again. */
       vq->ops->detach(vq->backend, fail_token, vq);
+      vq->ops->destroy(vq->backend);
     }
+    *vq = (struct virtqueue){0};
   }
+  dev->features = 0;
+  dev->failed = false;
   return st;
 }
 

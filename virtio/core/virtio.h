@@ -117,8 +117,9 @@ rl_status virtio_device_ready(struct virtio_device *dev);
 void virtio_device_fail(struct virtio_device *dev, rl_status why,
                         const char *what);
 uint32_t virtio_device_status(const struct virtio_device *dev);
-/* Resets the device (status 0) and fails every outstanding request by
- * calling its queue's done callback with len UINT32_MAX. */
+/* Resets the device (status 0), fails every outstanding request by
+ * calling its queue's done callback with len UINT32_MAX, and releases the
+ * queues: the driver negotiates and sets them up again. */
 rl_status virtio_device_reset(struct virtio_device *dev);
 
 /* Device configuration space (§4.2.2.2: access width = field width),

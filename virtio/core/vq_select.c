@@ -11,13 +11,14 @@ extern const struct vq_ops vq_packed_ops;
 #endif
 
 #if !defined(CONFIG_VIRTIO_QUEUE_SPLIT) && !defined(CONFIG_VIRTIO_QUEUE_PACKED)
-#error "no virtqueue backend: enable CONFIG_VIRTIO_QUEUE_SPLIT or CONFIG_VIRTIO_QUEUE_PACKED (menuconfig: Virtio)"
+#error "no virtqueue backend: set CONFIG_VIRTIO_QUEUE_SPLIT or CONFIG_VIRTIO_QUEUE_PACKED (menuconfig: Virtio)"
 #endif
 
 uint64_t vq_select_transport_features(uint32_t version) {
-#ifdef CONFIG_VIRTIO_QUEUE_PACKED
+#if defined(CONFIG_VIRTIO_QUEUE_PACKED) &&                                     \
+    !defined(CONFIG_VIRTIO_QUEUE_PREFER_SPLIT)
   if (version == 2) {
-    return VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+    return VIRTIO_BIT(VIRTIO_F_RING_PACKED); /* §2.8: modern only */
   }
 #endif
   (void)version;
@@ -56,7 +57,9 @@ rl_status vq_select(const struct virtio_device *dev, struct vq_choice *out) {
 #endif
 #ifdef CONFIG_VIRTIO_QUEUE_SPLIT
   out->ops = &vq_split_ops;
-#ifdef CONFIG_VIRTIO_QUEUE_PACKED
+#if defined(CONFIG_VIRTIO_QUEUE_PREFER_SPLIT)
+  out->why = "preferred (CONFIG_VIRTIO_QUEUE_PREFER_SPLIT)";
+#elif defined(CONFIG_VIRTIO_QUEUE_PACKED)
   out->why = dev->version == 1 ? "legacy transport: no RING_PACKED"
                                : "device does not offer RING_PACKED";
 #else

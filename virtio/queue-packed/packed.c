@@ -31,8 +31,8 @@ struct vq_backend {
   size_t driver_off;
   size_t device_off;
   uint16_t size;
-  uint16_t num_free; /* ring descriptors free */
-  uint16_t free_id;  /* head of the free-id list */
+  uint16_t num_free;  /* ring descriptors free */
+  uint16_t free_id;   /* head of the free-id list */
   uint16_t avail_pos; /* next descriptor to make available */
   uint16_t used_pos;  /* next descriptor the device writes used */
   uint16_t kicked_pos;
@@ -40,9 +40,9 @@ struct vq_backend {
   bool used_wrap;  /* the device's counter as the driver follows it */
   bool kicked_wrap;
   bool broken;
-  uint16_t evt_flags; /* what driver_evt->flags says */
-  uint32_t in_flight; /* buffers outstanding */
-  uint32_t added;     /* descriptors made available since the last kick */
+  uint16_t evt_flags;   /* what driver_evt->flags says */
+  uint32_t in_flight;   /* buffers outstanding */
+  uint32_t added;       /* descriptors made available since the last kick */
   struct id_state *ids; /* the driver's own record, by buffer id */
 };
 
@@ -122,8 +122,16 @@ static void reset_positions(struct vq_backend *q) {
   q->used_wrap = true;
   q->kicked_wrap = true;
   q->added = 0;
-  q->evt_flags = PVIRTQ_EVENT_F_ENABLE; /* zeroed memory says ENABLE */
   q->broken = false;
+  /* §2.8.10: with EVENT_IDX, an event at the first used descriptor (as a
+   * split ring's used_event starts at 0); otherwise ENABLE. */
+  q->evt_flags = PVIRTQ_EVENT_F_ENABLE;
+  q->driver_evt->flags = PVIRTQ_EVENT_F_ENABLE;
+  if (q->cfg.event_idx) {
+    q->evt_flags = PVIRTQ_EVENT_F_DESC;
+    q->driver_evt->off_wrap = 1u << PVIRTQ_EVENT_WRAP_SHIFT;
+    q->driver_evt->flags = PVIRTQ_EVENT_F_DESC;
+  }
 }
 
 static rl_status packed_create(const struct vq_config *cfg,
@@ -136,8 +144,8 @@ static rl_status packed_create(const struct vq_config *cfg,
     return RL_ERR_INVALID; /* §2.8: up to 2^15, any value */
   }
   /* §2.8.10.1: descriptors 16-aligned at 0, event areas 4-aligned. */
-  size_t driver_off = RL_ALIGN_UP(pvirtq_desc_bytes(n),
-                                  (size_t)PACKED_EVENT_ALIGN);
+  size_t driver_off =
+      RL_ALIGN_UP(pvirtq_desc_bytes(n), (size_t)PACKED_EVENT_ALIGN);
   size_t device_off = driver_off + PACKED_EVENT_ALIGN;
   size_t bytes = device_off + sizeof(struct pvirtq_event_suppress);
   struct vq_backend *q = rl_zalloc(sizeof(*q));
@@ -427,13 +435,13 @@ static void packed_detach(struct vq_backend *q,
       }
     }
   }
-  /* The device was reset: both sides start again as in §2.8.1, on a
-   * zeroed ring (§2.8.13). */
-  reset_positions(q);
+  /* The device was reset: a zeroed ring (§2.8.13), and both sides start
+   * again as in §2.8.1. */
   uint8_t *ring = q->ring.cpu;
   for (size_t i = 0; i < q->ring.size; i++) {
     ring[i] = 0;
   }
+  reset_positions(q);
   arch_dma_sync_for_device(q->ring.cpu, q->ring.size, ARCH_DMA_BIDIRECTIONAL,
                            q->cfg.dma_coherent);
 }

@@ -44,6 +44,6 @@ _Static_assert(offsetof(struct pvirtq_event_suppress, flags) == 2, "§2.8.14");
 #define PVIRTQ_MAX_SIZE 32768u
 
 /* Descriptor ring bytes (§2.8.10.1). */
-static inline size_t pvirtq_desc_bytes(uint32_t n) { return 16u * n; }
+static inline size_t pvirtq_desc_bytes(uint32_t n) { return (size_t)16u * n; }
 
 #endif

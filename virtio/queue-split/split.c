@@ -33,6 +33,7 @@ struct vq_backend {
   uint16_t last_used;  /* next used entry to consume */
   uint16_t kicked_idx; /* avail idx at the last kick_prepare */
   bool broken;
+  bool cb_disabled; /* the driver asked for no interrupts */
   uint16_t *next; /* the driver's own chain links and free list */
   struct desc_state *state;
 };
@@ -42,6 +43,13 @@ static volatile uint16_t *used_event(const struct vq_backend *q) {
 }
 static volatile uint16_t *avail_event(const struct vq_backend *q) {
   return (volatile uint16_t *)&q->used->ring[q->size];
+}
+
+/* Driver-written fields the device reads (flags, used_event) reach it
+ * even on a non-coherent device. */
+static void sync_field(const struct vq_backend *q, volatile void *field) {
+  arch_dma_sync_for_device((const void *)(uintptr_t)field, sizeof(uint16_t),
+                           ARCH_DMA_TO_DEVICE, q->cfg.dma_coherent);
 }
 
 static void sync_used_for_cpu(const struct vq_backend *q) {
@@ -154,6 +162,9 @@ static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
   }
   bool indirect = q->cfg.indirect && total > 1 && total <= SPLIT_INDIRECT_MAX;
   unsigned need = indirect ? 1 : total;
+  if (need > q->size) {
+    return RL_ERR_INVALID; /* would never fit, however long one waits */
+  }
   if (need > q->num_free) {
     return RL_ERR_NO_SPACE;
   }
@@ -263,26 +274,35 @@ static rl_status split_get_used(struct vq_backend *q, void **token,
   *len = written;
   free_chain(q, (uint16_t)id);
   q->last_used++;
-  if (q->cfg.event_idx) {
+  if (q->cfg.event_idx && !q->cb_disabled) {
     /* §2.7.10: interrupt us once the device passes what we consumed. */
     *used_event(q) = q->last_used;
+    sync_field(q, used_event(q));
   }
   return RL_OK;
 }
 
 static void split_disable_cb(struct vq_backend *q) {
-  if (!q->cfg.event_idx) {
-    q->avail->flags = VRING_AVAIL_F_NO_INTERRUPT;
+  q->cb_disabled = true;
+  if (q->cfg.event_idx) {
+    /* §2.7.10: an event half the index space away is never reached while
+     * at most 32768 buffers are outstanding. */
+    *used_event(q) = (uint16_t)(q->last_used + 0x8000u);
+    sync_field(q, used_event(q));
+  } else {
+    q->avail->flags = VRING_AVAIL_F_NO_INTERRUPT; /* §2.7.7 */
+    sync_field(q, &q->avail->flags);
   }
-  /* With EVENT_IDX the device stops once it passes used_event, which
-   * get_used only moves forward: nothing to do. */
 }
 
 static bool split_enable_cb(struct vq_backend *q) {
+  q->cb_disabled = false;
   if (q->cfg.event_idx) {
     *used_event(q) = q->last_used;
+    sync_field(q, used_event(q));
   } else {
     q->avail->flags = 0;
+    sync_field(q, &q->avail->flags);
   }
   arch_dma_mb(); /* publish before re-checking used idx */
   sync_used_for_cpu(q);
@@ -317,10 +337,13 @@ static void split_detach(struct vq_backend *q,
   q->last_used = 0;
   q->kicked_idx = 0;
   q->broken = false;
+  q->cb_disabled = false;
   uint8_t *ring = q->ring.cpu;
   for (size_t i = 0; i < q->ring.size; i++) {
     ring[i] = 0;
   }
+  arch_dma_sync_for_device(q->ring.cpu, q->ring.size, ARCH_DMA_BIDIRECTIONAL,
+                           q->cfg.dma_coherent);
 }
 
 const struct vq_ops vq_split_ops = {
