@@ -172,3 +172,33 @@ def test_check_fails_without_attach_backing(build, artifacts, arch):
                      r"ERR_INVALID_RESOURCE_ID|ERR_UNSPEC", log), log
     with pytest.raises(PictureMismatch):
         check_boot_picture(png, 1280, 800, artifacts)
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_display_mode_change(build, artifacts, arch):
+    """A display change (VIRTIO_GPU_EVENT_DISPLAY through the config
+    interrupt, raised here through QEMU's VNC desktop resize): the driver
+    acknowledges it, re-reads the display info, tears the old resource down
+    (DETACH_BACKING, UNREF) and shows the picture at the new size."""
+    import vnc
+    out = build("qemu_virt_" + arch)
+    sock = os.path.join(artifacts, "vnc.sock")
+    vm = qemu.Qemu(arch, os.path.join(out, "kernel.elf"), workdir=artifacts,
+                   gpu=False, extra=["-device", "virtio-gpu-device",
+                                     "-vnc", "unix:" + sock,
+                                     "-trace", "virtio_gpu_cmd_res_back_detach",
+                                     "-trace", "virtio_gpu_cmd_res_unref"])
+    with vm:
+        assert vm.wait_for(r"RINGLIGHT: boot complete", BOOT_TIMEOUT), vm.serial()
+        before = vnc.request_desktop_size(sock, 1024, 640)
+        assert before == (1280, 800)
+        assert vm.wait_for(r"scanout 0: 1024x640 at \(0,0\)", 20), vm.serial()
+        vm.wait_for(r"__never__", 0.5)
+        png = vm.screendump(os.path.join(artifacts, "after-change.png"))
+        log = vm.serial()
+    with open(vm.stderr_path) as f:
+        stderr = f.read()
+    assert "display configuration changed" in log, log
+    assert re.search(r"virtio_gpu_cmd_res_back_detach res 0x1\b", stderr), stderr
+    assert re.search(r"virtio_gpu_cmd_res_unref res 0x1\b", stderr), stderr
+    check_boot_picture(png, 1024, 640, artifacts)

@@ -381,6 +381,10 @@ void virtio_handle_interrupt(struct virtio_device *dev) {
   }
   if (isr & VIRTIO_MMIO_INT_CONFIG) {
     dev->config_changes++;
+    if (rd(dev, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
+      /* §2.1.2: the device gave up; requests stay pending until a reset. */
+      klog(LOG_ERROR, "%s: device set DEVICE_NEEDS_RESET\n", dev->name);
+    }
     if (dev->driver != NULL && dev->driver->config_changed != NULL) {
       dev->driver->config_changed(dev);
     }
