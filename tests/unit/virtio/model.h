@@ -60,7 +60,9 @@ struct model_ops {
    * when enabled. */
   void (*set_notify)(struct model *m, bool enabled);
   /* With EVENT_IDX: ask to be notified only once the driver's index
-   * passes `event` (avail_event / packed off_wrap). */
+   * passes `event`: split, the avail_event index; packed, a count of
+   * descriptors made available since the queue started (modulo twice the
+   * size), which the model turns into off_wrap. */
   void (*set_notify_event)(struct model *m, uint32_t event);
 };
 
