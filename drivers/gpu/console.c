@@ -25,7 +25,9 @@ static void draw_char(struct fb_console *c, uint32_t col, uint32_t row,
 void fbcon_init(struct fb_console *c, struct fb_surface *s, struct fb_rect area,
                 uint32_t header_rows) {
   c->s = s;
-  fb_clip(s, &area);
+  if (!fb_clip(s, &area)) {
+    area = (struct fb_rect){0, 0, 0, 0};
+  }
   c->area = area;
   c->cols = area.w / FONT_W;
   c->rows = area.h / FONT_H;
@@ -74,8 +76,8 @@ static void newline(struct fb_console *c) {
   c->cx = 0;
   if (c->cy + 1 < c->rows) {
     c->cy++;
-  } else if (c->rows > c->header_rows + 1) {
-    scroll(c);
+  } else {
+    scroll(c); /* fbcon_write returns early when nothing scrolls */
   }
 }
 

@@ -210,7 +210,11 @@ static rl_status alloc_framebuffer(struct gpu_scanout *so, uint32_t w,
     return RL_ERR_NOT_SUPPORTED;
   }
   fb->nchunks = (h + fb->rows_per_chunk - 1) / fb->rows_per_chunk;
-  if (fb->nchunks > FB_MAX_CHUNKS) {
+  /* ATTACH_BACKING must fit its entries in one request page. */
+  size_t max_entries =
+      (RL_PAGE_SIZE - sizeof(struct virtio_gpu_resource_attach_backing)) /
+      sizeof(struct virtio_gpu_mem_entry);
+  if (fb->nchunks > FB_MAX_CHUNKS || fb->nchunks > max_entries) {
     return RL_ERR_NOT_SUPPORTED;
   }
   for (uint32_t i = 0; i < fb->nchunks; i++) {

@@ -57,8 +57,9 @@ rl_status gpu_check_response(const void *resp, uint32_t len,
     return RL_ERR_BAD_FORMAT;
   }
   *type = h->type;
-  if (h->type >= VIRTIO_GPU_RESP_ERR_UNSPEC) {
-    return RL_ERR_IO;
+  if (h->type >= VIRTIO_GPU_RESP_ERR_UNSPEC &&
+      h->type <= VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER) {
+    return RL_ERR_IO; /* §5.7.6.7: an error the device means */
   }
   if (h->type != expected || len < expected_len) {
     return RL_ERR_BAD_FORMAT;
