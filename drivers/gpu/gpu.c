@@ -52,6 +52,9 @@ struct gpu {
   volatile bool event_pending;
   bool console_ready;
   unsigned long updates;
+  /* Per update: notifications and interrupts of the control queue. */
+  unsigned long last_notifications, last_interrupts;
+  unsigned long max_notifications, max_interrupts;
 };
 
 static struct gpu the_gpu;
@@ -269,7 +272,13 @@ static rl_status update(struct gpu *g, struct gpu_scanout *so,
                                    offset);
   lens[1] = gpu_encode_flush(req_cmd(&g->req[1]), so->resource_id, &vr, fence);
   struct gpu_req *reqs[2] = {&g->req[0], &g->req[1]};
+  unsigned long notified = g->ctrlq->notifications;
+  unsigned long interrupted = g->ctrlq->interrupts;
   rl_status st = post(g, g->ctrlq, reqs, lens, resp, 2);
+  g->last_notifications = g->ctrlq->notifications - notified;
+  g->last_interrupts = g->ctrlq->interrupts - interrupted;
+  g->max_notifications = RL_MAX(g->max_notifications, g->last_notifications);
+  g->max_interrupts = RL_MAX(g->max_interrupts, g->last_interrupts);
   if (st != RL_OK) {
     klog(LOG_ERROR, "%s: update of resource %u: %s\n", g->dev->name,
          so->resource_id, rl_status_str(st));
@@ -610,7 +619,11 @@ static rl_status gpu_probe(struct virtio_device *dev) {
   }
   klog_set_sink(console_sink, g);
   g->console_ready = true;
-  return gpu_present();
+  st = gpu_present();
+  klog(LOG_INFO, "%s: %lu update(s) (transfer + flush each): at most %lu "
+                 "notification(s) and %lu interrupt(s) per update\n",
+       dev->name, g->updates, g->max_notifications, g->max_interrupts);
+  return st;
 }
 
 static void gpu_config_changed(struct virtio_device *dev) {
