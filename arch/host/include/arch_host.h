@@ -43,4 +43,10 @@ void host_cache_reset_counts(void);
 /* DMA allocations not yet freed (a leak check for tests). */
 size_t host_dma_live_count(void);
 
+/* Virtual time: arch_time_ns only moves when arch_idle_until jumps to its
+ * deadline or host_time_advance is called; no real sleeping. Off by
+ * default (real CLOCK_MONOTONIC). Turning it on restarts the clock at 1 s. */
+void host_time_virtual(bool on);
+void host_time_advance(uint64_t ns);
+
 #endif
