@@ -562,8 +562,23 @@ static rl_status configure_scanouts(struct gpu *g) {
   return result;
 }
 
+/* Frees what an earlier probe allocated (re-initialisation after a device
+ * reset: the device forgot its resources, the memory is ours to reuse). */
+static void gpu_release(struct gpu *g) {
+  klog_set_sink(NULL, NULL);
+  for (unsigned i = 0; i < GPU_REQS; i++) {
+    arch_dma_free(&g->req[i].buf);
+  }
+  arch_dma_free(&g->cursor_req.buf);
+  arch_dma_free(&g->cursor_mem);
+  for (unsigned i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
+    free_chunks(&g->scanout[i]);
+  }
+}
+
 static rl_status gpu_probe(struct virtio_device *dev) {
   struct gpu *g = &the_gpu;
+  gpu_release(g);
   memset(g, 0, sizeof(*g));
   g->dev = dev;
   rl_status st = virtio_negotiate(dev, VIRTIO_BIT(VIRTIO_GPU_F_EDID));

@@ -68,7 +68,7 @@ static rl_status rng_probe(struct virtio_device *dev) {
     st = virtio_queue_setup(dev, 0, "requestq", RNG_QUEUE_SIZE, rng_done,
                             &r->vq);
   }
-  if (st == RL_OK) {
+  if (st == RL_OK && r->buf.cpu == NULL) { /* kept across re-probes */
     st = arch_dma_alloc(1, &r->buf);
   }
   if (st == RL_OK) {

@@ -11,6 +11,9 @@ static unsigned bound_count;
 void virtio_poll_all(void) {
   for (unsigned i = 0; i < bound_count; i++) {
     struct virtio_device *dev = bound_devices[i];
+    if (dev->needs_reset && !dev->failed) {
+      (void)virtio_device_recover(dev);
+    }
     if (!dev->failed && dev->driver->poll != NULL) {
       dev->driver->poll(dev);
     }

@@ -323,6 +323,23 @@ rl_status virtio_device_reset(struct virtio_device *dev) {
   return st;
 }
 
+rl_status virtio_device_recover(struct virtio_device *dev) {
+  klog(LOG_WARN, "%s: resetting after DEVICE_NEEDS_RESET; pending requests "
+                 "fail\n",
+       dev->name);
+  rl_status st = virtio_device_reset(dev);
+  dev->needs_reset = false;
+  if (st == RL_OK && dev->driver != NULL) {
+    st = dev->driver->probe(dev);
+  }
+  if (st != RL_OK) {
+    virtio_device_fail(dev, st, "re-initialisation after a reset");
+  } else {
+    klog(LOG_INFO, "%s: re-initialised\n", dev->name);
+  }
+  return st;
+}
+
 rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
                              unsigned width, uint64_t *value) {
   if ((width != 1 && width != 2 && width != 4 && width != 8) ||
@@ -382,8 +399,12 @@ void virtio_handle_interrupt(struct virtio_device *dev) {
   if (isr & VIRTIO_MMIO_INT_CONFIG) {
     dev->config_changes++;
     if (rd(dev, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
-      /* §2.1.2: the device gave up; requests stay pending until a reset. */
-      klog(LOG_ERROR, "%s: device set DEVICE_NEEDS_RESET\n", dev->name);
+      /* §2.1.2: the device gave up; recovery runs from the main loop. */
+      if (!dev->needs_reset) {
+        klog(LOG_ERROR, "%s: device set DEVICE_NEEDS_RESET\n", dev->name);
+      }
+      dev->needs_reset = true;
+      return;
     }
     if (dev->driver != NULL && dev->driver->config_changed != NULL) {
       dev->driver->config_changed(dev);

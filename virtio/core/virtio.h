@@ -90,6 +90,7 @@ struct virtio_device {
   struct virtqueue queues[VIRTIO_MAX_QUEUES];
   bool irq_ready;
   bool failed;
+  volatile bool needs_reset; /* DEVICE_NEEDS_RESET seen; recovery pending */
   unsigned long config_changes;
   void *priv; /* the driver's */
 };
@@ -121,6 +122,12 @@ uint32_t virtio_device_status(const struct virtio_device *dev);
  * calling its queue's done callback with len UINT32_MAX, and releases the
  * queues: the driver negotiates and sets them up again. */
 rl_status virtio_device_reset(struct virtio_device *dev);
+
+/* DEVICE_NEEDS_RESET (§2.1.2) recovery, outside interrupt context: resets
+ * the device (its pending requests fail, see virtio_device_reset) and runs
+ * the driver's probe again. virtio_poll_all calls it for devices that
+ * reported the condition. */
+rl_status virtio_device_recover(struct virtio_device *dev);
 
 /* Device configuration space (§4.2.2.2: access width = field width),
  * read under the ConfigGeneration retry (§2.5.1) on modern devices. */

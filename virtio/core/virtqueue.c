@@ -118,6 +118,16 @@ rl_status virtqueue_wait(struct virtqueue *vq, volatile bool *done,
     if (*done) {
       return RL_OK;
     }
+    if (vq->dev->needs_reset ||
+        (virtio_device_status(vq->dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
+      /* §2.1.2: no answer will come; recovery fails the request. */
+      if (!vq->dev->needs_reset) {
+        klog(LOG_ERROR, "%s: device set DEVICE_NEEDS_RESET\n",
+             vq->dev->name);
+      }
+      vq->dev->needs_reset = true;
+      return RL_ERR_BROKEN;
+    }
     uint64_t now = arch_time_ns();
     if (now >= deadline) {
       break;

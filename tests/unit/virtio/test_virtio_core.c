@@ -425,6 +425,64 @@ static void test_reset(void **state) {
   assert_int_equal(submit(f, vq, 0), RL_OK);
 }
 
+/* DEVICE_NEEDS_RESET (§2.1.2): the config interrupt reports it, a waiter
+ * gives up at once instead of waiting for its deadline, and recovery resets
+ * the device, fails the pending request and runs the driver's probe again,
+ * which sets the queue up anew. */
+static unsigned recover_probes;
+static struct core_fx *recover_fx;
+
+static rl_status recover_probe(struct virtio_device *dev) {
+  (void)dev;
+  recover_probes++;
+  model_split_ops.detach(recover_fx->m);
+  recover_fx->m = NULL;
+  (void)open_queue(recover_fx, 0, 8, false);
+  return RL_OK;
+}
+
+static void test_needs_reset(void **state) {
+  struct core_fx *f = *state;
+  static const struct virtio_driver drv = {
+      .name = "test", .device_id = 4, .probe = recover_probe};
+  recover_fx = f;
+  recover_probes = 0;
+  f->dev.driver = &drv;
+  struct virtqueue *vq = open_queue(f, 0, 8, false);
+  f->wait_for = tok(f, 0);
+  assert_int_equal(submit(f, vq, 0), RL_OK);
+  (void)device_takes(f); /* the device took it, then gave up */
+  set_reg(f, VIRTIO_MMIO_STATUS, 0xf | VIRTIO_STATUS_DEVICE_NEEDS_RESET);
+  set_reg(f, VIRTIO_MMIO_INTERRUPT_STATUS, VIRTIO_MMIO_INT_CONFIG);
+  virtio_handle_interrupt(&f->dev);
+  assert_true(f->dev.needs_reset);
+  host_time_virtual(true);
+  uint64_t start = arch_time_ns();
+  assert_int_equal(virtqueue_wait(vq, &f->flag, 1000000000ull),
+                   RL_ERR_BROKEN);
+  assert_int_equal(arch_time_ns(), start); /* no waiting at all */
+  host_time_virtual(false);
+  assert_int_equal(f->ndone, 0);
+
+  assert_int_equal(virtio_device_recover(&f->dev), RL_OK);
+  assert_false(f->dev.needs_reset);
+  assert_int_equal(reg(f, VIRTIO_MMIO_STATUS), 0); /* reset was written */
+  assert_int_equal(f->ndone, 1);
+  assert_ptr_equal(f->done_token[0], tok(f, 0));
+  assert_int_equal(f->done_len[0], UINT32_MAX);
+  assert_true(f->flag);
+  assert_int_equal(recover_probes, 1);
+  /* The new queue works. */
+  vq = &f->dev.queues[0];
+  assert_non_null(vq->backend);
+  f->flag = false;
+  f->wait_for = tok(f, 1);
+  assert_int_equal(submit(f, vq, 1), RL_OK);
+  model_split_ops.push(f->m, device_takes(f), 4);
+  assert_int_equal(virtqueue_wait(vq, &f->flag, 1000000000ull), RL_OK);
+  assert_int_equal(f->done_len[1], 4);
+}
+
 /* With the interrupt wired: the handler acknowledges and drains. */
 static void test_interrupt(void **state) {
   struct core_fx *f = *state;
@@ -536,6 +594,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_wait_timeout, setup, teardown),
       cmocka_unit_test_setup_teardown(test_broken, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_needs_reset, setup, teardown),
       cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
       cmocka_unit_test_setup_teardown(test_queue_setup_registers, setup,
                                       teardown),
