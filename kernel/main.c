@@ -8,6 +8,7 @@
 #include <arch/time.h>
 #include <arch/vm.h>
 #include <devicetree/fdt.h>
+#include <drivers/gpu/gpu.h>
 #include <kernel/boot.h>
 #include <kernel/panic.h>
 #include <mm/page_alloc.h>
@@ -39,6 +40,10 @@ static void open_device_tree(paddr_t dtb_pa, struct fdt *fdt) {
           (unsigned long long)dtb_pa, (unsigned long long)(kstart / GIB * GIB));
   }
   const void *blob = (const void *)(uintptr_t)(ARCH_DIRECT_MAP_BASE + dtb_pa);
+#ifdef CONFIG_TEST_CORRUPT_DTB_HEADER
+  kprintf("test: corrupting the device tree header's magic\n");
+  *(volatile uint8_t *)(uintptr_t)blob ^= 0xff;
+#endif
   size_t limit = (size_t)(GIB - dtb_pa % GIB);
   rl_status st = fdt_open(fdt, blob, limit);
   if (st != RL_OK) {
@@ -101,6 +106,12 @@ void kernel_main(paddr_t dtb_pa) {
 
   unsigned bound = virtio_probe_all(&fdt);
   kprintf("virtio: %u device(s) bound to a driver\n", bound);
+#ifdef CONFIG_DRIVER_VIRTIO_GPU
+  if (gpu_surface(0) == NULL) {
+    klog(LOG_WARN, "display: no usable virtio-gpu device: nothing is shown "
+                   "on screen (add -device virtio-gpu-device)\n");
+  }
+#endif
 
   kprintf("RINGLIGHT: boot complete\n");
   virtio_poll_all(); /* show the last lines on the screen too */
