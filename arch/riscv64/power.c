@@ -1,4 +1,5 @@
-/* Power off through QEMU's sifive,test syscon: 0x5555 = pass,
+/* Power off through QEMU's sifive,test syscon (from the device tree, or
+ * its fixed address before the tree is read): 0x5555 = pass,
  * (code << 16) | 0x3333 = fail with exit code; SBI SRST
  * (SBI v1.0 §10) as a fallback when the node is absent. */
 #include <arch/common/arch_common.h>
@@ -32,8 +33,16 @@ rl_status arch_power_init(const struct fdt *fdt) {
   return st;
 }
 
+/* Before the device tree is read (a panic on a broken tree), QEMU virt's
+ * fixed test device, like the early console. */
+#define EARLY_TEST_DEV 0x100000ull
+
 void arch_poweroff(int status) {
   (void)arch_irq_save();
+  volatile void *early;
+  if (test_dev == NULL && arch_ioremap(EARLY_TEST_DEV, 4, &early) == RL_OK) {
+    test_dev = (volatile uint32_t *)early;
+  }
   if (test_dev != NULL) {
     uint32_t v =
         status == 0 ? TEST_PASS : (((uint32_t)status & 0xffff) << 16) | TEST_FAIL;
