@@ -77,7 +77,42 @@ static void setup_memory(const struct fdt *fdt, paddr_t dtb_pa,
   check(page_alloc_init(phys_to_virt_for_alloc), "page allocator");
 }
 
+static uint64_t entry_raw;
+
+#ifdef CONFIG_BENCH
+static void bench_print(const char *what, const struct gpu_bench_result *r) {
+  uint64_t per_s = r->ns ? (uint64_t)r->updates * 1000000000ull / r->ns : 0;
+  kprintf("BENCH %s updates=%u ns=%llu per_s=%llu notifications=%lu "
+          "interrupts=%lu max_notifications_per_update=%lu "
+          "max_interrupts_per_update=%lu\n",
+          what, r->updates, (unsigned long long)r->ns,
+          (unsigned long long)per_s, r->notifications, r->interrupts,
+          r->max_notifications, r->max_interrupts);
+}
+
+static void run_benchmarks(void) {
+  uint64_t entry = arch_time_raw_to_ns(entry_raw);
+  uint64_t frame = gpu_first_frame_ns();
+  kprintf("BENCH boot arch=%s entry_ns=%llu first_frame_ns=%llu "
+          "entry_to_frame_ns=%llu\n",
+          CONFIG_ARCH, (unsigned long long)entry, (unsigned long long)frame,
+          (unsigned long long)(frame > entry ? frame - entry : 0));
+  struct fb_surface *s = gpu_surface(0);
+  struct gpu_bench_result r;
+  if (s == NULL) {
+    panic("benchmark: no display");
+  }
+  check(gpu_bench(60, s->width, s->height, &r), "full-screen benchmark");
+  bench_print("full", &r);
+  check(gpu_bench(600, 64, 64, &r), "small-update benchmark");
+  bench_print("small", &r);
+  kprintf("BENCH done\n");
+  arch_poweroff(0);
+}
+#endif
+
 void kernel_main(paddr_t dtb_pa) {
+  entry_raw = arch_time_raw();
   kprintf("\n%s: early console up (%s)\n", CONFIG_KERNEL_BANNER, arch_name());
   struct fdt fdt;
   open_device_tree(dtb_pa, &fdt);
@@ -114,6 +149,9 @@ void kernel_main(paddr_t dtb_pa) {
 #endif
 
   kprintf("RINGLIGHT: boot complete\n");
+#ifdef CONFIG_BENCH
+  run_benchmarks();
+#endif
   virtio_poll_all(); /* show the last lines on the screen too */
   if (boot_arg_present(&fdt, "ringlight.poweroff")) {
     kprintf("RINGLIGHT: PASS\n");

@@ -37,6 +37,10 @@ uint64_t arch_time_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t arch_time_raw(void) { return arch_time_ns(); }
+
+uint64_t arch_time_raw_to_ns(uint64_t raw) { return raw; }
+
 void arch_idle_until(uint64_t deadline_ns) {
   if (host_irq_deliver_pending())
     return; /* an interrupt "arrived" */

@@ -22,13 +22,16 @@ static uint64_t ticks(void) {
   return t;
 }
 
-uint64_t arch_time_ns(void) {
+uint64_t arch_time_raw(void) { return ticks(); }
+
+uint64_t arch_time_raw_to_ns(uint64_t t) {
   if (freq == 0) {
     return 0;
   }
-  uint64_t t = ticks();
   return (t / freq) * 1000000000ull + (t % freq) * 1000000000ull / freq;
 }
+
+uint64_t arch_time_ns(void) { return arch_time_raw_to_ns(ticks()); }
 
 static uint64_t ns_to_ticks(uint64_t ns) {
   return (ns / 1000000000ull) * freq + (ns % 1000000000ull) * freq /

@@ -111,12 +111,14 @@ rl_status virtqueue_wait(struct virtqueue *vq, volatile bool *done,
   uint64_t start = arch_time_ns();
   uint64_t deadline = start + timeout_ns;
   for (;;) {
+    /* Check and sleep with interrupts masked: a completion handled between
+     * the check and the wfi would otherwise leave us asleep until the
+     * deadline (a lost wake-up). arch_idle_until takes what is pending. */
+    unsigned long flags = arch_irq_save();
     int n = virtqueue_poll(vq);
-    if (n < 0) {
-      return (rl_status)n;
-    }
-    if (*done) {
-      return RL_OK;
+    if (n < 0 || *done) {
+      arch_irq_restore(flags);
+      return n < 0 ? (rl_status)n : RL_OK;
     }
     if (vq->dev->needs_reset ||
         (virtio_device_status(vq->dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
@@ -126,16 +128,19 @@ rl_status virtqueue_wait(struct virtqueue *vq, volatile bool *done,
              vq->dev->name);
       }
       vq->dev->needs_reset = true;
+      arch_irq_restore(flags);
       return RL_ERR_BROKEN;
     }
     uint64_t now = arch_time_ns();
     if (now >= deadline) {
+      arch_irq_restore(flags);
       break;
     }
     uint64_t next = vq->dev->irq_ready
                         ? deadline
                         : RL_MIN(deadline, now + POLL_INTERVAL_NS);
     arch_idle_until(next);
+    arch_irq_restore(flags);
   }
   char state[200];
   virtqueue_describe(vq, state, sizeof(state));
