@@ -1,0 +1,112 @@
+"""Footprint of the kernel's parts from the linked image: the lld map file
+(out/NAME/kernel.map) attributes every input section to its object file;
+sizes are summed per component and per kind (text, rodata, data, bss)."""
+import os
+import re
+import subprocess
+
+# Component -> object path prefixes (GN object dirs under out/NAME/obj/).
+COMPONENTS = [
+    ("virtio core", ("obj/virtio/core/",)),
+    ("split ring", ("obj/virtio/queue-split/",)),
+    ("packed ring", ("obj/virtio/queue-packed/",)),
+    ("gpu driver", ("obj/drivers/gpu/", "obj/drivers/drivers.registry")),
+    ("rng driver", ("obj/drivers/rng/",)),
+    ("arch", ("obj/arch/",)),
+    ("kernel", ("obj/kernel/",)),
+    ("devicetree", ("obj/devicetree/",)),
+    ("mm", ("obj/mm/",)),
+    ("lib", ("obj/lib/",)),
+]
+KINDS = ("text", "rodata", "data", "bss")
+INPUT = re.compile(r"^\s*[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)\s+\d+\s{9}(\S+?):\((\S+)\)")
+
+
+def kind_of(section):
+    name = section.lstrip(".")
+    for kind in KINDS:
+        if name == kind or name.startswith(kind + ".") or name.startswith(kind + "_"):
+            return kind
+    if name.startswith("srodata"):
+        return "rodata"
+    if name.startswith("sdata"):
+        return "data"
+    if name.startswith("sbss") or name == "COMMON":
+        return "bss"
+    return None
+
+
+def component_of(path):
+    for name, prefixes in COMPONENTS:
+        if any(path.startswith(p) for p in prefixes):
+            return name
+    return "other"
+
+
+SECTION = re.compile(r"^\s*\[\s*\d+\]\s+(\S+)\s+\S+\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)")
+
+
+def merged_strings(obj_path):
+    """Bytes of mergeable string sections (.rodata.str*) in one object:
+    lld merges them into one synthetic section, so the map cannot say whose
+    they are; the object's own size is an upper bound for its share."""
+    out = subprocess.run(["llvm-readelf", "-S", "-W", obj_path], check=True,
+                         capture_output=True, text=True).stdout
+    total = 0
+    for line in out.splitlines():
+        m = SECTION.match(line)
+        if m and m.group(1).startswith((".rodata.str", ".srodata.str")):
+            total += int(m.group(2), 16)
+    return total
+
+
+def footprint(map_path):
+    """{component: {kind: bytes}} for one linked image. text, data and bss
+    come from the map; rodata adds each object's string literals."""
+    sizes = {}
+    objects = set()
+    base = os.path.dirname(os.path.abspath(map_path))
+    with open(map_path, encoding="utf-8") as f:
+        for line in f:
+            m = INPUT.match(line)
+            if not m:
+                continue
+            size, path, section = int(m.group(1), 16), m.group(2), m.group(3)
+            if path.startswith("obj/"):
+                objects.add(path)
+            kind = kind_of(section)
+            if kind is None or size == 0 or path.startswith("<internal>"):
+                continue  # <internal>: merged strings, counted per object
+            comp = sizes.setdefault(component_of(path), dict.fromkeys(KINDS, 0))
+            comp[kind] += size
+    for path in objects:
+        n = merged_strings(os.path.join(base, path))
+        if n:
+            comp = sizes.setdefault(component_of(path), dict.fromkeys(KINDS, 0))
+            comp["rodata"] += n
+    return sizes
+
+
+def table(results):
+    """Markdown table; results: {(arch, config): footprint}."""
+    lines = ["| arch | configuration | component | text | rodata | data | bss | text+rodata |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    for (arch, config), fp in sorted(results.items()):
+        for name, _ in COMPONENTS:
+            if name not in fp:
+                continue
+            s = fp[name]
+            lines.append("| %s | %s | %s | %d | %d | %d | %d | %d |" % (
+                arch, config, name, s["text"], s["rodata"], s["data"], s["bss"],
+                s["text"] + s["rodata"]))
+        core = sum(fp.get(c, {}).get(k, 0) for c in ("virtio core", "split ring", "gpu driver")
+                   for k in ("text", "rodata"))
+        lines.append("| %s | %s | **core + split + gpu** | | | | | **%d** |" % (arch, config, core))
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+    fp = footprint(sys.argv[1])
+    for k, v in sorted(fp.items()):
+        print(k, v)
