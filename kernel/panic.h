@@ -12,7 +12,8 @@ void kprintf(const char *fmt, ...) RL_PRINTF(1, 2);
 void klog(int level, const char *fmt, ...) RL_PRINTF(2, 3);
 
 /* A second console (the GPU's text console): receives everything printed.
- * Setting it first replays the log kept since boot (the last 8 KiB). */
+ * Setting it first replays the end of the log kept since boot (at most
+ * the last 24 lines). */
 typedef void (*klog_sink_fn)(const char *text, size_t len, void *ctx);
 void klog_set_sink(klog_sink_fn fn, void *ctx);
 

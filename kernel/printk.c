@@ -7,6 +7,7 @@
 #include <stdarg.h>
 
 #define LOG_KEEP 8192
+#define LOG_REPLAY_LINES 24
 
 static char log_keep[LOG_KEEP]; /* ring of what was printed */
 static size_t log_pos;          /* bytes ever printed */
@@ -34,6 +35,17 @@ void klog_set_sink(klog_sink_fn fn, void *ctx) {
   if (fn != NULL) {
     size_t kept = log_pos < LOG_KEEP ? log_pos : LOG_KEEP;
     size_t start = log_pos - kept;
+    /* Only the last LOG_REPLAY_LINES lines: a console shows no more, and
+     * drawing (and scrolling) the rest costs boot time. */
+    unsigned lines = 0;
+    for (size_t i = kept; i > 0; i--) {
+      if (log_keep[(start + i - 1) % LOG_KEEP] == '\n' && i != kept &&
+          ++lines == LOG_REPLAY_LINES) {
+        start += i;
+        kept -= i;
+        break;
+      }
+    }
     in_sink = true;
     for (size_t i = 0; i < kept;) {
       size_t at = (start + i) % LOG_KEEP;

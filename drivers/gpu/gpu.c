@@ -627,6 +627,7 @@ static rl_status gpu_probe(struct virtio_device *dev) {
     g->dev = NULL;
     return st;
   }
+  g->first_frame_ns = arch_time_ns(); /* the boot picture is out */
   if (g->scanout[0].active) {
     st = setup_cursor(g);
     if (st != RL_OK) {
@@ -636,9 +637,6 @@ static rl_status gpu_probe(struct virtio_device *dev) {
   klog_set_sink(console_sink, g);
   g->console_ready = true;
   st = gpu_present();
-  if (st == RL_OK && g->first_frame_ns == 0) {
-    g->first_frame_ns = arch_time_ns();
-  }
   klog(LOG_INFO, "%s: %lu update(s) (transfer + flush each): at most %lu "
                  "notification(s) and %lu interrupt(s) per update\n",
        dev->name, g->updates, g->max_notifications, g->max_interrupts);
