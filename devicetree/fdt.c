@@ -359,13 +359,13 @@ int fdt_root(const struct fdt *fdt) {
 rl_status fdt_walk_next(const struct fdt *fdt, int node, int *next,
                         int *depth) {
   struct tok t;
-  int stack[FDT_MAX_DEPTH];
   int level = 0; /* depth a BEGIN_NODE seen now would have */
   rl_status st;
 
   if (next == NULL)
     return RL_ERR_INVALID;
   if (depth != NULL) {
+    int stack[FDT_MAX_DEPTH];
     st = locate(fdt, node, stack, &level);
     if (st != RL_OK)
       return st;

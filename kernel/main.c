@@ -37,7 +37,8 @@ static void open_device_tree(paddr_t dtb_pa, struct fdt *fdt) {
   if (dtb_pa / GIB != kstart / GIB) {
     panic("device tree at %#llx is outside the boot mapping "
           "(kernel gigabyte %#llx)",
-          (unsigned long long)dtb_pa, (unsigned long long)(kstart / GIB * GIB));
+          (unsigned long long)dtb_pa,
+          (unsigned long long)kstart / GIB * GIB);
   }
   const void *blob = (const void *)(uintptr_t)(ARCH_DIRECT_MAP_BASE + dtb_pa);
 #ifdef CONFIG_TEST_CORRUPT_DTB_HEADER

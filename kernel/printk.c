@@ -62,10 +62,8 @@ static void vprint(const char *prefix, const char *fmt, va_list ap) {
   char buf[512];
   size_t n = 0;
   if (prefix != NULL) {
-    while (prefix[n] != '\0' && n < sizeof(buf) - 1) {
-      buf[n] = prefix[n];
-      n++;
-    }
+    int w = rl_snprintf(buf, sizeof(buf), "%s", prefix);
+    n = w > 0 ? RL_MIN((size_t)w, sizeof(buf) - 1) : 0;
   }
   int len = rl_vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
   if (len < 0) {

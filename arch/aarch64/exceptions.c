@@ -12,7 +12,7 @@ struct frame {
   uint64_t elr;
   uint64_t spsr;
 };
-_Static_assert(sizeof(struct frame) == 34 * 8, "matches vectors.S");
+_Static_assert(sizeof(struct frame) == (size_t)34 * 8, "matches vectors.S");
 
 static const char *const kind_names[16] = {
     "sync (SP_EL0)",  "IRQ (SP_EL0)",  "FIQ (SP_EL0)",  "SError (SP_EL0)",

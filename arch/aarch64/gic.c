@@ -134,7 +134,8 @@ rl_status arch_irq_enable(unsigned irq) {
   if (irq >= nr_irqs || gicd == NULL) {
     return RL_ERR_INVALID;
   }
-  arch_mmio_write32(gicd + GICD_ISENABLER + (irq / 32) * 4, 1u << (irq % 32));
+  arch_mmio_write32(gicd + GICD_ISENABLER + (size_t)(irq / 32) * 4,
+                    1u << (irq % 32));
   return RL_OK;
 }
 
@@ -142,7 +143,8 @@ rl_status arch_irq_disable(unsigned irq) {
   if (irq >= nr_irqs || gicd == NULL) {
     return RL_ERR_INVALID;
   }
-  arch_mmio_write32(gicd + GICD_ICENABLER + (irq / 32) * 4, 1u << (irq % 32));
+  arch_mmio_write32(gicd + GICD_ICENABLER + (size_t)(irq / 32) * 4,
+                    1u << (irq % 32));
   return RL_OK;
 }
 

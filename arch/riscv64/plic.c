@@ -141,11 +141,11 @@ static rl_status set_enable(unsigned irq, bool on) {
   }
   volatile uint8_t *en = plic + PLIC_ENABLE +
                          (uint64_t)context * PLIC_ENABLE_STRIDE +
-                         (irq / 32) * 4;
+                         (size_t)(irq / 32) * 4;
   uint32_t v = arch_mmio_read32(en);
   v = on ? v | (1u << (irq % 32)) : v & ~(1u << (irq % 32));
   if (on) {
-    arch_mmio_write32(plic + PLIC_PRIORITY + irq * 4, 1);
+    arch_mmio_write32(plic + PLIC_PRIORITY + (size_t)irq * 4, 1);
   }
   arch_mmio_write32(en, v);
   return RL_OK;
@@ -168,13 +168,14 @@ void riscv_plic_dispatch(void) {
     if (id == 0) {
       return;
     }
-    if (id >= MAX_IRQS || handlers[id].fn == NULL) {
+    if (id < MAX_IRQS && handlers[id].fn != NULL) {
+      handlers[id].count++;
+      handlers[id].fn(handlers[id].ctx);
       arch_mmio_write32(ctx_reg(PLIC_CLAIM), id);
-      panic("unexpected interrupt %u (no handler registered)", id);
+      continue;
     }
-    handlers[id].count++;
-    handlers[id].fn(handlers[id].ctx);
     arch_mmio_write32(ctx_reg(PLIC_CLAIM), id);
+    panic("unexpected interrupt %u (no handler registered)", id);
   }
 }
 

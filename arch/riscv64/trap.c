@@ -10,7 +10,7 @@ struct frame {
   uint64_t sepc;
   uint64_t sstatus;
 };
-_Static_assert(sizeof(struct frame) == 34 * 8, "matches trap.S");
+_Static_assert(sizeof(struct frame) == (size_t)34 * 8, "matches trap.S");
 
 void riscv_trap(struct frame *f);
 

@@ -45,7 +45,7 @@ void fbcon_set_header(struct fb_console *c, uint32_t row, const char *text) {
     return;
   }
   uint32_t col = 0;
-  for (; text[col] != '\0' && col < c->cols; col++) {
+  for (; col < c->cols && text[col] != '\0'; col++) {
     draw_char(c, col, row, text[col], c->header_fg);
   }
   for (; col < c->cols; col++) {

@@ -451,7 +451,7 @@ static rl_status cursor_command(struct gpu *g, uint32_t type, uint32_t x,
 }
 
 static rl_status setup_cursor(struct gpu *g) {
-  rl_status st = arch_dma_alloc(GPU_CURSOR_SIZE * GPU_CURSOR_SIZE * 4 /
+  rl_status st = arch_dma_alloc((size_t)GPU_CURSOR_SIZE * GPU_CURSOR_SIZE * 4 /
                                     RL_PAGE_SIZE,
                                 &g->cursor_mem);
   if (st != RL_OK) {

@@ -142,7 +142,8 @@ rl_status gpu_parse_edid(const void *resp, uint32_t len,
   uint16_t mfg = (uint16_t)(e[8] << 8 | e[9]);
   for (int i = 0; i < 3; i++) {
     unsigned c = (mfg >> (10 - 5 * i)) & 0x1f;
-    out->vendor[i] = (c >= 1 && c <= 26) ? (char)('A' + c - 1) : '?';
+    static const char letters[] = "?ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    out->vendor[i] = letters[(c >= 1 && c <= 26) ? c : 0];
   }
   /* Detailed descriptors at 54, 72, 90, 108 (EDID §3.10). */
   for (unsigned off = 54; off <= 108; off += 18) {
@@ -156,7 +157,10 @@ rl_status gpu_parse_edid(const void *resp, uint32_t len,
       unsigned n = 0;
       for (; n < 13 && d[5 + n] != 0x0a; n++) {
         uint8_t c = d[5 + n];
-        out->name[n] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+        out->name[n] = '?';
+        if (c >= 0x20 && c < 0x7f) {
+          out->name[n] = ((const char *)d)[5 + n];
+        }
       }
       out->name[n] = '\0';
     }

@@ -155,7 +155,7 @@ int virtqueue_poll(struct virtqueue *vq);
 /* Idles until *done is true (set by the done callback), polling the queue
  * after every wake-up, or until timeout_ns passes: RL_ERR_TIMEOUT, with a
  * log line naming the device, the queue and both sides' ring indices. */
-rl_status virtqueue_wait(struct virtqueue *vq, volatile bool *done,
+rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,
                          uint64_t timeout_ns);
 /* "driver idx 3, used seen 2, device idx 2, 1 in flight, 255 free". */
 void virtqueue_describe(const struct virtqueue *vq, char *buf, size_t size);

@@ -106,7 +106,7 @@ void virtqueue_describe(const struct virtqueue *vq, char *buf, size_t size) {
   }
 }
 
-rl_status virtqueue_wait(struct virtqueue *vq, volatile bool *done,
+rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,
                          uint64_t timeout_ns) {
   uint64_t start = arch_time_ns();
   uint64_t deadline = start + timeout_ns;
