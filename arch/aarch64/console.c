@@ -19,16 +19,11 @@ paddr_t arch_early_console_pa(void) { return EARLY_UART; }
 const char *arch_name(void) { return "aarch64"; }
 
 rl_status arch_console_init(const struct fdt *fdt) {
+  static const char *const compat[] = {"arm,pl011"};
   int node;
   uint64_t pa, size;
-  rl_status st = fdt_find_compatible(fdt, -1, "arm,pl011", &node);
-  if (st == RL_OK) {
-    st = fdt_get_reg(fdt, node, 0, &pa, &size);
-  }
   volatile void *va;
-  if (st == RL_OK) {
-    st = arch_ioremap(pa, size, &va);
-  }
+  rl_status st = dt_map_compatible(fdt, compat, 1, 0, &node, &pa, &size, &va);
   if (st == RL_OK) {
     uart = (volatile uint8_t *)va;
   }

@@ -20,43 +20,30 @@
 #define GICC_IAR 0x00c
 #define GICC_EOIR 0x010
 
-#define MAX_IRQS 1020
+#define MAX_IRQS 1020 /* INTIDs 1020-1023 are special */
 #define SPURIOUS 1023
 
 static volatile uint8_t *gicd;
 static volatile uint8_t *gicc;
 static unsigned nr_irqs;
 
-static struct {
-  arch_irq_handler fn;
-  void *ctx;
-  unsigned long count;
-} handlers[MAX_IRQS];
-
 rl_status arch_irq_init(const struct fdt *fdt) {
   static const char *const compat[] = {"arm,cortex-a15-gic", "arm,gic-400"};
   int node = -1;
-  rl_status st = RL_ERR_NOT_FOUND;
-  for (size_t i = 0; i < RL_ARRAY_SIZE(compat) && st != RL_OK; i++) {
-    st = fdt_find_compatible(fdt, -1, compat[i], &node);
-  }
-  if (st != RL_OK) {
+  uint64_t dpa, dsize, cpa, csize;
+  volatile void *d, *c;
+  rl_status st = dt_map_compatible(fdt, compat, RL_ARRAY_SIZE(compat), 0,
+                                   &node, &dpa, &dsize, &d);
+  if (st == RL_ERR_NOT_FOUND) {
     int v3;
     if (fdt_find_compatible(fdt, -1, "arm,gic-v3", &v3) == RL_OK) {
       klog(LOG_ERROR, "GICv3 found: only GICv2 is supported "
                       "(use -machine virt,gic-version=2)\n");
       return RL_ERR_NOT_SUPPORTED;
     }
-    return st;
   }
-  uint64_t dpa, dsize, cpa, csize;
-  if ((st = fdt_get_reg(fdt, node, 0, &dpa, &dsize)) != RL_OK ||
-      (st = fdt_get_reg(fdt, node, 1, &cpa, &csize)) != RL_OK) {
-    return st;
-  }
-  volatile void *d, *c;
-  if ((st = arch_ioremap(dpa, 0x1000, &d)) != RL_OK ||
-      (st = arch_ioremap(cpa, 0x2000, &c)) != RL_OK) {
+  if (st != RL_OK || (st = fdt_get_reg(fdt, node, 1, &cpa, &csize)) != RL_OK ||
+      (st = arch_ioremap(cpa, RL_MAX(csize, 0x2000), &c)) != RL_OK) {
     return st;
   }
   gicd = (volatile uint8_t *)d;
@@ -117,19 +104,6 @@ rl_status arch_irq_from_dt(const uint32_t *cells, size_t ncells,
   return RL_OK;
 }
 
-rl_status arch_irq_register(unsigned irq, arch_irq_handler handler,
-                            void *ctx) {
-  if (irq >= MAX_IRQS || handler == NULL) {
-    return RL_ERR_INVALID;
-  }
-  if (handlers[irq].fn != NULL) {
-    return RL_ERR_BUSY;
-  }
-  handlers[irq].fn = handler;
-  handlers[irq].ctx = ctx;
-  return RL_OK;
-}
-
 rl_status arch_irq_enable(unsigned irq) {
   if (irq >= nr_irqs || gicd == NULL) {
     return RL_ERR_INVALID;
@@ -150,10 +124,6 @@ rl_status arch_irq_disable(unsigned irq) {
 
 void arch_irq_eoi(unsigned irq) { arch_mmio_write32(gicc + GICC_EOIR, irq); }
 
-unsigned long arch_irq_count(unsigned irq) {
-  return irq < MAX_IRQS ? handlers[irq].count : 0;
-}
-
 void aarch64_gic_dispatch(void) {
   for (;;) {
     uint32_t iar = arch_mmio_read32(gicc + GICC_IAR);
@@ -161,13 +131,11 @@ void aarch64_gic_dispatch(void) {
     if (id >= SPURIOUS - 3) {
       return; /* 1020..1023: nothing (more) pending */
     }
-    if (handlers[id].fn == NULL) {
-      arch_mmio_write32(gicc + GICC_EOIR, iar);
+    bool handled = irq_table_dispatch(id);
+    arch_mmio_write32(gicc + GICC_EOIR, iar);
+    if (!handled) {
       panic("unexpected interrupt %u (no handler registered)", id);
     }
-    handlers[id].count++;
-    handlers[id].fn(handlers[id].ctx);
-    arch_mmio_write32(gicc + GICC_EOIR, iar);
   }
 }
 

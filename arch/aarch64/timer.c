@@ -6,7 +6,6 @@
 #include <arch/time.h>
 #include <kernel/panic.h>
 
-static uint64_t freq;
 static unsigned timer_irq;
 
 static uint64_t ticks(void) {
@@ -16,20 +15,6 @@ static uint64_t ticks(void) {
 }
 
 uint64_t arch_time_raw(void) { return ticks(); }
-
-uint64_t arch_time_raw_to_ns(uint64_t t) {
-  if (freq == 0) {
-    return 0;
-  }
-  return (t / freq) * 1000000000ull + (t % freq) * 1000000000ull / freq;
-}
-
-uint64_t arch_time_ns(void) { return arch_time_raw_to_ns(ticks()); }
-
-static uint64_t ns_to_ticks(uint64_t ns) {
-  return (ns / 1000000000ull) * freq + (ns % 1000000000ull) * freq /
-                                           1000000000ull;
-}
 
 static unsigned long timer_count;
 
@@ -43,7 +28,9 @@ static void timer_handler(void *ctx) {
 }
 
 rl_status arch_time_init(const struct fdt *fdt) {
+  uint64_t freq;
   __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(freq));
+  timebase_set(freq);
   if (freq == 0) {
     return RL_ERR_NOT_SUPPORTED;
   }
@@ -70,7 +57,7 @@ void arch_idle_until(uint64_t deadline_ns) {
   unsigned long flags = arch_irq_save();
   uint64_t now = arch_time_ns();
   if (now < deadline_ns) {
-    uint64_t cval = ticks() + ns_to_ticks(deadline_ns - now) + 1;
+    uint64_t cval = ticks() + timebase_ns_to_ticks(deadline_ns - now) + 1;
     __asm__ volatile("msr cntv_cval_el0, %0\n msr cntv_ctl_el0, %1\n isb" ::
                          "r"(cval),
                      "r"(1ull));

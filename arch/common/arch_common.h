@@ -20,4 +20,22 @@ rl_status arch_cache_init(const struct fdt *fdt);
 /* Name of the architecture for the banner. */
 const char *arch_name(void);
 
+/* The interrupt handler table (irq_table.c) behind arch_irq_register and
+ * arch_irq_count; the controller driver dispatches through it. False when
+ * no handler is registered for `irq`. */
+#define ARCH_IRQ_TABLE_SIZE 1024
+bool irq_table_dispatch(unsigned irq);
+
+/* The counter's frequency (timebase.c), which arch_time_ns and
+ * arch_time_raw_to_ns use with the arch's arch_time_raw. */
+void timebase_set(uint64_t hz);
+uint64_t timebase_hz(void);
+uint64_t timebase_ns_to_ticks(uint64_t ns);
+
+/* The first node compatible with one of `compat`, its index-th reg
+ * mapped as device memory (dt_map.c). */
+rl_status dt_map_compatible(const struct fdt *fdt, const char *const *compat,
+                            size_t ncompat, unsigned index, int *node,
+                            paddr_t *pa, uint64_t *size, volatile void **va);
+
 #endif

@@ -20,22 +20,17 @@ paddr_t arch_early_console_pa(void) { return EARLY_UART; }
 const char *arch_name(void) { return "riscv64"; }
 
 rl_status arch_console_init(const struct fdt *fdt) {
+  static const char *const compat[] = {"ns16550a"};
   int node;
   uint64_t pa, size;
-  rl_status st = fdt_find_compatible(fdt, -1, "ns16550a", &node);
-  if (st == RL_OK) {
-    st = fdt_get_reg(fdt, node, 0, &pa, &size);
-  }
+  volatile void *va;
+  rl_status st = dt_map_compatible(fdt, compat, 1, 0, &node, &pa, &size, &va);
   uint32_t shift = 0;
   if (st == RL_OK && fdt_has_prop(fdt, node, "reg-shift")) {
     st = fdt_get_u32(fdt, node, "reg-shift", &shift);
     if (st == RL_OK && shift > 2) {
       st = RL_ERR_BAD_FORMAT;
     }
-  }
-  volatile void *va;
-  if (st == RL_OK) {
-    st = arch_ioremap(pa, size, &va);
   }
   if (st == RL_OK) {
     uart = (volatile uint8_t *)va;

@@ -27,11 +27,6 @@ static uint64_t plic_size;
 static unsigned context;
 static unsigned nr_irqs;
 
-static struct {
-  arch_irq_handler fn;
-  void *ctx;
-  unsigned long count;
-} handlers[MAX_IRQS];
 
 static rl_status find_context(const struct fdt *fdt, int node,
                               unsigned *out) {
@@ -76,14 +71,12 @@ static volatile uint8_t *ctx_reg(unsigned reg) {
 rl_status arch_irq_init(const struct fdt *fdt) {
   static const char *const compat[] = {"riscv,plic0", "sifive,plic-1.0.0"};
   int node = -1;
-  rl_status st = RL_ERR_NOT_FOUND;
-  for (size_t i = 0; i < RL_ARRAY_SIZE(compat) && st != RL_OK; i++) {
-    st = fdt_find_compatible(fdt, -1, compat[i], &node);
-  }
   uint64_t pa;
   uint32_t ndev = 0;
-  if (st != RL_OK || (st = fdt_get_reg(fdt, node, 0, &pa, &plic_size)) !=
-                         RL_OK ||
+  volatile void *va;
+  rl_status st = dt_map_compatible(fdt, compat, RL_ARRAY_SIZE(compat), 0,
+                                   &node, &pa, &plic_size, &va);
+  if (st != RL_OK ||
       (st = fdt_get_u32(fdt, node, "riscv,ndev", &ndev)) != RL_OK ||
       (st = find_context(fdt, node, &context)) != RL_OK) {
     return st;
@@ -92,10 +85,6 @@ rl_status arch_irq_init(const struct fdt *fdt) {
   uint64_t need = PLIC_CONTEXT + ((uint64_t)context + 1) * PLIC_CONTEXT_STRIDE;
   if (plic_size < need) {
     return RL_ERR_BAD_FORMAT;
-  }
-  volatile void *va;
-  if ((st = arch_ioremap(pa, plic_size, &va)) != RL_OK) {
-    return st;
   }
   plic = (volatile uint8_t *)va;
   for (unsigned i = 0; i < nr_irqs; i += 32) {
@@ -122,19 +111,6 @@ rl_status arch_irq_from_dt(const uint32_t *cells, size_t ncells,
   return RL_OK;
 }
 
-rl_status arch_irq_register(unsigned irq, arch_irq_handler handler,
-                            void *ctx) {
-  if (irq == 0 || irq >= MAX_IRQS || handler == NULL) {
-    return RL_ERR_INVALID;
-  }
-  if (handlers[irq].fn != NULL) {
-    return RL_ERR_BUSY;
-  }
-  handlers[irq].fn = handler;
-  handlers[irq].ctx = ctx;
-  return RL_OK;
-}
-
 static rl_status set_enable(unsigned irq, bool on) {
   if (plic == NULL || irq == 0 || irq >= nr_irqs) {
     return RL_ERR_INVALID;
@@ -158,24 +134,17 @@ void arch_irq_eoi(unsigned irq) {
   arch_mmio_write32(ctx_reg(PLIC_CLAIM), irq);
 }
 
-unsigned long arch_irq_count(unsigned irq) {
-  return irq < MAX_IRQS ? handlers[irq].count : 0;
-}
-
 void riscv_plic_dispatch(void) {
   for (;;) {
     uint32_t id = arch_mmio_read32(ctx_reg(PLIC_CLAIM));
     if (id == 0) {
       return;
     }
-    if (id < MAX_IRQS && handlers[id].fn != NULL) {
-      handlers[id].count++;
-      handlers[id].fn(handlers[id].ctx);
-      arch_mmio_write32(ctx_reg(PLIC_CLAIM), id);
-      continue;
-    }
+    bool handled = irq_table_dispatch(id);
     arch_mmio_write32(ctx_reg(PLIC_CLAIM), id);
-    panic("unexpected interrupt %u (no handler registered)", id);
+    if (!handled) {
+      panic("unexpected interrupt %u (no handler registered)", id);
+    }
   }
 }
 

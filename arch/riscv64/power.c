@@ -17,15 +17,13 @@
 static volatile uint32_t *test_dev;
 
 rl_status arch_power_init(const struct fdt *fdt) {
+  static const char *const compat[] = {"sifive,test0"};
   int node;
   uint64_t pa, size;
-  rl_status st = fdt_find_compatible(fdt, -1, "sifive,test0", &node);
-  if (st == RL_OK) {
-    st = fdt_get_reg(fdt, node, 0, &pa, &size);
-  }
   volatile void *va;
-  if (st == RL_OK) {
-    st = arch_ioremap(pa, 4, &va);
+  rl_status st = dt_map_compatible(fdt, compat, 1, 0, &node, &pa, &size, &va);
+  if (st == RL_OK && size < 4) {
+    st = RL_ERR_BAD_FORMAT;
   }
   if (st == RL_OK) {
     test_dev = (volatile uint32_t *)va;

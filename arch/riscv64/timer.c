@@ -10,7 +10,6 @@
 
 #define SBI_EXT_TIME 0x54494d45ul
 
-static uint64_t freq;
 /* Set by start.S from a0. */
 unsigned long riscv_boot_hart;
 
@@ -23,20 +22,6 @@ static uint64_t ticks(void) {
 }
 
 uint64_t arch_time_raw(void) { return ticks(); }
-
-uint64_t arch_time_raw_to_ns(uint64_t t) {
-  if (freq == 0) {
-    return 0;
-  }
-  return (t / freq) * 1000000000ull + (t % freq) * 1000000000ull / freq;
-}
-
-uint64_t arch_time_ns(void) { return arch_time_raw_to_ns(ticks()); }
-
-static uint64_t ns_to_ticks(uint64_t ns) {
-  return (ns / 1000000000ull) * freq + (ns % 1000000000ull) * freq /
-                                           1000000000ull;
-}
 
 static unsigned long timer_count;
 
@@ -62,14 +47,14 @@ rl_status arch_time_init(const struct fdt *fdt) {
   if (f == 0) {
     return RL_ERR_BAD_FORMAT;
   }
-  freq = f;
+  timebase_set(f);
   struct sbi_ret probe = sbi_call(0x10, 3, SBI_EXT_TIME, 0, 0);
   if (probe.error != 0 || probe.value == 0) {
     klog(LOG_ERROR, "time: SBI TIME extension missing\n");
     return RL_ERR_NOT_SUPPORTED;
   }
   klog(LOG_INFO, "time: timebase %llu Hz, SBI TIME timer\n",
-       (unsigned long long)freq);
+       (unsigned long long)f);
   return RL_OK;
 }
 
@@ -77,7 +62,7 @@ void arch_idle_until(uint64_t deadline_ns) {
   unsigned long flags = arch_irq_save();
   uint64_t now = arch_time_ns();
   if (now < deadline_ns) {
-    (void)sbi_call(SBI_EXT_TIME, 0, ticks() + ns_to_ticks(deadline_ns - now) + 1,
+    (void)sbi_call(SBI_EXT_TIME, 0, ticks() + timebase_ns_to_ticks(deadline_ns - now) + 1,
                    0, 0);
     csr_set(sie, SIE_STIE);
     /* WFI resumes on a pending enabled interrupt even with SIE clear
