@@ -48,6 +48,26 @@ struct vq_state {
 
 struct vq_backend;
 
+/* The argument checks every backend's add starts with: a token, at least
+ * one segment, counts within `max`, writable bytes that fit the 32-bit
+ * used length (their sum in *in_len). */
+static inline rl_status vq_check_chain(const struct vq_seg *in, unsigned nout,
+                                       unsigned nin, const void *token,
+                                       unsigned max, uint32_t *in_len) {
+  if (token == NULL || nout + nin == 0 || nout > max || nin > max) {
+    return RL_ERR_INVALID;
+  }
+  uint64_t sum = 0;
+  for (unsigned i = 0; i < nin; i++) {
+    sum += in[i].len;
+  }
+  if (sum > UINT32_MAX) {
+    return RL_ERR_INVALID;
+  }
+  *in_len = (uint32_t)sum;
+  return RL_OK;
+}
+
 struct vq_ops {
   const char *name; /* "split" / "packed" */
   /* Allocates ring memory (DMA) and the driver's own records. */

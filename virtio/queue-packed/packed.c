@@ -202,16 +202,11 @@ static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
   if (q->broken) {
     return RL_ERR_BROKEN;
   }
-  if (token == NULL || total == 0 || nout > PVIRTQ_MAX_SIZE ||
-      nin > PVIRTQ_MAX_SIZE) {
-    return RL_ERR_INVALID;
-  }
-  uint64_t in_len = 0;
-  for (unsigned i = 0; i < nin; i++) {
-    in_len += in[i].len;
-  }
-  if (in_len > UINT32_MAX) {
-    return RL_ERR_INVALID;
+  uint32_t in_len;
+  rl_status st =
+      vq_check_chain(in, nout, nin, token, PVIRTQ_MAX_SIZE, &in_len);
+  if (st != RL_OK) {
+    return st;
   }
   bool indirect = q->cfg.indirect && total > 1 && total <= PACKED_INDIRECT_MAX;
   unsigned need = indirect ? 1 : total;
@@ -283,7 +278,7 @@ static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
   q->ids[id].token = token;
   q->ids[id].ndescs = (uint16_t)need;
   q->ids[id].next = ID_NONE;
-  q->ids[id].in_len = (uint32_t)in_len;
+  q->ids[id].in_len = in_len;
   q->num_free = (uint16_t)(q->num_free - need);
   q->in_flight++;
   q->avail_pos = (uint16_t)pos;

@@ -149,16 +149,10 @@ static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
   if (q->broken) {
     return RL_ERR_BROKEN;
   }
-  if (token == NULL || total == 0 || nout > SPLIT_MAX_SIZE ||
-      nin > SPLIT_MAX_SIZE) {
-    return RL_ERR_INVALID;
-  }
-  uint64_t in_len = 0;
-  for (unsigned i = 0; i < nin; i++) {
-    in_len += in[i].len;
-  }
-  if (in_len > UINT32_MAX) {
-    return RL_ERR_INVALID;
+  uint32_t in_len;
+  rl_status st = vq_check_chain(in, nout, nin, token, SPLIT_MAX_SIZE, &in_len);
+  if (st != RL_OK) {
+    return st;
   }
   bool indirect = q->cfg.indirect && total > 1 && total <= SPLIT_INDIRECT_MAX;
   unsigned need = indirect ? 1 : total;
@@ -205,7 +199,7 @@ static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
   q->state[head].token = token;
   q->state[head].ndescs = (uint16_t)need;
   q->state[head].last = last;
-  q->state[head].in_len = (uint32_t)in_len;
+  q->state[head].in_len = in_len;
 
   /* §2.7.13.2: the ring entry, then (§2.7.13.3.1) a write barrier before
    * the index that publishes it. */
