@@ -51,6 +51,9 @@ struct gpu {
   bool cursor_ready;
   volatile bool event_pending;
   bool console_ready;
+  /* A request timed out or could not be posted: it may still sit in the
+   * ring, so no request is reused until the device is reset. */
+  bool broken;
   unsigned long updates;
   /* Per update: notifications and interrupts of the control queue. */
   unsigned long last_notifications, last_interrupts;
@@ -88,6 +91,9 @@ static rl_status post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs
                       const size_t *cmd_len, const size_t *resp_len,
                       unsigned n) {
   bool coherent = g->dev->slot.dma_coherent;
+  if (g->broken) {
+    return RL_ERR_BROKEN;
+  }
   for (unsigned i = 0; i < n; i++) {
     struct gpu_req *r = reqs[i];
     r->done = false;
@@ -102,6 +108,7 @@ static rl_status post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs
     rl_status st =
         virtqueue_add(vq, &out, 1, &in, resp_len[i] != 0 ? 1 : 0, r);
     if (st != RL_OK) {
+      g->broken = true;
       return st;
     }
   }
@@ -109,6 +116,7 @@ static rl_status post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs
   for (unsigned i = 0; i < n; i++) {
     rl_status st = virtqueue_wait(vq, &reqs[i]->done, GPU_TIMEOUT_NS);
     if (st != RL_OK) {
+      g->broken = true;
       return st;
     }
     if (reqs[i]->used_len == UINT32_MAX) {

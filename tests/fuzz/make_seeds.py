@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the checked-in seed corpora, tests/fuzz/corpus/<target>/, and
-the known-issue reproducers, tests/fuzz/known/<target>/.
+the reproducers of fixed bugs (k1_*, k2_* in their targets' seeds).
 
 Each seed is a small meaningful input in the format its target reads
 (see the comment at the top of each fuzz_*.c); this script is where those
@@ -344,16 +344,16 @@ def write(target, seeds, top=CORPUS):
 
 
 def main():
+    # The reproducers of fixed bugs (README "Found and fixed") are seeds.
+    fixed = {}
+    for (target, name), data in known().items():
+        prefix = "k1_" if target == "fuzz_mmio" else "k2_"
+        fixed.setdefault(target, {})[prefix + name] = data
     write("fuzz_split", queue_seeds(packed=False))
-    write("fuzz_packed", queue_seeds(packed=True))
-    write("fuzz_mmio", mmio_seeds())
+    write("fuzz_packed", dict(queue_seeds(packed=True), **fixed.get("fuzz_packed", {})))
+    write("fuzz_mmio", dict(mmio_seeds(), **fixed.get("fuzz_mmio", {})))
     write("fuzz_gpu_proto", gpu_seeds())
     write("fuzz_fdt", fdt_seeds())
-    by_target = {}
-    for (target, name), data in known().items():
-        by_target.setdefault(target, {})[name] = data
-    for target, seeds in sorted(by_target.items()):
-        write(target, seeds, top=os.path.join(HERE, "known"))
     return 0
 
 

@@ -140,6 +140,12 @@ static rl_status reset_and_wait(struct virtio_device *dev) {
 }
 
 rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
+  for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+    if (dev->queues[i].backend != NULL) {
+      return RL_ERR_BUSY; /* the reset would orphan it: virtio_device_reset */
+    }
+  }
+  dev->features = 0;
   rl_status st = reset_and_wait(dev);
   if (st != RL_OK) {
     return st;
@@ -200,6 +206,9 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
                              virtqueue_done_fn done, struct virtqueue **out) {
   if (index >= VIRTIO_MAX_QUEUES || max_size == 0 || done == NULL) {
     return RL_ERR_INVALID;
+  }
+  if (dev->failed) {
+    return RL_ERR_BROKEN;
   }
   struct virtqueue *vq = &dev->queues[index];
   if (vq->backend != NULL) {
@@ -281,6 +290,9 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
 static void irq_handler(void *ctx) { virtio_handle_interrupt(ctx); }
 
 rl_status virtio_device_ready(struct virtio_device *dev) {
+  if (dev->failed) {
+    return RL_ERR_BROKEN;
+  }
   if (!dev->irq_ready) {
     rl_status st = arch_irq_register(dev->slot.irq, irq_handler, dev);
     if (st == RL_OK) {
@@ -344,7 +356,7 @@ rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
                              unsigned width, uint64_t *value) {
   if ((width != 1 && width != 2 && width != 4 && width != 8) ||
       offset % (width == 8 ? 4 : width) != 0 ||
-      offset + width > dev->slot.size - VIRTIO_MMIO_CONFIG) {
+      (uint64_t)offset + width > dev->slot.size - VIRTIO_MMIO_CONFIG) {
     return RL_ERR_INVALID;
   }
   volatile uint8_t *p = dev->regs + VIRTIO_MMIO_CONFIG + offset;
@@ -377,7 +389,8 @@ rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
 
 rl_status virtio_config_write32(struct virtio_device *dev, uint32_t offset,
                                 uint32_t value) {
-  if (offset % 4 != 0 || offset + 4 > dev->slot.size - VIRTIO_MMIO_CONFIG) {
+  if (offset % 4 != 0 ||
+      (uint64_t)offset + 4 > dev->slot.size - VIRTIO_MMIO_CONFIG) {
     return RL_ERR_INVALID;
   }
   arch_mmio_write32(dev->regs + VIRTIO_MMIO_CONFIG + offset, value);

@@ -210,6 +210,9 @@ static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
   }
   bool indirect = q->cfg.indirect && total > 1 && total <= PACKED_INDIRECT_MAX;
   unsigned need = indirect ? 1 : total;
+  if (need > q->size) {
+    return RL_ERR_INVALID; /* would never fit, however long one waits */
+  }
   /* §2.8.17: room for the whole list before the first goes out. */
   if (need > q->num_free || q->free_id == ID_NONE) {
     return RL_ERR_NO_SPACE;
