@@ -102,12 +102,13 @@ TARGET_MS = {"aarch64": 40, "riscv64": 60}
 
 
 def table(rows):
-    lines = ["| arch | ring | entry → first frame (guest clock) | QEMU resume → picture (host, median) | target | full-screen updates/s | 64×64 updates/s | notifications / update | interrupts / update (max) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| arch | ring | resume → first frame, emulated (guest clock) | target | kernel entry → first frame | resume → picture in screendump (host, median) | full-screen updates/s | 64×64 updates/s | notifications / update | interrupts / update (max) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append("| %s | %s | %.1f ms | %.0f ms | < %d ms | %d | %d | %.2f | %.2f (%d) |" % (
-            r["arch"], r["ring"], r["entry_to_frame_ms"], r["resume_to_picture_ms"],
-            TARGET_MS[r["arch"]], r["full_per_s"], r["small_per_s"],
-            r["notifications_per_update"], r["interrupts_per_update"],
-            r["max_interrupts_per_update"]))
+        met = "met" if r["first_frame_ms"] < TARGET_MS[r["arch"]] else "missed"
+        lines.append("| %s | %s | %.1f ms | < %d ms (%s) | %.1f ms | %.0f ms | %d | %d | %.2f | %.2f (%d) |" % (
+            r["arch"], r["ring"], r["first_frame_ms"], TARGET_MS[r["arch"]], met,
+            r["entry_to_frame_ms"], r["resume_to_picture_ms"], r["full_per_s"],
+            r["small_per_s"], r["notifications_per_update"],
+            r["interrupts_per_update"], r["max_interrupts_per_update"]))
     return "\n".join(lines) + "\n"

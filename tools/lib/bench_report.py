@@ -43,8 +43,11 @@ def qemu_run(args, command):
     print(table)
     md = _header("QEMU display benchmarks", command) + """
 The kernel's benchmark mode (`CONFIG_BENCH`, config `bench_ARCH` = the
-default defconfig plus that option) times with the guest's own clock: entry
-to the first complete frame, 60 back-to-back full-screen updates and 600
+default defconfig plus that option) times with the guest's own clock. QEMU
+starts both counters (CNTVCT, the riscv time CSR) at 0 with the machine and
+stops them while it is paused, so the guest clock at the first frame is the
+emulated time from resume (riscv64 includes OpenSBI); it also gives kernel
+entry to the first complete frame, 60 back-to-back full-screen updates and 600
 64×64 updates (TRANSFER_TO_HOST_2D + RESOURCE_FLUSH each, posted together),
 and counts notifications and interrupts per update. The host side starts
 QEMU paused (`-S`), sends QMP `cont` and takes a screendump every 10 ms
