@@ -1,4 +1,5 @@
-"""Static analysis of the project's C code (everything but tests/):
+"""Static analysis of the project's C code (everything but the test and
+benchmark harnesses in tests/ and bench/):
 clang-tidy with the root .clang-tidy (bugprone-*, cert-*, clang-analyzer-*)
 and cppcheck (warning, portability, performance, style). Each file is
 checked with the compile flags of the build it belongs to: riscv64 code
@@ -18,7 +19,7 @@ CPPCHECK = ["cppcheck", "--enable=warning,portability,performance,style",
 def project_sources():
     files = subprocess.run(["git", "ls-files", "*.c"], cwd=rltools.ROOT, check=True,
                            capture_output=True, text=True).stdout.split()
-    return [f for f in files if not f.startswith("tests/")]
+    return [f for f in files if not f.startswith(("tests/", "bench/"))]
 
 
 def _tidy(args):
