@@ -64,10 +64,13 @@ struct options {
 /* What both threads read and one of them writes rarely: a line of its
  * own, away from each side's private state. */
 struct shared {
-  _Alignas(128) int go;  /* both pinned: start */
-  int stop;              /* the guest failed: the host gives up */
-  long host_preemptions; /* written by the host thread as it ends */
-  uint64_t host_cpu_ns;  /* likewise: its CPU time while running */
+  _Alignas(128) int go; /* both pinned: start */
+  int stop;             /* the guest failed: the host gives up */
+  /* Cache-line round trips between the two CPUs (see line_rtt). */
+  _Alignas(128) uint64_t ping;
+  _Alignas(128) uint64_t pong;
+  _Alignas(128) long host_preemptions; /* written by the host as it ends */
+  uint64_t host_cpu_ns; /* likewise: its CPU time while running */
 };
 
 struct run {
@@ -87,6 +90,8 @@ struct run {
   long preemptions;   /* involuntary context switches while timed */
   double guest_share; /* the guest thread's CPU time / elapsed */
   double host_share;  /* the host thread's (single mode: the guest's) */
+  double rtt_before;  /* line_rtt() before and after the run, ns */
+  double rtt_after;
   bool guest_pinned;
   bool host_pinned;
   bool failed;
@@ -240,6 +245,34 @@ static void guest_reap(struct run *r, uint64_t *completed) {
   }
 }
 
+/* How long a cache line takes to go from one CPU to the other and back,
+ * measured by the two pinned threads bouncing two lines RTT_ROUNDS times.
+ * Under KVM it depends on where the host runs the two vCPUs at the time
+ * (same core complex or not) and can change threefold between runs;
+ * threads-mode figures follow it. The guest calls line_rtt, the host
+ * line_rtt_echo; the counters continue from call to call. */
+#define RTT_ROUNDS 100000u
+
+static double line_rtt(struct shared *sh) {
+  uint64_t base = __atomic_load_n(&sh->ping, __ATOMIC_RELAXED);
+  uint64_t t0 = now_ns();
+  for (uint64_t i = base + 1; i <= base + RTT_ROUNDS; i++) {
+    __atomic_store_n(&sh->ping, i, __ATOMIC_RELEASE);
+    while (__atomic_load_n(&sh->pong, __ATOMIC_ACQUIRE) != i) {
+    }
+  }
+  return (double)(now_ns() - t0) / RTT_ROUNDS;
+}
+
+static void line_rtt_echo(struct shared *sh) {
+  uint64_t base = __atomic_load_n(&sh->pong, __ATOMIC_RELAXED);
+  for (uint64_t i = base + 1; i <= base + RTT_ROUNDS; i++) {
+    while (__atomic_load_n(&sh->ping, __ATOMIC_ACQUIRE) != i) {
+    }
+    __atomic_store_n(&sh->pong, i, __ATOMIC_RELEASE);
+  }
+}
+
 static void *host_thread(void *arg) {
   struct run *r = arg;
   r->host_pinned = pin_to(r->opt->host_cpu);
@@ -249,6 +282,7 @@ static void *host_thread(void *arg) {
   struct shared *sh = r->sh;
   uint64_t total = r->opt->buffers;
   unsigned batch = r->opt->batch;
+  line_rtt_echo(sh);
   while (__atomic_load_n(&sh->go, __ATOMIC_ACQUIRE) == 0) {
   }
   long before = preempted();
@@ -262,6 +296,9 @@ static void *host_thread(void *arg) {
   }
   sh->host_cpu_ns = thread_cpu_ns() - cpu0; /* read after the join */
   sh->host_preemptions = preempted() - before;
+  if (__atomic_load_n(&sh->stop, __ATOMIC_RELAXED) == 0) {
+    line_rtt_echo(sh);
+  }
   return NULL;
 }
 
@@ -273,9 +310,8 @@ static void run_threads(struct run *r) {
     (void)fprintf(stderr, "ring_bench: pthread_create: %s\n", strerror(err));
     exit(1);
   }
-  /* Let the host thread reach its CPU and spin before the clock starts. */
-  struct timespec settle = {0, 20000000L}; /* 20 ms */
-  (void)nanosleep(&settle, NULL);
+  /* Both on their CPUs: the line round trip now, which also warms them. */
+  r->rtt_before = line_rtt(r->sh);
   uint64_t total = r->opt->buffers;
   uint64_t started = 0;
   uint64_t completed = 0;
@@ -290,6 +326,9 @@ static void run_threads(struct run *r) {
   r->elapsed_ns = now_ns() - t0;
   r->guest_share = (double)(thread_cpu_ns() - cpu0) / (double)r->elapsed_ns;
   r->preemptions = preempted() - before;
+  if (!r->failed) {
+    r->rtt_after = line_rtt(r->sh);
+  }
   (void)pthread_join(host, NULL);
   r->preemptions += r->sh->host_preemptions;
   /* The host spins from `go` until its last buffer: at most the guest's
@@ -412,7 +451,9 @@ static int write_json(const struct run *r, const struct bench_device_stats *ds,
       "  \"guest_empty_polls\": %llu,\n"
       "  \"preemptions\": %ld,\n"
       "  \"guest_cpu_share\": %.4f,\n"
-      "  \"host_cpu_share\": %.4f\n"
+      "  \"host_cpu_share\": %.4f,\n"
+      "  \"line_rtt_ns_before\": %.1f,\n"
+      "  \"line_rtt_ns_after\": %.1f\n"
       "}\n",
       o->backend, o->mode, o->batch, o->ring, (unsigned long long)o->buffers,
       o->event_idx ? "true" : "false", o->poll_only ? "true" : "false",
@@ -423,7 +464,8 @@ static int write_json(const struct run *r, const struct bench_device_stats *ds,
       (unsigned long long)r->notifications, (double)r->notifications / n,
       (unsigned long long)ds->interrupts, (double)ds->interrupts / n,
       (unsigned long long)ds->rounds, (unsigned long long)r->empty_polls,
-      r->preemptions, r->guest_share, r->host_share);
+      r->preemptions, r->guest_share, r->host_share, r->rtt_before,
+      r->rtt_after);
   if (fclose(f) != 0) {
     (void)fprintf(stderr, "ring_bench: %s: %s\n", o->json, strerror(errno));
     return -1;
@@ -498,12 +540,17 @@ int main(int argc, char **argv) {
   }
   double n = (double)o.buffers;
   double ns_per_buf = (double)r.elapsed_ns / n;
+  char rtt[64] = "";
+  if (r.rtt_before > 0) {
+    (void)snprintf(rtt, sizeof(rtt), "  line rtt %.0f/%.0f ns", r.rtt_before,
+                   r.rtt_after);
+  }
   printf("%-7s %-8s batch %3u  ring %u  %llu buffers  %8.3f s  %8.2f ns/buf  "
-         "notify/buf %.4f  irq/buf %.4f  cpu %.1f%%/%.1f%%%s%s\n",
+         "notify/buf %.4f  irq/buf %.4f  cpu %.1f%%/%.1f%%%s%s%s\n",
          o.backend, o.mode, o.batch, o.ring, (unsigned long long)o.buffers,
          (double)r.elapsed_ns / 1e9, ns_per_buf, (double)r.notifications / n,
          (double)ds.interrupts / n, r.guest_share * 100, r.host_share * 100,
-         o.poll_only ? "  (poll-only)" : "",
+         rtt, o.poll_only ? "  (poll-only)" : "",
          r.guest_pinned && r.host_pinned ? "" : "  (NOT pinned)");
   int rc = 0;
   if (o.json != NULL && write_json(&r, &ds, ns_per_buf) != 0) {

@@ -151,12 +151,12 @@ void arch_dma_sync_for_device(const void *va, size_t len, enum arch_dma_dir dir,
       arch_cache_clean_invalidate(va, len);
     __atomic_fetch_add(&sync_count, 1, __ATOMIC_RELAXED);
   }
-  arch_dma_mb();
+  arch_wmb(); /* as arch/common/dma_sync.c */
 }
 
 void arch_dma_sync_for_cpu(const void *va, size_t len, enum arch_dma_dir dir,
                            bool coherent) {
-  arch_dma_mb();
+  arch_rmb(); /* as arch/common/dma_sync.c */
   if (!coherent && len > 0 && dir != ARCH_DMA_TO_DEVICE) {
     arch_cache_invalidate(va, len);
     __atomic_fetch_add(&sync_count, 1, __ATOMIC_RELAXED);
