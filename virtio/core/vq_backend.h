@@ -10,6 +10,7 @@
 #ifndef VIRTIO_CORE_VQ_BACKEND_H
 #define VIRTIO_CORE_VQ_BACKEND_H
 
+#include <arch/dma.h>
 #include <ringlight/status.h>
 #include <ringlight/types.h>
 
@@ -47,6 +48,24 @@ struct vq_state {
 };
 
 struct vq_backend;
+
+/* Every backend's DMA memory: `ring_bytes` of ring, and an indirect table
+ * pool of `indirect_bytes` when that is not 0. On failure nothing stays
+ * allocated. */
+static inline rl_status vq_alloc_rings(size_t ring_bytes, size_t indirect_bytes,
+                                       struct arch_dma_buf *ring,
+                                       struct arch_dma_buf *indirect) {
+  rl_status st =
+      arch_dma_alloc((ring_bytes + RL_PAGE_SIZE - 1) / RL_PAGE_SIZE, ring);
+  if (st == RL_OK && indirect_bytes != 0) {
+    st = arch_dma_alloc((indirect_bytes + RL_PAGE_SIZE - 1) / RL_PAGE_SIZE,
+                        indirect);
+    if (st != RL_OK) {
+      arch_dma_free(ring);
+    }
+  }
+  return st;
+}
 
 /* The argument checks every backend's add starts with: a token, at least
  * one segment, counts within `max`, writable bytes that fit the 32-bit

@@ -102,10 +102,6 @@ static void packed_destroy(struct vq_backend *q) {
   rl_free(q);
 }
 
-static size_t pages_for(size_t bytes) {
-  return (bytes + RL_PAGE_SIZE - 1) / RL_PAGE_SIZE;
-}
-
 /* The state of §2.8 at reset: every id free, both wrap counters 1. */
 static void reset_positions(struct vq_backend *q) {
   for (uint32_t i = 0; i < q->size; i++) {
@@ -159,12 +155,11 @@ static rl_status packed_create(const struct vq_config *cfg,
   q->ids = rl_zalloc(sizeof(struct id_state) * n);
   rl_status st = RL_ERR_NO_MEMORY;
   if (q->ids != NULL) {
-    st = arch_dma_alloc(pages_for(bytes), &q->ring);
-  }
-  if (st == RL_OK && cfg->indirect) {
-    st = arch_dma_alloc(
-        pages_for((size_t)n * PACKED_INDIRECT_MAX * sizeof(struct pvirtq_desc)),
-        &q->indirect);
+    st = vq_alloc_rings(bytes,
+                        cfg->indirect ? (size_t)n * PACKED_INDIRECT_MAX *
+                                            sizeof(struct pvirtq_desc)
+                                      : 0,
+                        &q->ring, &q->indirect);
   }
   if (st != RL_OK) {
     packed_destroy(q);

@@ -69,10 +69,6 @@ static void split_destroy(struct vq_backend *q) {
   rl_free(q);
 }
 
-static size_t pages_for(size_t bytes) {
-  return (bytes + RL_PAGE_SIZE - 1) / RL_PAGE_SIZE;
-}
-
 static rl_status split_create(const struct vq_config *cfg,
                               struct vq_backend **out) {
   uint32_t n = cfg->size;
@@ -104,12 +100,11 @@ static rl_status split_create(const struct vq_config *cfg,
   q->state = rl_zalloc(sizeof(struct desc_state) * n);
   rl_status st = RL_ERR_NO_MEMORY;
   if (q->next != NULL && q->state != NULL) {
-    st = arch_dma_alloc(pages_for(used_off + vring_used_bytes(n)), &q->ring);
-  }
-  if (st == RL_OK && cfg->indirect) {
-    st = arch_dma_alloc(
-        pages_for((size_t)n * SPLIT_INDIRECT_MAX * sizeof(struct vring_desc)),
-        &q->indirect);
+    st = vq_alloc_rings(used_off + vring_used_bytes(n),
+                        cfg->indirect ? (size_t)n * SPLIT_INDIRECT_MAX *
+                                            sizeof(struct vring_desc)
+                                      : 0,
+                        &q->ring, &q->indirect);
   }
   if (st != RL_OK) {
     split_destroy(q);
