@@ -70,10 +70,13 @@ def test_display_matrix(build, artifacts, arch, transport, ring):
     assert "virtio-gpu@" in log and "%s transport" % transport in log, log
     check_boot_picture(png, 1280, 800, artifacts)
     assert "version %d device 16 (gpu)" % version in log
-    # Transfer and flush of one update go out with a single notification.
+    # Transfer and flush of one update go out with a single notification,
+    # and with EVENT_IDX (negotiated here) bring at most one interrupt.
     m = re.search(r"virtio-gpu@\S+: (\d+) update\(s\) \(transfer \+ flush each\): "
-                  r"at most (\d+) notification\(s\)", log)
+                  r"at most (\d+) notification\(s\) and (\d+) interrupt\(s\)", log)
     assert m and int(m.group(1)) >= 1 and int(m.group(2)) == 1, log
+    assert "EVENT_IDX" in re.search(r"virtio-gpu@\S+: features accepted:(.*)", log).group(1)
+    assert int(m.group(3)) <= 1, log
 
 
 @pytest.mark.parametrize("size", [(1024, 768), (1366, 768), (800, 1280)])
