@@ -183,12 +183,24 @@ size_t gpu_encode_create_2d(void *buf, uint32_t resource_id, uint32_t format,
   return sizeof(*c);
 }
 
-size_t gpu_encode_unref(void *buf, uint32_t resource_id) {
+/* UNREF and DETACH_BACKING share one layout: header, resource id,
+ * padding (§5.7.6.8). */
+_Static_assert(sizeof(struct virtio_gpu_resource_unref) ==
+                   sizeof(struct virtio_gpu_resource_detach_backing),
+               "same layout");
+
+static size_t encode_resource_only(void *buf, uint32_t type,
+                                   uint32_t resource_id) {
   struct virtio_gpu_resource_unref *c = buf;
-  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_RESOURCE_UNREF, 0);
+  gpu_hdr(&c->hdr, type, 0);
   c->resource_id = resource_id;
   c->padding = 0;
   return sizeof(*c);
+}
+
+size_t gpu_encode_unref(void *buf, uint32_t resource_id) {
+  return encode_resource_only(buf, VIRTIO_GPU_CMD_RESOURCE_UNREF,
+                              resource_id);
 }
 
 size_t gpu_encode_set_scanout(void *buf, uint32_t scanout_id,
@@ -247,11 +259,8 @@ rl_status gpu_encode_attach_backing(void *buf, size_t cap, uint32_t resource_id,
 }
 
 size_t gpu_encode_detach_backing(void *buf, uint32_t resource_id) {
-  struct virtio_gpu_resource_detach_backing *c = buf;
-  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, 0);
-  c->resource_id = resource_id;
-  c->padding = 0;
-  return sizeof(*c);
+  return encode_resource_only(buf, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING,
+                              resource_id);
 }
 
 size_t gpu_encode_get_edid(void *buf, uint32_t scanout) {
