@@ -40,8 +40,7 @@ static rl_status check_buffer(size_t pages) {
     void *back;
     if (arch_virt_to_phys_checked((const uint8_t *)buf.cpu + off, &pa) !=
             RL_OK ||
-        pa != buf.phys + off ||
-        arch_phys_to_virt_checked(pa, &back) != RL_OK ||
+        pa != buf.phys + off || arch_phys_to_virt_checked(pa, &back) != RL_OK ||
         back != (uint8_t *)buf.cpu + off) {
       FAIL("translation round trip failed at offset %zu\n", off);
     }
@@ -92,25 +91,39 @@ rl_status boot_dma_selftest(void) {
   return RL_OK;
 }
 
+/* Tries, each a fresh 1 ms deadline: under a loaded host the vCPU can be
+ * descheduled past a deadline before it reaches wfi, and arch_idle_until
+ * then (rightly) returns without arming the timer. One attempt that idles
+ * and is woken by the timer is the proof. */
+#define TIME_SELFTEST_TRIES 32
+
 rl_status boot_time_selftest(void) {
-  /* Idles (wfi) until a deadline: the timer interrupt must wake it. */
-  unsigned long before = arch_timer_interrupts();
   uint64_t start = arch_time_ns();
-  uint64_t deadline = start + 1000000; /* 1 ms */
+  unsigned long irqs = 0;
   unsigned loops = 0;
-  while (!arch_deadline_passed(deadline) && loops < 1000000) {
-    arch_idle_until(deadline);
-    loops++;
+  unsigned tries = 0;
+  while (irqs == 0 && tries < TIME_SELFTEST_TRIES) {
+    unsigned long before = arch_timer_interrupts();
+    uint64_t deadline = arch_time_ns() + 1000000; /* 1 ms */
+    unsigned attempt = 0;
+    while (!arch_deadline_passed(deadline) && attempt < 1000000) {
+      arch_idle_until(deadline);
+      attempt++;
+    }
+    loops += attempt;
+    tries++;
+    irqs = arch_timer_interrupts() - before;
   }
   uint64_t waited = arch_time_ns() - start;
-  unsigned long irqs = arch_timer_interrupts() - before;
   if (waited < 1000000 || irqs == 0) {
-    klog(LOG_ERROR, "time selftest: waited %llu ns, %lu timer interrupts\n",
-         (unsigned long long)waited, irqs);
+    klog(LOG_ERROR,
+         "time selftest: waited %llu ns in %u deadline(s), no timer "
+         "interrupt\n",
+         (unsigned long long)waited, tries);
     return RL_ERR_IO;
   }
   kprintf("time selftest: PASS (idled %llu us, %lu timer interrupt(s), "
-          "%u wake-up(s))\n",
-          (unsigned long long)(waited / 1000), irqs, loops);
+          "%u wake-up(s), %u deadline(s))\n",
+          (unsigned long long)(waited / 1000), irqs, loops, tries);
   return RL_OK;
 }
