@@ -22,8 +22,7 @@ rl_status boot_read_memory(const struct fdt *fdt, struct boot_info *info) {
       }
       if (info->ram_count == BOOT_MAX_RAM) {
         klog(LOG_WARN, "memory: more than %d ranges, ignoring %#llx+%#llx\n",
-             BOOT_MAX_RAM, (unsigned long long)addr,
-             (unsigned long long)size);
+             BOOT_MAX_RAM, (unsigned long long)addr, (unsigned long long)size);
         continue;
       }
       info->ram[info->ram_count].start = addr;
@@ -68,8 +67,7 @@ void boot_print_banner(const struct boot_info *info, paddr_t dtb_pa) {
   kprintf("%s %s: memory %llu MiB (%llu KiB) in %zu range(s), "
           "device tree at %#llx\n",
           CONFIG_KERNEL_BANNER, CONFIG_ARCH, (unsigned long long)(kib >> 10),
-          (unsigned long long)kib, info->ram_count,
-          (unsigned long long)dtb_pa);
+          (unsigned long long)kib, info->ram_count, (unsigned long long)dtb_pa);
   for (size_t i = 0; i < info->ram_count; i++) {
     kprintf("memory: range %zu [%#llx-%#llx]\n", i,
             (unsigned long long)info->ram[i].start,

@@ -37,8 +37,7 @@ static void open_device_tree(paddr_t dtb_pa, struct fdt *fdt) {
   if (dtb_pa / GIB != kstart / GIB) {
     panic("device tree at %#llx is outside the boot mapping "
           "(kernel gigabyte %#llx)",
-          (unsigned long long)dtb_pa,
-          (unsigned long long)kstart / GIB * GIB);
+          (unsigned long long)dtb_pa, (unsigned long long)kstart / GIB * GIB);
   }
   const void *blob = (const void *)(uintptr_t)(ARCH_DIRECT_MAP_BASE + dtb_pa);
 #ifdef CONFIG_TEST_CORRUPT_DTB_HEADER
@@ -63,8 +62,9 @@ static void setup_memory(const struct fdt *fdt, paddr_t dtb_pa,
   for (size_t i = 0; i < info->ram_count; i++) {
     rl_status st = page_alloc_add_range(info->ram[i].start, info->ram[i].size);
     if (st == RL_ERR_NO_SPACE) {
-      klog(LOG_WARN, "memory: range %zu ignored (CONFIG_PAGE_ALLOC_MAX_RANGES "
-                     "is %d)\n",
+      klog(LOG_WARN,
+           "memory: range %zu ignored (CONFIG_PAGE_ALLOC_MAX_RANGES "
+           "is %d)\n",
            i, PAGE_ALLOC_MAX_RANGES);
       continue;
     }

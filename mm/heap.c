@@ -18,8 +18,8 @@ void *rl_zalloc(size_t size) {
   if (size == 0 || size > ((size_t)1 << 30)) {
     return NULL;
   }
-  size_t pages = (size + sizeof(struct heap_header) + RL_PAGE_SIZE - 1) /
-                 RL_PAGE_SIZE;
+  size_t pages =
+      (size + sizeof(struct heap_header) + RL_PAGE_SIZE - 1) / RL_PAGE_SIZE;
   paddr_t pa;
   void *va;
   if (page_alloc(pages, 1, &pa) != RL_OK) {

@@ -38,6 +38,8 @@ def main():
     out.write("#include <stdint.h>\n\n")
     out.write("#define FONT_W 8\n#define FONT_H 16\n#define FONT_FIRST 0x20\n"
               "#define FONT_LAST 0x7e\n\n")
+    # One glyph per line, which clang-format would wrap.
+    out.write("/* clang-format off */\n")
     out.write("static const uint8_t font8x16[FONT_LAST - FONT_FIRST + 1]"
               "[FONT_H] = {\n")
     for code in range(0x20, 0x7F):
@@ -45,7 +47,7 @@ def main():
         label = chr(code) if chr(code) not in "\\" else "backslash"
         out.write("    {%s}, /* %s */\n" % (", ".join("0x%02x" % r for r in rows),
                                            label.replace("*/", "* /")))
-    out.write("};\n\n#endif\n")
+    out.write("};\n/* clang-format on */\n\n#endif\n")
 
 
 if __name__ == "__main__":

@@ -32,8 +32,8 @@ rl_status arch_irq_init(const struct fdt *fdt) {
   int node = -1;
   uint64_t dpa, dsize, cpa, csize;
   volatile void *d, *c;
-  rl_status st = dt_map_compatible(fdt, compat, RL_ARRAY_SIZE(compat), 0,
-                                   &node, &dpa, &dsize, &d);
+  rl_status st = dt_map_compatible(fdt, compat, RL_ARRAY_SIZE(compat), 0, &node,
+                                   &dpa, &dsize, &d);
   if (st == RL_ERR_NOT_FOUND) {
     int v3;
     if (fdt_find_compatible(fdt, -1, "arm,gic-v3", &v3) == RL_OK) {
@@ -65,7 +65,8 @@ rl_status arch_irq_init(const struct fdt *fdt) {
   arch_mmio_write32(gicd + GICD_CTLR, 1);
   arch_mmio_write32(gicc + GICC_PMR, 0xf0);
   arch_mmio_write32(gicc + GICC_CTLR, 1);
-  klog(LOG_INFO, "irq: GICv2 distributor %#llx, cpu interface %#llx, %u lines\n",
+  klog(LOG_INFO,
+       "irq: GICv2 distributor %#llx, cpu interface %#llx, %u lines\n",
        (unsigned long long)dpa, (unsigned long long)cpa, nr_irqs);
   return RL_OK;
 }

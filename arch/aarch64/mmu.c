@@ -2,10 +2,10 @@
 #include <arch/common/pgtable.h>
 
 #define DESC_VALID (1ull << 0)
-#define DESC_TABLE (1ull << 1) /* table at L1/L2, page at L3 */
+#define DESC_TABLE (1ull << 1)  /* table at L1/L2, page at L3 */
 #define ATTR_DEVICE (0ull << 2) /* MAIR index 0: Device-nGnRE */
 #define ATTR_NORMAL (1ull << 2) /* MAIR index 1: Normal WB */
-#define AP_RO (2ull << 6)        /* EL1 read-only */
+#define AP_RO (2ull << 6)       /* EL1 read-only */
 #define SH_INNER (3ull << 8)
 #define AF (1ull << 10)
 #define PXN (1ull << 53)
@@ -40,9 +40,7 @@ bool arch_pt_is_table(uint64_t pte, int level) {
 
 paddr_t arch_pt_addr(uint64_t pte) { return pte & ADDR_MASK; }
 
-void arch_pt_sync(void) {
-  __asm__ volatile("dsb ishst\n isb" ::: "memory");
-}
+void arch_pt_sync(void) { __asm__ volatile("dsb ishst\n isb" ::: "memory"); }
 
 void arch_pt_activate(paddr_t root_pa) {
   uint64_t tcr;
@@ -52,7 +50,7 @@ void arch_pt_activate(paddr_t root_pa) {
    * and a stray low address faults. */
   __asm__ volatile("mrs %0, tcr_el1" : "=r"(tcr));
   tcr |= 1ull << 7;
-  __asm__ volatile("msr tcr_el1, %0\n isb\n tlbi vmalle1\n dsb ish\n isb" ::
-                       "r"(tcr)
-                   : "memory");
+  __asm__ volatile(
+      "msr tcr_el1, %0\n isb\n tlbi vmalle1\n dsb ish\n isb" ::"r"(tcr)
+      : "memory");
 }

@@ -58,9 +58,9 @@ void arch_idle_until(uint64_t deadline_ns) {
   uint64_t now = arch_time_ns();
   if (now < deadline_ns) {
     uint64_t cval = ticks() + timebase_ns_to_ticks(deadline_ns - now) + 1;
-    __asm__ volatile("msr cntv_cval_el0, %0\n msr cntv_ctl_el0, %1\n isb" ::
-                         "r"(cval),
-                     "r"(1ull));
+    __asm__ volatile(
+        "msr cntv_cval_el0, %0\n msr cntv_ctl_el0, %1\n isb" ::"r"(cval),
+        "r"(1ull));
     /* WFI wakes on a pending interrupt even while masked (Arm ARM
      * D1.16.2), so nothing arriving after the check is lost. */
     __asm__ volatile("dsb sy\n wfi" ::: "memory");

@@ -8,8 +8,8 @@ static unsigned long sync_count;
 
 unsigned long arch_dma_sync_count(void) { return sync_count; }
 
-void arch_dma_sync_for_device(const void *va, size_t len,
-                              enum arch_dma_dir dir, bool coherent) {
+void arch_dma_sync_for_device(const void *va, size_t len, enum arch_dma_dir dir,
+                              bool coherent) {
   if (!coherent && len > 0) {
     if (dir == ARCH_DMA_TO_DEVICE) {
       arch_cache_clean(va, len);

@@ -11,8 +11,7 @@ static struct {
   unsigned long count;
 } handlers[ARCH_IRQ_TABLE_SIZE];
 
-rl_status arch_irq_register(unsigned irq, arch_irq_handler handler,
-                            void *ctx) {
+rl_status arch_irq_register(unsigned irq, arch_irq_handler handler, void *ctx) {
   if (irq == 0 || irq >= ARCH_IRQ_TABLE_SIZE || handler == NULL) {
     return RL_ERR_INVALID;
   }

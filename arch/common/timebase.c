@@ -18,8 +18,8 @@ uint64_t arch_time_raw_to_ns(uint64_t t) {
 }
 
 uint64_t timebase_ns_to_ticks(uint64_t ns) {
-  return (ns / 1000000000ull) * freq + (ns % 1000000000ull) * freq /
-                                           1000000000ull;
+  return (ns / 1000000000ull) * freq +
+         (ns % 1000000000ull) * freq / 1000000000ull;
 }
 
 uint64_t arch_time_ns(void) { return arch_time_raw_to_ns(arch_time_raw()); }

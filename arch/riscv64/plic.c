@@ -27,9 +27,7 @@ static uint64_t plic_size;
 static unsigned context;
 static unsigned nr_irqs;
 
-
-static rl_status find_context(const struct fdt *fdt, int node,
-                              unsigned *out) {
+static rl_status find_context(const struct fdt *fdt, int node, unsigned *out) {
   /* This hart's interrupt controller: /cpus/cpu@N/interrupt-controller. */
   int cpus, cpu, intc;
   rl_status st = fdt_path(fdt, "/cpus", &cpus);
@@ -74,8 +72,8 @@ rl_status arch_irq_init(const struct fdt *fdt) {
   uint64_t pa;
   uint32_t ndev = 0;
   volatile void *va;
-  rl_status st = dt_map_compatible(fdt, compat, RL_ARRAY_SIZE(compat), 0,
-                                   &node, &pa, &plic_size, &va);
+  rl_status st = dt_map_compatible(fdt, compat, RL_ARRAY_SIZE(compat), 0, &node,
+                                   &pa, &plic_size, &va);
   if (st != RL_OK ||
       (st = fdt_get_u32(fdt, node, "riscv,ndev", &ndev)) != RL_OK ||
       (st = find_context(fdt, node, &context)) != RL_OK) {
@@ -88,9 +86,8 @@ rl_status arch_irq_init(const struct fdt *fdt) {
   }
   plic = (volatile uint8_t *)va;
   for (unsigned i = 0; i < nr_irqs; i += 32) {
-    arch_mmio_write32(plic + PLIC_ENABLE +
-                          (uint64_t)context * PLIC_ENABLE_STRIDE + i / 8,
-                      0);
+    arch_mmio_write32(
+        plic + PLIC_ENABLE + (uint64_t)context * PLIC_ENABLE_STRIDE + i / 8, 0);
   }
   arch_mmio_write32(ctx_reg(PLIC_THRESHOLD), 0);
   csr_set(sie, SIE_SEIE);
@@ -130,9 +127,7 @@ static rl_status set_enable(unsigned irq, bool on) {
 rl_status arch_irq_enable(unsigned irq) { return set_enable(irq, true); }
 rl_status arch_irq_disable(unsigned irq) { return set_enable(irq, false); }
 
-void arch_irq_eoi(unsigned irq) {
-  arch_mmio_write32(ctx_reg(PLIC_CLAIM), irq);
-}
+void arch_irq_eoi(unsigned irq) { arch_mmio_write32(ctx_reg(PLIC_CLAIM), irq); }
 
 void riscv_plic_dispatch(void) {
   for (;;) {

@@ -42,8 +42,8 @@ void arch_poweroff(int status) {
     test_dev = (volatile uint32_t *)early;
   }
   if (test_dev != NULL) {
-    uint32_t v =
-        status == 0 ? TEST_PASS : (((uint32_t)status & 0xffff) << 16) | TEST_FAIL;
+    uint32_t v = status == 0 ? TEST_PASS
+                             : (((uint32_t)status & 0xffff) << 16) | TEST_FAIL;
     arch_mmio_write32(test_dev, v);
   }
   /* SRST shutdown; reason 0 = none, 1 = system failure. */

@@ -12,10 +12,13 @@
   })
 #define csr_write(csr, val)                                                    \
   __asm__ volatile("csrw " #csr ", %0" ::"r"((unsigned long)(val)) : "memory")
+/* clang-format 14 would split "memory" in two here. */
+/* clang-format off */
 #define csr_set(csr, bits)                                                     \
   __asm__ volatile("csrs " #csr ", %0" ::"r"((unsigned long)(bits)) : "memory")
 #define csr_clear(csr, bits)                                                   \
   __asm__ volatile("csrc " #csr ", %0" ::"r"((unsigned long)(bits)) : "memory")
+/* clang-format on */
 
 #define SSTATUS_SIE (1ul << 1)
 #define SIE_STIE (1ul << 5)

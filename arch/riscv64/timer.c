@@ -62,8 +62,8 @@ void arch_idle_until(uint64_t deadline_ns) {
   unsigned long flags = arch_irq_save();
   uint64_t now = arch_time_ns();
   if (now < deadline_ns) {
-    (void)sbi_call(SBI_EXT_TIME, 0, ticks() + timebase_ns_to_ticks(deadline_ns - now) + 1,
-                   0, 0);
+    (void)sbi_call(SBI_EXT_TIME, 0,
+                   ticks() + timebase_ns_to_ticks(deadline_ns - now) + 1, 0, 0);
     csr_set(sie, SIE_STIE);
     /* WFI resumes on a pending enabled interrupt even with SIE clear
      * (privileged spec §3.3.3), so nothing arriving after the check is

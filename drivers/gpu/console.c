@@ -2,8 +2,8 @@
 
 #include "font8x16.h"
 
-static void draw_char(struct fb_console *c, uint32_t col, uint32_t row,
-                      char ch, uint32_t fg) {
+static void draw_char(struct fb_console *c, uint32_t col, uint32_t row, char ch,
+                      uint32_t fg) {
   uint32_t px = c->area.x + col * FONT_W;
   uint32_t py = c->area.y + row * FONT_H;
   uint8_t code = (uint8_t)ch;
@@ -64,12 +64,12 @@ static void scroll(struct fb_console *c) {
       dst[x] = src[x];
     }
   }
-  fb_fill(c->s,
-          (struct fb_rect){c->area.x, bottom - FONT_H, c->cols * FONT_W,
-                           FONT_H},
-          c->bg);
-  fb_damage(c->s, (struct fb_rect){c->area.x, top, c->cols * FONT_W,
-                                   bottom - top});
+  fb_fill(
+      c->s,
+      (struct fb_rect){c->area.x, bottom - FONT_H, c->cols * FONT_W, FONT_H},
+      c->bg);
+  fb_damage(c->s,
+            (struct fb_rect){c->area.x, top, c->cols * FONT_W, bottom - top});
 }
 
 static void newline(struct fb_console *c) {

@@ -87,9 +87,9 @@ static void gpu_done(struct virtqueue *vq, void *token, uint32_t len) {
 /* Posts requests [0, n) (each: a command of cmd_len[i] bytes, and a
  * response page unless resp_len[i] is 0) with one notification, and waits
  * for all of them. */
-static rl_status post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
-                      const size_t *cmd_len, const size_t *resp_len,
-                      unsigned n) {
+static rl_status post(struct gpu *g, struct virtqueue *vq,
+                      struct gpu_req **reqs, const size_t *cmd_len,
+                      const size_t *resp_len, unsigned n) {
   bool coherent = g->dev->slot.dma_coherent;
   if (g->broken) {
     return RL_ERR_BROKEN;
@@ -105,8 +105,7 @@ static rl_status post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs
     /* The whole response page is writable; the device says how much it
      * wrote, and check() holds that against what the command expects. */
     struct vq_seg in = {r->buf.phys + RL_PAGE_SIZE, (uint32_t)RL_PAGE_SIZE};
-    rl_status st =
-        virtqueue_add(vq, &out, 1, &in, resp_len[i] != 0 ? 1 : 0, r);
+    rl_status st = virtqueue_add(vq, &out, 1, &in, resp_len[i] != 0 ? 1 : 0, r);
     if (st != RL_OK) {
       g->broken = true;
       return st;
@@ -122,15 +121,14 @@ static rl_status post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs
     if (reqs[i]->used_len == UINT32_MAX) {
       return RL_ERR_IO; /* failed by a device reset */
     }
-    arch_dma_sync_for_cpu(req_resp(reqs[i]), RL_PAGE_SIZE,
-                          ARCH_DMA_FROM_DEVICE, coherent);
+    arch_dma_sync_for_cpu(req_resp(reqs[i]), RL_PAGE_SIZE, ARCH_DMA_FROM_DEVICE,
+                          coherent);
   }
   return RL_OK;
 }
 
 static rl_status check(struct gpu *g, struct gpu_req *r, uint32_t expected,
-                       size_t expected_len, uint64_t fence,
-                       uint32_t resource) {
+                       size_t expected_len, uint64_t fence, uint32_t resource) {
   uint32_t type;
   const struct virtio_gpu_ctrl_hdr *cmd = req_cmd(r);
   rl_status st = gpu_check_response(req_resp(r), r->used_len, expected,
@@ -139,8 +137,8 @@ static rl_status check(struct gpu *g, struct gpu_req *r, uint32_t expected,
     klog(LOG_ERROR,
          "%s: %s (resource %u): device answered %s (%#x), %u bytes; "
          "expected %s\n",
-         g->dev->name, gpu_type_name(cmd->type), resource,
-         gpu_type_name(type), type, r->used_len, gpu_type_name(expected));
+         g->dev->name, gpu_type_name(cmd->type), resource, gpu_type_name(type),
+         type, r->used_len, gpu_type_name(expected));
   }
   return st;
 }
@@ -160,9 +158,9 @@ static rl_status command(struct gpu *g, size_t cmd_len, uint32_t expected,
   return check(g, r, expected, resp_len, 0, resource);
 }
 
-static rl_status get_display_info(struct gpu *g,
-                                  struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
-                                  unsigned *enabled) {
+static rl_status
+get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
+                 unsigned *enabled) {
   gpu_hdr(req_cmd(&g->req[0]), VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
   rl_status st = command(g, sizeof(struct virtio_gpu_ctrl_hdr),
                          VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
@@ -196,10 +194,11 @@ static void get_edid(struct gpu *g, unsigned index) {
     return;
   }
   so->have_edid = true;
-  klog(LOG_INFO, "%s: scanout %u: EDID monitor \"%s\" vendor %s, preferred "
-                 "mode %ux%u\n",
-       g->dev->name, index, so->edid.name, so->edid.vendor,
-       so->edid.pref_width, so->edid.pref_height);
+  klog(LOG_INFO,
+       "%s: scanout %u: EDID monitor \"%s\" vendor %s, preferred "
+       "mode %ux%u\n",
+       g->dev->name, index, so->edid.name, so->edid.vendor, so->edid.pref_width,
+       so->edid.pref_height);
 }
 
 static void free_chunks(struct gpu_scanout *so) {
@@ -254,9 +253,9 @@ static rl_status attach_backing(struct gpu *g, struct gpu_scanout *so) {
     entries[i].padding = 0;
   }
   size_t len;
-  rl_status st = gpu_encode_attach_backing(req_cmd(&g->req[0]), RL_PAGE_SIZE,
-                                           so->resource_id, entries,
-                                           fb->nchunks, &len);
+  rl_status st =
+      gpu_encode_attach_backing(req_cmd(&g->req[0]), RL_PAGE_SIZE,
+                                so->resource_id, entries, fb->nchunks, &len);
   if (st != RL_OK) {
     return st;
   }
@@ -277,8 +276,8 @@ static rl_status update(struct gpu *g, struct gpu_scanout *so,
   uint64_t fence = ++g->next_fence;
   size_t lens[2], resp[2] = {sizeof(struct virtio_gpu_ctrl_hdr),
                              sizeof(struct virtio_gpu_ctrl_hdr)};
-  lens[0] = gpu_encode_transfer_2d(req_cmd(&g->req[0]), so->resource_id, &vr,
-                                   offset);
+  lens[0] =
+      gpu_encode_transfer_2d(req_cmd(&g->req[0]), so->resource_id, &vr, offset);
   lens[1] = gpu_encode_flush(req_cmd(&g->req[1]), so->resource_id, &vr, fence);
   struct gpu_req *reqs[2] = {&g->req[0], &g->req[1]};
   unsigned long notified = g->ctrlq->notifications;
@@ -346,8 +345,9 @@ static void console_header(struct gpu *g, struct gpu_scanout *so,
                     so->mode.height);
   fbcon_set_header(&so->con, 0, line);
   if (so->have_edid) {
-    (void)rl_snprintf(line, sizeof(line), "monitor \"%s\" (%s), preferred %ux%u",
-                      so->edid.name, so->edid.vendor, so->edid.pref_width,
+    (void)rl_snprintf(line, sizeof(line),
+                      "monitor \"%s\" (%s), preferred %ux%u", so->edid.name,
+                      so->edid.vendor, so->edid.pref_width,
                       so->edid.pref_height);
     fbcon_set_header(&so->con, 1, line);
   }
@@ -379,8 +379,8 @@ static rl_status setup_scanout(struct gpu *g, unsigned index) {
   }
   if (st == RL_OK) {
     struct virtio_gpu_rect r = {0, 0, w, h};
-    len = gpu_encode_set_scanout(req_cmd(&g->req[0]), index, so->resource_id,
-                                 &r);
+    len =
+        gpu_encode_set_scanout(req_cmd(&g->req[0]), index, so->resource_id, &r);
     st = command(g, len, VIRTIO_GPU_RESP_OK_NODATA,
                  sizeof(struct virtio_gpu_ctrl_hdr), so->resource_id);
   }
@@ -394,8 +394,9 @@ static rl_status setup_scanout(struct gpu *g, unsigned index) {
   fbcon_init(&so->con, &so->fb, (struct fb_rect){0, top, w, h - top},
              CONSOLE_HEADER_ROWS);
   console_header(g, so, index);
-  klog(LOG_INFO, "%s: scanout %u: %ux%u at (%u,%u), resource %u in %u "
-                 "chunk(s)\n",
+  klog(LOG_INFO,
+       "%s: scanout %u: %ux%u at (%u,%u), resource %u in %u "
+       "chunk(s)\n",
        g->dev->name, index, w, h, so->mode.x, so->mode.y, so->resource_id,
        so->fb.nchunks);
   return RL_OK;
@@ -426,8 +427,7 @@ rl_status gpu_present(void) {
 
 struct fb_surface *gpu_surface(unsigned index) {
   struct gpu *g = &the_gpu;
-  if (g->dev == NULL || index >= g->num_scanouts ||
-      !g->scanout[index].active) {
+  if (g->dev == NULL || index >= g->num_scanouts || !g->scanout[index].active) {
     return NULL;
   }
   return &g->scanout[index].fb;
@@ -493,8 +493,8 @@ static rl_status setup_cursor(struct gpu *g) {
     arch_dma_sync_for_device(g->cursor_mem.cpu, g->cursor_mem.size,
                              ARCH_DMA_TO_DEVICE, g->dev->slot.dma_coherent);
     struct virtio_gpu_rect r = {0, 0, GPU_CURSOR_SIZE, GPU_CURSOR_SIZE};
-    len = gpu_encode_transfer_2d(req_cmd(&g->req[0]), GPU_CURSOR_RESOURCE, &r,
-                                 0);
+    len =
+        gpu_encode_transfer_2d(req_cmd(&g->req[0]), GPU_CURSOR_RESOURCE, &r, 0);
     st = command(g, len, VIRTIO_GPU_RESP_OK_NODATA,
                  sizeof(struct virtio_gpu_ctrl_hdr), GPU_CURSOR_RESOURCE);
   }
@@ -505,8 +505,8 @@ static rl_status setup_cursor(struct gpu *g) {
   }
   if (st == RL_OK) {
     g->cursor_ready = true;
-    klog(LOG_INFO, "%s: cursor: 64x64 resource %u on scanout 0\n",
-         g->dev->name, GPU_CURSOR_RESOURCE);
+    klog(LOG_INFO, "%s: cursor: 64x64 resource %u on scanout 0\n", g->dev->name,
+         GPU_CURSOR_RESOURCE);
   }
   return st;
 }
@@ -543,8 +543,9 @@ static rl_status configure_scanouts(struct gpu *g) {
       m->enabled = true;
       m->width = so->edid.pref_width;
       m->height = so->edid.pref_height;
-      klog(LOG_INFO, "%s: scanout %u: reported disabled; using its EDID "
-                     "preferred mode %ux%u\n",
+      klog(LOG_INFO,
+           "%s: scanout %u: reported disabled; using its EDID "
+           "preferred mode %ux%u\n",
            g->dev->name, i, m->width, m->height);
     }
 #endif
@@ -645,8 +646,9 @@ static rl_status gpu_probe(struct virtio_device *dev) {
   klog_set_sink(console_sink, g);
   g->console_ready = true;
   st = gpu_present();
-  klog(LOG_INFO, "%s: %lu update(s) (transfer + flush each): at most %lu "
-                 "notification(s) and %lu interrupt(s) per update\n",
+  klog(LOG_INFO,
+       "%s: %lu update(s) (transfer + flush each): at most %lu "
+       "notification(s) and %lu interrupt(s) per update\n",
        dev->name, g->updates, g->max_notifications, g->max_interrupts);
   return st;
 }

@@ -8,19 +8,25 @@ static void zero(void *p, size_t n) {
 }
 
 const char *gpu_type_name(uint32_t type) {
-  static const char *const cmds[] = {
-      "GET_DISPLAY_INFO",        "RESOURCE_CREATE_2D",
-      "RESOURCE_UNREF",          "SET_SCANOUT",
-      "RESOURCE_FLUSH",          "TRANSFER_TO_HOST_2D",
-      "RESOURCE_ATTACH_BACKING", "RESOURCE_DETACH_BACKING",
-      "GET_CAPSET_INFO",         "GET_CAPSET",
-      "GET_EDID"};
+  static const char *const cmds[] = {"GET_DISPLAY_INFO",
+                                     "RESOURCE_CREATE_2D",
+                                     "RESOURCE_UNREF",
+                                     "SET_SCANOUT",
+                                     "RESOURCE_FLUSH",
+                                     "TRANSFER_TO_HOST_2D",
+                                     "RESOURCE_ATTACH_BACKING",
+                                     "RESOURCE_DETACH_BACKING",
+                                     "GET_CAPSET_INFO",
+                                     "GET_CAPSET",
+                                     "GET_EDID"};
   static const char *const oks[] = {"OK_NODATA", "OK_DISPLAY_INFO",
                                     "OK_CAPSET_INFO", "OK_CAPSET", "OK_EDID"};
-  static const char *const errs[] = {
-      "ERR_UNSPEC",          "ERR_OUT_OF_MEMORY",
-      "ERR_INVALID_SCANOUT_ID", "ERR_INVALID_RESOURCE_ID",
-      "ERR_INVALID_CONTEXT_ID", "ERR_INVALID_PARAMETER"};
+  static const char *const errs[] = {"ERR_UNSPEC",
+                                     "ERR_OUT_OF_MEMORY",
+                                     "ERR_INVALID_SCANOUT_ID",
+                                     "ERR_INVALID_RESOURCE_ID",
+                                     "ERR_INVALID_CONTEXT_ID",
+                                     "ERR_INVALID_PARAMETER"};
   if (type >= 0x100 && type - 0x100 < RL_ARRAY_SIZE(cmds)) {
     return cmds[type - 0x100];
   }
@@ -48,9 +54,9 @@ void gpu_hdr(struct virtio_gpu_ctrl_hdr *h, uint32_t type, uint64_t fence_id) {
   }
 }
 
-rl_status gpu_check_response(const void *resp, uint32_t len,
-                             uint32_t expected, size_t expected_len,
-                             uint64_t fence_id, uint32_t *type) {
+rl_status gpu_check_response(const void *resp, uint32_t len, uint32_t expected,
+                             size_t expected_len, uint64_t fence_id,
+                             uint32_t *type) {
   const struct virtio_gpu_ctrl_hdr *h = resp;
   *type = 0;
   if (len < sizeof(*h)) {
@@ -76,9 +82,9 @@ rl_status gpu_parse_display_info(const void *resp, uint32_t len,
                                  struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
                                  unsigned *enabled) {
   uint32_t type;
-  rl_status st = gpu_check_response(
-      resp, len, VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
-      sizeof(struct virtio_gpu_resp_display_info), 0, &type);
+  rl_status st =
+      gpu_check_response(resp, len, VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
+                         sizeof(struct virtio_gpu_resp_display_info), 0, &type);
   if (st != RL_OK) {
     return st;
   }
@@ -113,9 +119,9 @@ rl_status gpu_parse_edid(const void *resp, uint32_t len,
                          struct gpu_edid_info *out) {
   uint32_t type;
   /* The fixed part; the EDID bytes must then fit in what was written. */
-  rl_status st = gpu_check_response(resp, len, VIRTIO_GPU_RESP_OK_EDID,
-                                    offsetof(struct virtio_gpu_resp_edid, edid),
-                                    0, &type);
+  rl_status st =
+      gpu_check_response(resp, len, VIRTIO_GPU_RESP_OK_EDID,
+                         offsetof(struct virtio_gpu_resp_edid, edid), 0, &type);
   if (st != RL_OK) {
     return st;
   }
@@ -199,8 +205,7 @@ static size_t encode_resource_only(void *buf, uint32_t type,
 }
 
 size_t gpu_encode_unref(void *buf, uint32_t resource_id) {
-  return encode_resource_only(buf, VIRTIO_GPU_CMD_RESOURCE_UNREF,
-                              resource_id);
+  return encode_resource_only(buf, VIRTIO_GPU_CMD_RESOURCE_UNREF, resource_id);
 }
 
 size_t gpu_encode_set_scanout(void *buf, uint32_t scanout_id,
@@ -271,9 +276,9 @@ size_t gpu_encode_get_edid(void *buf, uint32_t scanout) {
   return sizeof(*c);
 }
 
-size_t gpu_encode_cursor(void *buf, uint32_t type, uint32_t scanout,
-                         uint32_t x, uint32_t y, uint32_t resource_id,
-                         uint32_t hot_x, uint32_t hot_y) {
+size_t gpu_encode_cursor(void *buf, uint32_t type, uint32_t scanout, uint32_t x,
+                         uint32_t y, uint32_t resource_id, uint32_t hot_x,
+                         uint32_t hot_y) {
   struct virtio_gpu_update_cursor *c = buf;
   gpu_hdr(&c->hdr, type, 0);
   c->pos.scanout_id = scanout;

@@ -32,9 +32,9 @@ void gpu_hdr(struct virtio_gpu_ctrl_hdr *h, uint32_t type, uint64_t fence_id);
  * when `fence_id` != 0, carrying the FENCE flag and that id.
  * RL_ERR_IO: the device answered an error type (in *type);
  * RL_ERR_BAD_FORMAT: short, wrong type or fence mismatch. */
-rl_status gpu_check_response(const void *resp, uint32_t len,
-                             uint32_t expected, size_t expected_len,
-                             uint64_t fence_id, uint32_t *type);
+rl_status gpu_check_response(const void *resp, uint32_t len, uint32_t expected,
+                             size_t expected_len, uint64_t fence_id,
+                             uint32_t *type);
 
 /* GET_DISPLAY_INFO: modes of the first `num_scanouts` (at most 16).
  * Enabled scanouts must have 1..GPU_MAX_DIM sizes; *enabled counts them. */
@@ -56,8 +56,7 @@ size_t gpu_encode_set_scanout(void *buf, uint32_t scanout_id,
                               uint32_t resource_id,
                               const struct virtio_gpu_rect *r);
 size_t gpu_encode_transfer_2d(void *buf, uint32_t resource_id,
-                              const struct virtio_gpu_rect *r,
-                              uint64_t offset);
+                              const struct virtio_gpu_rect *r, uint64_t offset);
 size_t gpu_encode_flush(void *buf, uint32_t resource_id,
                         const struct virtio_gpu_rect *r, uint64_t fence_id);
 /* ATTACH_BACKING with `n` entries; RL_ERR_NO_SPACE if they don't fit in
@@ -67,8 +66,8 @@ rl_status gpu_encode_attach_backing(void *buf, size_t cap, uint32_t resource_id,
                                     uint32_t n, size_t *size);
 size_t gpu_encode_detach_backing(void *buf, uint32_t resource_id);
 size_t gpu_encode_get_edid(void *buf, uint32_t scanout);
-size_t gpu_encode_cursor(void *buf, uint32_t type, uint32_t scanout,
-                         uint32_t x, uint32_t y, uint32_t resource_id,
-                         uint32_t hot_x, uint32_t hot_y);
+size_t gpu_encode_cursor(void *buf, uint32_t type, uint32_t scanout, uint32_t x,
+                         uint32_t y, uint32_t resource_id, uint32_t hot_x,
+                         uint32_t hot_y);
 
 #endif

@@ -166,12 +166,10 @@ _Static_assert(sizeof(struct virtio_gpu_resp_display_info) == 24 + 16 * 24,
                "§5.7.6.8");
 _Static_assert(sizeof(struct virtio_gpu_resp_edid) == 24 + 8 + 1024,
                "§5.7.6.8");
-_Static_assert(sizeof(struct virtio_gpu_resource_create_2d) == 40,
-               "§5.7.6.8");
+_Static_assert(sizeof(struct virtio_gpu_resource_create_2d) == 40, "§5.7.6.8");
 _Static_assert(sizeof(struct virtio_gpu_set_scanout) == 48, "§5.7.6.8");
 _Static_assert(sizeof(struct virtio_gpu_resource_flush) == 48, "§5.7.6.8");
-_Static_assert(sizeof(struct virtio_gpu_transfer_to_host_2d) == 56,
-               "§5.7.6.8");
+_Static_assert(sizeof(struct virtio_gpu_transfer_to_host_2d) == 56, "§5.7.6.8");
 _Static_assert(sizeof(struct virtio_gpu_resource_attach_backing) == 32,
                "§5.7.6.8");
 _Static_assert(sizeof(struct virtio_gpu_mem_entry) == 16, "§5.7.6.8");

@@ -41,8 +41,8 @@ rl_status arch_ioremap(paddr_t pa, uint64_t size, volatile void **out) {
 
 static uint32_t be32(const uint8_t *p) { return fdt_be32(p); }
 
-static bool inside(const struct fdt *f, const void *p, size_t len,
-                   uint32_t off, uint32_t size) {
+static bool inside(const struct fdt *f, const void *p, size_t len, uint32_t off,
+                   uint32_t size) {
   const uint8_t *lo = f->blob + off, *q = p;
   return q >= lo && (size_t)(q - lo) <= size && len <= size - (size_t)(q - lo);
 }
@@ -80,9 +80,9 @@ static void check_props(const struct fdt *f, int node) {
   for (; fdt_prop_at(f, node, i, &p) == RL_OK; i++) {
     FUZZ_CHECK(i < limit, "more properties than the block holds");
     FUZZ_CHECK(in_struct(f, p.data, p.len), "property value outside the "
-               "structure block");
+                                            "structure block");
     FUZZ_CHECK(in_strings(f, p.name), "property name outside the strings "
-               "block or unterminated");
+                                      "block or unterminated");
     struct fdt_prop q;
     FUZZ_CHECK(fdt_get_prop(f, node, p.name, &q) == RL_OK &&
                    strcmp(q.name, p.name) == 0,
@@ -105,15 +105,13 @@ static void check_props(const struct fdt *f, int node) {
 static void check_heavy(const struct fdt *f, int node, int depth) {
   int parent, d = -1, next;
   rl_status st = fdt_parent(f, node, &parent);
-  FUZZ_CHECK(depth == 0 ? st == RL_ERR_NOT_FOUND
-                        : st == RL_OK && parent < node,
+  FUZZ_CHECK(depth == 0 ? st == RL_ERR_NOT_FOUND : st == RL_OK && parent < node,
              "fdt_parent at depth %d: %d", depth, st);
   st = fdt_walk_next(f, node, &next, &d);
-  FUZZ_CHECK(st == RL_ERR_NOT_FOUND || (st == RL_OK && next > node &&
-                                        d >= 1 && d <= depth + 1 &&
-                                        d < FDT_MAX_DEPTH),
-             "fdt_walk_next with depth from depth %d: %d, depth %d", depth,
-             st, d);
+  FUZZ_CHECK(st == RL_ERR_NOT_FOUND || (st == RL_OK && next > node && d >= 1 &&
+                                        d <= depth + 1 && d < FDT_MAX_DEPTH),
+             "fdt_walk_next with depth from depth %d: %d, depth %d", depth, st,
+             d);
   uint32_t ac, sc;
   st = fdt_reg_cells(f, node, &ac, &sc);
   if (st == RL_OK) {
@@ -306,8 +304,8 @@ static void compare(const struct fdt *f, const uint8_t *b) {
                "node %d depth: libfdt %d, ours %d", node, ldepth, W.depth[i]);
     int nlen;
     const char *lname = fdt_get_name(b, node, &nlen);
-    FUZZ_CHECK(lname != NULL && lname == fdt_node_name(f, node),
-               "node %d name", node);
+    FUZZ_CHECK(lname != NULL && lname == fdt_node_name(f, node), "node %d name",
+               node);
     unsigned idx = 0;
     for (int po = fdt_first_property_offset(b, node); po >= 0;
          po = fdt_next_property_offset(b, po), idx++) {
@@ -365,8 +363,7 @@ static void compare(const struct fdt *f, const uint8_t *b) {
       int parent, lp = fdt_parent_offset(b, node);
       st = fdt_parent(f, node, &parent);
       FUZZ_CHECK(lp < 0 ? st == RL_ERR_NOT_FOUND : st == RL_OK && parent == lp,
-                 "node %d parent: libfdt %d, ours %d/%d", node, lp, st,
-                 parent);
+                 "node %d parent: libfdt %d, ours %d/%d", node, lp, st, parent);
       char path[512];
       if (fdt_get_path(b, node, path, sizeof(path)) == 0) {
         int found, lf = fdt_path_offset(b, path);
@@ -552,7 +549,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else if (lib_ok) {
     const char *why = rule_broken(buf, size);
     FUZZ_CHECK(why != NULL, "fdt_open rejected a blob that libfdt accepts and "
-               "that breaks none of the documented rules");
+                            "that breaks none of the documented rules");
     if (fuzz_verbose()) {
       (void)fprintf(stderr, "only libfdt accepts: %s\n", why);
     }

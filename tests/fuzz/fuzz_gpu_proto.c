@@ -32,9 +32,9 @@ static uint64_t le64(const uint8_t *p) {
 
 /* gpu_proto.h: header, then an error type (IO), then type and length,
  * then the fence. */
-static rl_status expect_check(const uint8_t *r, uint32_t len,
-                              uint32_t expected, size_t expected_len,
-                              uint64_t fence, uint32_t *type) {
+static rl_status expect_check(const uint8_t *r, uint32_t len, uint32_t expected,
+                              size_t expected_len, uint64_t fence,
+                              uint32_t *type) {
   *type = 0;
   if (len < HDR_LEN) {
     return RL_ERR_BAD_FORMAT;
@@ -55,10 +55,10 @@ static rl_status expect_check(const uint8_t *r, uint32_t len,
 static void fuzz_check(const uint8_t *r, uint32_t len, uint32_t expected,
                        size_t expected_len, uint64_t fence) {
   uint32_t type = 0xdeadbeef, want_type;
-  rl_status st = gpu_check_response(r, len, expected, expected_len, fence,
-                                    &type);
-  rl_status want = expect_check(r, len, expected, expected_len, fence,
-                                &want_type);
+  rl_status st =
+      gpu_check_response(r, len, expected, expected_len, fence, &type);
+  rl_status want =
+      expect_check(r, len, expected, expected_len, fence, &want_type);
   FUZZ_CHECK(st == want && type == want_type,
              "gpu_check_response(len %u, expected %#x/%zu, fence %llu): %d "
              "type %#x, expected %d type %#x",
@@ -77,11 +77,10 @@ static void fuzz_display(const uint8_t *r, uint32_t len, uint32_t nscan) {
   unsigned enabled = 12345;
   rl_status st = gpu_parse_display_info(r, len, nscan, modes, &enabled);
   uint32_t type;
-  rl_status want = expect_check(r, len, VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
-                                sizeof(struct virtio_gpu_resp_display_info), 0,
-                                &type);
-  if (want == RL_OK &&
-      (nscan == 0 || nscan > VIRTIO_GPU_MAX_SCANOUTS)) {
+  rl_status want =
+      expect_check(r, len, VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
+                   sizeof(struct virtio_gpu_resp_display_info), 0, &type);
+  if (want == RL_OK && (nscan == 0 || nscan > VIRTIO_GPU_MAX_SCANOUTS)) {
     want = RL_ERR_BAD_FORMAT;
   }
   unsigned want_enabled = 0;
@@ -101,8 +100,10 @@ static void fuzz_display(const uint8_t *r, uint32_t len, uint32_t nscan) {
     want_modes[i] = (struct gpu_mode){true, x, y, w, h};
     want_enabled++;
   }
-  FUZZ_CHECK(st == want, "gpu_parse_display_info(len %u, %u scanouts): %d, "
-             "expected %d", len, nscan, st, want);
+  FUZZ_CHECK(st == want,
+             "gpu_parse_display_info(len %u, %u scanouts): %d, "
+             "expected %d",
+             len, nscan, st, want);
   if (st != RL_OK) {
     return;
   }
@@ -116,8 +117,8 @@ static void fuzz_display(const uint8_t *r, uint32_t len, uint32_t nscan) {
                m->enabled, m->width, m->height, m->x, m->y, w->enabled,
                w->width, w->height, w->x, w->y);
     if (m->enabled) {
-      FUZZ_CHECK(m->width >= 1 && m->width <= GPU_MAX_DIM &&
-                     m->height >= 1 && m->height <= GPU_MAX_DIM,
+      FUZZ_CHECK(m->width >= 1 && m->width <= GPU_MAX_DIM && m->height >= 1 &&
+                     m->height <= GPU_MAX_DIM,
                  "scanout %u size %ux%u", i, m->width, m->height);
     }
   }
@@ -139,8 +140,8 @@ static rl_status expect_edid(const uint8_t *r, uint32_t len,
     }
   }
   uint32_t type;
-  rl_status st = expect_check(r, len, VIRTIO_GPU_RESP_OK_EDID, EDID_DATA_OFF,
-                              0, &type);
+  rl_status st =
+      expect_check(r, len, VIRTIO_GPU_RESP_OK_EDID, EDID_DATA_OFF, 0, &type);
   if (st != RL_OK) {
     return st;
   }
@@ -192,15 +193,14 @@ static void fuzz_edid(const uint8_t *r, uint32_t len) {
   memset(&got, 0x5a, sizeof(got));
   rl_status st = gpu_parse_edid(r, len, &got);
   rl_status ws = expect_edid(r, len, &want);
-  FUZZ_CHECK(st == ws, "gpu_parse_edid(len %u): %d, expected %d", len, st,
-             ws);
+  FUZZ_CHECK(st == ws, "gpu_parse_edid(len %u): %d, expected %d", len, st, ws);
   if (st != RL_OK) {
     return;
   }
   FUZZ_CHECK(got.pref_width == want.pref_width &&
                  got.pref_height == want.pref_height,
-             "preferred %ux%u, expected %ux%u", got.pref_width,
-             got.pref_height, want.pref_width, want.pref_height);
+             "preferred %ux%u, expected %ux%u", got.pref_width, got.pref_height,
+             want.pref_width, want.pref_height);
   FUZZ_CHECK(got.pref_width >= 1 && got.pref_width <= GPU_MAX_DIM &&
                  got.pref_height >= 1 && got.pref_height <= GPU_MAX_DIM,
              "preferred size out of range");
@@ -269,7 +269,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint32_t expected =
       tsel < 0xf0 ? expect_types[tsel % 8].type : 0x1100u + tsel % 16;
   uint16_t elen_sel = fin_u16(&prm);
-  static const size_t lens[] = {HDR_LEN, 0, 1, 23, 25,
+  static const size_t lens[] = {HDR_LEN,
+                                0,
+                                1,
+                                23,
+                                25,
                                 sizeof(struct virtio_gpu_resp_display_info),
                                 EDID_DATA_OFF,
                                 sizeof(struct virtio_gpu_resp_edid)};

@@ -77,7 +77,7 @@ enum {
 #define S_FEATURES_OK 8u
 #define S_NEEDS_RESET 64u
 #define S_FAILED 128u
-#define NQ 8          /* queues the model has */
+#define NQ 8 /* queues the model has */
 #define MAX_WINDOW 0x400u
 #define MAX_REQS 512
 /* Register reads in one call of the core: a reset polls the status every
@@ -97,7 +97,7 @@ struct mq {
   uint32_t ready;
   uint32_t pfn;
   uint32_t align;
-  uint32_t addr[6]; /* desc lo/hi, driver lo/hi, device lo/hi */
+  uint32_t addr[6];      /* desc lo/hi, driver lo/hi, device lo/hi */
   unsigned addr_written; /* bit per addr[] word */
 };
 
@@ -108,7 +108,7 @@ struct dev {
   uint32_t features[2];
   uint32_t offered_read[2]; /* what the driver last read, per word */
   bool offered_seen[2];
-  uint32_t status;         /* as the driver last wrote it */
+  uint32_t status; /* as the driver last wrote it */
   uint32_t dev_sel, drv_sel, queue_sel;
   uint32_t drv_features[2];
   bool drv_written[2];
@@ -124,9 +124,9 @@ struct dev {
    * device); STICKY_FOREVER: never 0 again (a hung one). */
   uint32_t sticky_per_reset, sticky_left;
   unsigned hung_resets; /* resets a hung device ignored (at most one) */
-  bool reject_fok;    /* FEATURES_OK does not stick */
-  bool needs_reset;   /* DEVICE_NEEDS_RESET set in status */
-  bool ready_stuck;   /* QueueReady / QueuePFN read non-zero */
+  bool reject_fok;      /* FEATURES_OK does not stick */
+  bool needs_reset;     /* DEVICE_NEEDS_RESET set in status */
+  bool ready_stuck;     /* QueueReady / QueuePFN read non-zero */
   enum gen_mode gen;
   struct fuzz_in ovr; /* per-read overrides */
   unsigned long overrides;
@@ -275,8 +275,10 @@ static uint32_t reg_read(uint32_t off) {
     }
     return D.generation;
   default:
-    FUZZ_CHECK(false, "read of register %#x, which is write-only or "
-               "reserved", off);
+    FUZZ_CHECK(false,
+               "read of register %#x, which is write-only or "
+               "reserved",
+               off);
   }
   return 0;
 }
@@ -329,10 +331,12 @@ static void reg_write(uint32_t off, uint32_t v) {
     if (D.drv_sel < 2) {
       /* §2.2.1: only features the device offered (as the driver read
        * them). */
-      uint32_t offered = D.offered_seen[D.drv_sel] ? D.offered_read[D.drv_sel]
-                                                   : 0;
-      FUZZ_CHECK((v & ~offered) == 0, "driver accepts features %#x of word "
-                 "%u, offered %#x", v, D.drv_sel, offered);
+      uint32_t offered =
+          D.offered_seen[D.drv_sel] ? D.offered_read[D.drv_sel] : 0;
+      FUZZ_CHECK((v & ~offered) == 0,
+                 "driver accepts features %#x of word "
+                 "%u, offered %#x",
+                 v, D.drv_sel, offered);
       D.drv_features[D.drv_sel] = v;
       D.drv_written[D.drv_sel] = true;
     } else {
@@ -412,8 +416,10 @@ static void reg_write(uint32_t off, uint32_t v) {
     return;
   }
   default:
-    FUZZ_CHECK(false, "write of %#x to register %#x, which is read-only or "
-               "reserved", v, off);
+    FUZZ_CHECK(false,
+               "write of %#x to register %#x, which is read-only or "
+               "reserved",
+               v, off);
   }
 }
 
@@ -434,8 +440,10 @@ static uint32_t window_off(const volatile void *addr, unsigned width) {
 uint32_t fuzz_mmio_read(const volatile void *addr, unsigned width) {
   uint32_t off = window_off(addr, width);
   D.reads++;
-  FUZZ_CHECK(++D.call_reads < READ_LIMIT, "more than %lu register reads in "
-             "one call: a wait without a deadline?", READ_LIMIT);
+  FUZZ_CHECK(++D.call_reads < READ_LIMIT,
+             "more than %lu register reads in "
+             "one call: a wait without a deadline?",
+             READ_LIMIT);
   uint32_t v;
   if (off >= R_CONFIG) {
     uint32_t c = off - R_CONFIG;
@@ -588,32 +596,28 @@ static void op_negotiate(struct fuzz_in *in) {
   rl_status st = virtio_negotiate(&vdev, wanted);
   quiet_end(irq);
   negotiated = st == RL_OK;
-  FUZZ_CHECK(st == RL_OK || st == RL_ERR_TIMEOUT ||
-                 st == RL_ERR_NOT_SUPPORTED,
+  FUZZ_CHECK(st == RL_OK || st == RL_ERR_TIMEOUT || st == RL_ERR_NOT_SUPPORTED,
              "virtio_negotiate returned %d", st);
   bool honest = D.overrides == ovr;
   if (st == RL_ERR_TIMEOUT) {
     FUZZ_CHECK(!honest || sticky_forever(), "reset timed out, but the status "
-               "read 0");
+                                            "read 0");
     return;
   }
   FUZZ_CHECK(!honest || !sticky_forever(), "negotiated though the status "
-             "never read 0 after the reset");
+                                           "never read 0 after the reset");
   if (st != RL_OK) {
-    FUZZ_CHECK(D.failed_written, "negotiation failed (%d) without FAILED",
-               st);
+    FUZZ_CHECK(D.failed_written, "negotiation failed (%d) without FAILED", st);
     return;
   }
   uint64_t accepted = (uint64_t)D.drv_features[1] << 32 | D.drv_features[0];
   FUZZ_CHECK(D.drv_written[0] && D.drv_written[1],
              "both driver feature words written");
   FUZZ_CHECK(vdev.features == accepted, "features %#llx, device told %#llx",
-             (unsigned long long)vdev.features,
-             (unsigned long long)accepted);
-  uint64_t transport = VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) |
-                       VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |
-                       VIRTIO_BIT(VIRTIO_F_VERSION_1) |
-                       VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+             (unsigned long long)vdev.features, (unsigned long long)accepted);
+  uint64_t transport =
+      VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |
+      VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_PACKED);
   FUZZ_CHECK((accepted & ~((wanted & 0xffffffu) | transport)) == 0,
              "accepted %#llx: neither wanted nor a transport feature",
              (unsigned long long)accepted);
@@ -622,10 +626,12 @@ static void op_negotiate(struct fuzz_in *in) {
                "modern device without VERSION_1 accepted");
     FUZZ_CHECK(D.fok_written, "FEATURES_OK never written");
     FUZZ_CHECK(!honest || !D.reject_fok, "FEATURES_OK did not stick, but "
-               "negotiation succeeded");
+                                         "negotiation succeeded");
   } else {
-    FUZZ_CHECK((accepted >> 32) == 0, "legacy device with feature bits "
-               "above 31: %#llx", (unsigned long long)accepted);
+    FUZZ_CHECK((accepted >> 32) == 0,
+               "legacy device with feature bits "
+               "above 31: %#llx",
+               (unsigned long long)accepted);
   }
 }
 
@@ -640,8 +646,8 @@ static void op_queue_setup(struct fuzz_in *in) {
   }
   struct virtqueue *vq = NULL;
   unsigned long ovr = D.overrides;
-  bool existed = index < VIRTIO_MAX_QUEUES &&
-                 vdev.queues[index].backend != NULL;
+  bool existed =
+      index < VIRTIO_MAX_QUEUES && vdev.queues[index].backend != NULL;
   D.q[index % NQ].num_max_seen = false; /* this call's read */
   rl_status st =
       virtio_queue_setup(&vdev, index, "fuzz", max_size, on_done, &vq);
@@ -657,7 +663,7 @@ static void op_queue_setup(struct fuzz_in *in) {
   struct mq *q = &D.q[index];
   if (st != RL_OK) {
     FUZZ_CHECK(vdev.queues[index].backend == NULL, "failed setup left a "
-               "backend");
+                                                   "backend");
     if (D.overrides == ovr && q->num_max_seen && q->num_max_read == 0) {
       FUZZ_CHECK(st == RL_ERR_NOT_FOUND, "QueueNumMax 0: %d", st);
     }
@@ -741,8 +747,8 @@ static void op_config_write(struct fuzz_in *in) {
     return;
   }
   rl_status st = virtio_config_write32(&vdev, offset, v);
-  bool valid = offset % 4 == 0 &&
-               (uint64_t)offset + 4 <= vdev.slot.size - R_CONFIG;
+  bool valid =
+      offset % 4 == 0 && (uint64_t)offset + 4 <= vdev.slot.size - R_CONFIG;
   FUZZ_CHECK((st == RL_OK) == valid && (valid || st == RL_ERR_INVALID),
              "config write at %#x of %llu bytes: %d", offset,
              (unsigned long long)(vdev.slot.size - R_CONFIG), st);
@@ -758,8 +764,7 @@ static void op_irq(struct fuzz_in *in) {
     virtio_handle_interrupt(&vdev);
   }
   if (D.overrides == ovr) {
-    FUZZ_CHECK(D.isr == 0, "interrupt status %#x left unacknowledged",
-               D.isr);
+    FUZZ_CHECK(D.isr == 0, "interrupt status %#x left unacknowledged", D.isr);
     if (vdev.config_changes != changes && (status_read() & S_NEEDS_RESET)) {
       FUZZ_CHECK(vdev.needs_reset, "DEVICE_NEEDS_RESET not noted");
     }
@@ -808,19 +813,17 @@ static void op_wait(struct fuzz_in *in) {
 static void op_reset(bool recover) {
   negotiated = false;
   unsigned long irq = quiet_begin();
-  rl_status st = recover ? virtio_device_recover(&vdev)
-                         : virtio_device_reset(&vdev);
+  rl_status st =
+      recover ? virtio_device_recover(&vdev) : virtio_device_reset(&vdev);
   quiet_end(irq);
   FUZZ_CHECK(st == RL_OK || st == RL_ERR_TIMEOUT, "reset returned %d", st);
   for (unsigned i = 0; i < nreqs; i++) {
-    FUZZ_CHECK(!reqs[i].outstanding, "request %u not failed by the reset",
-               i);
+    FUZZ_CHECK(!reqs[i].outstanding, "request %u not failed by the reset", i);
     FUZZ_CHECK(reqs[i].completions == 1, "request %u completed %u times", i,
                reqs[i].completions);
   }
   for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
-    FUZZ_CHECK(vdev.queues[i].backend == NULL, "queue %u kept its backend",
-               i);
+    FUZZ_CHECK(vdev.queues[i].backend == NULL, "queue %u kept its backend", i);
   }
   FUZZ_CHECK(host_dma_live_count() == dma_base,
              "%zu DMA allocations after a reset, %zu before the device",
@@ -866,8 +869,8 @@ static void op_policy(struct fuzz_in *in) {
 }
 
 static const uint32_t num_max_table[16] = {
-    0, 1, 2, 3, 7, 8, 16, 64, 128, 255, 256, 1024, 32768, 32769, 65535,
-    0xffffffffu};
+    0,   1,   2,   3,    7,     8,     16,    64,
+    128, 255, 256, 1024, 32768, 32769, 65535, 0xffffffffu};
 
 int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
   struct fuzz_in in = {input, size};
@@ -920,9 +923,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
       .dma_coherent = (pol & 0x20) != 0,
   };
   rl_status st = virtio_device_init(&vdev, &slot);
-  FUZZ_CHECK(st == ((D.version == 1 || D.version == 2) ? RL_OK
-                                                       : RL_ERR_NOT_SUPPORTED),
-             "virtio_device_init(version %u) returned %d", D.version, st);
+  FUZZ_CHECK(
+      st == ((D.version == 1 || D.version == 2) ? RL_OK : RL_ERR_NOT_SUPPORTED),
+      "virtio_device_init(version %u) returned %d", D.version, st);
   if (st != RL_OK) {
     free(D.window);
     return 0;
@@ -948,7 +951,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
       rl_status r = virtio_device_ready(&vdev);
       FUZZ_CHECK(r == RL_OK || r == RL_ERR_BROKEN, "ready returned %d", r);
       FUZZ_CHECK(r == RL_OK || D.failed_written, "ready failed without "
-                 "FAILED");
+                                                 "FAILED");
       break;
     }
     case 4:

@@ -130,10 +130,10 @@ struct harness {
   struct vq_addrs a;
   uint32_t n;
   /* The ring as the device sees it. */
-  uint8_t *ring;   /* desc area */
-  size_t ring_len; /* whole allocation */
-  volatile uint8_t *avail, *used;        /* split */
-  volatile uint8_t *drv_evt, *dev_evt;   /* packed */
+  uint8_t *ring;                       /* desc area */
+  size_t ring_len;                     /* whole allocation */
+  volatile uint8_t *avail, *used;      /* split */
+  volatile uint8_t *drv_evt, *dev_evt; /* packed */
   /* The driver as the oracle follows it. */
   bool broken;
   uint32_t outstanding;
@@ -276,7 +276,9 @@ static void check_padding(void) {
 
 /* A position and wrap counter as one number in [0, 2n). */
 static uint32_t lin(uint32_t pos, bool wrap) { return wrap ? pos : pos + H.n; }
-static uint32_t lin_add(uint32_t l, uint32_t by) { return (l + by) % (2 * H.n); }
+static uint32_t lin_add(uint32_t l, uint32_t by) {
+  return (l + by) % (2 * H.n);
+}
 static uint32_t lin_dist(uint32_t from, uint32_t to) {
   return (to + 2 * H.n - from) % (2 * H.n);
 }
@@ -288,9 +290,12 @@ static void advance(uint32_t *pos, bool *wrap, uint32_t by) {
   }
 }
 
-static volatile uint8_t *pdesc(uint32_t pos) { return H.ring + (size_t)16 * pos; }
+static volatile uint8_t *pdesc(uint32_t pos) {
+  return H.ring + (size_t)16 * pos;
+}
 
-/* ---- oracle ---------------------------------------------------------------- */
+/* ---- oracle ----------------------------------------------------------------
+ */
 
 struct verdict {
   rl_status st;
@@ -357,8 +362,8 @@ static void check_state(void) {
              BACKEND->broken(H.q), H.broken);
   if (!PACKED) {
     FUZZ_CHECK(s.driver_idx == H.avail_idx && s.used_seen == H.last_used,
-               "split indices %u/%u, expected %u/%u", s.driver_idx,
-               s.used_seen, H.avail_idx, H.last_used);
+               "split indices %u/%u, expected %u/%u", s.driver_idx, s.used_seen,
+               H.avail_idx, H.last_used);
   } else {
     FUZZ_CHECK(s.driver_idx == H.avail_pos && s.driver_wrap == H.avail_wrap &&
                    s.used_seen == H.used_pos && s.used_wrap == H.used_wrap,
@@ -472,8 +477,10 @@ static void op_add(struct fuzz_in *in) {
   /* Learn the id the driver gave it from the ring, as a device would. */
   if (!PACKED) {
     uint16_t idx = rd16(H.avail, AVAIL_IDX);
-    FUZZ_CHECK(idx == (uint16_t)(H.avail_idx + 1), "avail idx %u after add, "
-               "expected %u", idx, (uint16_t)(H.avail_idx + 1));
+    FUZZ_CHECK(idx == (uint16_t)(H.avail_idx + 1),
+               "avail idx %u after add, "
+               "expected %u",
+               idx, (uint16_t)(H.avail_idx + 1));
     c->id = rd16(H.avail, AVAIL_RING(H.avail_idx & (H.n - 1)));
     H.avail_idx++;
   } else {
@@ -538,7 +545,7 @@ static void op_kick(void) {
   H.added_since_kick = 0;
   bool got = BACKEND->kick_prepare(H.q);
   FUZZ_CHECK(got || !must, "kick_prepare skipped a notification the device "
-             "asked for");
+                           "asked for");
   check_state();
 }
 
@@ -555,8 +562,10 @@ static rl_status get_used(void) {
     H.broken = true;
   } else if (st == RL_OK) {
     struct chain *c = v.c;
-    FUZZ_CHECK(token == c && c->live, "get_used returned token %p, expected "
-               "%p (id %u)", token, (void *)c, c->id);
+    FUZZ_CHECK(token == c && c->live,
+               "get_used returned token %p, expected "
+               "%p (id %u)",
+               token, (void *)c, c->id);
     FUZZ_CHECK(len == v.len, "len %u, expected %u", len, v.len);
     c->live = false;
     H.by_id[c->id] = NULL;
@@ -603,7 +612,8 @@ static void op_enable_cb(void) {
              "enable_cb said more arrived, but nothing is used");
   FUZZ_CHECK(more || H.broken || v.st == RL_ERR_NOT_FOUND,
              "enable_cb said nothing arrived, but a used entry is there "
-             "(oracle %d)", v.st);
+             "(oracle %d)",
+             v.st);
   check_state();
 }
 
@@ -666,7 +676,7 @@ static bool armed(void) {
 static void after_push(bool was_armed) {
   bool irq = DEVICE->should_interrupt(H.m);
   FUZZ_CHECK(irq || !was_armed, "no interrupt for a used buffer with "
-             "callbacks enabled and the queue drained");
+                                "callbacks enabled and the queue drained");
   if (!H.cb_enabled) {
     H.pushes_while_disabled++;
     FUZZ_CHECK(!irq || H.hostile || H.pushes_while_disabled > 0x4000,
@@ -798,10 +808,10 @@ static void op_hostile(struct fuzz_in *in) {
     uint32_t id = pick_id(in);
     uint32_t len = pick_len(in, id);
     uint8_t extra = fin_u8(in);
-    uint16_t flags = (uint16_t)((wrap ? PF_AVAIL | PF_USED : 0) |
-                                ((extra & 1) ? PF_WRITE : 0) |
-                                ((extra & 2) ? PF_INDIRECT : 0) |
-                                ((extra & 4) ? 1u : 0));
+    uint16_t flags =
+        (uint16_t)((wrap ? PF_AVAIL | PF_USED : 0) |
+                   ((extra & 1) ? PF_WRITE : 0) |
+                   ((extra & 2) ? PF_INDIRECT : 0) | ((extra & 4) ? 1u : 0));
     packed_touch(pos, true, flags);
     volatile uint8_t *d = pdesc(pos);
     wr16(d, PD_ID, (uint16_t)id);
@@ -912,10 +922,14 @@ static void op_scribble(struct fuzz_in *in) {
 static void detached(void *token, void *arg) {
   (void)arg;
   struct chain *c = token;
-  FUZZ_CHECK(c >= pool && c < pool + pool_used, "detach handed back %p, not "
-             "a token", token);
-  FUZZ_CHECK(c->live && !c->detached, "detach handed back id %u twice or "
-             "after it completed", c->id);
+  FUZZ_CHECK(c >= pool && c < pool + pool_used,
+             "detach handed back %p, not "
+             "a token",
+             token);
+  FUZZ_CHECK(c->live && !c->detached,
+             "detach handed back id %u twice or "
+             "after it completed",
+             c->id);
   c->detached = true;
   detach_calls++;
 }
@@ -980,9 +994,9 @@ static uint32_t pick_size(struct fuzz_in *in) {
 
 static void run_ops(struct fuzz_in *in) {
   static const char *const names[OP_COUNT] = {
-      "add",  "add",      "add",        "kick",        "pop",
-      "pop",  "push",     "push",       "get_used",    "get_used",
-      "poll", "dev_run",  "hostile",    "push_raw",    "claim_extra",
+      "add",    "add",        "add",       "kick",     "pop",
+      "pop",    "push",       "push",      "get_used", "get_used",
+      "poll",   "dev_run",    "hostile",   "push_raw", "claim_extra",
       "notify", "disable_cb", "enable_cb", "detach",   "scribble"};
   while (!fin_empty(in)) {
     uint8_t op = fin_u8(in) % OP_COUNT;
@@ -1166,8 +1180,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   H.m = NULL;
   BACKEND->destroy(H.q);
   H.q = NULL;
-  FUZZ_CHECK(host_dma_live_count() == dma_base, "DMA allocations leaked: %zu, "
-             "expected %zu", host_dma_live_count(), dma_base);
+  FUZZ_CHECK(host_dma_live_count() == dma_base,
+             "DMA allocations leaked: %zu, "
+             "expected %zu",
+             host_dma_live_count(), dma_base);
   FUZZ_CHECK(memcmp(arena.cpu, shadow, ARENA_SIZE) == 0,
              "data buffers hold bytes the device model did not write");
   return 0;

@@ -1,4 +1,5 @@
-"""Static analysis of the project's C code (everything but the test and
+"""Formatting of every C and GN file (clang-format with the root
+.clang-format, `gn format`), then static analysis of the project's C code (everything but the test and
 benchmark harnesses in tests/ and bench/):
 clang-tidy with the root .clang-tidy (bugprone-*, cert-*, clang-analyzer-*)
 and cppcheck (warning, portability, performance, style). Each file is
@@ -30,8 +31,33 @@ def _tidy(args):
     return path, proc.returncode == 0 and not findings, proc.stdout.strip()
 
 
+def _tracked(*patterns):
+    return subprocess.run(["git", "ls-files"] + list(patterns), cwd=rltools.ROOT,
+                          check=True, capture_output=True, text=True).stdout.split()
+
+
+def format_checks():
+    """Yields (tool, name, ok, detail): one result per formatter, naming the
+    files it would change. Fix with `clang-format -i FILE` / `gn format FILE`."""
+    c_files = _tracked("*.c", "*.h")
+    proc = subprocess.run(["clang-format", "--dry-run", "-Werror"] + c_files,
+                          cwd=rltools.ROOT, capture_output=True, text=True)
+    bad = sorted({l.split(":")[0] for l in proc.stderr.splitlines()
+                  if "-Wclang-format-violations" in l})
+    ok = proc.returncode == 0 and not bad
+    yield ("clang-format", "(%d files)" % len(c_files), ok,
+           "not formatted: " + " ".join(bad) if bad else proc.stderr.strip())
+    gn_files = _tracked("*.gn", "*.gni")
+    bad = [f for f in gn_files
+           if subprocess.run(["gn", "format", "--dry-run", f], cwd=rltools.ROOT,
+                             capture_output=True).returncode != 0]
+    yield ("gn format", "(%d files)" % len(gn_files), not bad,
+           "not formatted: " + " ".join(bad))
+
+
 def run(aarch64_out, riscv64_out):
     """Yields (tool, name, ok, detail)."""
+    yield from format_checks()
     for out in (aarch64_out, riscv64_out):
         subprocess.run(["gn", "gen", "--export-compile-commands", out], cwd=rltools.ROOT,
                        check=True, stdout=subprocess.DEVNULL)

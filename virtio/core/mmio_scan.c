@@ -56,8 +56,8 @@ rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
   }
   uint32_t cells[4];
   size_t n;
-  if ((st = fdt_get_interrupt(fdt, node, 0, cells, RL_ARRAY_SIZE(cells),
-                              &n)) != RL_OK ||
+  if ((st = fdt_get_interrupt(fdt, node, 0, cells, RL_ARRAY_SIZE(cells), &n)) !=
+          RL_OK ||
       (st = arch_irq_from_dt(cells, n, &slot->irq)) != RL_OK) {
     return st;
   }

@@ -37,8 +37,7 @@ static const struct virtio_feature_name transport_names[] = {
     {0, NULL},
 };
 
-const char *virtio_feature_name(const struct virtio_device *dev,
-                                unsigned bit) {
+const char *virtio_feature_name(const struct virtio_device *dev, unsigned bit) {
   const struct virtio_feature_name *t = transport_names;
   for (; t->name != NULL; t++) {
     if (t->bit == bit) {
@@ -64,9 +63,9 @@ static void log_features(const struct virtio_device *dev, const char *what,
       continue;
     }
     const char *name = virtio_feature_name(dev, bit);
-    int w = name != NULL ? rl_snprintf(line + n, sizeof(line) - n, " %s", name)
-                         : rl_snprintf(line + n, sizeof(line) - n, " bit%u",
-                                       bit);
+    int w = name != NULL
+                ? rl_snprintf(line + n, sizeof(line) - n, " %s", name)
+                : rl_snprintf(line + n, sizeof(line) - n, " bit%u", bit);
     if (w < 0 || (size_t)w >= sizeof(line) - n) {
       break;
     }
@@ -249,8 +248,9 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
   choice.ops->addrs(vq->backend, &a);
   if (dev->version == 1 && a.desc / VIRTIO_MMIO_LEGACY_PAGE_SIZE > UINT32_MAX) {
     /* §4.2.4: QueuePFN is 32 bits of page number. */
-    klog(LOG_ERROR, "%s: queue %u: ring at %#llx is beyond what the legacy "
-                    "QueuePFN can address\n",
+    klog(LOG_ERROR,
+         "%s: queue %u: ring at %#llx is beyond what the legacy "
+         "QueuePFN can address\n",
          dev->name, index, (unsigned long long)a.desc);
     choice.ops->destroy(vq->backend);
     vq->backend = NULL;
@@ -336,8 +336,9 @@ rl_status virtio_device_reset(struct virtio_device *dev) {
 }
 
 rl_status virtio_device_recover(struct virtio_device *dev) {
-  klog(LOG_WARN, "%s: resetting after DEVICE_NEEDS_RESET; pending requests "
-                 "fail\n",
+  klog(LOG_WARN,
+       "%s: resetting after DEVICE_NEEDS_RESET; pending requests "
+       "fail\n",
        dev->name);
   rl_status st = virtio_device_reset(dev);
   dev->needs_reset = false;
@@ -361,8 +362,8 @@ rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
   }
   volatile uint8_t *p = dev->regs + VIRTIO_MMIO_CONFIG + offset;
   for (int tries = 0; tries < CONFIG_GENERATION_TRIES; tries++) {
-    uint32_t gen = dev->version == 2 ? rd(dev, VIRTIO_MMIO_CONFIG_GENERATION)
-                                     : 0;
+    uint32_t gen =
+        dev->version == 2 ? rd(dev, VIRTIO_MMIO_CONFIG_GENERATION) : 0;
     uint64_t v;
     switch (width) {
     case 1:

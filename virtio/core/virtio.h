@@ -147,8 +147,8 @@ rl_status virtqueue_add(struct virtqueue *vq, const struct vq_seg *out,
 /* Notifies the device if event suppression says it wants to hear. */
 void virtqueue_kick(struct virtqueue *vq);
 rl_status virtqueue_submit(struct virtqueue *vq, const struct vq_seg *out,
-                           unsigned nout, const struct vq_seg *in,
-                           unsigned nin, void *token);
+                           unsigned nout, const struct vq_seg *in, unsigned nin,
+                           void *token);
 /* Collects used buffers and calls `done` for each. Returns how many, or
  * RL_ERR_BROKEN (the queue is then broken for good). */
 int virtqueue_poll(struct virtqueue *vq);
@@ -161,8 +161,7 @@ rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,
 void virtqueue_describe(const struct virtqueue *vq, char *buf, size_t size);
 
 /* Feature bit name ("EVENT_IDX"), or NULL. */
-const char *virtio_feature_name(const struct virtio_device *dev,
-                                unsigned bit);
+const char *virtio_feature_name(const struct virtio_device *dev, unsigned bit);
 
 /* The drivers built in (drivers/registry.c), and binding them to every
  * discovered device; returns how many were bound. */

@@ -50,8 +50,8 @@ void virtqueue_kick(struct virtqueue *vq) {
 }
 
 rl_status virtqueue_submit(struct virtqueue *vq, const struct vq_seg *out,
-                           unsigned nout, const struct vq_seg *in,
-                           unsigned nin, void *token) {
+                           unsigned nout, const struct vq_seg *in, unsigned nin,
+                           void *token) {
   rl_status st = virtqueue_add(vq, out, nout, in, nin, token);
   if (st == RL_OK) {
     virtqueue_kick(vq);
@@ -124,8 +124,7 @@ rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,
         (virtio_device_status(vq->dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
       /* §2.1.2: no answer will come; recovery fails the request. */
       if (!vq->dev->needs_reset) {
-        klog(LOG_ERROR, "%s: device set DEVICE_NEEDS_RESET\n",
-             vq->dev->name);
+        klog(LOG_ERROR, "%s: device set DEVICE_NEEDS_RESET\n", vq->dev->name);
       }
       vq->dev->needs_reset = true;
       arch_irq_restore(flags);

@@ -21,12 +21,12 @@ struct vq_seg {
 };
 
 struct vq_config {
-  uint16_t size;       /* entries: a power of two for split (1..32768) */
-  bool event_idx;      /* VIRTIO_F_EVENT_IDX negotiated */
-  bool indirect;       /* VIRTIO_F_INDIRECT_DESC negotiated */
-  bool legacy;         /* legacy transport: §2.7.2 contiguous layout */
+  uint16_t size;         /* entries: a power of two for split (1..32768) */
+  bool event_idx;        /* VIRTIO_F_EVENT_IDX negotiated */
+  bool indirect;         /* VIRTIO_F_INDIRECT_DESC negotiated */
+  bool legacy;           /* legacy transport: §2.7.2 contiguous layout */
   uint32_t legacy_align; /* QueueAlign for the legacy layout (4096) */
-  bool dma_coherent;   /* device tree dma-coherent: no cache maintenance */
+  bool dma_coherent;     /* device tree dma-coherent: no cache maintenance */
 };
 
 /* Where the device finds the rings (virtio 1.2 §4.2.2 / §4.2.4). */
@@ -38,13 +38,13 @@ struct vq_addrs {
 
 /* Driver's and device's view of the indices, for diagnostics and tests. */
 struct vq_state {
-  uint32_t driver_idx;  /* split: shadow avail idx; packed: next avail */
-  uint32_t used_seen;   /* split: last used idx consumed; packed: next used */
-  uint32_t device_idx;  /* split: used->idx in memory now */
-  uint32_t in_flight;   /* chains posted and not yet used */
-  uint32_t free_descs;  /* descriptors free */
-  bool driver_wrap;     /* packed only */
-  bool used_wrap;       /* packed only */
+  uint32_t driver_idx; /* split: shadow avail idx; packed: next avail */
+  uint32_t used_seen;  /* split: last used idx consumed; packed: next used */
+  uint32_t device_idx; /* split: used->idx in memory now */
+  uint32_t in_flight;  /* chains posted and not yet used */
+  uint32_t free_descs; /* descriptors free */
+  bool driver_wrap;    /* packed only */
+  bool used_wrap;      /* packed only */
 };
 
 struct vq_backend;

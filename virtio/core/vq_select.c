@@ -11,7 +11,8 @@ extern const struct vq_ops vq_packed_ops;
 #endif
 
 #if !defined(CONFIG_VIRTIO_QUEUE_SPLIT) && !defined(CONFIG_VIRTIO_QUEUE_PACKED)
-#error "no virtqueue backend: set CONFIG_VIRTIO_QUEUE_SPLIT or CONFIG_VIRTIO_QUEUE_PACKED (menuconfig: Virtio)"
+#error                                                                         \
+    "no virtqueue backend: set CONFIG_VIRTIO_QUEUE_SPLIT or CONFIG_VIRTIO_QUEUE_PACKED (menuconfig: Virtio)"
 #endif
 
 uint64_t vq_select_transport_features(uint32_t version) {
@@ -25,8 +26,7 @@ uint64_t vq_select_transport_features(uint32_t version) {
   return 0;
 }
 
-rl_status vq_select_check(const struct virtio_device *dev,
-                          uint64_t accepted) {
+rl_status vq_select_check(const struct virtio_device *dev, uint64_t accepted) {
   bool packed = (accepted & VIRTIO_BIT(VIRTIO_F_RING_PACKED)) != 0;
 #ifdef CONFIG_VIRTIO_QUEUE_SPLIT
   (void)dev;

@@ -198,8 +198,7 @@ static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
     return RL_ERR_BROKEN;
   }
   uint32_t in_len;
-  rl_status st =
-      vq_check_chain(in, nout, nin, token, PVIRTQ_MAX_SIZE, &in_len);
+  rl_status st = vq_check_chain(in, nout, nin, token, PVIRTQ_MAX_SIZE, &in_len);
   if (st != RL_OK) {
     return st;
   }

@@ -34,7 +34,7 @@ struct vq_backend {
   uint16_t kicked_idx; /* avail idx at the last kick_prepare */
   bool broken;
   bool cb_disabled; /* the driver asked for no interrupts */
-  uint16_t *next; /* the driver's own chain links and free list */
+  uint16_t *next;   /* the driver's own chain links and free list */
   struct desc_state *state;
 };
 
@@ -119,8 +119,8 @@ static rl_status split_create(const struct vq_config *cfg,
   }
   q->free_head = 0;
   q->num_free = (uint16_t)n;
-  arch_dma_sync_for_device(q->ring.cpu, q->ring.size,
-                           ARCH_DMA_BIDIRECTIONAL, cfg->dma_coherent);
+  arch_dma_sync_for_device(q->ring.cpu, q->ring.size, ARCH_DMA_BIDIRECTIONAL,
+                           cfg->dma_coherent);
   *out = q;
   return RL_OK;
 }
@@ -140,8 +140,8 @@ static void write_desc(volatile struct vring_desc *d, const struct vq_seg *s,
 }
 
 static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
-                           unsigned nout, const struct vq_seg *in,
-                           unsigned nin, void *token) {
+                           unsigned nout, const struct vq_seg *in, unsigned nin,
+                           void *token) {
   unsigned total = nout + nin;
   if (q->broken) {
     return RL_ERR_BROKEN;

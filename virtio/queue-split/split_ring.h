@@ -43,12 +43,8 @@ _Static_assert(offsetof(struct vring_used, ring) == 4, "§2.7.8");
 
 /* Sizes of the three parts, event fields included (§2.7, Table 2.2). */
 static inline size_t vring_desc_bytes(uint32_t n) { return (size_t)16 * n; }
-static inline size_t vring_avail_bytes(uint32_t n) {
-  return 6 + (size_t)2 * n;
-}
-static inline size_t vring_used_bytes(uint32_t n) {
-  return 6 + (size_t)8 * n;
-}
+static inline size_t vring_avail_bytes(uint32_t n) { return 6 + (size_t)2 * n; }
+static inline size_t vring_used_bytes(uint32_t n) { return 6 + (size_t)8 * n; }
 
 /* §2.7.10: does the other side want to hear about new_idx, having asked to
  * be told at `event`, given we last told it at old_idx? */

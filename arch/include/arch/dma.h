@@ -38,8 +38,8 @@ enum arch_dma_dir {
 /* Make CPU writes visible to the device / device writes visible to the
  * CPU. Cache maintenance runs only when `coherent` is false (the device
  * tree node has no dma-coherent); a barrier always runs. */
-void arch_dma_sync_for_device(const void *va, size_t len,
-                              enum arch_dma_dir dir, bool coherent);
+void arch_dma_sync_for_device(const void *va, size_t len, enum arch_dma_dir dir,
+                              bool coherent);
 void arch_dma_sync_for_cpu(const void *va, size_t len, enum arch_dma_dir dir,
                            bool coherent);
 

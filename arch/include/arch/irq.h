@@ -13,10 +13,8 @@
 typedef void (*arch_irq_handler)(void *ctx);
 
 /* Turns `ncells` cells of an `interrupts` property into an irq number. */
-rl_status arch_irq_from_dt(const uint32_t *cells, size_t ncells,
-                           unsigned *irq);
-rl_status arch_irq_register(unsigned irq, arch_irq_handler handler,
-                            void *ctx);
+rl_status arch_irq_from_dt(const uint32_t *cells, size_t ncells, unsigned *irq);
+rl_status arch_irq_register(unsigned irq, arch_irq_handler handler, void *ctx);
 rl_status arch_irq_enable(unsigned irq);
 rl_status arch_irq_disable(unsigned irq);
 /* Signal end of interrupt (the dispatcher does this after each handler). */

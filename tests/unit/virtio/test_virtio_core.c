@@ -458,8 +458,7 @@ static void test_needs_reset(void **state) {
   assert_true(f->dev.needs_reset);
   host_time_virtual(true);
   uint64_t start = arch_time_ns();
-  assert_int_equal(virtqueue_wait(vq, &f->flag, 1000000000ull),
-                   RL_ERR_BROKEN);
+  assert_int_equal(virtqueue_wait(vq, &f->flag, 1000000000ull), RL_ERR_BROKEN);
   assert_int_equal(arch_time_ns(), start); /* no waiting at all */
   host_time_virtual(false);
   assert_int_equal(f->ndone, 0);
