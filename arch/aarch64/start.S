@@ -50,10 +50,10 @@ _start:
   isb
 
   /* Zero .bss (physical addresses: PC-relative). */
-  adrp x0, __bss_start
-  add x0, x0, :lo12:__bss_start
-  adrp x1, __bss_end
-  add x1, x1, :lo12:__bss_end
+  adrp x0, kernel_bss_start
+  add x0, x0, :lo12:kernel_bss_start
+  adrp x1, kernel_bss_end
+  add x1, x1, :lo12:kernel_bss_end
 2:
   cmp x0, x1
   b.hs 3f

@@ -8,7 +8,8 @@
 #include "arch_common.h"
 #include "pgtable.h"
 
-extern char __kernel_start[], __text_end[], __rodata_end[], __kernel_end[];
+extern char kernel_image_start[], kernel_text_end[], kernel_rodata_end[],
+    kernel_image_end[];
 
 static uint64_t *kernel_root;
 static struct arch_mem_range direct_ranges[8];
@@ -19,8 +20,8 @@ static paddr_t kva_to_pa(const char *p) {
 }
 
 void arch_kernel_extent(paddr_t *start, paddr_t *end) {
-  *start = kva_to_pa(__kernel_start);
-  *end = kva_to_pa(__kernel_end);
+  *start = kva_to_pa(kernel_image_start);
+  *end = kva_to_pa(kernel_image_end);
 }
 
 static rl_status map_direct(paddr_t start, paddr_t end, enum pt_prot prot) {
@@ -61,13 +62,13 @@ rl_status arch_vm_init(const struct arch_mem_range *ram, size_t count) {
     }
   }
   /* The image itself: text RX, rodata RO, data and bss RW. */
-  st = map_direct(kstart, kva_to_pa(__text_end), PT_KERNEL_RX);
+  st = map_direct(kstart, kva_to_pa(kernel_text_end), PT_KERNEL_RX);
   if (st == RL_OK) {
-    st = map_direct(kva_to_pa(__text_end), kva_to_pa(__rodata_end),
+    st = map_direct(kva_to_pa(kernel_text_end), kva_to_pa(kernel_rodata_end),
                     PT_KERNEL_RO);
   }
   if (st == RL_OK) {
-    st = map_direct(kva_to_pa(__rodata_end), kend, PT_KERNEL_RW);
+    st = map_direct(kva_to_pa(kernel_rodata_end), kend, PT_KERNEL_RW);
   }
   if (st == RL_OK) {
     /* Keep the early console usable across the switch. */

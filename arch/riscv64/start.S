@@ -21,8 +21,8 @@ _start:
   mv s0, a0                         /* hart id */
   mv s1, a1                         /* DTB */
 
-  lla t0, __bss_start
-  lla t1, __bss_end
+  lla t0, kernel_bss_start
+  lla t1, kernel_bss_end
 1:
   bgeu t0, t1, 2f
   sd zero, 0(t0)
