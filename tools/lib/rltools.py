@@ -18,6 +18,7 @@ PACKAGES = [
     ("llvm", "/usr/bin/llvm-ar"),
     ("libclang-rt-14-dev",
      "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"),
+    ("clang-format", "/usr/bin/clang-format"),
     ("clang-tidy", "/usr/bin/clang-tidy"),
     ("cppcheck", "/usr/bin/cppcheck"),
     ("generate-ninja", "/usr/bin/gn"),
