@@ -540,7 +540,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   }
 
-  bool lib_ok = size >= 40 && fdt_check_full(buf, size) == 0;
+  /* Versions before 16 (names as full paths, realigned values): the reader
+   * refuses them (devicetree/README.md), and libfdt 1.6.1's fdt_check_full
+   * reads through a NULL pointer on some (corpus/fuzz_fdt/libfdt_v11_segv),
+   * so it is not asked. */
+  bool old_version =
+      size >= 40 && fdt_magic(buf) == FDT_MAGIC && fdt_version(buf) < 16;
+  FUZZ_CHECK(!old_version || st == RL_ERR_BAD_FORMAT,
+             "fdt_open accepted a version %u blob", fdt_version(buf));
+  bool lib_ok = size >= 40 && !old_version && fdt_check_full(buf, size) == 0;
   if (st == RL_OK) {
     walk_ours(&f);
     if (lib_ok) {

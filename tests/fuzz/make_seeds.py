@@ -313,6 +313,12 @@ def fdt_seeds():
     seeds["small_v16"] = fdt_blob(tree, version=16)
     seeds["nop_first"] = fdt_blob(("", [("x", b"1\0")], []), nop_first=True)
     seeds["empty_root"] = fdt_blob(("", [], []))
+    # Found by fuzz_fdt: a version 11 blob on which libfdt 1.6.1's
+    # fdt_check_full (the harness's oracle) reads through a NULL pointer.
+    seeds["libfdt_v11_segv"] = bytes.fromhex(
+        "d00dfeed0000005e000000380000005c000000280000000b0000000000000000"
+        "0000000200000024000000000000000000000000000000000000000400000001"
+        "000000000000000300000002000000003100870000000002000000097800")
     return seeds
 
 
