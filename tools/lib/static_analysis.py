@@ -17,10 +17,13 @@ CPPCHECK = ["cppcheck", "--enable=warning,portability,performance,style",
             "--std=c11", "--error-exitcode=1", "--inline-suppr", "--quiet"]
 
 
+def _tracked(*patterns):
+    return subprocess.run(["git", "ls-files"] + list(patterns), cwd=rltools.ROOT,
+                          check=True, capture_output=True, text=True).stdout.split()
+
+
 def project_sources():
-    files = subprocess.run(["git", "ls-files", "*.c"], cwd=rltools.ROOT, check=True,
-                           capture_output=True, text=True).stdout.split()
-    return [f for f in files if not f.startswith(("tests/", "bench/"))]
+    return [f for f in _tracked("*.c") if not f.startswith(("tests/", "bench/"))]
 
 
 def _tidy(args):
@@ -29,11 +32,6 @@ def _tidy(args):
                           cwd=rltools.ROOT, capture_output=True, text=True)
     findings = [l for l in proc.stdout.splitlines() if ": error:" in l or ": warning:" in l]
     return path, proc.returncode == 0 and not findings, proc.stdout.strip()
-
-
-def _tracked(*patterns):
-    return subprocess.run(["git", "ls-files"] + list(patterns), cwd=rltools.ROOT,
-                          check=True, capture_output=True, text=True).stdout.split()
 
 
 def format_checks():
