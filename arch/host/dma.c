@@ -177,3 +177,26 @@ size_t host_dma_live_count(void) {
   pthread_mutex_unlock(&lock);
   return n;
 }
+
+rl_status host_dma_device_ptr(paddr_t pa, size_t len, void **out) {
+  if (out == NULL || len == 0)
+    return RL_ERR_INVALID;
+  rl_status st = RL_ERR_OUT_OF_RANGE;
+  pthread_mutex_lock(&lock);
+  for (size_t i = 0; i < HOST_DMA_MAX; i++) {
+    const struct host_dma *d = &table[i];
+    if (d->cpu != NULL && pa >= d->phys && pa - d->phys < d->size &&
+        len <= d->size - (pa - d->phys)) {
+      *out = d->cpu + (pa - d->phys);
+      st = RL_OK;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&lock);
+  return st;
+}
+
+rl_status host_cache_model(bool on, size_t line_size) {
+  (void)line_size;
+  return on ? RL_ERR_NOT_SUPPORTED : RL_OK; /* the model comes next */
+}

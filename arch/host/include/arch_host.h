@@ -43,6 +43,24 @@ void host_cache_reset_counts(void);
 /* DMA allocations not yet freed (a leak check for tests). */
 size_t host_dma_live_count(void);
 
+/* The device's view of DMA memory: where a fake device (a test's device
+ * model) reads and writes the `len` bytes at physical address `pa`. All of
+ * them must lie inside one live DMA allocation (RL_ERR_OUT_OF_RANGE
+ * otherwise, RL_ERR_INVALID for len 0 or a NULL out). With the cache model
+ * off this is the CPU's memory (a coherent device); with it on, the
+ * device's own copy, which only arch_cache_* move data to and from. */
+rl_status host_dma_device_ptr(paddr_t pa, size_t len, void **out);
+
+/* Write-back cache model. Off (the default): one copy of memory, the
+ * cache operations only count. On: every DMA allocation has a second
+ * copy, the device's view (host_dma_device_ptr); arch_cache_clean copies
+ * every whole `line_size`-byte line the range touches from the CPU's view
+ * to the device's, arch_cache_invalidate the other way,
+ * arch_cache_clean_invalidate both, and nothing else moves data between
+ * them. line_size is 64 or 128 (RL_ERR_INVALID otherwise). Switching it
+ * on gives live allocations a device copy equal to the CPU's. */
+rl_status host_cache_model(bool on, size_t line_size);
+
 /* Virtual time: arch_time_ns only moves when arch_idle_until jumps to its
  * deadline or host_time_advance is called; no real sleeping. Off by
  * default (real CLOCK_MONOTONIC). Turning it on restarts the clock at 1 s. */
