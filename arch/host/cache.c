@@ -1,4 +1,6 @@
-/* Host cache maintenance: nothing to do, only counted. */
+/* Host cache maintenance, counted per operation. With the cache model on
+ * (host_cache_model) it also moves whole lines between the CPU's and the
+ * device's copy of DMA memory (dma.c). */
 #include <arch/cache.h>
 
 #include "arch_host.h"
@@ -6,16 +8,22 @@
 
 static unsigned long counts[HOST_CACHE_OP_COUNT];
 
+/* Write dirty lines back: CPU copy to device copy. */
 void arch_cache_clean(const void *va, size_t len) {
   counts[HOST_CACHE_CLEAN]++;
+  host_dma_cache_move(va, len, true, "arch_cache_clean");
 }
 
+/* Discard lines: the CPU sees memory again, losing its unflushed writes. */
 void arch_cache_invalidate(const void *va, size_t len) {
   counts[HOST_CACHE_INVALIDATE]++;
+  host_dma_cache_move(va, len, false, "arch_cache_invalidate");
 }
 
 void arch_cache_clean_invalidate(const void *va, size_t len) {
   counts[HOST_CACHE_CLEAN_INVALIDATE]++;
+  host_dma_cache_move(va, len, true, "arch_cache_clean_invalidate");
+  host_dma_cache_move(va, len, false, "arch_cache_clean_invalidate");
 }
 
 unsigned long host_cache_count(enum host_cache_op op) {

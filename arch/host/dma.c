@@ -1,6 +1,11 @@
 /* Host DMA memory: aligned_alloc'd pages with fake physical addresses
  * (HOST_DMA_PHYS_BASE upward, a one-page gap between allocations), so code
- * that hands a pointer to a "device" without translating it is caught. */
+ * that hands a pointer to a "device" without translating it is caught.
+ *
+ * With the write-back cache model on (host_cache_model), each allocation
+ * also has a device copy: what a non-coherent device sees in memory while
+ * the CPU works in its cache. Only the arch_cache_* operations move whole
+ * lines between the two (host_dma_cache_move). */
 #include <arch/barrier.h>
 #include <arch/cache.h>
 #include <arch/dma.h>
@@ -17,6 +22,7 @@
 
 struct host_dma {
   uint8_t *cpu; /* NULL: slot unused */
+  uint8_t *dev; /* the device's copy; NULL while the cache model is off */
   paddr_t phys;
   size_t size;
 };
@@ -25,6 +31,8 @@ static struct host_dma table[HOST_DMA_MAX];
 static paddr_t next_phys = HOST_DMA_PHYS_BASE;
 static size_t live;
 static unsigned long sync_count;
+static bool model_on;
+static size_t model_line;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
@@ -40,8 +48,12 @@ rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
   memset(cpu, 0, size);
 
   rl_status st = RL_ERR_NO_MEMORY;
+  uint8_t *dev = NULL;
   pthread_mutex_lock(&lock);
-  for (size_t i = 0; i < HOST_DMA_MAX; i++) {
+  /* The device's copy starts zeroed too, like the memory under a cache. */
+  if (model_on)
+    dev = aligned_alloc(RL_PAGE_SIZE, size);
+  for (size_t i = 0; i < HOST_DMA_MAX && (!model_on || dev != NULL); i++) {
     if (table[i].cpu != NULL)
       continue;
     if (size > UINT64_MAX - RL_PAGE_SIZE * 2 - next_phys)
@@ -49,7 +61,9 @@ rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
     /* Skip a phys that happens to equal the pointer (never in practice). */
     if (next_phys == (paddr_t)(uintptr_t)cpu)
       next_phys += RL_PAGE_SIZE;
-    table[i] = (struct host_dma){cpu, next_phys, size};
+    if (dev != NULL)
+      memset(dev, 0, size);
+    table[i] = (struct host_dma){cpu, dev, next_phys, size};
     next_phys += size + RL_PAGE_SIZE;
     live++;
     *out = (struct arch_dma_buf){cpu, table[i].phys, size};
@@ -57,8 +71,10 @@ rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
     break;
   }
   pthread_mutex_unlock(&lock);
-  if (st != RL_OK)
+  if (st != RL_OK) {
+    free(dev);
     free(cpu);
+  }
   return st;
 }
 
@@ -69,9 +85,11 @@ void arch_dma_free(struct arch_dma_buf *buf) {
   for (size_t i = 0; i < HOST_DMA_MAX; i++) {
     if (table[i].cpu != NULL && table[i].cpu == buf->cpu &&
         table[i].phys == buf->phys && table[i].size == buf->size) {
-      table[i] = (struct host_dma){NULL, 0, 0};
+      uint8_t *dev = table[i].dev;
+      table[i] = (struct host_dma){NULL, NULL, 0, 0};
       live--;
       pthread_mutex_unlock(&lock);
+      free(dev);
       free(buf->cpu);
       *buf = (struct arch_dma_buf){NULL, 0, 0};
       return;
@@ -187,7 +205,7 @@ rl_status host_dma_device_ptr(paddr_t pa, size_t len, void **out) {
     const struct host_dma *d = &table[i];
     if (d->cpu != NULL && pa >= d->phys && pa - d->phys < d->size &&
         len <= d->size - (pa - d->phys)) {
-      *out = d->cpu + (pa - d->phys);
+      *out = (d->dev != NULL ? d->dev : d->cpu) + (pa - d->phys);
       st = RL_OK;
       break;
     }
@@ -196,7 +214,76 @@ rl_status host_dma_device_ptr(paddr_t pa, size_t len, void **out) {
   return st;
 }
 
+/* Frees every device copy (lock held). */
+static void drop_device_copies(void) {
+  for (size_t i = 0; i < HOST_DMA_MAX; i++) {
+    free(table[i].dev);
+    table[i].dev = NULL;
+  }
+}
+
 rl_status host_cache_model(bool on, size_t line_size) {
-  (void)line_size;
-  return on ? RL_ERR_NOT_SUPPORTED : RL_OK; /* the model comes next */
+  if (on && line_size != 64 && line_size != 128)
+    return RL_ERR_INVALID;
+  rl_status st = RL_OK;
+  pthread_mutex_lock(&lock);
+  if (!on) {
+    drop_device_copies();
+    model_on = false;
+  } else {
+    /* Live allocations: memory holds what the CPU has (all clean). */
+    for (size_t i = 0; i < HOST_DMA_MAX && st == RL_OK; i++) {
+      struct host_dma *d = &table[i];
+      if (d->cpu == NULL || d->dev != NULL)
+        continue;
+      d->dev = aligned_alloc(RL_PAGE_SIZE, d->size);
+      if (d->dev == NULL)
+        st = RL_ERR_NO_MEMORY;
+      else
+        memcpy(d->dev, d->cpu, d->size);
+    }
+    if (st != RL_OK) {
+      drop_device_copies(); /* only reached from off: stays off */
+    } else {
+      model_on = true;
+      model_line = line_size;
+    }
+  }
+  pthread_mutex_unlock(&lock);
+  return st;
+}
+
+void host_dma_cache_move(const void *va, size_t len, bool to_device,
+                         const char *op) {
+  if (len == 0)
+    return; /* touches no line, as on the hardware */
+  uintptr_t v = (uintptr_t)va;
+  pthread_mutex_lock(&lock);
+  if (!model_on) {
+    pthread_mutex_unlock(&lock);
+    return;
+  }
+  for (size_t i = 0; i < HOST_DMA_MAX; i++) {
+    const struct host_dma *d = &table[i];
+    uintptr_t base = (uintptr_t)d->cpu;
+    if (d->cpu == NULL || v < base || v - base >= d->size ||
+        len > d->size - (v - base))
+      continue;
+    /* Whole lines: allocations are page aligned, so lines never leave
+     * the allocation. */
+    size_t first = RL_ALIGN_DOWN(v - base, model_line);
+    size_t end = RL_ALIGN_UP(v - base + len, model_line);
+    if (to_device)
+      memcpy(d->dev + first, d->cpu + first, end - first);
+    else
+      memcpy(d->cpu + first, d->dev + first, end - first);
+    pthread_mutex_unlock(&lock);
+    return;
+  }
+  pthread_mutex_unlock(&lock);
+  (void)fprintf(stderr,
+                "%s: %p (%zu bytes) is not inside one DMA allocation (cache "
+                "model on)\n",
+                op, va, len);
+  abort();
 }

@@ -12,8 +12,9 @@
 #define HOST_IRQ_COUNT 1024u
 
 /* Fake physical addresses of DMA memory start here; they never equal a
- * pointer and are never reused after a free. */
-#define HOST_DMA_PHYS_BASE 0x400000000000ull
+ * pointer and are never reused after a free. 2^43: below 2^44, so the
+ * legacy virtio-mmio QueuePFN (32 bits of 4 KiB pages) reaches them. */
+#define HOST_DMA_PHYS_BASE 0x80000000000ull
 
 /* Raises `irq`: runs its handler now (masked, then EOI) if it is enabled
  * and local interrupts are unmasked; otherwise marks it pending until
@@ -35,7 +36,8 @@ enum host_cache_op {
   HOST_CACHE_CLEAN_INVALIDATE,
   HOST_CACHE_OP_COUNT,
 };
-/* Calls of each arch_cache_* function (they do nothing else). */
+/* Calls of each arch_cache_* function (with the cache model off they do
+ * nothing else; see host_cache_model). */
 unsigned long host_cache_count(enum host_cache_op op);
 /* Zeroes the cache and DMA sync counters. */
 void host_cache_reset_counts(void);
@@ -58,7 +60,9 @@ rl_status host_dma_device_ptr(paddr_t pa, size_t len, void **out);
  * to the device's, arch_cache_invalidate the other way,
  * arch_cache_clean_invalidate both, and nothing else moves data between
  * them. line_size is 64 or 128 (RL_ERR_INVALID otherwise). Switching it
- * on gives live allocations a device copy equal to the CPU's. */
+ * on gives live allocations a device copy equal to the CPU's; off frees
+ * the device copies (the device's view is the CPU's again). While it is
+ * on, a cache operation on a range outside one DMA allocation aborts. */
 rl_status host_cache_model(bool on, size_t line_size);
 
 /* Virtual time: arch_time_ns only moves when arch_idle_until jumps to its
@@ -66,5 +70,24 @@ rl_status host_cache_model(bool on, size_t line_size);
  * default (real CLOCK_MONOTONIC). Turning it on restarts the clock at 1 s. */
 void host_time_virtual(bool on);
 void host_time_advance(uint64_t ns);
+
+/* Runs `fn(ctx)` at the start of every arch_idle_until (a fake device
+ * that works only while the CPU idles); NULL removes it. One hook. */
+void host_idle_hook(void (*fn)(void *ctx), void *ctx);
+
+/* Fake device windows: an arch_mmio_* access inside [base, base + size)
+ * calls `read` / `write` with the offset from base and the width in bytes
+ * (1, 2 or 4; a read's result is truncated to it) instead of touching
+ * memory; every other access stays a plain memory access. An access
+ * straddling a window's edge aborts. RL_ERR_BUSY when the range overlaps
+ * a registered window, RL_ERR_NO_SPACE past 8 windows. */
+typedef uint32_t (*host_mmio_read_fn)(void *ctx, size_t offset, unsigned width);
+typedef void (*host_mmio_write_fn)(void *ctx, size_t offset, unsigned width,
+                                   uint32_t value);
+rl_status host_mmio_register(volatile void *base, size_t size,
+                             host_mmio_read_fn read, host_mmio_write_fn write,
+                             void *ctx);
+/* RL_ERR_NOT_FOUND when no window starts at `base`. */
+rl_status host_mmio_unregister(volatile void *base);
 
 #endif

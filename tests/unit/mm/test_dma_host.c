@@ -1,6 +1,7 @@
 /* The host arch layer's DMA memory: zeroed, page aligned, physical
- * addresses that are not pointers, exact translation both ways, and sync
- * calls counted only for non-coherent devices. */
+ * addresses that are not pointers, exact translation both ways, sync
+ * calls counted only for non-coherent devices, and the write-back cache
+ * model (two views of memory, whole lines moved only by cache ops). */
 /* cmocka.h needs these first, in this order. */
 /* clang-format off */
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arch/cache.h>
 #include <arch/dma.h>
 
 #include "arch_host.h"
@@ -29,6 +31,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   (void)state;
+  assert_int_equal(host_cache_model(false, 0), RL_OK);
   assert_int_equal(host_dma_live_count(), 0);
   return 0;
 }
@@ -265,6 +268,287 @@ static void test_many(void **state) {
     arch_dma_free(&bufs[i]);
 }
 
+/* ---- the write-back cache model ---------------------------------------- */
+
+/* The device's view of `len` bytes at offset `off` of `b`. */
+static uint8_t *dev_at(const struct arch_dma_buf *b, size_t off, size_t len) {
+  void *p = NULL;
+  assert_int_equal(host_dma_device_ptr(b->phys + off, len, &p), RL_OK);
+  return p;
+}
+
+static uint8_t *cpu_at(const struct arch_dma_buf *b, size_t off) {
+  return (uint8_t *)b->cpu + off;
+}
+
+static void assert_all(const uint8_t *p, size_t len, uint8_t v) {
+  for (size_t i = 0; i < len; i++) {
+    if (p[i] != v)
+      fail_msg("byte %zu is %#x, expected %#x", i, p[i], v);
+  }
+}
+
+/* Model off: one view; the device pointer is the CPU pointer. */
+static void test_model_off_one_view(void **state) {
+  (void)state;
+  struct arch_dma_buf b;
+  assert_int_equal(arch_dma_alloc(2, &b), RL_OK);
+  assert_ptr_equal(dev_at(&b, 0, b.size), b.cpu);
+  assert_ptr_equal(dev_at(&b, 100, 28), cpu_at(&b, 100));
+  cpu_at(&b, 5)[0] = 0x11;
+  assert_int_equal(dev_at(&b, 5, 1)[0], 0x11);
+  dev_at(&b, 4000, 1)[0] = 0x22;
+  assert_int_equal(cpu_at(&b, 4000)[0], 0x22);
+  /* Cache ops only count, even outside DMA memory. */
+  int x = 0;
+  arch_cache_clean(&x, sizeof(x));
+  arch_cache_invalidate(&x, sizeof(x));
+  assert_int_equal(host_cache_count(HOST_CACHE_CLEAN), 1);
+  assert_int_equal(host_cache_count(HOST_CACHE_INVALIDATE), 1);
+  arch_dma_free(&b);
+}
+
+static void test_device_ptr_args(void **state) {
+  (void)state;
+  struct arch_dma_buf b;
+  void *p = NULL;
+  assert_int_equal(arch_dma_alloc(1, &b), RL_OK);
+  for (int on = 0; on <= 1; on++) {
+    assert_int_equal(host_cache_model(on != 0, 64), RL_OK);
+    assert_int_equal(host_dma_device_ptr(b.phys, 0, &p), RL_ERR_INVALID);
+    assert_int_equal(host_dma_device_ptr(b.phys, 1, NULL), RL_ERR_INVALID);
+    assert_int_equal(host_dma_device_ptr(b.phys + b.size - 4, 5, &p),
+                     RL_ERR_OUT_OF_RANGE);
+    assert_int_equal(host_dma_device_ptr(b.phys - 1, 1, &p),
+                     RL_ERR_OUT_OF_RANGE);
+    assert_int_equal(host_dma_device_ptr((paddr_t)(uintptr_t)b.cpu, 1, &p),
+                     RL_ERR_OUT_OF_RANGE);
+    assert_int_equal(host_dma_device_ptr(b.phys, b.size, &p), RL_OK);
+    assert_true((p == b.cpu) == (on == 0));
+  }
+  assert_int_equal(host_cache_model(true, 0), RL_ERR_INVALID);
+  assert_int_equal(host_cache_model(true, 32), RL_ERR_INVALID);
+  assert_int_equal(host_cache_model(true, 96), RL_ERR_INVALID);
+  assert_int_equal(host_cache_model(true, 256), RL_ERR_INVALID);
+  arch_dma_free(&b);
+}
+
+/* Nothing moves without a cache op; a clean moves whole lines CPU to
+ * device, only the lines the range touches, and never the other way. */
+static void clean_lines(size_t line) {
+  struct arch_dma_buf b;
+  assert_int_equal(host_cache_model(true, line), RL_OK);
+  assert_int_equal(arch_dma_alloc(1, &b), RL_OK);
+  uint8_t *dev = dev_at(&b, 0, b.size);
+  assert_ptr_not_equal(dev, b.cpu);
+  assert_all(dev, b.size, 0); /* zeroed, like the CPU's */
+  memset(b.cpu, 0xc1, b.size);
+  assert_all(dev, b.size, 0);
+  dev[3 * line] = 0xd0; /* the device writes; the CPU does not see it */
+  assert_int_equal(cpu_at(&b, 3 * line)[0], 0xc1);
+
+  /* One byte in line 1: all of line 1, nothing of lines 0 and 2. */
+  arch_cache_clean(cpu_at(&b, line + line / 2), 1);
+  assert_all(dev, line, 0);
+  assert_all(dev + line, line, 0xc1);
+  assert_all(dev + 2 * line, line, 0);
+  /* The last byte of a line, and the first of the next: two lines. */
+  arch_cache_clean(cpu_at(&b, 5 * line - 1), 2);
+  assert_int_equal(dev[3 * line], 0xd0);
+  assert_all(dev + 3 * line + 1, line - 1, 0);
+  assert_all(dev + 4 * line, 2 * line, 0xc1);
+  assert_all(dev + 6 * line, line, 0);
+  /* The CPU's view is untouched by a clean. */
+  dev[line] = 0xd1;
+  arch_cache_clean(cpu_at(&b, 2 * line), line);
+  assert_all(cpu_at(&b, 0), b.size, 0xc1);
+  assert_int_equal(dev[line], 0xd1);
+  assert_int_equal(dev[3 * line], 0xd0);
+  assert_all(dev + 2 * line, line, 0xc1);
+  /* A line-sized range at a line boundary is exactly that line; the last
+   * line of the allocation works too. */
+  arch_cache_clean(cpu_at(&b, b.size - line), line);
+  assert_all(dev + b.size - line, line, 0xc1);
+  assert_all(dev + b.size - 2 * line, line, 0);
+  arch_dma_free(&b);
+}
+
+static void test_clean_lines_64(void **state) {
+  (void)state;
+  clean_lines(64);
+}
+
+static void test_clean_lines_128(void **state) {
+  (void)state;
+  clean_lines(128);
+}
+
+/* An invalidate moves whole lines device to CPU and throws away what the
+ * CPU wrote there without a clean. */
+static void invalidate_lines(size_t line) {
+  struct arch_dma_buf b;
+  assert_int_equal(host_cache_model(true, line), RL_OK);
+  assert_int_equal(arch_dma_alloc(1, &b), RL_OK);
+  uint8_t *dev = dev_at(&b, 0, b.size);
+  memset(dev, 0xd5, b.size);     /* the device wrote everything */
+  memset(b.cpu, 0xc5, 4 * line); /* the CPU wrote lines 0..3 */
+  assert_all(cpu_at(&b, 4 * line), line, 0);
+  arch_cache_invalidate(cpu_at(&b, 2 * line + 7), 1);
+  assert_all(cpu_at(&b, 0), 2 * line, 0xc5);
+  assert_all(cpu_at(&b, 2 * line), line, 0xd5); /* CPU write discarded */
+  assert_all(cpu_at(&b, 3 * line), line, 0xc5);
+  assert_all(cpu_at(&b, 4 * line), line, 0);
+  /* The device's view is untouched by an invalidate. */
+  assert_all(dev, b.size, 0xd5);
+  /* Clean then invalidate: the CPU's line wins in both views. */
+  dev[line + 1] = 0xd6;
+  arch_cache_clean_invalidate(cpu_at(&b, line), 1);
+  assert_all(dev + line, line, 0xc5);
+  assert_all(cpu_at(&b, line), line, 0xc5);
+  assert_int_equal(dev[0], 0xd5);
+  assert_int_equal(dev[2 * line], 0xd5);
+  arch_dma_free(&b);
+}
+
+static void test_invalidate_lines_64(void **state) {
+  (void)state;
+  invalidate_lines(64);
+}
+
+static void test_invalidate_lines_128(void **state) {
+  (void)state;
+  invalidate_lines(128);
+}
+
+/* The DMA sync calls do the maintenance each direction needs when the
+ * device is not coherent, and move nothing when it is. */
+static void test_model_sync(void **state) {
+  (void)state;
+  struct arch_dma_buf b;
+  assert_int_equal(host_cache_model(true, 64), RL_OK);
+  assert_int_equal(arch_dma_alloc(1, &b), RL_OK);
+  uint8_t *dev = dev_at(&b, 0, b.size);
+  uint8_t *cpu = b.cpu;
+
+  /* Coherent: nothing moves either way. */
+  memset(cpu, 0xc0, 64);
+  dev[64] = 0xd0;
+  for (int d = ARCH_DMA_TO_DEVICE; d <= ARCH_DMA_BIDIRECTIONAL; d++) {
+    arch_dma_sync_for_device(cpu, 128, (enum arch_dma_dir)d, true);
+    arch_dma_sync_for_cpu(cpu, 128, (enum arch_dma_dir)d, true);
+  }
+  assert_all(dev, 64, 0);
+  assert_int_equal(cpu[64], 0);
+
+  /* TO_DEVICE: a clean; for_cpu after it needs and does nothing. */
+  arch_dma_sync_for_device(cpu + 10, 4, ARCH_DMA_TO_DEVICE, false);
+  assert_all(dev, 64, 0xc0);
+  dev[0] = 0xd1;
+  arch_dma_sync_for_cpu(cpu + 10, 4, ARCH_DMA_TO_DEVICE, false);
+  assert_int_equal(cpu[0], 0xc0);
+
+  /* FROM_DEVICE: before, clean + invalidate (the CPU's writes reach the
+   * device and no dirty line is left to overwrite it); after, an
+   * invalidate (the device's writes reach the CPU). */
+  memset(cpu + 128, 0xc2, 64);
+  arch_dma_sync_for_device(cpu + 128, 64, ARCH_DMA_FROM_DEVICE, false);
+  assert_all(dev + 128, 64, 0xc2);
+  memset(dev + 128, 0xd2, 64);
+  assert_all(cpu + 128, 64, 0xc2);
+  arch_dma_sync_for_cpu(cpu + 128, 64, ARCH_DMA_FROM_DEVICE, false);
+  assert_all(cpu + 128, 64, 0xd2);
+
+  /* BIDIRECTIONAL: the same two. */
+  memset(cpu + 256, 0xc3, 64);
+  arch_dma_sync_for_device(cpu + 256, 64, ARCH_DMA_BIDIRECTIONAL, false);
+  assert_all(dev + 256, 64, 0xc3);
+  memset(dev + 256, 0xd3, 64);
+  arch_dma_sync_for_cpu(cpu + 256, 64, ARCH_DMA_BIDIRECTIONAL, false);
+  assert_all(cpu + 256, 64, 0xd3);
+
+  /* Length 0 touches no line. */
+  cpu[512] = 0xc4;
+  arch_dma_sync_for_device(cpu + 512, 0, ARCH_DMA_TO_DEVICE, false);
+  arch_cache_clean(cpu + 512, 0);
+  assert_int_equal(dev[512], 0);
+  arch_dma_free(&b);
+}
+
+/* On with live allocations: each gets a device copy equal to its CPU
+ * copy; new ones get a zeroed one; off frees them and the device's view
+ * is the CPU's again (device writes that were never invalidated are lost,
+ * CPU writes never cleaned stay). */
+static void test_model_on_off_live(void **state) {
+  (void)state;
+  struct arch_dma_buf a, b;
+  assert_int_equal(arch_dma_alloc(2, &a), RL_OK);
+  memset(a.cpu, 0xa1, a.size);
+  assert_int_equal(host_cache_model(true, 128), RL_OK);
+  uint8_t *dev = dev_at(&a, 0, a.size);
+  assert_ptr_not_equal(dev, a.cpu);
+  assert_all(dev, a.size, 0xa1);
+  assert_int_equal(arch_dma_alloc(1, &b), RL_OK);
+  assert_all(dev_at(&b, 0, b.size), b.size, 0);
+  assert_int_equal(host_dma_live_count(), 2);
+
+  memset(dev, 0xd1, 256);           /* device writes, not invalidated */
+  memset(cpu_at(&a, 512), 0xc1, 8); /* CPU writes, not cleaned */
+  /* On again (another line size): the copies stay as they are. */
+  assert_int_equal(host_cache_model(true, 64), RL_OK);
+  assert_ptr_equal(dev_at(&a, 0, 1), dev);
+  assert_int_equal(dev[0], 0xd1);
+  arch_cache_clean(cpu_at(&a, 0), 1); /* one 64-byte line now */
+  assert_all(dev, 64, 0xa1);
+  assert_all(dev + 64, 192, 0xd1);
+
+  assert_int_equal(host_cache_model(false, 0), RL_OK);
+  assert_ptr_equal(dev_at(&a, 0, a.size), a.cpu);
+  assert_all(cpu_at(&a, 0), 512, 0xa1);
+  assert_all(cpu_at(&a, 512), 8, 0xc1);
+  /* Free with the model off, and with it on (the device copy goes too:
+   * ASan would report a leak). */
+  arch_dma_free(&a);
+  assert_int_equal(host_cache_model(true, 64), RL_OK);
+  assert_ptr_not_equal(dev_at(&b, 0, 1), b.cpu);
+  arch_dma_free(&b);
+  assert_int_equal(host_dma_live_count(), 0);
+}
+
+/* With the model on, a cache op outside one DMA allocation is a test
+ * bug: it aborts. */
+static void cache_op_outside(void) {
+  int x = 0;
+  if (host_cache_model(true, 64) != RL_OK)
+    _exit(102);
+  arch_cache_clean(&x, sizeof(x));
+}
+
+static void cache_op_past_end(void) {
+  struct arch_dma_buf b;
+  if (host_cache_model(true, 128) != RL_OK || arch_dma_alloc(1, &b) != RL_OK)
+    _exit(103);
+  arch_cache_invalidate((uint8_t *)b.cpu + b.size - 1, 2);
+}
+
+static void cache_op_freed(void) {
+  struct arch_dma_buf b;
+  if (host_cache_model(true, 64) != RL_OK || arch_dma_alloc(1, &b) != RL_OK)
+    _exit(104);
+  void *old = b.cpu;
+  arch_dma_free(&b);
+  arch_cache_clean_invalidate(old, 1);
+}
+
+static void test_model_outside_aborts(void **state) {
+  (void)state;
+  void (*fns[])(void) = {cache_op_outside, cache_op_past_end, cache_op_freed};
+  for (size_t i = 0; i < RL_ARRAY_SIZE(fns); i++) {
+    int st = run_child(fns[i]);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGABRT);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_alloc_zeroed_aligned, setup,
@@ -277,6 +561,18 @@ int main(void) {
                                       teardown),
       cmocka_unit_test_setup_teardown(test_sync_counts, setup, teardown),
       cmocka_unit_test_setup_teardown(test_many, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_model_off_one_view, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_device_ptr_args, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_clean_lines_64, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_clean_lines_128, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_invalidate_lines_64, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_invalidate_lines_128, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_model_sync, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_model_on_off_live, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_model_outside_aborts, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests_name("dma_host", tests, NULL, NULL);
 }
