@@ -23,5 +23,8 @@ bool boot_arg_present(const struct fdt *fdt, const char *word);
 rl_status boot_dma_selftest(void);
 /* Idles to a 1 ms deadline and checks the timer interrupt woke it. */
 rl_status boot_time_selftest(void);
+/* Test-only (CONFIG_TEST_GPU_DAMAGE_PATTERN): presents the damage pattern
+ * on scanout 0 alone, after everything pending (kernel/damage_pattern.c). */
+rl_status boot_damage_pattern(void);
 
 #endif

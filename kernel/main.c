@@ -149,6 +149,10 @@ void kernel_main(paddr_t dtb_pa) {
   }
 #endif
 
+#ifdef CONFIG_TEST_GPU_DAMAGE_PATTERN
+  check(boot_damage_pattern(), "damage pattern (test build)");
+#endif
+
   kprintf("RINGLIGHT: boot complete\n");
 #ifdef CONFIG_BENCH
   run_benchmarks();

@@ -10,6 +10,10 @@ enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 void kprintf(const char *fmt, ...) RL_PRINTF(1, 2);
 /* Prints when `level` <= CONFIG_LOG_LEVEL. */
 void klog(int level, const char *fmt, ...) RL_PRINTF(2, 3);
+/* Prints to the serial console only: not kept for the replay, not sent to
+ * the sink (for traces of the sink's own work, which would otherwise feed
+ * back into it). */
+void kprintf_serial(const char *fmt, ...) RL_PRINTF(1, 2);
 
 /* A second console (the GPU's text console): receives everything printed.
  * Setting it first replays the end of the log kept since boot (at most

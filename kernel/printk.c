@@ -58,19 +58,35 @@ void klog_set_sink(klog_sink_fn fn, void *ctx) {
   arch_irq_restore(flags);
 }
 
-static void vprint(const char *prefix, const char *fmt, va_list ap) {
-  char buf[512];
+static size_t vformat(char *buf, size_t size, const char *prefix,
+                      const char *fmt, va_list ap) {
   size_t n = 0;
   if (prefix != NULL) {
-    int w = rl_snprintf(buf, sizeof(buf), "%s", prefix);
-    n = w > 0 ? RL_MIN((size_t)w, sizeof(buf) - 1) : 0;
+    int w = rl_snprintf(buf, size, "%s", prefix);
+    n = w > 0 ? RL_MIN((size_t)w, size - 1) : 0;
   }
-  int len = rl_vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+  int len = rl_vsnprintf(buf + n, size - n, fmt, ap);
   if (len < 0) {
-    return;
+    return 0;
   }
-  n += (size_t)len < sizeof(buf) - n ? (size_t)len : sizeof(buf) - n - 1;
-  emit(buf, n);
+  return n + ((size_t)len < size - n ? (size_t)len : size - n - 1);
+}
+
+static void vprint(const char *prefix, const char *fmt, va_list ap) {
+  char buf[512];
+  size_t n = vformat(buf, sizeof(buf), prefix, fmt, ap);
+  if (n > 0) {
+    emit(buf, n);
+  }
+}
+
+void kprintf_serial(const char *fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  size_t n = vformat(buf, sizeof(buf), NULL, fmt, ap);
+  va_end(ap);
+  arch_console_write(buf, n);
 }
 
 void kprintf(const char *fmt, ...) {

@@ -274,6 +274,11 @@ static rl_status update(struct gpu *g, struct gpu_scanout *so,
                              ARCH_DMA_TO_DEVICE, g->dev->slot.dma_coherent);
   }
   uint64_t fence = ++g->next_fence;
+#ifdef CONFIG_GPU_LOG_UPDATES
+  kprintf_serial("gpu-update: %s res %u x %u y %u w %u h %u offset %llu\n",
+                 g->dev->name, so->resource_id, r.x, r.y, r.w, r.h,
+                 (unsigned long long)offset);
+#endif
   size_t lens[2], resp[2] = {sizeof(struct virtio_gpu_ctrl_hdr),
                              sizeof(struct virtio_gpu_ctrl_hdr)};
   lens[0] =
