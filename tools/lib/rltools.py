@@ -29,6 +29,7 @@ PACKAGES = [
     ("libcmocka-dev", "/usr/include/cmocka.h"),
     ("python3-pytest", "/usr/lib/python3/dist-packages/pytest/__init__.py"),
     ("python3-pil", "/usr/lib/python3/dist-packages/PIL/Image.py"),
+    ("python3-pytest-timeout", "/usr/lib/python3/dist-packages/pytest_timeout.py"),
     ("device-tree-compiler", "/usr/bin/dtc"),
     ("libfdt-dev", "/usr/include/libfdt.h"),
     ("tmux", "/usr/bin/tmux"),
