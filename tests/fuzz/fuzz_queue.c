@@ -211,25 +211,24 @@ static void wr32(volatile uint8_t *p, size_t off, uint32_t v) {
   *(volatile uint32_t *)(p + off) = v;
 }
 
+/* Ring memory in the device's view (host_dma_device_ptr; the fuzzers
+ * leave the host cache model off, so it is the CPU's memory). */
 static uint8_t *virt(paddr_t pa) {
   void *v = NULL;
-  FUZZ_CHECK(arch_phys_to_virt_checked(pa, &v) == RL_OK,
+  FUZZ_CHECK(host_dma_device_ptr(pa, 1, &v) == RL_OK,
              "ring address %#llx is not DMA memory", (unsigned long long)pa);
   return v;
 }
 
-/* Bytes of the DMA allocation starting at `base` (pa): live pages in a
- * row (the host arch leaves a page of gap between allocations). */
-static size_t alloc_len(paddr_t pa, const uint8_t *base) {
+/* Bytes of the DMA allocation starting at `pa`: whole pages while they
+ * still lie in that one allocation. */
+static size_t alloc_len(paddr_t pa) {
   size_t len = 0;
-  for (;;) {
-    void *v = NULL;
-    if (arch_phys_to_virt_checked(pa + len, &v) != RL_OK ||
-        (uint8_t *)v != base + len) {
-      return len;
-    }
+  void *v = NULL;
+  while (host_dma_device_ptr(pa, len + RL_PAGE_SIZE, &v) == RL_OK) {
     len += RL_PAGE_SIZE;
   }
+  return len;
 }
 
 /* The parts of the ring allocation a device or driver may write. */
@@ -1156,7 +1155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   clear_ids();
   BACKEND->addrs(H.q, &H.a);
   H.ring = virt(H.a.desc);
-  H.ring_len = alloc_len(H.a.desc, H.ring);
+  H.ring_len = alloc_len(H.a.desc);
   FUZZ_CHECK(H.a.driver > H.a.desc && H.a.device > H.a.driver &&
                  H.a.device - H.a.desc < H.ring_len,
              "ring parts outside the ring allocation");

@@ -1,8 +1,10 @@
 /* The device side of a virtqueue, for host tests. A model reads and writes
  * shared ring memory exactly as a device would, from the spec's layout
  * only (virtio 1.2 §2.7 split, §2.8 packed), reaching it through the
- * physical addresses the driver gave (arch_phys_to_virt of the host arch
- * layer). It never looks at the driver's structures.
+ * physical addresses the driver gave, in the device's view of memory
+ * (host_dma_device_ptr of the host arch layer: with its cache model on,
+ * only what the driver's cache maintenance wrote back). It never looks at
+ * the driver's structures.
  *
  * One interface, one implementation per ring layout (model_split.c,
  * model_packed.c), so the queue test suite runs unchanged on every

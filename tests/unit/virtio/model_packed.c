@@ -13,8 +13,8 @@
 #include <stdlib.h>
 
 #include <arch/barrier.h>
-#include <arch/dma.h>
 
+#include "arch_host.h"
 #include "model.h"
 
 /* §2.8.13 / §2.8.14, as a device sees them. */
@@ -80,15 +80,14 @@ static uint32_t mp_dist(const struct model *m, uint32_t a, uint32_t b) {
   return (b + span - a) % span;
 }
 
+/* `len` bytes at `pa` in the device's view of memory (host cache model:
+ * what the driver's cleans put there), all inside one DMA allocation. */
 static void *mp_map(paddr_t pa, size_t len, const char *what) {
   void *va = NULL;
-  void *end = NULL;
   if (len == 0) {
     len = 1;
   }
-  if (arch_phys_to_virt_checked(pa, &va) != RL_OK ||
-      arch_phys_to_virt_checked(pa + len - 1, &end) != RL_OK ||
-      (uint8_t *)end != (uint8_t *)va + len - 1) {
+  if (host_dma_device_ptr(pa, len, &va) != RL_OK) {
     fail_msg("packed model: %s at 0x%llx (+%zu) is not in DMA memory", what,
              (unsigned long long)pa, len);
   }

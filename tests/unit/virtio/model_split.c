@@ -4,7 +4,8 @@
  * this file's own, not the driver's (virtio/queue-split/split_ring.h), so a
  * layout mistake in the driver shows up as a disagreement here. Rings are
  * reached only through the physical addresses the driver published
- * (translated by the host arch layer, as a device's DMA would), and the
+ * (host_dma_device_ptr: the device's view of memory, as its DMA sees it,
+ * which differs from the CPU's when the host cache model is on), and the
  * model keeps its own record of what it popped; it never looks at the
  * driver's records.
  *
@@ -28,8 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arch/dma.h>
-
+#include "arch_host.h"
 #include "model.h"
 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -98,16 +98,15 @@ static inline void wr32(volatile uint8_t *base, size_t off, uint32_t v) {
   *(volatile uint32_t *)(base + off) = v;
 }
 
-/* The device's DMA: `len` bytes at `pa`, all inside one allocation. */
+/* The device's DMA: `len` bytes at `pa`, all inside one allocation, in
+ * the device's view of memory (with the host cache model on, what the
+ * driver's cache maintenance put there, not what its cache holds). */
 static uint8_t *dma_map(paddr_t pa, uint64_t len, const char *what) {
   void *first = NULL;
-  void *last = NULL;
   if (len == 0) {
     len = 1;
   }
-  if (pa + len - 1 < pa || arch_phys_to_virt_checked(pa, &first) != RL_OK ||
-      arch_phys_to_virt_checked(pa + len - 1, &last) != RL_OK ||
-      (uintptr_t)last - (uintptr_t)first != len - 1) {
+  if (host_dma_device_ptr(pa, (size_t)len, &first) != RL_OK) {
     fail_msg("model_split: %s at %#llx (%llu bytes) is not DMA memory", what,
              (unsigned long long)pa, (unsigned long long)len);
   }
