@@ -11,6 +11,7 @@ console is read back glyph by glyph and must show the end of the serial
 log (display.check_boot_picture)."""
 import os
 import re
+import time
 
 import pytest
 from PIL import Image
@@ -31,6 +32,22 @@ def has_packed(name):
     return rltools.config_value(name, "VIRTIO_QUEUE_PACKED") == "y"
 
 
+def settled_screendump(vm, qmp, kwargs, timeout=10.0):
+    """Screendumps 0.3 s apart until two in a row are the same: the last
+    console update after the boot has landed (on a loaded machine it may
+    take longer than one fixed pause)."""
+    deadline = time.monotonic() + timeout
+    previous = None
+    while True:
+        vm.wait_for(r"__never__", 0.3)
+        qmp.execute("screendump", **kwargs)
+        with open(kwargs["filename"], "rb") as f:
+            shot = f.read()
+        if shot == previous or time.monotonic() > deadline:
+            return
+        previous = shot
+
+
 def boot_and_dump(arch, out, artifacts, gpu_args="", extra=(), heads=(0,),
                   trace=()):
     """Boots with a virtio-gpu (`gpu_args` appended to its -device) and
@@ -43,7 +60,6 @@ def boot_and_dump(arch, out, artifacts, gpu_args="", extra=(), heads=(0,),
     pngs = []
     with vm:
         assert vm.wait_for(r"RINGLIGHT: boot complete", BOOT_TIMEOUT), vm.serial()
-        vm.wait_for(r"__never__", 0.3)  # let the last console flush land
         qmp = vm.connect()
         for head in heads:
             png = os.path.join(artifacts, "screen-head%d.png" % head)
@@ -51,7 +67,7 @@ def boot_and_dump(arch, out, artifacts, gpu_args="", extra=(), heads=(0,),
             if head:
                 kwargs["head"] = head
                 kwargs["device"] = "gpu"
-            qmp.execute("screendump", **kwargs)
+            settled_screendump(vm, qmp, kwargs)
             pngs.append(png)
         log = vm.serial()
     with open(vm.stderr_path) as f:
@@ -337,8 +353,8 @@ def test_display_mode_change(build, artifacts, arch):
         before = vnc.request_desktop_size(sock, 1024, 640)
         assert before == (1280, 800)
         assert vm.wait_for(r"scanout 0: 1024x640 at \(0,0\)", 20), vm.serial()
-        vm.wait_for(r"__never__", 0.5)
-        png = vm.screendump(os.path.join(artifacts, "after-change.png"))
+        png = os.path.join(artifacts, "after-change.png")
+        settled_screendump(vm, vm.connect(), {"filename": png, "format": "png"})
         log = vm.serial()
     with open(vm.stderr_path) as f:
         stderr = f.read()
