@@ -1,0 +1,126 @@
+/* The cache variants the queue suites run every case in, and how a case
+ * listed as an expected failure is run. Include after <cmocka.h>.
+ *
+ * coherent: the host cache model off and dma_coherent (one view of
+ * memory). nc64 / nc128: dma_coherent = false on the host write-back
+ * cache model (arch_host.h, host_cache_model) with 64- or 128-byte lines,
+ * so the device models see only what the driver's cache maintenance wrote
+ * back, and the driver only what it invalidated.
+ *
+ * An expected failure is a known driver bug: the case runs in a fork()ed
+ * child (with cmocka aborting at the first failed check) and the test
+ * passes only if the child fails. Once the bug is fixed the child passes,
+ * the test fails, and the entry must be removed. */
+#ifndef TESTS_UNIT_VIRTIO_CACHE_VARIANTS_H
+#define TESTS_UNIT_VIRTIO_CACHE_VARIANTS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arch_host.h"
+
+struct cache_variant {
+  const char *name;
+  size_t line; /* 0: coherent, model off */
+};
+
+static const struct cache_variant cache_variants[] = {
+    {"coherent", 0},
+    {"nc64", 64},
+    {"nc128", 128},
+};
+
+/* Model on or off for a case of `v`. */
+static inline void cache_variant_enter(const struct cache_variant *v) {
+  assert_int_equal(host_cache_model(v->line != 0, v->line), RL_OK);
+}
+
+static inline void cache_variant_leave(void) {
+  assert_int_equal(host_cache_model(false, 0), RL_OK);
+}
+
+struct expected_failure {
+  const char *test; /* full name, e.g. "packed/nc64/wrap" */
+  const char *reason;
+};
+
+/* The reason `test` is listed with, or NULL. */
+static inline const char *
+expected_failure_of(const struct expected_failure *table, size_t n,
+                    const char *test) {
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(table[i].test, test) == 0) {
+      return table[i].reason;
+    }
+  }
+  return NULL;
+}
+
+/* Runs body(state) in a child process that must fail. Prints the reason
+ * and the first lines the child printed, indented (they never start a
+ * line with cmocka's "[  FAILED  ]"). */
+static inline void run_expected_failure(const char *test, const char *reason,
+                                        void (*body)(void **), void **state) {
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  (void)fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    (void)close(fds[0]);
+    if (dup2(fds[1], STDOUT_FILENO) < 0 || dup2(fds[1], STDERR_FILENO) < 0) {
+      _exit(100);
+    }
+    /* cmocka: a failed check aborts instead of jumping back into the
+     * parent's test runner (copied into this process). */
+    (void)setenv("CMOCKA_TEST_ABORT", "1", 1);
+    body(state);
+    (void)fflush(NULL);
+    _exit(0);
+  }
+  (void)close(fds[1]);
+  char out[2048];
+  size_t got = 0;
+  for (;;) {
+    char chunk[4096];
+    ssize_t r = read(fds[0], chunk, sizeof(chunk));
+    if (r <= 0) {
+      break;
+    }
+    size_t take = RL_MIN((size_t)r, sizeof(out) - 1 - got);
+    memcpy(out + got, chunk, take);
+    got += take;
+  }
+  out[got] = '\0';
+  (void)close(fds[0]);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  bool passed = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (passed) {
+    fail_msg("%s passed, but is listed as an expected failure (%s): the bug "
+             "is fixed, remove the entry",
+             test, reason);
+  }
+  printf("    expected failure: %s\n", reason);
+  /* The child's first lines: its failed check. */
+  char *line = out;
+  for (int n = 0; n < 3 && line != NULL && *line != '\0'; n++) {
+    char *nl = strchr(line, '\n');
+    if (nl != NULL) {
+      *nl = '\0';
+    }
+    printf("      child: %s\n", line);
+    line = nl != NULL ? nl + 1 : NULL;
+  }
+  if (WIFSIGNALED(status)) {
+    printf("      child: killed by signal %d\n", WTERMSIG(status));
+  } else {
+    printf("      child: exit status %d\n", WEXITSTATUS(status));
+  }
+  (void)fflush(stdout);
+}
+
+#endif
