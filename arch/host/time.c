@@ -14,6 +14,24 @@
 static unsigned long sleeps;
 static bool virtual_time;
 static uint64_t virtual_now;
+static void (*idle_fn)(void *ctx);
+static void *idle_ctx;
+
+void host_idle_hook(void (*fn)(void *ctx), void *ctx) {
+  idle_fn = fn;
+  idle_ctx = ctx;
+}
+
+/* An enabled interrupt is pending (raised while masked): wfi wakes on it
+ * even with local interrupts masked; it is taken when they are unmasked. */
+static bool wake_pending(void) {
+  for (unsigned i = 0; i < HOST_IRQ_COUNT; i++) {
+    if (host_irq_is_pending(i) && host_irq_is_enabled(i)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 /* Each sleep in arch_idle_until stands for one timer interrupt. */
 unsigned long arch_timer_interrupts(void) {
@@ -42,7 +60,9 @@ uint64_t arch_time_raw(void) { return arch_time_ns(); }
 uint64_t arch_time_raw_to_ns(uint64_t raw) { return raw; }
 
 void arch_idle_until(uint64_t deadline_ns) {
-  if (host_irq_deliver_pending())
+  if (idle_fn != NULL)
+    idle_fn(idle_ctx); /* a device that works while the CPU idles */
+  if (host_irq_deliver_pending() || wake_pending())
     return; /* an interrupt "arrived" */
   uint64_t now = arch_time_ns();
   if (now >= deadline_ns)

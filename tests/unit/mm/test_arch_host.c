@@ -204,6 +204,93 @@ static void test_mmio_and_barriers(void **state) {
 static void poweroff_7(void) { arch_poweroff(7); }
 static void poweroff_0(void) { arch_poweroff(0); }
 
+/* A registered window answers MMIO accesses with its callbacks (offset
+ * from its base, width in bytes); everything else stays memory; the
+ * window goes when unregistered. */
+struct window_log {
+  size_t off;
+  unsigned width;
+  uint32_t value;
+  int reads, writes;
+};
+
+static uint32_t window_read(void *ctx, size_t off, unsigned width) {
+  struct window_log *l = ctx;
+  l->reads++;
+  l->off = off;
+  l->width = width;
+  return 0x11223344u;
+}
+
+static void window_write(void *ctx, size_t off, unsigned width, uint32_t v) {
+  struct window_log *l = ctx;
+  l->writes++;
+  l->off = off;
+  l->width = width;
+  l->value = v;
+}
+
+static void test_mmio_window(void **state) {
+  (void)state;
+  static uint32_t regs[128];
+  static uint32_t plain[4];
+  struct window_log l = {0};
+  uint8_t *base = (uint8_t *)regs;
+  assert_int_equal(
+      host_mmio_register(base, sizeof(regs), window_read, window_write, &l),
+      RL_OK);
+  assert_int_equal(
+      host_mmio_register(base + 16, 4, window_read, window_write, &l),
+      RL_ERR_BUSY);
+  assert_int_equal(arch_mmio_read32(base + 0x70), 0x11223344u);
+  assert_int_equal(l.off, 0x70);
+  assert_int_equal(l.width, 4);
+  assert_int_equal(arch_mmio_read8(base + 3), 0x44); /* truncated */
+  assert_int_equal(l.width, 1);
+  arch_mmio_write16(base + 0x102, 0xbeef);
+  assert_int_equal(l.writes, 1);
+  assert_int_equal(l.off, 0x102);
+  assert_int_equal(l.width, 2);
+  assert_int_equal(l.value, 0xbeef);
+  assert_int_equal(regs[0x100 / 4], 0); /* memory untouched */
+  arch_mmio_write32(plain, 7);          /* outside: plain memory */
+  assert_int_equal(plain[0], 7);
+  assert_int_equal(host_mmio_unregister(base), RL_OK);
+  assert_int_equal(host_mmio_unregister(base), RL_ERR_NOT_FOUND);
+  arch_mmio_write32(base + 8, 5);
+  assert_int_equal(regs[2], 5);
+  assert_int_equal(l.writes, 1);
+}
+
+/* The idle hook runs at every arch_idle_until; an enabled interrupt
+ * pending while local interrupts are masked ends the idle at once. */
+static void idle_work(void *ctx) { (*(int *)ctx)++; }
+
+static void test_idle_hook(void **state) {
+  (void)state;
+  int runs = 0;
+  struct hits h = {0};
+  host_time_virtual(true);
+  host_idle_hook(idle_work, &runs);
+  arch_idle_until(arch_time_ns() + 1000);
+  assert_int_equal(runs, 1);
+  assert_int_equal(arch_irq_register(9, handler, &h), RL_OK);
+  assert_int_equal(arch_irq_enable(9), RL_OK);
+  unsigned long flags = arch_irq_save();
+  assert_int_equal(host_irq_raise(9), RL_OK);
+  assert_int_equal(h.n, 0);
+  uint64_t t0 = arch_time_ns();
+  arch_idle_until(t0 + 1000000000ull);
+  assert_int_equal(arch_time_ns(), t0); /* woke, no time passed */
+  assert_int_equal(runs, 2);
+  arch_irq_restore(flags);
+  assert_int_equal(h.n, 1);
+  host_idle_hook(NULL, NULL);
+  arch_idle_until(arch_time_ns() + 1000);
+  assert_int_equal(runs, 2);
+  host_time_virtual(false);
+}
+
 static void test_poweroff(void **state) {
   (void)state;
   void (*fns[])(void) = {poweroff_0, poweroff_7};
@@ -259,6 +346,8 @@ int main(void) {
       cmocka_unit_test_setup(test_irq_from_dt, setup),
       cmocka_unit_test(test_time),
       cmocka_unit_test(test_mmio_and_barriers),
+      cmocka_unit_test_setup(test_mmio_window, setup),
+      cmocka_unit_test_setup(test_idle_hook, setup),
       cmocka_unit_test(test_poweroff),
       cmocka_unit_test(test_console),
   };

@@ -537,7 +537,7 @@ static void test_queue_setup_registers(void **state) {
 /* §4.2.4: a legacy device has only QueuePFN, 32 bits of page number.
  * Either it reaches the ring exactly, or the setup fails; a truncated
  * page number would send the device to someone else's memory. (Host DMA
- * addresses start at 2^46, past what a PFN reaches.) */
+ * addresses start at 2^43, within what a PFN reaches.) */
 static void test_queue_setup_legacy(void **state) {
   struct core_fx *f = *state;
   f->dev.version = 1;
