@@ -1,0 +1,686 @@
+/* drivers/gpu on the host, against the virtio-gpu device model
+ * (gpu_model.h) on the virtio-mmio model (vmmio.h): the driver's own
+ * probe, present, cursor and display-change paths, checked by what the
+ * device received and keeps (its copy of every resource, its command
+ * log), never by what the driver reports.
+ *
+ * Every case runs on each transport (legacy with the split ring, modern
+ * with split, modern with packed) in each cache variant (coherent, and
+ * non-coherent on the host write-back cache model with 64- and 128-byte
+ * lines: the device model then sees only what the driver cleaned, and
+ * the driver only what it invalidated). Named
+ * "<transport>/<variant>/<case>". Time is virtual: a device that never
+ * answers costs no real time. */
+/* clang-format off */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arch/time.h>
+#include <drivers/gpu/gpu.h>
+#include <kernel/panic.h>
+#include <ringlight/config.h>
+#include <virtio/core/virtio.h>
+
+#include "arch_host.h"
+#include "gpu_model.h"
+#include "tests/unit/virtio/cache_variants.h"
+
+extern const struct virtio_driver virtio_gpu_driver;
+
+#define W 1280u
+#define H 800u
+#define STRIDE (W * 4u)
+#define GPU_IRQ 47u
+#define GPU_PA 0x0a003e00u
+#define CURSOR_RES 0x100u
+
+/* Transport features QEMU 7.2 offers a virtio-gpu-device (§6). */
+#define T_INDIRECT ((uint64_t)1 << 28)
+#define T_EVENT_IDX ((uint64_t)1 << 29)
+#define T_PACKED ((uint64_t)1 << 34)
+
+struct transport {
+  const char *name;
+  uint32_t version;
+  uint64_t features;
+  const char *ring; /* the layout the driver must choose */
+};
+
+static const struct transport transports[] = {
+    {"legacy-split", 1, T_INDIRECT | T_EVENT_IDX, "split"},
+    {"modern-split", 2, T_INDIRECT | T_EVENT_IDX, "split"},
+#ifdef CONFIG_VIRTIO_QUEUE_PACKED
+    {"modern-packed", 2, T_INDIRECT | T_EVENT_IDX | T_PACKED, "packed"},
+#endif
+};
+
+struct run {
+  const struct transport *t;
+  const struct cache_variant *v;
+  CMUnitTestFunction fn;
+  const char *name;
+  const char *xfail;
+};
+
+struct fx {
+  const struct run *run;
+  struct gpu_model *gm;
+  struct vm_dev *vm;
+  struct virtio_device *dev;
+};
+
+/* ---- fixture ---------------------------------------------------------- */
+
+static int fx_setup(void **state) {
+  const struct run *run = *state;
+  struct fx *f = calloc(1, sizeof(*f));
+  assert_non_null(f);
+  f->run = run;
+  host_irq_reset();
+  host_time_virtual(true);
+  cache_variant_enter(run->v);
+  struct gpu_model_config c = {
+      .version = run->t->version,
+      .transport = run->t->features,
+      .edid = true,
+      .num_scanouts = 1,
+      .scanout = {{.enabled = true, .width = W, .height = H}},
+      .irq = GPU_IRQ,
+      .pa = GPU_PA,
+  };
+  f->gm = gpu_model_create(&c);
+  f->vm = gpu_model_vm(f->gm);
+  struct virtio_mmio_slot slot;
+  vm_slot(f->vm, run->v->line == 0, &slot);
+  f->dev = calloc(1, sizeof(*f->dev));
+  assert_non_null(f->dev);
+  assert_int_equal(virtio_device_init(f->dev, &slot), RL_OK);
+  f->dev->driver = &virtio_gpu_driver;
+  *state = f;
+  return 0;
+}
+
+static int fx_teardown(void **state) {
+  struct fx *f = *state;
+  klog_set_sink(NULL, NULL);
+  /* Releases the queues; the driver's buffers stay with its state until
+   * the next probe frees them. */
+  (void)virtio_device_reset(f->dev);
+  gpu_model_destroy(f->gm);
+  free(f->dev);
+  host_irq_reset();
+  cache_variant_leave();
+  host_time_virtual(false);
+  free(f);
+  return 0;
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static char captured[8192];
+static size_t captured_len;
+
+static void capture(const char *text, size_t len, void *ctx) {
+  (void)ctx;
+  size_t n = RL_MIN(len, sizeof(captured) - 1 - captured_len);
+  memcpy(captured + captured_len, text, n);
+  captured_len += n;
+  captured[captured_len] = '\0';
+}
+
+/* The last lines of the kernel log (the replay klog_set_sink gives a new
+ * sink). Takes the console's place as the log's sink. */
+static const char *log_tail(void) {
+  captured_len = 0;
+  captured[0] = '\0';
+  klog_set_sink(capture, NULL);
+  klog_set_sink(NULL, NULL);
+  return captured;
+}
+
+static void assert_log_has(const char *needle) {
+  const char *log = log_tail();
+  if (strstr(log, needle) == NULL) {
+    fail_msg("the log does not say \"%s\"; its end:\n%s", needle, log);
+  }
+}
+
+static void probe_ok(struct fx *f) {
+  rl_status st = virtio_gpu_driver.probe(f->dev);
+  if (st != RL_OK) {
+    fail_msg("probe: %s; log:\n%s", rl_status_str(st), log_tail());
+  }
+  assert_string_equal(vm_queue_layout(f->vm, 0), f->run->t->ring);
+  assert_string_equal(vm_queue_layout(f->vm, 1), f->run->t->ring);
+}
+
+/* Probe, then one more present: the probe's last log line damaged the
+ * console after its own present. */
+static void probe_settled(struct fx *f) {
+  probe_ok(f);
+  assert_int_equal(gpu_present(), RL_OK);
+}
+
+static const struct gm_resource *resource(struct fx *f, uint32_t id) {
+  const struct gm_resource *r = gpu_model_resource(f->gm, id);
+  if (r == NULL) {
+    fail_msg("the device has no resource %u", id);
+  }
+  return r;
+}
+
+/* The device's copy of resource `id` equals `expected` (w x h pixels). */
+static void assert_pixels(struct fx *f, uint32_t id, const uint32_t *expected,
+                          uint32_t w, uint32_t h) {
+  const struct gm_resource *r = resource(f, id);
+  assert_int_equal(r->width, w);
+  assert_int_equal(r->height, h);
+  for (uint32_t y = 0; y < h; y++) {
+    for (uint32_t x = 0; x < w; x++) {
+      uint32_t got = r->pixels[(size_t)y * w + x];
+      uint32_t want = expected[(size_t)y * w + x];
+      if (got != want) {
+        fail_msg("resource %u pixel (%u,%u): device has %#010x, expected "
+                 "%#010x",
+                 id, x, y, got, want);
+      }
+    }
+  }
+}
+
+/* The driver's framebuffer of scanout 0 as one w x h array (CPU view). */
+static uint32_t *framebuffer_copy(uint32_t *w, uint32_t *h) {
+  const struct fb_surface *s = gpu_surface(0);
+  assert_non_null(s);
+  uint32_t *px = malloc((size_t)s->width * s->height * 4);
+  assert_non_null(px);
+  for (uint32_t y = 0; y < s->height; y++) {
+    memcpy(px + (size_t)y * s->width, fb_row(s, y), (size_t)s->width * 4);
+  }
+  *w = s->width;
+  *h = s->height;
+  return px;
+}
+
+/* What the driver drew is what the device holds, every pixel. */
+static void assert_device_shows_framebuffer(struct fx *f) {
+  uint32_t w, h;
+  uint32_t *fb = framebuffer_copy(&w, &h);
+  struct gm_rect r;
+  uint32_t id = gpu_model_scanout(f->gm, 0, &r);
+  assert_int_not_equal(id, 0);
+  assert_int_equal(r.x, 0);
+  assert_int_equal(r.y, 0);
+  assert_int_equal(r.w, w);
+  assert_int_equal(r.h, h);
+  assert_pixels(f, id, fb, w, h);
+  free(fb);
+}
+
+static bool rect_eq(struct gm_rect a, struct gm_rect b) {
+  return a.x == b.x && a.y == b.y && a.w == b.w && a.h == b.h;
+}
+
+/* Every TRANSFER_TO_HOST_2D of a scanout resource in the log is followed
+ * by a RESOURCE_FLUSH of the same resource and rectangle, answered
+ * together after one notification (same batch); the transfer's offset is
+ * where the rectangle starts in a stride of width * 4 (§5.7.6.8). */
+static unsigned check_updates(struct fx *f, uint32_t width) {
+  unsigned updates = 0;
+  size_t n = gpu_model_log_count(f->gm);
+  for (size_t i = 0; i < n; i++) {
+    const struct gm_cmd *t = gpu_model_log(f->gm, i);
+    if (t->type == GM_CMD_RESOURCE_FLUSH) {
+      const struct gm_cmd *p = i > 0 ? gpu_model_log(f->gm, i - 1) : NULL;
+      if (p == NULL || p->type != GM_CMD_TRANSFER_TO_HOST_2D ||
+          p->resource != t->resource || !rect_eq(p->r, t->r)) {
+        fail_msg("log entry %zu: a RESOURCE_FLUSH of resource %u without "
+                 "the transfer of its rectangle before it",
+                 i, t->resource);
+      }
+    }
+    if (t->type != GM_CMD_TRANSFER_TO_HOST_2D || t->resource == CURSOR_RES) {
+      continue;
+    }
+    uint64_t offset = (uint64_t)t->r.y * width * 4 + (uint64_t)t->r.x * 4;
+    assert_int_equal(t->offset, offset);
+    assert_int_equal(t->answer, GM_RESP_OK_NODATA);
+    assert_true(i + 1 < n);
+    const struct gm_cmd *fl = gpu_model_log(f->gm, i + 1);
+    assert_int_equal(fl->type, GM_CMD_RESOURCE_FLUSH);
+    assert_int_equal(fl->resource, t->resource);
+    assert_true(rect_eq(fl->r, t->r));
+    /* One notification for the two, and nothing else with them. */
+    assert_int_equal(fl->batch, t->batch);
+    assert_true(i == 0 || gpu_model_log(f->gm, i - 1)->batch != t->batch);
+    assert_true(i + 2 >= n || gpu_model_log(f->gm, i + 2)->batch != t->batch);
+    assert_int_equal(fl->answer, GM_RESP_OK_NODATA);
+    assert_true(fl->flags & GM_FLAG_FENCE);
+    updates++;
+  }
+  return updates;
+}
+
+/* README "The boot picture": bar i spans columns floor(i*W/8) to
+ * floor((i+1)*W/8)-1 over rows 0 to floor(3H/4)-1, in this order. */
+static const uint32_t bar_colour[8] = {0xffffff, 0xffff00, 0x00ffff, 0x00ff00,
+                                       0xff00ff, 0xff0000, 0x0000ff, 0x000000};
+
+static void assert_bars(struct fx *f, uint32_t id, uint32_t w, uint32_t h) {
+  const struct gm_resource *r = resource(f, id);
+  for (uint32_t y = 0; y < h * 3 / 4; y++) {
+    for (uint32_t x = 0; x < w; x++) {
+      uint32_t want = bar_colour[(uint64_t)x * 8 / w];
+      uint32_t got = r->pixels[(size_t)y * w + x];
+      if (got != want) {
+        fail_msg("boot picture pixel (%u,%u): device has %#010x, bar colour "
+                 "%#010x",
+                 x, y, got, want);
+      }
+    }
+  }
+}
+
+/* ---- cases ------------------------------------------------------------ */
+
+/* The probe: one B8G8R8X8 resource of the mode's size with a scattered
+ * backing, set on scanout 0, and the boot picture transferred and
+ * flushed: the device's copy equals the framebuffer pixel for pixel. */
+static void test_boot_picture(void **state) {
+  struct fx *f = *state;
+  probe_settled(f);
+  size_t first;
+  assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_CREATE_2D, &first),
+                   2); /* the scanout's and the cursor's */
+  const struct gm_cmd *c = gpu_model_log(f->gm, first);
+  assert_int_equal(c->resource, 1);
+  assert_int_equal(c->format, GM_FORMAT_B8G8R8X8);
+  assert_int_equal(c->r.w, W);
+  assert_int_equal(c->r.h, H);
+  const struct gm_resource *r = resource(f, 1);
+  assert_true(r->backed);
+  assert_int_equal(r->format, GM_FORMAT_B8G8R8X8);
+  size_t at;
+  assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_ATTACH_BACKING, &at),
+                   2);
+  assert_true(gpu_model_log(f->gm, at)->nentries > 1); /* scattered */
+  assert_bars(f, 1, W, H);
+  assert_device_shows_framebuffer(f);
+  assert_true(check_updates(f, W) >= 2); /* the picture, then the console */
+  /* The cursor: its arrow reached the device, shown at the centre. */
+  struct gm_cursor cur = gpu_model_cursor(f->gm);
+  assert_int_equal(cur.resource, CURSOR_RES);
+  assert_int_equal(cur.updates, 1);
+  assert_int_equal(cur.x, W / 2);
+  assert_int_equal(cur.y, H / 2);
+  const struct gm_resource *arrow = resource(f, CURSOR_RES);
+  assert_int_equal(arrow->pixels[0], 0xff000000u);          /* edge */
+  assert_int_equal(arrow->pixels[4 * 64 + 1], 0xffffffffu); /* inside */
+  assert_int_equal(arrow->pixels[40], 0);                   /* clear */
+}
+
+/* One damaged rectangle, unique values per position inside it, junk
+ * drawn (and not damaged) around it: the device gets exactly the
+ * rectangle, at its offset, flushed, with one notification. */
+struct damage_fx {
+  uint32_t *expected; /* what the device must hold */
+  unsigned k;         /* update number */
+};
+
+static uint32_t pattern(unsigned k, uint32_t x, uint32_t y) {
+  return (uint32_t)(k & 0xffu) << 24 | (y & 0xfffu) << 12 | (x & 0xfffu);
+}
+
+static void damage_one(struct fx *f, struct damage_fx *d, struct fb_rect rc) {
+  struct fb_surface *s = gpu_surface(0);
+  assert_non_null(s);
+  d->k++;
+  for (uint32_t y = rc.y; y < rc.y + rc.h; y++) {
+    for (uint32_t x = rc.x; x < rc.x + rc.w; x++) {
+      fb_row(s, y)[x] = pattern(d->k, x, y);
+      d->expected[(size_t)y * W + x] = pattern(d->k, x, y);
+    }
+  }
+  uint32_t junk = 0xdead0000u | d->k;
+  for (uint32_t x = rc.x; x < rc.x + rc.w; x++) {
+    if (rc.y > 0) {
+      fb_row(s, rc.y - 1)[x] = junk;
+    }
+    if (rc.y + rc.h < H) {
+      fb_row(s, rc.y + rc.h)[x] = junk;
+    }
+  }
+  for (uint32_t y = rc.y; y < rc.y + rc.h; y++) {
+    if (rc.x > 0) {
+      fb_row(s, y)[rc.x - 1] = junk;
+    }
+    if (rc.x + rc.w < W) {
+      fb_row(s, y)[rc.x + rc.w] = junk;
+    }
+  }
+  fb_damage(s, rc);
+  gpu_model_log_clear(f->gm);
+  unsigned long notifies = vm_notifies(f->vm, 0);
+  rl_status st = gpu_present();
+  if (st != RL_OK) {
+    fail_msg("present of (%u,%u) %ux%u: %s; log:\n%s", rc.x, rc.y, rc.w, rc.h,
+             rl_status_str(st), log_tail());
+  }
+  assert_int_equal(vm_notifies(f->vm, 0) - notifies, 1);
+  assert_int_equal(gpu_model_log_count(f->gm), 2);
+  const struct gm_cmd *t = gpu_model_log(f->gm, 0);
+  assert_int_equal(t->type, GM_CMD_TRANSFER_TO_HOST_2D);
+  assert_int_equal(t->resource, 1);
+  if (!rect_eq(t->r, (struct gm_rect){rc.x, rc.y, rc.w, rc.h})) {
+    fail_msg("damage (%u,%u) %ux%u sent as a transfer of (%u,%u) %ux%u", rc.x,
+             rc.y, rc.w, rc.h, t->r.x, t->r.y, t->r.w, t->r.h);
+  }
+  assert_int_equal(check_updates(f, W), 1);
+  assert_pixels(f, 1, d->expected, W, H);
+}
+
+static void test_damage_rectangles(void **state) {
+  struct fx *f = *state;
+  probe_settled(f);
+  const struct fb_surface *s = gpu_surface(0);
+  assert_non_null(s);
+  uint32_t c = s->rows_per_chunk; /* rows of one backing entry */
+  assert_true(s->nchunks > 2 && c < H);
+  struct damage_fx d = {.expected = NULL, .k = 0};
+  uint32_t w, h;
+  d.expected = framebuffer_copy(&w, &h);
+  assert_pixels(f, 1, d.expected, W, H);
+  static const struct fb_rect fixed[] = {
+      {0, 0, 1, 1},         {1, 1, 1, 1},
+      {W - 1, H - 1, 1, 1}, {3, 5, 7, 9},
+      {301, 151, 333, 99},  {0, 0, W, 1},
+      {1, 2, W - 1, 3},     {0, 100, W, 300},
+      {1, 0, W - 1, H},     {W - 3, 300, 3, H - 300},
+      {640, H - 1, 640, 1}, {5, 612, 1, H - 612},
+  };
+  for (size_t i = 0; i < RL_ARRAY_SIZE(fixed); i++) {
+    damage_one(f, &d, fixed[i]);
+  }
+  /* Every x alignment modulo a 64- and 128-byte line (16 and 32 pixels),
+   * widths around a line, across each boundary between backing chunks. */
+  for (uint32_t x = 0; x < 33; x++) {
+    uint32_t width = 1 + (x * 7) % 40;
+    uint32_t chunk = 1 + x % (s->nchunks - 1);
+    damage_one(f, &d,
+               (struct fb_rect){x * 37 % (W - 64) + x % 32,
+                                chunk * c - 1 - x % 3, width, 2 + x % 4});
+  }
+  /* Rows that end or start exactly at a chunk boundary. */
+  damage_one(f, &d, (struct fb_rect){17, c - 5, 100, 5});
+  damage_one(f, &d, (struct fb_rect){19, c, 100, 5});
+  /* Pseudo-random rectangles. */
+  uint32_t seed = 12345;
+  for (unsigned i = 0; i < 24; i++) {
+    seed = seed * 1103515245u + 12345u;
+    uint32_t x = (seed >> 8) % W;
+    seed = seed * 1103515245u + 12345u;
+    uint32_t y = (seed >> 8) % H;
+    seed = seed * 1103515245u + 12345u;
+    uint32_t rw = 1 + (seed >> 8) % (W - x);
+    seed = seed * 1103515245u + 12345u;
+    uint32_t rh = 1 + (seed >> 8) % (H - y);
+    damage_one(f, &d, (struct fb_rect){x, y, rw, rh});
+  }
+  free(d.expected);
+}
+
+/* A monitor change (§5.7.4.1): the configuration interrupt, the event
+ * cleared, the old resource released, a new one of the new size showing
+ * the picture. */
+static void test_display_change(void **state) {
+  struct fx *f = *state;
+  probe_settled(f);
+  gpu_model_log_clear(f->gm);
+  gpu_model_display_change(f->gm, 0, true, 800, 600);
+  assert_int_equal(gpu_model_events(f->gm), GM_EVENT_DISPLAY);
+  virtio_gpu_driver.poll(f->dev); /* the kernel's main loop */
+  assert_int_equal(gpu_model_events(f->gm), 0);
+  size_t u;
+  assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_UNREF, &u), 1);
+  assert_int_equal(gpu_model_log(f->gm, u)->resource, 1);
+  assert_int_equal(gpu_model_resource_count(f->gm), 2); /* + the cursor */
+  assert_int_equal(gpu_present(), RL_OK);
+  const struct gm_resource *r = resource(f, gpu_model_scanout(f->gm, 0, NULL));
+  assert_int_equal(r->width, 800);
+  assert_int_equal(r->height, 600);
+  assert_bars(f, r->id, 800, 600);
+  assert_device_shows_framebuffer(f);
+  assert_true(check_updates(f, 800) >= 1);
+}
+
+/* A device that works only while the CPU idles: every wait ends on the
+ * interrupt, not inside the notification. */
+static void test_answers_at_idle(void **state) {
+  struct fx *f = *state;
+  vm_set_answer(f->vm, VM_ANSWER_AT_IDLE);
+  probe_settled(f);
+  assert_true(vm_idle_batches(f->vm) > 0);
+  assert_true(vm_interrupts(f->vm) > 0);
+  assert_device_shows_framebuffer(f);
+}
+
+static void test_cursor_move(void **state) {
+  struct fx *f = *state;
+  probe_ok(f);
+  assert_int_equal(gpu_move_cursor(100, 50), RL_OK);
+  struct gm_cursor cur = gpu_model_cursor(f->gm);
+  assert_int_equal(cur.moves, 1);
+  assert_int_equal(cur.x, 100);
+  assert_int_equal(cur.y, 50);
+  assert_int_equal(cur.scanout, 0);
+}
+
+/* Errors: each is an error status, a log line naming the command, the
+ * resource and what the device answered, and no hang. */
+static void test_create_error(void **state) {
+  struct fx *f = *state;
+  gpu_model_misbehave(f->gm, GM_CMD_RESOURCE_CREATE_2D, GM_FAULT_ERROR,
+                      GM_RESP_ERR_OUT_OF_MEMORY);
+  assert_int_equal(virtio_gpu_driver.probe(f->dev), RL_ERR_IO);
+  assert_log_has("RESOURCE_CREATE_2D (resource 1): device answered "
+                 "ERR_OUT_OF_MEMORY");
+}
+
+static void test_scanout_error(void **state) {
+  struct fx *f = *state;
+  gpu_model_misbehave(f->gm, GM_CMD_SET_SCANOUT, GM_FAULT_ERROR,
+                      GM_RESP_ERR_INVALID_SCANOUT_ID);
+  assert_int_equal(virtio_gpu_driver.probe(f->dev), RL_ERR_IO);
+  assert_log_has("SET_SCANOUT (resource 1): device answered "
+                 "ERR_INVALID_SCANOUT_ID");
+}
+
+static void test_edid_error(void **state) {
+  struct fx *f = *state;
+  gpu_model_misbehave(f->gm, GM_CMD_GET_EDID, GM_FAULT_ERROR,
+                      GM_RESP_ERR_UNSPEC);
+  probe_settled(f); /* EDID is optional */
+  assert_device_shows_framebuffer(f);
+  assert_log_has("scanout 0: EDID unusable");
+}
+
+static void test_display_info_short(void **state) {
+  struct fx *f = *state;
+  gpu_model_misbehave(f->gm, GM_CMD_GET_DISPLAY_INFO, GM_FAULT_USED_LEN, 24);
+  assert_int_equal(virtio_gpu_driver.probe(f->dev), RL_ERR_BAD_FORMAT);
+  assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_CREATE_2D, NULL), 0);
+  assert_log_has("GET_DISPLAY_INFO (resource 0): device answered "
+                 "OK_DISPLAY_INFO (0x1101), 24 bytes");
+}
+
+/* Damage one rectangle and present it with the device misbehaving. */
+static rl_status present_rect(struct fx *f) {
+  struct fb_surface *s = gpu_surface(0);
+  assert_non_null(s);
+  fb_fill(s, (struct fb_rect){33, 44, 55, 66}, 0x123456);
+  fb_damage(s, (struct fb_rect){33, 44, 55, 66});
+  return gpu_present();
+}
+
+static void test_transfer_wrong_type(void **state) {
+  struct fx *f = *state;
+  probe_settled(f);
+  gpu_model_misbehave(f->gm, GM_CMD_TRANSFER_TO_HOST_2D, GM_FAULT_TYPE,
+                      GM_RESP_OK_DISPLAY_INFO);
+  assert_int_equal(present_rect(f), RL_ERR_BAD_FORMAT);
+  assert_log_has("TRANSFER_TO_HOST_2D (resource 1): device answered "
+                 "OK_DISPLAY_INFO");
+}
+
+static void test_flush_error(void **state) {
+  struct fx *f = *state;
+  probe_settled(f);
+  gpu_model_misbehave(f->gm, GM_CMD_RESOURCE_FLUSH, GM_FAULT_ERROR,
+                      GM_RESP_ERR_INVALID_PARAMETER);
+  assert_int_equal(present_rect(f), RL_ERR_IO);
+  assert_log_has("RESOURCE_FLUSH (resource 1): device answered "
+                 "ERR_INVALID_PARAMETER");
+}
+
+static void test_flush_short_length(void **state) {
+  struct fx *f = *state;
+  probe_settled(f);
+  gpu_model_misbehave(f->gm, GM_CMD_RESOURCE_FLUSH, GM_FAULT_USED_LEN, 8);
+  assert_int_equal(present_rect(f), RL_ERR_BAD_FORMAT);
+  assert_log_has("RESOURCE_FLUSH (resource 1): device answered");
+}
+
+/* A used length beyond the response page: the queue breaks, nothing is
+ * read from it, and later updates fail without reaching the device. */
+static void test_flush_oversized_length(void **state) {
+  struct fx *f = *state;
+  probe_settled(f);
+  gpu_model_misbehave(f->gm, GM_CMD_RESOURCE_FLUSH, GM_FAULT_USED_LEN, 4097);
+  assert_int_not_equal(present_rect(f), RL_OK);
+  gpu_model_log_clear(f->gm);
+  assert_int_not_equal(present_rect(f), RL_OK);
+  assert_int_equal(gpu_model_log_count(f->gm), 0);
+}
+
+/* A device that takes the transfer and never answers: a timeout after
+ * the driver's deadline (virtual time), a log line naming the device,
+ * the queue and the ring indices; the request stays the device's (no
+ * later request reuses its buffers: the model checks), and the driver
+ * refuses further updates. */
+static void test_transfer_never_answers(void **state) {
+  struct fx *f = *state;
+  probe_settled(f);
+  gpu_model_misbehave(f->gm, GM_CMD_TRANSFER_TO_HOST_2D, GM_FAULT_NO_ANSWER, 0);
+  uint64_t t0 = arch_time_ns();
+  assert_int_equal(present_rect(f), RL_ERR_TIMEOUT);
+  assert_true(arch_time_ns() - t0 >= 2000000000ull);
+  assert_int_equal(vm_held(f->vm), 1);
+  const char *log = log_tail();
+  char name[80];
+  (void)snprintf(name, sizeof(name),
+                 "virtio-gpu@%#x: queue 0 (controlq): "
+                 "timeout after 2000 ms",
+                 GPU_PA);
+  if (strstr(log, name) == NULL || strstr(log, "in flight") == NULL) {
+    fail_msg("no timeout line naming the device, queue and indices:\n%s", log);
+  }
+  gpu_model_log_clear(f->gm);
+  assert_int_equal(present_rect(f), RL_ERR_BROKEN);
+  assert_int_equal(gpu_model_log_count(f->gm), 0);
+}
+
+static void test_display_info_never_answers(void **state) {
+  struct fx *f = *state;
+  gpu_model_misbehave(f->gm, GM_CMD_GET_DISPLAY_INFO, GM_FAULT_NO_ANSWER, 0);
+  assert_int_equal(virtio_gpu_driver.probe(f->dev), RL_ERR_TIMEOUT);
+  assert_log_has("(controlq): timeout after 2000 ms");
+}
+
+static const struct {
+  const char *name;
+  CMUnitTestFunction fn;
+} cases[] = {
+    {"boot_picture", test_boot_picture},
+    {"damage_rectangles", test_damage_rectangles},
+    {"display_change", test_display_change},
+    {"answers_at_idle", test_answers_at_idle},
+    {"cursor_move", test_cursor_move},
+    {"create_error", test_create_error},
+    {"scanout_error", test_scanout_error},
+    {"edid_error", test_edid_error},
+    {"display_info_short", test_display_info_short},
+    {"transfer_wrong_type", test_transfer_wrong_type},
+    {"flush_error", test_flush_error},
+    {"flush_short_length", test_flush_short_length},
+    {"flush_oversized_length", test_flush_oversized_length},
+    {"transfer_never_answers", test_transfer_never_answers},
+    {"display_info_never_answers", test_display_info_never_answers},
+};
+
+/* Known driver bugs the cache model exposes (see
+ * tests/unit/virtio/README.md); each entry must fail. */
+static const struct expected_failure expected_failures[] = {
+    {"", ""},
+};
+
+static void expect_fail(void **state) {
+  struct fx *f = *state;
+  run_expected_failure(f->run->name, f->run->xfail, f->run->fn, state);
+}
+
+int main(void) {
+  enum {
+    NT = RL_ARRAY_SIZE(transports),
+    NV = RL_ARRAY_SIZE(cache_variants),
+    NC = RL_ARRAY_SIZE(cases),
+    N = NT * NV * NC,
+  };
+  static struct CMUnitTest tests[N];
+  static struct run runs[N];
+  static char names[N][80];
+  size_t n = 0, listed = 0;
+  for (size_t t = 0; t < NT; t++) {
+    for (size_t v = 0; v < NV; v++) {
+      for (size_t c = 0; c < NC; c++) {
+        (void)snprintf(names[n], sizeof(names[n]), "%s/%s/%s",
+                       transports[t].name, cache_variants[v].name,
+                       cases[c].name);
+        const char *why = expected_failure_of(
+            expected_failures, RL_ARRAY_SIZE(expected_failures), names[n]);
+        listed += why != NULL ? 1 : 0;
+        runs[n] = (struct run){&transports[t], &cache_variants[v], cases[c].fn,
+                               names[n], why};
+        tests[n] = (struct CMUnitTest){
+            .name = names[n],
+            .test_func = why != NULL ? expect_fail : cases[c].fn,
+            .setup_func = fx_setup,
+            .teardown_func = fx_teardown,
+            .initial_state = &runs[n],
+        };
+        n++;
+      }
+    }
+  }
+  size_t entries = 0;
+  for (size_t i = 0; i < RL_ARRAY_SIZE(expected_failures); i++) {
+    entries += expected_failures[i].test[0] != '\0' ? 1 : 0;
+  }
+  if (listed != entries) {
+    (void)fprintf(stderr, "expected_failures names %zu tests, %zu exist\n",
+                  entries, listed);
+    return 1;
+  }
+  const char *filter = getenv("TEST_FILTER");
+  if (filter != NULL) {
+    cmocka_set_test_filter(filter);
+  }
+  return _cmocka_run_group_tests("gpu_driver", tests, n, NULL, NULL);
+}

@@ -1,0 +1,188 @@
+/* drivers/rng on the host, against the entropy device model
+ * (rng_model.h): the driver reports exactly the bytes the device wrote
+ * (the used length, virtio 1.2 §2.7.8), never the length it asked for,
+ * and leaves the rest of the caller's buffer alone. Run on each
+ * transport in each cache variant, named "<transport>/<variant>/<case>",
+ * like test_gpu_driver. */
+/* clang-format off */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <drivers/rng/rng.h>
+#include <kernel/panic.h>
+#include <ringlight/config.h>
+#include <virtio/core/virtio.h>
+
+#include "arch_host.h"
+#include "rng_model.h"
+#include "tests/unit/virtio/cache_variants.h"
+
+extern const struct virtio_driver virtio_rng_driver;
+
+#define RNG_IRQ 48u
+#define RNG_PA 0x0a003c00u
+#define UNTOUCHED 0xa5u
+
+struct transport {
+  const char *name;
+  uint32_t version;
+  uint64_t features;
+};
+
+static const struct transport transports[] = {
+    {"legacy-split", 1, (uint64_t)3 << 28},
+    {"modern-split", 2, (uint64_t)3 << 28},
+#ifdef CONFIG_VIRTIO_QUEUE_PACKED
+    {"modern-packed", 2, (uint64_t)3 << 28 | (uint64_t)1 << 34},
+#endif
+};
+
+struct run {
+  const struct transport *t;
+  const struct cache_variant *v;
+  CMUnitTestFunction fn;
+  const char *name;
+};
+
+struct fx {
+  struct rng_model *rm;
+  struct virtio_device *dev;
+};
+
+static int fx_setup(void **state) {
+  const struct run *run = *state;
+  struct fx *f = calloc(1, sizeof(*f));
+  assert_non_null(f);
+  host_irq_reset();
+  host_time_virtual(true);
+  cache_variant_enter(run->v);
+  struct rng_model_config c = {
+      .version = run->t->version,
+      .transport = run->t->features,
+      .max_bytes = 0,
+      .irq = RNG_IRQ,
+      .pa = RNG_PA,
+  };
+  f->rm = rng_model_create(&c);
+  struct virtio_mmio_slot slot;
+  vm_slot(rng_model_vm(f->rm), run->v->line == 0, &slot);
+  f->dev = calloc(1, sizeof(*f->dev));
+  assert_non_null(f->dev);
+  assert_int_equal(virtio_device_init(f->dev, &slot), RL_OK);
+  f->dev->driver = &virtio_rng_driver;
+  assert_int_equal(virtio_rng_driver.probe(f->dev), RL_OK);
+  *state = f;
+  return 0;
+}
+
+static int fx_teardown(void **state) {
+  struct fx *f = *state;
+  (void)virtio_device_reset(f->dev);
+  rng_model_destroy(f->rm);
+  free(f->dev);
+  host_irq_reset();
+  cache_variant_leave();
+  host_time_virtual(false);
+  free(f);
+  return 0;
+}
+
+/* Reads `len` bytes with the device writing at most `max`: the driver
+ * says it got exactly what the device wrote, those bytes, and nothing
+ * past them changed in the caller's buffer. */
+static void read_and_check(struct fx *f, uint32_t max, size_t len) {
+  rng_model_set_max(f->rm, max);
+  uint8_t buf[4096 + 16];
+  memset(buf, UNTOUCHED, sizeof(buf));
+  size_t got = 0;
+  assert_int_equal(virtio_rng_read(buf, len, &got), RL_OK);
+  uint32_t wrote, offered;
+  const uint8_t *bytes = rng_model_last(f->rm, &wrote, &offered);
+  assert_int_equal(offered, len);
+  assert_int_equal(wrote, max != 0 && max < len ? max : len);
+  assert_int_equal(got, wrote);
+  assert_memory_equal(buf, bytes, wrote);
+  for (size_t i = wrote; i < sizeof(buf); i++) {
+    if (buf[i] != UNTOUCHED) {
+      fail_msg("byte %zu of the caller's buffer changed (%#x): the device "
+               "wrote %u bytes",
+               i, buf[i], wrote);
+    }
+  }
+}
+
+static void test_short_used_length(void **state) {
+  struct fx *f = *state;
+  read_and_check(f, 8, 64);
+  read_and_check(f, 1, 16);
+  read_and_check(f, 100, 4096);
+}
+
+static void test_whole_buffer(void **state) {
+  struct fx *f = *state;
+  read_and_check(f, 0, 16);
+  read_and_check(f, 0, 100);
+  read_and_check(f, 0, 4096);
+}
+
+static void test_zero_length(void **state) {
+  struct fx *f = *state;
+  (void)f;
+  uint8_t buf[8];
+  size_t got = 0;
+  assert_int_equal(virtio_rng_read(buf, 0, &got), RL_ERR_INVALID);
+}
+
+static const struct {
+  const char *name;
+  CMUnitTestFunction fn;
+} cases[] = {
+    {"short_used_length", test_short_used_length},
+    {"whole_buffer", test_whole_buffer},
+    {"zero_length", test_zero_length},
+};
+
+int main(void) {
+  enum {
+    NT = RL_ARRAY_SIZE(transports),
+    NV = RL_ARRAY_SIZE(cache_variants),
+    NC = RL_ARRAY_SIZE(cases),
+    N = NT * NV * NC,
+  };
+  static struct CMUnitTest tests[N];
+  static struct run runs[N];
+  static char names[N][80];
+  size_t n = 0;
+  for (size_t t = 0; t < NT; t++) {
+    for (size_t v = 0; v < NV; v++) {
+      for (size_t c = 0; c < NC; c++) {
+        (void)snprintf(names[n], sizeof(names[n]), "%s/%s/%s",
+                       transports[t].name, cache_variants[v].name,
+                       cases[c].name);
+        runs[n] = (struct run){&transports[t], &cache_variants[v], cases[c].fn,
+                               names[n]};
+        tests[n] = (struct CMUnitTest){
+            .name = names[n],
+            .test_func = cases[c].fn,
+            .setup_func = fx_setup,
+            .teardown_func = fx_teardown,
+            .initial_state = &runs[n],
+        };
+        n++;
+      }
+    }
+  }
+  const char *filter = getenv("TEST_FILTER");
+  if (filter != NULL) {
+    cmocka_set_test_filter(filter);
+  }
+  return _cmocka_run_group_tests("rng_driver", tests, n, NULL, NULL);
+}
