@@ -14,6 +14,7 @@
 #include <mm/page_alloc.h>
 #include <ringlight/config.h>
 #include <virtio/core/virtio.h>
+#include <virtio/transport-mmio/mmio.h>
 
 #define GIB ((uint64_t)1 << 30)
 
@@ -140,7 +141,7 @@ void kernel_main(paddr_t dtb_pa) {
   panic("the deliberate fault did not fault");
 #endif
 
-  unsigned bound = virtio_probe_all(&fdt);
+  unsigned bound = virtio_mmio_probe_all(&fdt);
   kprintf("virtio: %u device(s) bound to a driver\n", bound);
 #ifdef CONFIG_DRIVER_VIRTIO_GPU
   if (gpu_surface(0) == NULL) {

@@ -90,7 +90,7 @@ static void gpu_done(struct virtqueue *vq, void *token, uint32_t len) {
 static rl_status post(struct gpu *g, struct virtqueue *vq,
                       struct gpu_req **reqs, const size_t *cmd_len,
                       const size_t *resp_len, unsigned n) {
-  bool coherent = g->dev->slot.dma_coherent;
+  bool coherent = g->dev->dma_coherent;
   if (g->broken) {
     return RL_ERR_BROKEN;
   }
@@ -271,7 +271,7 @@ static rl_status update(struct gpu *g, struct gpu_scanout *so,
   uint64_t offset = (uint64_t)r.y * so->fb.stride + (uint64_t)r.x * 4;
   for (uint32_t y = r.y; y < r.y + r.h; y++) {
     arch_dma_sync_for_device(fb_row(&so->fb, y) + r.x, (size_t)r.w * 4,
-                             ARCH_DMA_TO_DEVICE, g->dev->slot.dma_coherent);
+                             ARCH_DMA_TO_DEVICE, g->dev->dma_coherent);
   }
   uint64_t fence = ++g->next_fence;
 #ifdef CONFIG_GPU_LOG_UPDATES
@@ -341,11 +341,12 @@ void gpu_draw_boot_picture(struct fb_surface *s) {
 static void console_header(struct gpu *g, struct gpu_scanout *so,
                            unsigned index) {
   char line[160];
+  char transport[48];
+  g->dev->transport->describe(g->dev, transport, sizeof(transport));
   (void)rl_snprintf(line, sizeof(line),
-                    "%s %s | virtio-mmio v%u (%s) | %s ring | scanout %u: "
+                    "%s %s | %s | %s ring | scanout %u: "
                     "%ux%u",
-                    CONFIG_KERNEL_BANNER, CONFIG_ARCH, g->dev->version,
-                    g->dev->version == 1 ? "legacy" : "modern",
+                    CONFIG_KERNEL_BANNER, CONFIG_ARCH, transport,
                     g->ctrlq->ops->name, index, so->mode.width,
                     so->mode.height);
   fbcon_set_header(&so->con, 0, line);
@@ -496,7 +497,7 @@ static rl_status setup_cursor(struct gpu *g) {
   }
   if (st == RL_OK) {
     arch_dma_sync_for_device(g->cursor_mem.cpu, g->cursor_mem.size,
-                             ARCH_DMA_TO_DEVICE, g->dev->slot.dma_coherent);
+                             ARCH_DMA_TO_DEVICE, g->dev->dma_coherent);
     struct virtio_gpu_rect r = {0, 0, GPU_CURSOR_SIZE, GPU_CURSOR_SIZE};
     len =
         gpu_encode_transfer_2d(req_cmd(&g->req[0]), GPU_CURSOR_RESOURCE, &r, 0);

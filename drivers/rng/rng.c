@@ -40,7 +40,7 @@ rl_status virtio_rng_read(void *buf, size_t len, size_t *got) {
   r->done = false;
   struct vq_seg seg = {r->buf.phys, (uint32_t)len};
   arch_dma_sync_for_device(r->buf.cpu, len, ARCH_DMA_FROM_DEVICE,
-                           r->dev->slot.dma_coherent);
+                           r->dev->dma_coherent);
   rl_status st = virtqueue_submit(r->vq, NULL, 0, &seg, 1, r);
   if (st == RL_OK) {
     st = virtqueue_wait(r->vq, &r->done, RNG_TIMEOUT_NS);
@@ -52,7 +52,7 @@ rl_status virtio_rng_read(void *buf, size_t len, size_t *got) {
     return RL_ERR_IO; /* failed by a device reset */
   }
   arch_dma_sync_for_cpu(r->buf.cpu, len, ARCH_DMA_FROM_DEVICE,
-                        r->dev->slot.dma_coherent);
+                        r->dev->dma_coherent);
   /* The backend checked r->len <= len already. */
   memcpy(buf, r->buf.cpu, r->len);
   *got = r->len;

@@ -1,5 +1,6 @@
 /* The device-tree reader (devicetree/fdt.c) on arbitrary blobs, against
- * libfdt, and the virtio-mmio discovery built on it (mmio_scan.c).
+ * libfdt, and the virtio-mmio discovery built on it
+ * (virtio/transport-mmio/mmio_scan.c).
  *
  * On every input (copied into a buffer of exactly its size):
  *   - fdt_open on the blob, and on a copy cut to its totalsize: the same
@@ -23,7 +24,7 @@
 
 #include <arch/vm.h>
 #include <devicetree/fdt.h>
-#include <virtio/core/mmio_scan.h>
+#include <virtio/transport-mmio/mmio.h>
 
 #include "fuzz_util.h"
 

@@ -33,6 +33,7 @@
 #include <arch/irq.h>
 #include <arch/time.h>
 #include <virtio/core/virtio.h>
+#include <virtio/transport-mmio/mmio.h>
 
 #include "arch_host.h"
 #include "fuzz_mmio_hook.h"
@@ -137,7 +138,7 @@ struct dev {
 };
 
 static struct dev D;
-static struct virtio_device vdev;
+static struct virtio_mmio_device vmm; /* vmm.dev: the device under test */
 static struct arch_dma_buf data;
 static size_t dma_base;
 
@@ -499,7 +500,7 @@ static void on_done(struct virtqueue *vq, void *token, uint32_t len) {
 }
 
 static struct virtqueue *queue_at(uint8_t b) {
-  struct virtqueue *vq = &vdev.queues[b % VIRTIO_MAX_QUEUES];
+  struct virtqueue *vq = &vmm.dev.queues[b % VIRTIO_MAX_QUEUES];
   return vq->backend != NULL ? vq : NULL;
 }
 
@@ -534,7 +535,7 @@ static void op_add(struct fuzz_in *in) {
   }
   r->outstanding = true;
   nreqs++;
-  if ((shape & 8) && (D.status & S_DRIVER_OK) != 0 && !vdev.failed) {
+  if ((shape & 8) && (D.status & S_DRIVER_OK) != 0 && !vmm.dev.failed) {
     unsigned long dev_before = D.notifies, vq_before = vq->notifications;
     virtqueue_kick(vq);
     FUZZ_CHECK(D.notifies - dev_before == vq->notifications - vq_before &&
@@ -582,7 +583,7 @@ static bool valid_status(rl_status st) {
 static void op_negotiate(struct fuzz_in *in) {
   uint64_t wanted = fin_u32(in);
   for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
-    if (vdev.queues[i].backend != NULL) {
+    if (vmm.dev.queues[i].backend != NULL) {
       /* Not how the API is used: negotiation resets the device, which
        * forgets its queues, but the core keeps them (see README). */
       return;
@@ -591,7 +592,7 @@ static void op_negotiate(struct fuzz_in *in) {
   unsigned long ovr = D.overrides;
   D.failed_written = false;
   unsigned long irq = quiet_begin();
-  rl_status st = virtio_negotiate(&vdev, wanted);
+  rl_status st = virtio_negotiate(&vmm.dev, wanted);
   quiet_end(irq);
   negotiated = st == RL_OK;
   FUZZ_CHECK(st == RL_OK || st == RL_ERR_TIMEOUT || st == RL_ERR_NOT_SUPPORTED,
@@ -611,8 +612,9 @@ static void op_negotiate(struct fuzz_in *in) {
   uint64_t accepted = (uint64_t)D.drv_features[1] << 32 | D.drv_features[0];
   FUZZ_CHECK(D.drv_written[0] && D.drv_written[1],
              "both driver feature words written");
-  FUZZ_CHECK(vdev.features == accepted, "features %#llx, device told %#llx",
-             (unsigned long long)vdev.features, (unsigned long long)accepted);
+  FUZZ_CHECK(vmm.dev.features == accepted, "features %#llx, device told %#llx",
+             (unsigned long long)vmm.dev.features,
+             (unsigned long long)accepted);
   uint64_t transport =
       VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC) | VIRTIO_BIT(VIRTIO_F_EVENT_IDX) |
       VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_PACKED);
@@ -636,7 +638,7 @@ static void op_negotiate(struct fuzz_in *in) {
 static void op_queue_setup(struct fuzz_in *in) {
   unsigned index = fin_u8(in) % (VIRTIO_MAX_QUEUES + 2);
   uint16_t max_size = fin_u16(in);
-  if (!negotiated || vdev.failed) {
+  if (!negotiated || vmm.dev.failed) {
     return;
   }
   if ((max_size & 0xf000) != 0xf000) {
@@ -645,10 +647,10 @@ static void op_queue_setup(struct fuzz_in *in) {
   struct virtqueue *vq = NULL;
   unsigned long ovr = D.overrides;
   bool existed =
-      index < VIRTIO_MAX_QUEUES && vdev.queues[index].backend != NULL;
+      index < VIRTIO_MAX_QUEUES && vmm.dev.queues[index].backend != NULL;
   D.q[index % NQ].num_max_seen = false; /* this call's read */
   rl_status st =
-      virtio_queue_setup(&vdev, index, "fuzz", max_size, on_done, &vq);
+      virtio_queue_setup(&vmm.dev, index, "fuzz", max_size, on_done, &vq);
   FUZZ_CHECK(valid_status(st), "virtio_queue_setup returned %d", st);
   if (index >= VIRTIO_MAX_QUEUES || max_size == 0) {
     FUZZ_CHECK(st == RL_ERR_INVALID, "bad arguments accepted: %d", st);
@@ -660,14 +662,14 @@ static void op_queue_setup(struct fuzz_in *in) {
   }
   struct mq *q = &D.q[index];
   if (st != RL_OK) {
-    FUZZ_CHECK(vdev.queues[index].backend == NULL, "failed setup left a "
-                                                   "backend");
+    FUZZ_CHECK(vmm.dev.queues[index].backend == NULL, "failed setup left a "
+                                                      "backend");
     if (D.overrides == ovr && q->num_max_seen && q->num_max_read == 0) {
       FUZZ_CHECK(st == RL_ERR_NOT_FOUND, "QueueNumMax 0: %d", st);
     }
     return;
   }
-  FUZZ_CHECK(vq == &vdev.queues[index] && vq->backend != NULL, "queue");
+  FUZZ_CHECK(vq == &vmm.dev.queues[index] && vq->backend != NULL, "queue");
   FUZZ_CHECK(q->num_max_seen, "QueueNumMax never read");
   FUZZ_CHECK(vq->size >= 1 && vq->size <= q->num_max_read &&
                  vq->size <= max_size && vq->size <= 32768,
@@ -703,11 +705,11 @@ static void op_config_read(struct fuzz_in *in) {
   unsigned long ovr = D.overrides;
   unsigned gen_before = D.gen_reads;
   D.gen_reads = 0;
-  rl_status st = virtio_config_read(&vdev, offset, width, &value);
+  rl_status st = virtio_config_read(&vmm.dev, offset, width, &value);
   unsigned gen_reads = D.gen_reads;
   D.gen_reads += gen_before;
   bool honest = D.overrides == ovr;
-  uint64_t room = vdev.slot.size - R_CONFIG;
+  uint64_t room = vmm.slot.size - R_CONFIG;
   bool valid = (width == 1 || width == 2 || width == 4 || width == 8) &&
                offset % (width == 8 ? 4 : width) == 0 &&
                (uint64_t)offset + width <= room;
@@ -744,27 +746,27 @@ static void op_config_write(struct fuzz_in *in) {
   if (wraps(offset, 4)) {
     return;
   }
-  rl_status st = virtio_config_write32(&vdev, offset, v);
+  rl_status st = virtio_config_write32(&vmm.dev, offset, v);
   bool valid =
-      offset % 4 == 0 && (uint64_t)offset + 4 <= vdev.slot.size - R_CONFIG;
+      offset % 4 == 0 && (uint64_t)offset + 4 <= vmm.slot.size - R_CONFIG;
   FUZZ_CHECK((st == RL_OK) == valid && (valid || st == RL_ERR_INVALID),
              "config write at %#x of %llu bytes: %d", offset,
-             (unsigned long long)(vdev.slot.size - R_CONFIG), st);
+             (unsigned long long)(vmm.slot.size - R_CONFIG), st);
 }
 
 static void op_irq(struct fuzz_in *in) {
   D.isr = fin_u8(in) & 7;
   unsigned long ovr = D.overrides;
-  unsigned long changes = vdev.config_changes;
-  if (vdev.irq_ready) {
-    FUZZ_CHECK(host_irq_raise(vdev.slot.irq) == RL_OK, "raise");
+  unsigned long changes = vmm.dev.config_changes;
+  if (vmm.dev.irq_ready) {
+    FUZZ_CHECK(host_irq_raise(vmm.slot.irq) == RL_OK, "raise");
   } else {
-    virtio_handle_interrupt(&vdev);
+    virtio_handle_interrupt(&vmm.dev);
   }
   if (D.overrides == ovr) {
     FUZZ_CHECK(D.isr == 0, "interrupt status %#x left unacknowledged", D.isr);
-    if (vdev.config_changes != changes && (status_read() & S_NEEDS_RESET)) {
-      FUZZ_CHECK(vdev.needs_reset, "DEVICE_NEEDS_RESET not noted");
+    if (vmm.dev.config_changes != changes && (status_read() & S_NEEDS_RESET)) {
+      FUZZ_CHECK(vmm.dev.needs_reset, "DEVICE_NEEDS_RESET not noted");
     }
   }
 }
@@ -812,7 +814,7 @@ static void op_reset(bool recover) {
   negotiated = false;
   unsigned long irq = quiet_begin();
   rl_status st =
-      recover ? virtio_device_recover(&vdev) : virtio_device_reset(&vdev);
+      recover ? virtio_device_recover(&vmm.dev) : virtio_device_reset(&vmm.dev);
   quiet_end(irq);
   FUZZ_CHECK(st == RL_OK || st == RL_ERR_TIMEOUT, "reset returned %d", st);
   for (unsigned i = 0; i < nreqs; i++) {
@@ -821,7 +823,8 @@ static void op_reset(bool recover) {
                reqs[i].completions);
   }
   for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
-    FUZZ_CHECK(vdev.queues[i].backend == NULL, "queue %u kept its backend", i);
+    FUZZ_CHECK(vmm.dev.queues[i].backend == NULL, "queue %u kept its backend",
+               i);
   }
   FUZZ_CHECK(host_dma_live_count() == dma_base,
              "%zu DMA allocations after a reset, %zu before the device",
@@ -874,7 +877,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
   struct fuzz_in in = {input, size};
   struct fuzz_in hdr = fin_split(&in, 24);
   memset(&D, 0, sizeof(D));
-  memset(&vdev, 0, sizeof(vdev));
+  memset(&vmm, 0, sizeof(vmm));
   nreqs = 0;
   negotiated = false;
   host_irq_reset();
@@ -920,15 +923,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
       .vendor_id = 0x554d4551u,
       .dma_coherent = (pol & 0x20) != 0,
   };
-  rl_status st = virtio_device_init(&vdev, &slot);
+  rl_status st = virtio_mmio_device_init(&vmm, &slot);
   FUZZ_CHECK(
       st == ((D.version == 1 || D.version == 2) ? RL_OK : RL_ERR_NOT_SUPPORTED),
-      "virtio_device_init(version %u) returned %d", D.version, st);
+      "virtio_mmio_device_init(version %u) returned %d", D.version, st);
   if (st != RL_OK) {
     free(D.window);
     return 0;
   }
-  FUZZ_CHECK(memchr(vdev.name, '\0', sizeof(vdev.name)) != NULL,
+  FUZZ_CHECK(memchr(vmm.dev.name, '\0', sizeof(vmm.dev.name)) != NULL,
              "device name not terminated");
 
   while (!fin_empty(&ops)) {
@@ -943,10 +946,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
       op_queue_setup(&ops);
       break;
     case 3: {
-      if (!negotiated || vdev.failed) {
+      if (!negotiated || vmm.dev.failed) {
         break;
       }
-      rl_status r = virtio_device_ready(&vdev);
+      rl_status r = virtio_device_ready(&vmm.dev);
       FUZZ_CHECK(r == RL_OK || r == RL_ERR_BROKEN, "ready returned %d", r);
       FUZZ_CHECK(r == RL_OK || D.failed_written, "ready failed without "
                                                  "FAILED");
@@ -981,7 +984,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
       op_policy(&ops);
       break;
     default:
-      (void)virtio_device_status(&vdev);
+      (void)virtio_device_status(&vmm.dev);
       break;
     }
   }

@@ -76,7 +76,7 @@ def boot_and_dump(arch, out, artifacts, gpu_args="", extra=(), heads=(0,),
 
 
 def transport_of(log):
-    m = re.search(r"virtio-gpu@0x[0-9a-f]+: (legacy|modern) transport", log)
+    m = re.search(r"virtio-gpu@0x[0-9a-f]+: virtio-mmio v\d \((legacy|modern)\), irq", log)
     assert m, log
     return 1 if m.group(1) == "legacy" else 2
 
@@ -113,7 +113,8 @@ def test_display_matrix(build, artifacts, arch, transport, ring):
     log, (png,), stderr = boot_and_dump(arch, out, artifacts, gpu_args, extra)
     version = 1 if transport == "legacy" else 2
     assert ring_of(log) == ring, log
-    assert "virtio-gpu@" in log and "%s transport" % transport in log, log
+    assert re.search(r"virtio-gpu@0x[0-9a-f]+: virtio-mmio v%d \(%s\), irq"
+                     % (version, transport), log), log
     check_screen(png, arch, log, 1280, 800, artifacts)
     assert "version %d device 16 (gpu)" % version in log
     # QEMU's record: every update one transfer + one flush after one
@@ -166,7 +167,7 @@ def test_display_gpu_not_in_top_slot(build, artifacts, arch):
                                         extra=["-device", "virtio-rng-device"])
     top = {"aarch64": 0x0A003E00, "riscv64": 0x10008000}[arch]
     assert re.search(r"slot %#x irq \d+ version 1 device 4 \(rng\)" % top, log), log
-    assert re.search(r"virtio-gpu@0x[0-9a-f]+: legacy transport", log)
+    assert re.search(r"virtio-gpu@0x[0-9a-f]+: virtio-mmio v1 \(legacy\), irq", log)
     assert "virtio-gpu@%#x" % top not in log
     check_screen(png, arch, log, 1280, 800, artifacts)
     check_gpu_commands(stderr, {1: (1280, 800)})

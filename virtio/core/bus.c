@@ -1,6 +1,6 @@
-/* Binds drivers to the devices found in the device tree. */
+/* Binds drivers (drivers/registry.c) to the devices transports find, and
+ * runs their poll hooks from the kernel's main loop. */
 #include <kernel/panic.h>
-#include <mm/heap.h>
 #include <virtio/core/virtio.h>
 
 #define MAX_BOUND 32
@@ -20,54 +20,36 @@ void virtio_poll_all(void) {
   }
 }
 
-unsigned virtio_probe_all(const struct fdt *fdt) {
-  unsigned bound = 0;
-  for (unsigned index = 0;; index++) {
-    struct virtio_mmio_slot slot;
-    rl_status st = virtio_mmio_slot_at(fdt, index, &slot);
-    if (st == RL_ERR_NOT_FOUND) {
-      break;
-    }
-    if (st != RL_OK || slot.device_id == 0) {
-      continue;
-    }
-    const struct virtio_driver *drv = NULL;
-    for (size_t i = 0; i < virtio_driver_count; i++) {
-      if (virtio_drivers[i]->device_id == slot.device_id) {
-        drv = virtio_drivers[i];
-        break;
-      }
-    }
-    if (drv == NULL) {
-      klog(LOG_INFO, "virtio: no driver for device %u (%s) at %#llx\n",
-           slot.device_id, virtio_device_name(slot.device_id),
-           (unsigned long long)slot.pa);
-      continue;
-    }
-    struct virtio_device *dev = rl_zalloc(sizeof(*dev));
-    if (dev == NULL) {
-      klog(LOG_ERROR, "virtio: out of memory for %s\n", drv->name);
-      break;
-    }
-    st = virtio_device_init(dev, &slot);
-    if (st == RL_OK) {
-      dev->driver = drv;
-      klog(LOG_INFO, "%s: %s transport, irq %u, driver %s\n", dev->name,
-           dev->version == 1 ? "legacy" : "modern", slot.irq, drv->name);
-      st = drv->probe(dev);
-    }
-    if (st != RL_OK) {
-      klog(LOG_ERROR, "%s: probe failed: %s; boot continues without it\n",
-           dev->name, rl_status_str(st));
-      if (!dev->failed && dev->regs != NULL) {
-        virtio_device_fail(dev, st, "probe");
-      }
-      continue; /* the record stays: the device may still hold our rings */
-    }
-    bound++;
-    if (bound_count < MAX_BOUND) {
-      bound_devices[bound_count++] = dev;
+const struct virtio_driver *virtio_driver_for(uint32_t device_id) {
+  for (size_t i = 0; i < virtio_driver_count; i++) {
+    if (virtio_drivers[i]->device_id == device_id) {
+      return virtio_drivers[i];
     }
   }
-  return bound;
+  return NULL;
+}
+
+rl_status virtio_bind(struct virtio_device *dev) {
+  const struct virtio_driver *drv = virtio_driver_for(dev->device_id);
+  if (drv == NULL) {
+    return RL_ERR_NOT_FOUND;
+  }
+  char what[48];
+  dev->transport->describe(dev, what, sizeof(what));
+  dev->driver = drv;
+  klog(LOG_INFO, "%s: %s, irq %u, driver %s\n", dev->name, what, dev->irq,
+       drv->name);
+  rl_status st = drv->probe(dev);
+  if (st != RL_OK) {
+    klog(LOG_ERROR, "%s: probe failed: %s; boot continues without it\n",
+         dev->name, rl_status_str(st));
+    if (!dev->failed) {
+      virtio_device_fail(dev, st, "probe");
+    }
+    return st; /* the record stays: the device may still hold our rings */
+  }
+  if (bound_count < MAX_BOUND) {
+    bound_devices[bound_count++] = dev;
+  }
+  return RL_OK;
 }

@@ -1,25 +1,19 @@
-/* The virtio core on the MMIO transport: device status, feature
- * negotiation, queue setup (legacy and modern), configuration space and
- * interrupts. */
+/* The virtio core on the transport interface: device status, feature
+ * negotiation, queue setup, configuration space and interrupts. */
 #include <arch/irq.h>
-#include <arch/mmio.h>
 #include <arch/time.h>
 #include <kernel/panic.h>
 #include <lib/fmt.h>
 #include <ringlight/config.h>
 #include <virtio/core/virtio.h>
 
-#include "virtio_mmio.h"
 #include "vq_select.h"
 
 #define RESET_TIMEOUT_NS 100000000ull /* 100 ms */
 #define CONFIG_GENERATION_TRIES 16
 
-static uint32_t rd(const struct virtio_device *dev, uint32_t reg) {
-  return arch_mmio_read32(dev->regs + reg);
-}
-static void wr(struct virtio_device *dev, uint32_t reg, uint32_t v) {
-  arch_mmio_write32(dev->regs + reg, v);
+static uint32_t status_of(struct virtio_device *dev) {
+  return dev->transport->get_status(dev);
 }
 
 static const struct virtio_feature_name transport_names[] = {
@@ -76,9 +70,10 @@ static void log_features(const struct virtio_device *dev, const char *what,
        n == 0 ? " (none)" : line);
 }
 
+/* The transport features this build accepts. */
 static uint64_t transport_offer(const struct virtio_device *dev) {
   uint64_t mask = 0;
-  if (dev->version == 2) {
+  if (!dev->legacy) {
     mask |= VIRTIO_BIT(VIRTIO_F_VERSION_1); /* §6.1: required, modern */
   }
 #ifdef CONFIG_VIRTIO_EVENT_IDX
@@ -87,32 +82,16 @@ static uint64_t transport_offer(const struct virtio_device *dev) {
 #ifdef CONFIG_VIRTIO_INDIRECT_DESC
   mask |= VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
 #endif
-  mask |= vq_select_transport_features(dev->version);
+  mask |= vq_select_transport_features(dev);
   return mask;
 }
 
-rl_status virtio_device_init(struct virtio_device *dev,
-                             const struct virtio_mmio_slot *slot) {
-  if (slot->version != 1 && slot->version != 2) {
-    return RL_ERR_NOT_SUPPORTED;
-  }
-  dev->slot = *slot;
-  dev->regs = slot->regs;
-  dev->version = slot->version;
-  dev->device_id = slot->device_id;
-  dev->offer_mask = transport_offer(dev);
-  (void)rl_snprintf(dev->name, sizeof(dev->name), "virtio-%s@%#llx",
-                    virtio_device_name(slot->device_id),
-                    (unsigned long long)slot->pa);
-  return RL_OK;
-}
-
-uint32_t virtio_device_status(const struct virtio_device *dev) {
-  return rd(dev, VIRTIO_MMIO_STATUS);
+uint32_t virtio_device_status(struct virtio_device *dev) {
+  return status_of(dev);
 }
 
 static void set_status(struct virtio_device *dev, uint32_t bits) {
-  wr(dev, VIRTIO_MMIO_STATUS, rd(dev, VIRTIO_MMIO_STATUS) | bits);
+  dev->transport->set_status(dev, status_of(dev) | bits);
 }
 
 void virtio_device_fail(struct virtio_device *dev, rl_status why,
@@ -125,12 +104,12 @@ void virtio_device_fail(struct virtio_device *dev, rl_status why,
 
 static rl_status reset_and_wait(struct virtio_device *dev) {
   /* §2.4.2 / §4.2.3.1: write 0, then wait until Status reads 0. */
-  wr(dev, VIRTIO_MMIO_STATUS, 0);
+  dev->transport->set_status(dev, 0);
   uint64_t deadline = arch_deadline_in(RESET_TIMEOUT_NS);
-  while (rd(dev, VIRTIO_MMIO_STATUS) != 0) {
+  while (status_of(dev) != 0) {
     if (arch_deadline_passed(deadline)) {
       klog(LOG_ERROR, "%s: reset: status still %#x after 100 ms\n", dev->name,
-           rd(dev, VIRTIO_MMIO_STATUS));
+           status_of(dev));
       return RL_ERR_TIMEOUT;
     }
     arch_idle_until(RL_MIN(deadline, arch_time_ns() + 10000));
@@ -152,21 +131,17 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
   set_status(dev, VIRTIO_STATUS_ACKNOWLEDGE); /* §3.1.1 step 2 */
   set_status(dev, VIRTIO_STATUS_DRIVER);      /* step 3 */
 
-  uint64_t offered = 0;
-  for (uint32_t word = 0; word < 2; word++) {
-    wr(dev, VIRTIO_MMIO_DEVICE_FEATURES_SEL, word);
-    offered |= (uint64_t)rd(dev, VIRTIO_MMIO_DEVICE_FEATURES) << (32 * word);
-  }
+  uint64_t offered = dev->transport->get_features(dev);
   dev->device_features = offered;
   /* Device-specific bits are 0-23 and 50-127 (§6); the rest are the
    * transport's, which only the core accepts. */
   uint64_t device_bits = wanted & (VIRTIO_BIT(24) - 1);
-  uint64_t accept = offered & (device_bits | dev->offer_mask);
+  uint64_t accept = offered & (device_bits | transport_offer(dev));
   log_features(dev, "offered by the device", offered);
   log_features(dev, "accepted", accept);
   log_features(dev, "refused", offered & ~accept);
 
-  if (dev->version == 2 && (accept & VIRTIO_BIT(VIRTIO_F_VERSION_1)) == 0) {
+  if (!dev->legacy && (accept & VIRTIO_BIT(VIRTIO_F_VERSION_1)) == 0) {
     virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
                        "modern device without VERSION_1");
     return RL_ERR_NOT_SUPPORTED;
@@ -176,22 +151,17 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
     virtio_device_fail(dev, st, "no usable queue backend");
     return st;
   }
-  for (uint32_t word = 0; word < 2; word++) {
-    wr(dev, VIRTIO_MMIO_DRIVER_FEATURES_SEL, word);
-    wr(dev, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(accept >> (32 * word)));
-  }
+  dev->transport->set_features(dev, accept);
   dev->features = accept;
-  if (dev->version == 2) {
-    /* §3.1.1 steps 5-6: FEATURES_OK must read back. */
+  if (!dev->legacy) {
+    /* §3.1.1 steps 5-6: FEATURES_OK must read back (a legacy interface
+     * has no FEATURES_OK, §2.2.2). */
     set_status(dev, VIRTIO_STATUS_FEATURES_OK);
-    if ((rd(dev, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK) == 0) {
+    if ((status_of(dev) & VIRTIO_STATUS_FEATURES_OK) == 0) {
       virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
                          "FEATURES_OK did not read back");
       return RL_ERR_NOT_SUPPORTED;
     }
-  } else {
-    /* §4.2.4: the legacy ring layout needs the guest page size. */
-    wr(dev, VIRTIO_MMIO_GUEST_PAGE_SIZE, VIRTIO_MMIO_LEGACY_PAGE_SIZE);
   }
   return RL_OK;
 }
@@ -213,20 +183,18 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
   if (vq->backend != NULL) {
     return RL_ERR_BUSY;
   }
-  wr(dev, VIRTIO_MMIO_QUEUE_SEL, index);
-  bool in_use = dev->version == 2 ? rd(dev, VIRTIO_MMIO_QUEUE_READY) != 0
-                                  : rd(dev, VIRTIO_MMIO_QUEUE_PFN) != 0;
-  if (in_use) {
-    return RL_ERR_BUSY;
+  uint32_t num_max = 0;
+  rl_status st = dev->transport->queue_query(dev, index, &num_max);
+  if (st != RL_OK) {
+    return st;
   }
-  uint32_t num_max = rd(dev, VIRTIO_MMIO_QUEUE_NUM_MAX);
   if (num_max == 0) {
     klog(LOG_ERROR, "%s: queue %u (%s) does not exist (QueueNumMax 0)\n",
          dev->name, index, name);
     return RL_ERR_NOT_FOUND;
   }
   struct vq_choice choice;
-  rl_status st = vq_select(dev, &choice);
+  st = vq_select(dev, &choice);
   if (st != RL_OK) {
     return st;
   }
@@ -236,9 +204,9 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
       .size = (uint16_t)size,
       .event_idx = virtio_has_feature(dev, VIRTIO_F_EVENT_IDX),
       .indirect = virtio_has_feature(dev, VIRTIO_F_INDIRECT_DESC),
-      .legacy = dev->version == 1,
-      .legacy_align = VIRTIO_MMIO_LEGACY_ALIGN,
-      .dma_coherent = dev->slot.dma_coherent,
+      .legacy = dev->legacy,
+      .legacy_align = dev->legacy_align,
+      .dma_coherent = dev->dma_coherent,
   };
   st = choice.ops->create(&cfg, &vq->backend);
   if (st != RL_OK) {
@@ -246,30 +214,11 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
   }
   struct vq_addrs a;
   choice.ops->addrs(vq->backend, &a);
-  if (dev->version == 1 && a.desc / VIRTIO_MMIO_LEGACY_PAGE_SIZE > UINT32_MAX) {
-    /* §4.2.4: QueuePFN is 32 bits of page number. */
-    klog(LOG_ERROR,
-         "%s: queue %u: ring at %#llx is beyond what the legacy "
-         "QueuePFN can address\n",
-         dev->name, index, (unsigned long long)a.desc);
+  st = dev->transport->queue_enable(dev, index, size, &a);
+  if (st != RL_OK) {
     choice.ops->destroy(vq->backend);
     vq->backend = NULL;
-    return RL_ERR_OUT_OF_RANGE;
-  }
-  wr(dev, VIRTIO_MMIO_QUEUE_NUM, size);
-  if (dev->version == 1) {
-    /* §4.2.4: QueueAlign and the page number of the whole queue. */
-    wr(dev, VIRTIO_MMIO_QUEUE_ALIGN, VIRTIO_MMIO_LEGACY_ALIGN);
-    wr(dev, VIRTIO_MMIO_QUEUE_PFN,
-       (uint32_t)(a.desc / VIRTIO_MMIO_LEGACY_PAGE_SIZE));
-  } else {
-    wr(dev, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)a.desc);
-    wr(dev, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(a.desc >> 32));
-    wr(dev, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)a.driver);
-    wr(dev, VIRTIO_MMIO_QUEUE_DRIVER_HIGH, (uint32_t)(a.driver >> 32));
-    wr(dev, VIRTIO_MMIO_QUEUE_DEVICE_LOW, (uint32_t)a.device);
-    wr(dev, VIRTIO_MMIO_QUEUE_DEVICE_HIGH, (uint32_t)(a.device >> 32));
-    wr(dev, VIRTIO_MMIO_QUEUE_READY, 1);
+    return st;
   }
   vq->dev = dev;
   vq->index = index;
@@ -281,7 +230,7 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
        "%s: queue %u (%s): %u entries, %s ring (%s), %s layout, "
        "desc %#llx driver %#llx device %#llx\n",
        dev->name, index, name, size, choice.ops->name, choice.why,
-       dev->version == 1 ? "legacy" : "modern", (unsigned long long)a.desc,
+       dev->legacy ? "legacy" : "modern", (unsigned long long)a.desc,
        (unsigned long long)a.driver, (unsigned long long)a.device);
   *out = vq;
   return RL_OK;
@@ -294,19 +243,19 @@ rl_status virtio_device_ready(struct virtio_device *dev) {
     return RL_ERR_BROKEN;
   }
   if (!dev->irq_ready) {
-    rl_status st = arch_irq_register(dev->slot.irq, irq_handler, dev);
+    rl_status st = arch_irq_register(dev->irq, irq_handler, dev);
     if (st == RL_OK) {
-      st = arch_irq_enable(dev->slot.irq);
+      st = arch_irq_enable(dev->irq);
     }
     if (st != RL_OK) {
       klog(LOG_WARN, "%s: interrupt %u unusable (%s): polling\n", dev->name,
-           dev->slot.irq, rl_status_str(st));
+           dev->irq, rl_status_str(st));
     } else {
       dev->irq_ready = true;
     }
   }
   set_status(dev, VIRTIO_STATUS_DRIVER_OK); /* §3.1.1 step 8 */
-  uint32_t status = rd(dev, VIRTIO_MMIO_STATUS);
+  uint32_t status = status_of(dev);
   if (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
     virtio_device_fail(dev, RL_ERR_BROKEN, "DEVICE_NEEDS_RESET at DRIVER_OK");
     return RL_ERR_BROKEN;
@@ -356,31 +305,23 @@ rl_status virtio_device_recover(struct virtio_device *dev) {
 rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
                              unsigned width, uint64_t *value) {
   if ((width != 1 && width != 2 && width != 4 && width != 8) ||
-      offset % (width == 8 ? 4 : width) != 0 ||
-      (uint64_t)offset + width > dev->slot.size - VIRTIO_MMIO_CONFIG) {
+      offset % (width == 8 ? 4 : width) != 0) {
     return RL_ERR_INVALID;
   }
-  volatile uint8_t *p = dev->regs + VIRTIO_MMIO_CONFIG + offset;
+  const struct virtio_transport *t = dev->transport;
   for (int tries = 0; tries < CONFIG_GENERATION_TRIES; tries++) {
-    uint32_t gen =
-        dev->version == 2 ? rd(dev, VIRTIO_MMIO_CONFIG_GENERATION) : 0;
-    uint64_t v;
-    switch (width) {
-    case 1:
-      v = arch_mmio_read8(p);
-      break;
-    case 2:
-      v = arch_mmio_read16(p);
-      break;
-    case 4:
-      v = arch_mmio_read32(p);
-      break;
-    default:
-      v = arch_mmio_read32(p) | (uint64_t)arch_mmio_read32(p + 4) << 32;
-      break;
+    /* §2.5.1: a field read while the generation stays the same. */
+    uint32_t gen = t->config_generation(dev);
+    uint32_t lo = 0, hi = 0;
+    rl_status st = t->config_read(dev, offset, width == 8 ? 4 : width, &lo);
+    if (st == RL_OK && width == 8) {
+      st = t->config_read(dev, offset + 4, 4, &hi);
     }
-    if (dev->version == 1 || rd(dev, VIRTIO_MMIO_CONFIG_GENERATION) == gen) {
-      *value = v;
+    if (st != RL_OK) {
+      return st;
+    }
+    if (t->config_generation(dev) == gen) {
+      *value = lo | (uint64_t)hi << 32;
       return RL_OK;
     }
   }
@@ -390,18 +331,12 @@ rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
 
 rl_status virtio_config_write32(struct virtio_device *dev, uint32_t offset,
                                 uint32_t value) {
-  if (offset % 4 != 0 ||
-      (uint64_t)offset + 4 > dev->slot.size - VIRTIO_MMIO_CONFIG) {
-    return RL_ERR_INVALID;
-  }
-  arch_mmio_write32(dev->regs + VIRTIO_MMIO_CONFIG + offset, value);
-  return RL_OK;
+  return dev->transport->config_write(dev, offset, 4, value);
 }
 
 void virtio_handle_interrupt(struct virtio_device *dev) {
-  uint32_t isr = rd(dev, VIRTIO_MMIO_INTERRUPT_STATUS);
-  wr(dev, VIRTIO_MMIO_INTERRUPT_ACK, isr);
-  if (isr & VIRTIO_MMIO_INT_VRING) {
+  uint32_t isr = dev->transport->interrupt_take(dev);
+  if (isr & VIRTIO_INT_USED) {
     for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
       struct virtqueue *vq = &dev->queues[i];
       if (vq->backend != NULL) {
@@ -410,9 +345,9 @@ void virtio_handle_interrupt(struct virtio_device *dev) {
       }
     }
   }
-  if (isr & VIRTIO_MMIO_INT_CONFIG) {
+  if (isr & VIRTIO_INT_CONFIG) {
     dev->config_changes++;
-    if (rd(dev, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
+    if (status_of(dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
       /* §2.1.2: the device gave up; recovery runs from the main loop. */
       if (!dev->needs_reset) {
         klog(LOG_ERROR, "%s: device set DEVICE_NEEDS_RESET\n", dev->name);

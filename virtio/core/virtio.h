@@ -1,7 +1,7 @@
-/* The virtio core (virtio 1.2 §2, §3, §4.2): devices on the MMIO
- * transport (legacy and modern), feature negotiation, virtqueues through a
- * queue backend, interrupts, and an async-first request API with a
- * blocking wait on top.
+/* The virtio core (virtio 1.2 §2, §3): devices on any transport
+ * (transport.h; virtio-mmio is virtio/transport-mmio), feature
+ * negotiation, virtqueues through a queue backend, interrupts, and an
+ * async-first request API with a blocking wait on top.
  *
  * A driver's probe calls virtio_negotiate, virtio_queue_setup for each
  * queue, then virtio_device_ready. Requests: virtqueue_add (any number)
@@ -14,7 +14,7 @@
 
 #include <ringlight/status.h>
 #include <ringlight/types.h>
-#include <virtio/core/mmio_scan.h>
+#include <virtio/core/transport.h>
 #include <virtio/core/vq_backend.h>
 
 /* Transport feature bits (§6). */
@@ -79,12 +79,15 @@ struct virtqueue {
 
 struct virtio_device {
   char name[48]; /* "virtio-rng@0x10007000" */
-  struct virtio_mmio_slot slot;
-  volatile uint8_t *regs;
-  uint32_t version; /* 1 legacy, 2 modern */
+  /* Filled by the transport that found the device. */
+  const struct virtio_transport *transport;
   uint32_t device_id;
+  unsigned irq;          /* interrupt line (arch_irq_* number) */
+  bool dma_coherent;     /* no cache maintenance for its DMA */
+  bool legacy;           /* legacy interface (§2.7.2 queue layout) */
+  uint32_t legacy_align; /* its QueueAlign */
+  /* The core's. */
   uint64_t device_features; /* offered by the device */
-  uint64_t offer_mask;      /* transport features the core may accept */
   uint64_t features;        /* negotiated */
   const struct virtio_driver *driver;
   struct virtqueue queues[VIRTIO_MAX_QUEUES];
@@ -95,13 +98,10 @@ struct virtio_device {
   void *priv; /* the driver's */
 };
 
-/* Binds `dev` to a discovered slot; computes offer_mask from Kconfig. */
-rl_status virtio_device_init(struct virtio_device *dev,
-                             const struct virtio_mmio_slot *slot);
-
 /* §3.1.1 steps 1-6: reset (waits until Status reads 0), ACKNOWLEDGE,
  * DRIVER, features (driver's device-specific `wanted` plus the transport
- * features in offer_mask), FEATURES_OK written and read back (modern).
+ * features Kconfig enables and the ring backend needs), FEATURES_OK
+ * written and read back (modern).
  * Logs offered, accepted and refused features by name. */
 rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted);
 bool virtio_has_feature(const struct virtio_device *dev, unsigned bit);
@@ -117,7 +117,7 @@ rl_status virtio_device_ready(struct virtio_device *dev);
 /* Sets FAILED and logs why; the device is unusable afterwards. */
 void virtio_device_fail(struct virtio_device *dev, rl_status why,
                         const char *what);
-uint32_t virtio_device_status(const struct virtio_device *dev);
+uint32_t virtio_device_status(struct virtio_device *dev);
 /* Resets the device (status 0), fails every outstanding request by
  * calling its queue's done callback with len UINT32_MAX, and releases the
  * queues: the driver negotiates and sets them up again. */
@@ -163,12 +163,17 @@ void virtqueue_describe(const struct virtqueue *vq, char *buf, size_t size);
 /* Feature bit name ("EVENT_IDX"), or NULL. */
 const char *virtio_feature_name(const struct virtio_device *dev, unsigned bit);
 
-/* The drivers built in (drivers/registry.c), and binding them to every
- * discovered device; returns how many were bound. */
+/* The drivers built in (drivers/registry.c); the one for a device id, or
+ * NULL. */
 extern const struct virtio_driver *const virtio_drivers[];
 extern const size_t virtio_driver_count;
-unsigned virtio_probe_all(const struct fdt *fdt);
+const struct virtio_driver *virtio_driver_for(uint32_t device_id);
+/* A transport found `dev`: binds its driver and probes it. A device whose
+ * probe fails is marked FAILED and kept (it may still hold our rings). */
+rl_status virtio_bind(struct virtio_device *dev);
 /* Calls every bound driver's poll hook. */
 void virtio_poll_all(void);
+/* "gpu", "rng", ... (§5 device ids). */
+const char *virtio_device_name(uint32_t device_id);
 
 #endif

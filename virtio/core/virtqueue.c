@@ -1,13 +1,10 @@
 /* Requests on a virtqueue: add, kick (with event suppression), poll and
  * the blocking wait with a deadline. */
 #include <arch/irq.h>
-#include <arch/mmio.h>
 #include <arch/time.h>
 #include <kernel/panic.h>
 #include <lib/fmt.h>
 #include <virtio/core/virtio.h>
-
-#include "virtio_mmio.h"
 
 /* Without an interrupt, how often the wait polls. */
 #define POLL_INTERVAL_NS 20000ull
@@ -42,9 +39,7 @@ void virtqueue_kick(struct virtqueue *vq) {
   bool notify = vq->ops->kick_prepare(vq->backend);
   arch_irq_restore(flags);
   if (notify) {
-    /* §4.2.3.4: the queue index; the MMIO write is ordered after the ring
-     * writes by the accessor's barrier. */
-    arch_mmio_write32(vq->dev->regs + VIRTIO_MMIO_QUEUE_NOTIFY, vq->index);
+    vq->dev->transport->notify(vq->dev, vq->index);
     vq->notifications++;
   }
 }
@@ -151,6 +146,6 @@ rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,
        (unsigned long long)(timeout_ns / 1000000), state, status,
        (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) ? " (DEVICE_NEEDS_RESET)"
                                                    : "",
-       arch_mmio_read32(vq->dev->regs + VIRTIO_MMIO_INTERRUPT_STATUS));
+       vq->dev->transport->interrupt_status(vq->dev));
   return RL_ERR_TIMEOUT;
 }

@@ -15,14 +15,14 @@ extern const struct vq_ops vq_packed_ops;
     "no virtqueue backend: set CONFIG_VIRTIO_QUEUE_SPLIT or CONFIG_VIRTIO_QUEUE_PACKED (menuconfig: Virtio)"
 #endif
 
-uint64_t vq_select_transport_features(uint32_t version) {
+uint64_t vq_select_transport_features(const struct virtio_device *dev) {
 #if defined(CONFIG_VIRTIO_QUEUE_PACKED) &&                                     \
     !defined(CONFIG_VIRTIO_QUEUE_PREFER_SPLIT)
-  if (version == 2) {
+  if (!dev->legacy) {
     return VIRTIO_BIT(VIRTIO_F_RING_PACKED); /* §2.8: modern only */
   }
 #endif
-  (void)version;
+  (void)dev;
   return 0;
 }
 
@@ -40,8 +40,8 @@ rl_status vq_select_check(const struct virtio_device *dev, uint64_t accepted) {
        "%s: this build has only the packed ring, and the device %s "
        "VIRTIO_F_RING_PACKED (bit 34)%s; enable CONFIG_VIRTIO_QUEUE_SPLIT "
        "(menuconfig: Virtio > Split virtqueue backend)\n",
-       dev->name, dev->version == 1 ? "cannot offer" : "does not offer",
-       dev->version == 1 ? " on the legacy transport" : "");
+       dev->name, dev->legacy ? "cannot offer" : "does not offer",
+       dev->legacy ? " on the legacy transport" : "");
   return RL_ERR_NOT_SUPPORTED;
 #endif
 }
@@ -60,8 +60,8 @@ rl_status vq_select(const struct virtio_device *dev, struct vq_choice *out) {
 #if defined(CONFIG_VIRTIO_QUEUE_PREFER_SPLIT)
   out->why = "preferred (CONFIG_VIRTIO_QUEUE_PREFER_SPLIT)";
 #elif defined(CONFIG_VIRTIO_QUEUE_PACKED)
-  out->why = dev->version == 1 ? "legacy transport: no RING_PACKED"
-                               : "device does not offer RING_PACKED";
+  out->why = dev->legacy ? "legacy transport: no RING_PACKED"
+                         : "device does not offer RING_PACKED";
 #else
   out->why = "the only backend built";
 #endif

@@ -12,7 +12,7 @@ struct vq_choice {
 
 /* RING_PACKED when the packed backend is built and the transport is
  * modern (a legacy transport has no second feature word). */
-uint64_t vq_select_transport_features(uint32_t version);
+uint64_t vq_select_transport_features(const struct virtio_device *dev);
 /* After negotiation: RL_OK when some built backend can run with the
  * accepted features; otherwise logs the missing feature and the Kconfig
  * option to change, and returns RL_ERR_NOT_SUPPORTED. */

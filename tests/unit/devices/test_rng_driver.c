@@ -20,6 +20,7 @@
 #include <kernel/panic.h>
 #include <ringlight/config.h>
 #include <virtio/core/virtio.h>
+#include <virtio/transport-mmio/mmio.h>
 
 #include "arch_host.h"
 #include "rng_model.h"
@@ -74,9 +75,10 @@ static int fx_setup(void **state) {
   f->rm = rng_model_create(&c);
   struct virtio_mmio_slot slot;
   vm_slot(rng_model_vm(f->rm), run->v->line == 0, &slot);
-  f->dev = calloc(1, sizeof(*f->dev));
-  assert_non_null(f->dev);
-  assert_int_equal(virtio_device_init(f->dev, &slot), RL_OK);
+  struct virtio_mmio_device *m = calloc(1, sizeof(*m));
+  assert_non_null(m);
+  assert_int_equal(virtio_mmio_device_init(m, &slot), RL_OK);
+  f->dev = &m->dev; /* the first member: freed through it */
   f->dev->driver = &virtio_rng_driver;
   assert_int_equal(virtio_rng_driver.probe(f->dev), RL_OK);
   *state = f;

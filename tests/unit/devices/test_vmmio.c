@@ -17,6 +17,7 @@
 
 #include <arch/mmio.h>
 #include <virtio/core/virtio.h>
+#include <virtio/transport-mmio/mmio.h>
 
 #include "arch_host.h"
 #include "rng_model.h"
@@ -169,18 +170,19 @@ static void core_sequence(void **state, uint32_t version) {
   struct fx *f = open_dev(state, version);
   struct virtio_mmio_slot slot;
   vm_slot(f->vm, true, &slot);
-  struct virtio_device dev;
-  memset(&dev, 0, sizeof(dev));
-  assert_int_equal(virtio_device_init(&dev, &slot), RL_OK);
-  assert_int_equal(virtio_negotiate(&dev, 0), RL_OK);
+  struct virtio_mmio_device m;
+  memset(&m, 0, sizeof(m));
+  assert_int_equal(virtio_mmio_device_init(&m, &slot), RL_OK);
+  struct virtio_device *dev = &m.dev;
+  assert_int_equal(virtio_negotiate(dev, 0), RL_OK);
   struct virtqueue *vq;
-  assert_int_equal(virtio_queue_setup(&dev, 0, "requestq", 8, no_done, &vq),
+  assert_int_equal(virtio_queue_setup(dev, 0, "requestq", 8, no_done, &vq),
                    RL_OK);
-  assert_int_equal(virtio_device_ready(&dev), RL_OK);
+  assert_int_equal(virtio_device_ready(dev), RL_OK);
   assert_true(vm_queue_ready(f->vm, 0));
   assert_int_equal(vm_queue_num(f->vm, 0), 8);
   assert_string_equal(vm_violations(f->vm), "");
-  assert_int_equal(virtio_device_reset(&dev), RL_OK);
+  assert_int_equal(virtio_device_reset(dev), RL_OK);
   assert_int_equal(vm_status(f->vm), 0);
   assert_string_equal(vm_violations(f->vm), "");
 }

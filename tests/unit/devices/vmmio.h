@@ -15,7 +15,7 @@
 #define TESTS_UNIT_DEVICES_VMMIO_H
 
 #include <tests/unit/virtio/model.h>
-#include <virtio/core/mmio_scan.h>
+#include <virtio/transport-mmio/mmio.h>
 
 #define VM_QUEUES 4
 #define VM_REGS_SIZE 0x200u /* as on QEMU's aarch64 virt machine */

@@ -21,7 +21,8 @@
 #include <arch/irq.h>
 #include <arch/time.h>
 #include <virtio/core/virtio.h>
-#include <virtio/core/virtio_mmio.h>
+#include <virtio/transport-mmio/mmio.h>
+#include <virtio/transport-mmio/virtio_mmio.h>
 
 #include "arch_host.h"
 #include "model.h"
@@ -34,7 +35,7 @@ extern const struct vq_ops vq_split_ops;
 #define TICK_IRQ 700 /* a spare interrupt the "device" runs on */
 
 struct core_fx {
-  struct virtio_device dev;
+  struct virtio_mmio_device mm; /* the device on the buffer below */
   uint8_t *regs;
   struct model *m;
   struct vq_config cfg;
@@ -83,16 +84,22 @@ static int setup(void **state) {
     free(f);
     return -1;
   }
-  (void)snprintf(f->dev.name, sizeof(f->dev.name), "%s", DEV_NAME);
-  f->dev.regs = f->regs;
-  f->dev.version = 2;
-  f->dev.slot.regs = f->regs;
-  f->dev.slot.size = REGS_SIZE;
-  f->dev.slot.version = 2;
-  f->dev.slot.irq = 40;
-  f->dev.slot.dma_coherent = true;
-  f->dev.irq_ready = false;
-  f->dev.priv = f;
+  struct virtio_mmio_slot slot = {
+      .pa = 0x10001000,
+      .size = REGS_SIZE,
+      .irq = 40,
+      .regs = f->regs,
+      .version = 2,
+      .device_id = 4,
+      .dma_coherent = true,
+  };
+  if (virtio_mmio_device_init(&f->mm, &slot) != RL_OK) {
+    free(f->regs);
+    free(f);
+    return -1;
+  }
+  (void)snprintf(f->mm.dev.name, sizeof(f->mm.dev.name), "%s", DEV_NAME);
+  f->mm.dev.priv = f;
   if (arch_dma_alloc(4, &f->data) != RL_OK) {
     free(f->regs);
     free(f);
@@ -108,7 +115,7 @@ static int teardown(void **state) {
     model_split_ops.detach(f->m);
   }
   for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
-    struct virtqueue *vq = &f->dev.queues[i];
+    struct virtqueue *vq = &f->mm.dev.queues[i];
     if (vq->backend != NULL) {
       vq->ops->destroy(vq->backend);
       vq->backend = NULL;
@@ -127,8 +134,8 @@ static int teardown(void **state) {
  * attached to its rings. */
 static struct virtqueue *open_queue(struct core_fx *f, unsigned index,
                                     uint16_t size, bool event_idx) {
-  struct virtqueue *vq = &f->dev.queues[index];
-  vq->dev = &f->dev;
+  struct virtqueue *vq = &f->mm.dev.queues[index];
+  vq->dev = &f->mm.dev;
   vq->index = index;
   vq->name = "requestq";
   vq->size = size;
@@ -402,7 +409,7 @@ static void test_reset(void **state) {
   }
   model_split_ops.push(f->m, device_takes(f), 3);
   set_reg(f, VIRTIO_MMIO_STATUS, 0xf);
-  assert_int_equal(virtio_device_reset(&f->dev), RL_OK);
+  assert_int_equal(virtio_device_reset(&f->mm.dev), RL_OK);
   assert_int_equal(reg(f, VIRTIO_MMIO_STATUS), 0);
   assert_int_equal(f->ndone, 3);
   uint8_t seen[3] = {0};
@@ -447,15 +454,15 @@ static void test_needs_reset(void **state) {
       .name = "test", .device_id = 4, .probe = recover_probe};
   recover_fx = f;
   recover_probes = 0;
-  f->dev.driver = &drv;
+  f->mm.dev.driver = &drv;
   struct virtqueue *vq = open_queue(f, 0, 8, false);
   f->wait_for = tok(f, 0);
   assert_int_equal(submit(f, vq, 0), RL_OK);
   (void)device_takes(f); /* the device took it, then gave up */
   set_reg(f, VIRTIO_MMIO_STATUS, 0xf | VIRTIO_STATUS_DEVICE_NEEDS_RESET);
   set_reg(f, VIRTIO_MMIO_INTERRUPT_STATUS, VIRTIO_MMIO_INT_CONFIG);
-  virtio_handle_interrupt(&f->dev);
-  assert_true(f->dev.needs_reset);
+  virtio_handle_interrupt(&f->mm.dev);
+  assert_true(f->mm.dev.needs_reset);
   host_time_virtual(true);
   uint64_t start = arch_time_ns();
   assert_int_equal(virtqueue_wait(vq, &f->flag, 1000000000ull), RL_ERR_BROKEN);
@@ -463,8 +470,8 @@ static void test_needs_reset(void **state) {
   host_time_virtual(false);
   assert_int_equal(f->ndone, 0);
 
-  assert_int_equal(virtio_device_recover(&f->dev), RL_OK);
-  assert_false(f->dev.needs_reset);
+  assert_int_equal(virtio_device_recover(&f->mm.dev), RL_OK);
+  assert_false(f->mm.dev.needs_reset);
   assert_int_equal(reg(f, VIRTIO_MMIO_STATUS), 0); /* reset was written */
   assert_int_equal(f->ndone, 1);
   assert_ptr_equal(f->done_token[0], tok(f, 0));
@@ -472,7 +479,7 @@ static void test_needs_reset(void **state) {
   assert_true(f->flag);
   assert_int_equal(recover_probes, 1);
   /* The new queue works. */
-  vq = &f->dev.queues[0];
+  vq = &f->mm.dev.queues[0];
   assert_non_null(vq->backend);
   f->flag = false;
   f->wait_for = tok(f, 1);
@@ -486,15 +493,15 @@ static void test_needs_reset(void **state) {
 static void test_interrupt(void **state) {
   struct core_fx *f = *state;
   struct virtqueue *vq = open_queue(f, 0, 8, false);
-  assert_int_equal(virtio_device_ready(&f->dev), RL_OK);
-  assert_true(f->dev.irq_ready);
+  assert_int_equal(virtio_device_ready(&f->mm.dev), RL_OK);
+  assert_true(f->mm.dev.irq_ready);
   assert_true(reg(f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_DRIVER_OK);
   f->wait_for = tok(f, 0);
   assert_int_equal(submit(f, vq, 0), RL_OK);
   model_split_ops.push(f->m, device_takes(f), 9);
   assert_true(model_split_ops.should_interrupt(f->m));
   set_reg(f, VIRTIO_MMIO_INTERRUPT_STATUS, VIRTIO_MMIO_INT_VRING);
-  assert_int_equal(host_irq_raise(f->dev.slot.irq), RL_OK);
+  assert_int_equal(host_irq_raise(f->mm.slot.irq), RL_OK);
   assert_int_equal(reg(f, VIRTIO_MMIO_INTERRUPT_ACK), VIRTIO_MMIO_INT_VRING);
   assert_int_equal(vq->interrupts, 1);
   assert_int_equal(f->ndone, 1);
@@ -506,10 +513,10 @@ static void test_interrupt(void **state) {
  * from them alone, as the device would. */
 static void test_queue_setup_registers(void **state) {
   struct core_fx *f = *state;
-  f->dev.features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
+  f->mm.dev.features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
   set_reg(f, VIRTIO_MMIO_QUEUE_NUM_MAX, 256);
   struct virtqueue *vq;
-  assert_int_equal(virtio_queue_setup(&f->dev, 1, "txq", 100, on_done, &vq),
+  assert_int_equal(virtio_queue_setup(&f->mm.dev, 1, "txq", 100, on_done, &vq),
                    RL_OK);
   assert_int_equal(vq->size, 64);
   assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_SEL), 1);
@@ -530,7 +537,7 @@ static void test_queue_setup_registers(void **state) {
   assert_int_equal(virtqueue_poll(vq), 1);
   assert_int_equal(f->done_len[0], 4);
   /* The same queue again: busy. */
-  assert_int_equal(virtio_queue_setup(&f->dev, 1, "txq", 100, on_done, &vq),
+  assert_int_equal(virtio_queue_setup(&f->mm.dev, 1, "txq", 100, on_done, &vq),
                    RL_ERR_BUSY);
 }
 
@@ -540,13 +547,13 @@ static void test_queue_setup_registers(void **state) {
  * addresses start at 2^43, within what a PFN reaches.) */
 static void test_queue_setup_legacy(void **state) {
   struct core_fx *f = *state;
-  f->dev.version = 1;
-  f->dev.slot.version = 1;
+  f->mm.slot.version = 1;
+  f->mm.dev.legacy = true;
   set_reg(f, VIRTIO_MMIO_QUEUE_NUM_MAX, 1024);
   struct virtqueue *vq = NULL;
-  rl_status st = virtio_queue_setup(&f->dev, 0, "rxq", 300, on_done, &vq);
+  rl_status st = virtio_queue_setup(&f->mm.dev, 0, "rxq", 300, on_done, &vq);
   if (st != RL_OK) {
-    assert_null(f->dev.queues[0].backend);
+    assert_null(f->mm.dev.queues[0].backend);
     assert_int_equal(reg(f, VIRTIO_MMIO_QUEUE_PFN), 0);
     return;
   }

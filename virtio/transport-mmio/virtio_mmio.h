@@ -1,7 +1,8 @@
 /* virtio-mmio register offsets: modern (virtio 1.2 §4.2.2) and the legacy
- * interface (§4.2.4). Internal to virtio/core. */
-#ifndef VIRTIO_CORE_VIRTIO_MMIO_H
-#define VIRTIO_CORE_VIRTIO_MMIO_H
+ * interface (§4.2.4). The one set of register names, for the MMIO
+ * transport (and tests that play its registers). */
+#ifndef VIRTIO_TRANSPORT_MMIO_VIRTIO_MMIO_H
+#define VIRTIO_TRANSPORT_MMIO_VIRTIO_MMIO_H
 
 #define VIRTIO_MMIO_MAGIC_VALUE 0x000
 #define VIRTIO_MMIO_VERSION 0x004
@@ -30,6 +31,8 @@
 #define VIRTIO_MMIO_QUEUE_DEVICE_HIGH 0x0a4
 #define VIRTIO_MMIO_CONFIG_GENERATION 0x0fc
 #define VIRTIO_MMIO_CONFIG 0x100
+
+#define VIRTIO_MMIO_MAGIC 0x74726976u /* MagicValue: "virt" */
 
 #define VIRTIO_MMIO_INT_VRING 1u  /* used buffer notification */
 #define VIRTIO_MMIO_INT_CONFIG 2u /* configuration change */

@@ -1,41 +1,12 @@
+/* virtio-mmio discovery from the device tree (virtio 1.2 §4.2.2): the
+ * slots and their identification registers. */
 #include <arch/irq.h>
 #include <arch/mmio.h>
 #include <arch/vm.h>
 #include <kernel/panic.h>
-#include <virtio/core/mmio_scan.h>
+#include <virtio/transport-mmio/mmio.h>
 
-/* virtio 1.2 §4.2.2: MMIO register offsets. */
-#define VIRTIO_MMIO_MAGIC 0x000
-#define VIRTIO_MMIO_VERSION 0x004
-#define VIRTIO_MMIO_DEVICE_ID 0x008
-#define VIRTIO_MMIO_VENDOR_ID 0x00c
-#define VIRTIO_MMIO_MAGIC_VALUE 0x74726976u /* "virt" */
-
-const char *virtio_device_name(uint32_t device_id) {
-  /* virtio 1.2 §5: device ids. */
-  switch (device_id) {
-  case 0:
-    return "empty";
-  case 1:
-    return "net";
-  case 2:
-    return "block";
-  case 3:
-    return "console";
-  case 4:
-    return "rng";
-  case 5:
-    return "balloon";
-  case 16:
-    return "gpu";
-  case 18:
-    return "input";
-  case 19:
-    return "vsock";
-  default:
-    return "other";
-  }
-}
+#include "virtio_mmio.h"
 
 rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
                               struct virtio_mmio_slot *slot) {
@@ -66,12 +37,12 @@ rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
     return st;
   }
   slot->regs = (volatile uint8_t *)regs;
-  slot->magic = arch_mmio_read32(slot->regs + VIRTIO_MMIO_MAGIC);
+  slot->magic = arch_mmio_read32(slot->regs + VIRTIO_MMIO_MAGIC_VALUE);
   slot->version = arch_mmio_read32(slot->regs + VIRTIO_MMIO_VERSION);
   slot->device_id = arch_mmio_read32(slot->regs + VIRTIO_MMIO_DEVICE_ID);
   slot->vendor_id = arch_mmio_read32(slot->regs + VIRTIO_MMIO_VENDOR_ID);
   slot->dma_coherent = fdt_has_prop(fdt, node, "dma-coherent");
-  if (slot->magic != VIRTIO_MMIO_MAGIC_VALUE) {
+  if (slot->magic != VIRTIO_MMIO_MAGIC) {
     return RL_ERR_BAD_FORMAT;
   }
   return RL_OK;

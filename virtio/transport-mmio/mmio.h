@@ -1,0 +1,50 @@
+/* The virtio-mmio transport (virtio 1.2 §4.2): slots found in the device
+ * tree's "virtio,mmio" nodes, and the transport interface
+ * (virtio/core/transport.h) on their registers, modern (§4.2.2) and
+ * legacy (§4.2.4). */
+#ifndef VIRTIO_TRANSPORT_MMIO_MMIO_H
+#define VIRTIO_TRANSPORT_MMIO_MMIO_H
+
+#include <devicetree/fdt.h>
+#include <virtio/core/virtio.h>
+
+struct virtio_mmio_slot {
+  int node;
+  paddr_t pa;
+  uint64_t size;
+  unsigned irq; /* controller irq number (arch_irq_from_dt) */
+  volatile uint8_t *regs;
+  uint32_t magic;
+  uint32_t version; /* 1 legacy, 2 modern */
+  uint32_t device_id;
+  uint32_t vendor_id;
+  bool dma_coherent;
+};
+
+/* A virtio device on an MMIO slot: the generic device first. */
+struct virtio_mmio_device {
+  struct virtio_device dev;
+  struct virtio_mmio_slot slot;
+};
+
+extern const struct virtio_transport virtio_mmio_transport;
+
+/* Reads the index-th "virtio,mmio" node and its identification registers.
+ * RL_ERR_NOT_FOUND past the last node. */
+rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
+                              struct virtio_mmio_slot *slot);
+
+/* Logs every slot: address, irq, version, device id. Returns how many
+ * slots hold a device (DeviceID != 0). */
+unsigned virtio_mmio_log_slots(const struct fdt *fdt);
+
+/* Makes `m` the device of `slot` (name, transport, irq, coherence, legacy
+ * or modern interface). RL_ERR_NOT_SUPPORTED for an unknown version. */
+rl_status virtio_mmio_device_init(struct virtio_mmio_device *m,
+                                  const struct virtio_mmio_slot *slot);
+
+/* Every slot with a device: a struct virtio_mmio_device each, bound to
+ * its driver (virtio_bind). Returns how many were bound. */
+unsigned virtio_mmio_probe_all(const struct fdt *fdt);
+
+#endif
