@@ -82,7 +82,6 @@ static uint64_t transport_offer(const struct virtio_device *dev) {
 #ifdef CONFIG_VIRTIO_INDIRECT_DESC
   mask |= VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
 #endif
-  mask |= vq_select_transport_features(dev);
   return mask;
 }
 
@@ -136,7 +135,14 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
   /* Device-specific bits are 0-23 and 50-127 (§6); the rest are the
    * transport's, which only the core accepts. */
   uint64_t device_bits = wanted & (VIRTIO_BIT(24) - 1);
-  uint64_t accept = offered & (device_bits | transport_offer(dev));
+  /* The ring backend: the first of the Kconfig table the device fits;
+   * its feature (RING_PACKED) is accepted with the others. */
+  char why[256];
+  dev->ring = vq_select(dev, offered, why, sizeof(why));
+  uint64_t ring_bit = dev->ring != NULL && dev->ring->feature_bit >= 0
+                          ? VIRTIO_BIT(dev->ring->feature_bit)
+                          : 0;
+  uint64_t accept = offered & (device_bits | transport_offer(dev) | ring_bit);
   log_features(dev, "offered by the device", offered);
   log_features(dev, "accepted", accept);
   log_features(dev, "refused", offered & ~accept);
@@ -146,11 +152,12 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
                        "modern device without VERSION_1");
     return RL_ERR_NOT_SUPPORTED;
   }
-  st = vq_select_check(dev, accept);
-  if (st != RL_OK) {
-    virtio_device_fail(dev, st, "no usable queue backend");
-    return st;
+  if (dev->ring == NULL) {
+    klog(LOG_ERROR, "%s: %s\n", dev->name, why);
+    virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED, "no usable queue backend");
+    return RL_ERR_NOT_SUPPORTED;
   }
+  (void)rl_snprintf(dev->ring_why, sizeof(dev->ring_why), "%s", why);
   dev->transport->set_features(dev, accept);
   dev->features = accept;
   if (!dev->legacy) {
@@ -193,13 +200,11 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
          dev->name, index, name);
     return RL_ERR_NOT_FOUND;
   }
-  struct vq_choice choice;
-  st = vq_select(dev, &choice);
-  if (st != RL_OK) {
-    return st;
+  const struct vq_backend_desc *ring = dev->ring;
+  if (ring == NULL) {
+    return RL_ERR_INVALID; /* not negotiated */
   }
-  uint32_t size = RL_MIN((uint32_t)max_size, num_max);
-  size = vq_select_size(&choice, size);
+  uint32_t size = vq_select_size(ring, RL_MIN((uint32_t)max_size, num_max));
   struct vq_config cfg = {
       .size = (uint16_t)size,
       .event_idx = virtio_has_feature(dev, VIRTIO_F_EVENT_IDX),
@@ -208,15 +213,15 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
       .legacy_align = dev->legacy_align,
       .dma_coherent = dev->dma_coherent,
   };
-  st = choice.ops->create(&cfg, &vq->backend);
+  st = ring->ops->create(&cfg, &vq->backend);
   if (st != RL_OK) {
     return st;
   }
   struct vq_addrs a;
-  choice.ops->addrs(vq->backend, &a);
+  ring->ops->addrs(vq->backend, &a);
   st = dev->transport->queue_enable(dev, index, size, &a);
   if (st != RL_OK) {
-    choice.ops->destroy(vq->backend);
+    ring->ops->destroy(vq->backend);
     vq->backend = NULL;
     return st;
   }
@@ -224,12 +229,12 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
   vq->index = index;
   vq->name = name;
   vq->size = (uint16_t)size;
-  vq->ops = choice.ops;
+  vq->ops = ring->ops;
   vq->done = done;
   klog(LOG_INFO,
        "%s: queue %u (%s): %u entries, %s ring (%s), %s layout, "
        "desc %#llx driver %#llx device %#llx\n",
-       dev->name, index, name, size, choice.ops->name, choice.why,
+       dev->name, index, name, size, ring->name, dev->ring_why,
        dev->legacy ? "legacy" : "modern", (unsigned long long)a.desc,
        (unsigned long long)a.driver, (unsigned long long)a.device);
   *out = vq;
@@ -280,6 +285,7 @@ rl_status virtio_device_reset(struct virtio_device *dev) {
     *vq = (struct virtqueue){0};
   }
   dev->features = 0;
+  dev->ring = NULL;
   dev->failed = false;
   return st;
 }

@@ -89,6 +89,9 @@ struct virtio_device {
   /* The core's. */
   uint64_t device_features; /* offered by the device */
   uint64_t features;        /* negotiated */
+  /* The ring backend its queues use, chosen at negotiation, and why. */
+  const struct vq_backend_desc *ring;
+  char ring_why[64];
   const struct virtio_driver *driver;
   struct virtqueue queues[VIRTIO_MAX_QUEUES];
   bool irq_ready;

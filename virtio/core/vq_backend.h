@@ -43,8 +43,9 @@ struct vq_state {
   uint32_t device_idx; /* split: used->idx in memory now */
   uint32_t in_flight;  /* chains posted and not yet used */
   uint32_t free_descs; /* descriptors free */
-  bool driver_wrap;    /* packed only */
-  bool used_wrap;      /* packed only */
+  bool wrap_counters;  /* the two below mean something (packed) */
+  bool driver_wrap;
+  bool used_wrap;
 };
 
 struct vq_backend;
@@ -115,6 +116,19 @@ struct vq_ops {
    * callers can fail them; leaves the ring empty and usable. */
   void (*detach)(struct vq_backend *q, void (*fn)(void *token, void *arg),
                  void *arg);
+};
+
+/* What the core needs to know to choose a backend for a device, from the
+ * backend itself (vq_split_desc, vq_packed_desc): the core walks the
+ * Kconfig-ordered table of these once, at negotiation. */
+struct vq_backend_desc {
+  const char *name;         /* "split" */
+  int feature_bit;          /* the transport feature it needs, or -1 */
+  const char *feature_name; /* "RING_PACKED" */
+  bool needs_modern;        /* not on a legacy interface */
+  bool pow2_sizes;          /* queue sizes must be powers of two */
+  uint32_t max_size;        /* largest queue size */
+  const struct vq_ops *ops;
 };
 
 #endif

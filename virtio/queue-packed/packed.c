@@ -410,6 +410,7 @@ static void packed_state(const struct vq_backend *q, struct vq_state *out) {
   out->device_idx = 0; /* no device index in a packed ring */
   out->in_flight = q->in_flight;
   out->free_descs = q->num_free;
+  out->wrap_counters = true;
   out->driver_wrap = q->avail_wrap;
   out->used_wrap = q->used_wrap;
 }
@@ -451,4 +452,16 @@ const struct vq_ops vq_packed_ops = {
     .state = packed_state,
     .broken = packed_broken,
     .detach = packed_detach,
+};
+
+/* §2.8: modern interfaces only, negotiated with VIRTIO_F_RING_PACKED; any
+ * size up to 32768 (§2.8.10.1 wrap counters make sizes free). */
+const struct vq_backend_desc vq_packed_desc = {
+    .name = "packed",
+    .feature_bit = 34, /* VIRTIO_F_RING_PACKED, §6 */
+    .feature_name = "RING_PACKED",
+    .needs_modern = true,
+    .pow2_sizes = false,
+    .max_size = 32768,
+    .ops = &vq_packed_ops,
 };

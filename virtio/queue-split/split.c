@@ -351,3 +351,14 @@ const struct vq_ops vq_split_ops = {
     .broken = split_broken,
     .detach = split_detach,
 };
+
+/* §2.7: any interface, no feature needed; sizes are powers of two. */
+const struct vq_backend_desc vq_split_desc = {
+    .name = "split",
+    .feature_bit = -1,
+    .feature_name = NULL,
+    .needs_modern = false,
+    .pow2_sizes = true,
+    .max_size = SPLIT_MAX_SIZE,
+    .ops = &vq_split_ops,
+};

@@ -28,6 +28,7 @@
 #include "model.h"
 
 extern const struct vq_ops vq_split_ops;
+extern const struct vq_backend_desc vq_split_desc;
 
 #define REGS_SIZE 0x200
 #define DEV_NAME "virtio-test@0x10001000"
@@ -514,6 +515,7 @@ static void test_interrupt(void **state) {
 static void test_queue_setup_registers(void **state) {
   struct core_fx *f = *state;
   f->mm.dev.features = VIRTIO_BIT(VIRTIO_F_VERSION_1);
+  f->mm.dev.ring = &vq_split_desc; /* as negotiation chose */
   set_reg(f, VIRTIO_MMIO_QUEUE_NUM_MAX, 256);
   struct virtqueue *vq;
   assert_int_equal(virtio_queue_setup(&f->mm.dev, 1, "txq", 100, on_done, &vq),
@@ -549,6 +551,7 @@ static void test_queue_setup_legacy(void **state) {
   struct core_fx *f = *state;
   f->mm.slot.version = 1;
   f->mm.dev.legacy = true;
+  f->mm.dev.ring = &vq_split_desc;
   set_reg(f, VIRTIO_MMIO_QUEUE_NUM_MAX, 1024);
   struct virtqueue *vq = NULL;
   rl_status st = virtio_queue_setup(&f->mm.dev, 0, "rxq", 300, on_done, &vq);
