@@ -285,11 +285,12 @@ static rl_status update(struct gpu *g, struct gpu_scanout *so,
       gpu_encode_transfer_2d(req_cmd(&g->req[0]), so->resource_id, &vr, offset);
   lens[1] = gpu_encode_flush(req_cmd(&g->req[1]), so->resource_id, &vr, fence);
   struct gpu_req *reqs[2] = {&g->req[0], &g->req[1]};
-  unsigned long notified = g->ctrlq->notifications;
-  unsigned long interrupted = g->ctrlq->interrupts;
+  struct virtqueue_counts before, after;
+  virtqueue_counts(g->ctrlq, &before);
   rl_status st = post(g, g->ctrlq, reqs, lens, resp, 2);
-  g->last_notifications = g->ctrlq->notifications - notified;
-  g->last_interrupts = g->ctrlq->interrupts - interrupted;
+  virtqueue_counts(g->ctrlq, &after);
+  g->last_notifications = after.notifications - before.notifications;
+  g->last_interrupts = after.interrupts - before.interrupts;
   g->max_notifications = RL_MAX(g->max_notifications, g->last_notifications);
   g->max_interrupts = RL_MAX(g->max_interrupts, g->last_interrupts);
   if (st != RL_OK) {
@@ -347,7 +348,7 @@ static void console_header(struct gpu *g, struct gpu_scanout *so,
                     "%s %s | %s | %s ring | scanout %u: "
                     "%ux%u",
                     CONFIG_KERNEL_BANNER, CONFIG_ARCH, transport,
-                    g->ctrlq->ops->name, index, so->mode.width,
+                    virtqueue_ring_name(g->ctrlq), index, so->mode.width,
                     so->mode.height);
   fbcon_set_header(&so->con, 0, line);
   if (so->have_edid) {
@@ -703,8 +704,8 @@ rl_status gpu_bench(unsigned updates, uint32_t w, uint32_t h,
     return RL_ERR_NOT_FOUND;
   }
   struct gpu_scanout *so = &g->scanout[0];
-  unsigned long n0 = g->ctrlq->notifications;
-  unsigned long i0 = g->ctrlq->interrupts;
+  struct virtqueue_counts c0, c1;
+  virtqueue_counts(g->ctrlq, &c0);
   unsigned long max_n = 0, max_i = 0;
   uint64_t start = arch_time_ns();
   for (unsigned k = 0; k < updates; k++) {
@@ -721,8 +722,9 @@ rl_status gpu_bench(unsigned updates, uint32_t w, uint32_t h,
   }
   out->ns = arch_time_ns() - start;
   out->updates = updates;
-  out->notifications = g->ctrlq->notifications - n0;
-  out->interrupts = g->ctrlq->interrupts - i0;
+  virtqueue_counts(g->ctrlq, &c1);
+  out->notifications = c1.notifications - c0.notifications;
+  out->interrupts = c1.interrupts - c0.interrupts;
   out->max_notifications = max_n;
   out->max_interrupts = max_i;
   return RL_OK;

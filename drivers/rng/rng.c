@@ -90,8 +90,10 @@ static rl_status rng_probe(struct virtio_device *dev) {
     (void)rl_snprintf(hex + 2 * i, 3, "%02x", bytes[i]);
   }
   hex[2 * got] = '\0';
+  struct virtqueue_counts c;
+  virtqueue_counts(r->vq, &c);
   kprintf("%s: %zu bytes of entropy: %s (notifications %lu, interrupts %lu)\n",
-          dev->name, got, hex, r->vq->notifications, r->vq->interrupts);
+          dev->name, got, hex, c.notifications, c.interrupts);
   return RL_OK;
 }
 

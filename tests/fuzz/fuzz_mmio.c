@@ -33,6 +33,7 @@
 #include <arch/irq.h>
 #include <arch/time.h>
 #include <virtio/core/virtio.h>
+#include <virtio/core/virtqueue_impl.h>
 #include <virtio/transport-mmio/mmio.h>
 
 #include "arch_host.h"
@@ -500,8 +501,8 @@ static void on_done(struct virtqueue *vq, void *token, uint32_t len) {
 }
 
 static struct virtqueue *queue_at(uint8_t b) {
-  struct virtqueue *vq = &vmm.dev.queues[b % VIRTIO_MAX_QUEUES];
-  return vq->backend != NULL ? vq : NULL;
+  struct virtqueue *vq = vmm.dev.queues[b % VIRTIO_MAX_QUEUES];
+  return vq != NULL && vq->backend != NULL ? vq : NULL;
 }
 
 static void op_add(struct fuzz_in *in) {
@@ -583,7 +584,7 @@ static bool valid_status(rl_status st) {
 static void op_negotiate(struct fuzz_in *in) {
   uint64_t wanted = fin_u32(in);
   for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
-    if (vmm.dev.queues[i].backend != NULL) {
+    if (queue_at((uint8_t)i) != NULL) {
       /* Not how the API is used: negotiation resets the device, which
        * forgets its queues, but the core keeps them (see README). */
       return;
@@ -646,8 +647,7 @@ static void op_queue_setup(struct fuzz_in *in) {
   }
   struct virtqueue *vq = NULL;
   unsigned long ovr = D.overrides;
-  bool existed =
-      index < VIRTIO_MAX_QUEUES && vmm.dev.queues[index].backend != NULL;
+  bool existed = index < VIRTIO_MAX_QUEUES && queue_at((uint8_t)index) != NULL;
   D.q[index % NQ].num_max_seen = false; /* this call's read */
   rl_status st =
       virtio_queue_setup(&vmm.dev, index, "fuzz", max_size, on_done, &vq);
@@ -662,14 +662,14 @@ static void op_queue_setup(struct fuzz_in *in) {
   }
   struct mq *q = &D.q[index];
   if (st != RL_OK) {
-    FUZZ_CHECK(vmm.dev.queues[index].backend == NULL, "failed setup left a "
-                                                      "backend");
+    FUZZ_CHECK(queue_at((uint8_t)index) == NULL, "failed setup left a "
+                                                 "backend");
     if (D.overrides == ovr && q->num_max_seen && q->num_max_read == 0) {
       FUZZ_CHECK(st == RL_ERR_NOT_FOUND, "QueueNumMax 0: %d", st);
     }
     return;
   }
-  FUZZ_CHECK(vq == &vmm.dev.queues[index] && vq->backend != NULL, "queue");
+  FUZZ_CHECK(vq == vmm.dev.queues[index] && vq->backend != NULL, "queue");
   FUZZ_CHECK(q->num_max_seen, "QueueNumMax never read");
   FUZZ_CHECK(vq->size >= 1 && vq->size <= q->num_max_read &&
                  vq->size <= max_size && vq->size <= 32768,
@@ -823,8 +823,7 @@ static void op_reset(bool recover) {
                reqs[i].completions);
   }
   for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
-    FUZZ_CHECK(vmm.dev.queues[i].backend == NULL, "queue %u kept its backend",
-               i);
+    FUZZ_CHECK(queue_at((uint8_t)i) == NULL, "queue %u kept its backend", i);
   }
   FUZZ_CHECK(host_dma_live_count() == dma_base,
              "%zu DMA allocations after a reset, %zu before the device",
@@ -990,6 +989,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
   }
   D.call_reads = 0;
   op_reset(false);
+  virtio_device_release(&vmm.dev); /* its queue records */
   host_irq_reset();
   free(D.window);
   return 0;

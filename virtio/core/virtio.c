@@ -7,10 +7,20 @@
 #include <ringlight/config.h>
 #include <virtio/core/virtio.h>
 
+#include <mm/heap.h>
+
+#include "virtqueue_impl.h"
 #include "vq_select.h"
 
 #define RESET_TIMEOUT_NS 100000000ull /* 100 ms */
 #define CONFIG_GENERATION_TRIES 16
+
+/* Queue `i`'s record when it has a live backend, else NULL. */
+static struct virtqueue *live_queue(const struct virtio_device *dev,
+                                    unsigned i) {
+  struct virtqueue *vq = dev->queues[i];
+  return vq != NULL && vq->backend != NULL ? vq : NULL;
+}
 
 static uint32_t status_of(struct virtio_device *dev) {
   return dev->transport->get_status(dev);
@@ -118,7 +128,7 @@ static rl_status reset_and_wait(struct virtio_device *dev) {
 
 rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
   for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
-    if (dev->queues[i].backend != NULL) {
+    if (live_queue(dev, i) != NULL) {
       return RL_ERR_BUSY; /* the reset would orphan it: virtio_device_reset */
     }
   }
@@ -186,10 +196,16 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
   if (dev->failed) {
     return RL_ERR_BROKEN;
   }
-  struct virtqueue *vq = &dev->queues[index];
-  if (vq->backend != NULL) {
+  if (live_queue(dev, index) != NULL) {
     return RL_ERR_BUSY;
   }
+  if (dev->queues[index] == NULL) {
+    dev->queues[index] = rl_zalloc(sizeof(struct virtqueue));
+    if (dev->queues[index] == NULL) {
+      return RL_ERR_NO_MEMORY;
+    }
+  }
+  struct virtqueue *vq = dev->queues[index];
   uint32_t num_max = 0;
   rl_status st = dev->transport->queue_query(dev, index, &num_max);
   if (st != RL_OK) {
@@ -276,18 +292,29 @@ static void fail_token(void *token, void *arg) {
 rl_status virtio_device_reset(struct virtio_device *dev) {
   rl_status st = reset_and_wait(dev);
   for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
-    struct virtqueue *vq = &dev->queues[i];
-    if (vq->backend != NULL) {
+    struct virtqueue *vq = live_queue(dev, i);
+    if (vq != NULL) {
       /* Outstanding requests fail; the driver sets the queue up again. */
       vq->ops->detach(vq->backend, fail_token, vq);
       vq->ops->destroy(vq->backend);
     }
-    *vq = (struct virtqueue){0};
+    if (dev->queues[i] != NULL) {
+      *dev->queues[i] = (struct virtqueue){0};
+    }
   }
   dev->features = 0;
   dev->ring = NULL;
   dev->failed = false;
   return st;
+}
+
+void virtio_device_release(struct virtio_device *dev) {
+  for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+    if (dev->queues[i] != NULL && dev->queues[i]->backend == NULL) {
+      rl_free(dev->queues[i]);
+      dev->queues[i] = NULL;
+    }
+  }
 }
 
 rl_status virtio_device_recover(struct virtio_device *dev) {
@@ -344,8 +371,8 @@ void virtio_handle_interrupt(struct virtio_device *dev) {
   uint32_t isr = dev->transport->interrupt_take(dev);
   if (isr & VIRTIO_INT_USED) {
     for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
-      struct virtqueue *vq = &dev->queues[i];
-      if (vq->backend != NULL) {
+      struct virtqueue *vq = live_queue(dev, i);
+      if (vq != NULL) {
         vq->interrupts++;
         (void)virtqueue_poll(vq);
       }

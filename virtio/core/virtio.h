@@ -62,21 +62,6 @@ struct virtio_driver {
   void (*poll)(struct virtio_device *dev);
 };
 
-struct virtqueue {
-  struct virtio_device *dev;
-  unsigned index;
-  const char *name;
-  uint16_t size;
-  const struct vq_ops *ops;
-  struct vq_backend *backend;
-  virtqueue_done_fn done;
-  bool broken;
-  /* Counters the tests and benchmarks read. */
-  unsigned long notifications;
-  unsigned long interrupts;
-  unsigned long completions;
-};
-
 struct virtio_device {
   char name[48]; /* "virtio-rng@0x10007000" */
   /* Filled by the transport that found the device. */
@@ -93,7 +78,9 @@ struct virtio_device {
   const struct vq_backend_desc *ring;
   char ring_why[64];
   const struct virtio_driver *driver;
-  struct virtqueue queues[VIRTIO_MAX_QUEUES];
+  /* Opaque to drivers (virtqueue_impl.h is the core's); allocated at the
+   * first setup of each index, kept across resets. */
+  struct virtqueue *queues[VIRTIO_MAX_QUEUES];
   bool irq_ready;
   bool failed;
   volatile bool needs_reset; /* DEVICE_NEEDS_RESET seen; recovery pending */
@@ -125,6 +112,9 @@ uint32_t virtio_device_status(struct virtio_device *dev);
  * calling its queue's done callback with len UINT32_MAX, and releases the
  * queues: the driver negotiates and sets them up again. */
 rl_status virtio_device_reset(struct virtio_device *dev);
+/* After a reset, frees the core's records of `dev` (its queue objects),
+ * for a caller that frees the device itself (host tests). */
+void virtio_device_release(struct virtio_device *dev);
 
 /* DEVICE_NEEDS_RESET (§2.1.2) recovery, outside interrupt context: resets
  * the device (its pending requests fail, see virtio_device_reset) and runs
@@ -160,6 +150,16 @@ int virtqueue_poll(struct virtqueue *vq);
  * log line naming the device, the queue and both sides' ring indices. */
 rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,
                          uint64_t timeout_ns);
+/* The ring layout in use ("split", "packed"), the queue size, and the
+ * counters tests and benchmarks read. */
+const char *virtqueue_ring_name(const struct virtqueue *vq);
+uint16_t virtqueue_size(const struct virtqueue *vq);
+struct virtqueue_counts {
+  unsigned long notifications; /* available buffer notifications sent */
+  unsigned long interrupts;    /* used buffer interrupts taken */
+  unsigned long completions;   /* used buffers handed to `done` */
+};
+void virtqueue_counts(const struct virtqueue *vq, struct virtqueue_counts *out);
 /* "driver idx 3, used seen 2, device idx 2, 1 in flight, 255 free". */
 void virtqueue_describe(const struct virtqueue *vq, char *buf, size_t size);
 

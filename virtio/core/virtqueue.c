@@ -6,6 +6,8 @@
 #include <lib/fmt.h>
 #include <virtio/core/virtio.h>
 
+#include "virtqueue_impl.h"
+
 /* Without an interrupt, how often the wait polls. */
 #define POLL_INTERVAL_NS 20000ull
 
@@ -84,9 +86,9 @@ int virtqueue_poll(struct virtqueue *vq) {
 }
 
 void virtqueue_describe(const struct virtqueue *vq, char *buf, size_t size) {
-  struct vq_state s;
+  struct vq_state s = {0};
   vq->ops->state(vq->backend, &s);
-  if (vq->ops->name[0] == 'p') {
+  if (s.wrap_counters) {
     (void)rl_snprintf(buf, size,
                       "%s ring: driver next %u wrap %d, used next %u wrap %d, "
                       "%u in flight, %u free descriptors",
@@ -99,6 +101,18 @@ void virtqueue_describe(const struct virtqueue *vq, char *buf, size_t size) {
                       vq->ops->name, s.driver_idx, s.used_seen, s.device_idx,
                       s.in_flight, s.free_descs);
   }
+}
+
+const char *virtqueue_ring_name(const struct virtqueue *vq) {
+  return vq->ops->name;
+}
+
+uint16_t virtqueue_size(const struct virtqueue *vq) { return vq->size; }
+
+void virtqueue_counts(const struct virtqueue *vq,
+                      struct virtqueue_counts *out) {
+  *out = (struct virtqueue_counts){vq->notifications, vq->interrupts,
+                                   vq->completions};
 }
 
 rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,

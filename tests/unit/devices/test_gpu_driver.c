@@ -116,6 +116,7 @@ static int fx_teardown(void **state) {
   /* Releases the queues; the driver's buffers stay with its state until
    * the next probe frees them. */
   (void)virtio_device_reset(f->dev);
+  virtio_device_release(f->dev);
   gpu_model_destroy(f->gm);
   free(f->dev);
   host_irq_reset();

@@ -88,6 +88,7 @@ static int fx_setup(void **state) {
 static int fx_teardown(void **state) {
   struct fx *f = *state;
   (void)virtio_device_reset(f->dev);
+  virtio_device_release(f->dev);
   rng_model_destroy(f->rm);
   free(f->dev);
   host_irq_reset();

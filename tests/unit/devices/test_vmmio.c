@@ -185,6 +185,7 @@ static void core_sequence(void **state, uint32_t version) {
   assert_int_equal(virtio_device_reset(dev), RL_OK);
   assert_int_equal(vm_status(f->vm), 0);
   assert_string_equal(vm_violations(f->vm), "");
+  virtio_device_release(dev);
 }
 
 static void test_core_modern(void **state) { core_sequence(state, 2); }
