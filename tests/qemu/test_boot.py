@@ -1,5 +1,6 @@
 """QEMU boot tests: the kernel boots on both architectures with the MMU on,
-reads the device tree, runs the DMA self-test and ends QEMU by itself."""
+reads the device tree, runs the DMA self-test and ends QEMU by itself; the
+boot and the fault report also with the kernel built by GCC."""
 import os
 import re
 import subprocess
@@ -13,6 +14,9 @@ ARCHES = ["aarch64", "riscv64"]
 SLOTS = {"aarch64": (32, 0x0A003E00, 0x200), "riscv64": (8, 0x10008000, 0x1000)}
 RAM_BASE = {"aarch64": 0x40000000, "riscv64": 0x80000000}
 BOOT_TIMEOUT = 60
+# The default configuration per arch (clang), and the same built with GCC.
+CONFIGS = [pytest.param(a, "qemu_virt_" + a, id=a) for a in ARCHES] + \
+    [pytest.param(a, "qemu_virt_%s_gcc" % a, id=a + "-gcc") for a in ARCHES]
 
 
 def boot(arch, kernel, artifacts, memory, extra=(), append="ringlight.poweroff"):
@@ -25,10 +29,10 @@ def boot(arch, kernel, artifacts, memory, extra=(), append="ringlight.poweroff")
     return status, log
 
 
-@pytest.mark.parametrize("arch", ARCHES)
+@pytest.mark.parametrize("arch,config", CONFIGS)
 @pytest.mark.parametrize("mib", [200, 1000])
-def test_boot(build, artifacts, arch, mib):
-    out = build("qemu_virt_" + arch)
+def test_boot(build, artifacts, arch, config, mib):
+    out = build(config)
     # rng first on the command line (after the gpu from qemu_command): the gpu
     # takes the highest slot, the rng the one below it.
     status, log = boot(arch, os.path.join(out, "kernel.elf"), artifacts,
@@ -74,9 +78,9 @@ FAULT = {
 }
 
 
-@pytest.mark.parametrize("arch", ARCHES)
-def test_deliberate_fault(build, artifacts, arch):
-    out = build("test_fault_" + arch, base="qemu_virt_" + arch,
+@pytest.mark.parametrize("arch,config", CONFIGS)
+def test_deliberate_fault(build, artifacts, arch, config):
+    out = build(config.replace("qemu_virt_", "test_fault_"), base=config,
                 settings=["CONFIG_TEST_DELIBERATE_FAULT=y"])
     status, log = boot(arch, os.path.join(out, "kernel.elf"), artifacts, "256M")
     assert status == 3, "exit status %s, expected the panic status 3:\n%s" % (status, log)

@@ -1,5 +1,6 @@
 """QEMU display tests: the boot picture read back through QMP screendump,
-on both architectures, both transports and both rings, plus resolutions,
+on both architectures, both transports and both rings (also with the
+kernel built by GCC), plus resolutions,
 two scanouts, another slot, features off, the cursor, a damage rectangle
 that is not the whole screen, and proof that the check fails when the
 picture is not there.
@@ -98,13 +99,15 @@ def check_screen(png, arch, log, w, h, artifacts, scanout=0, edid=None, **kwargs
 
 # Packed rings need the modern transport (a legacy one has no second
 # feature word), so the matrix has three transport/ring pairs per arch.
-MATRIX = [(a, t, r) for a in ARCHES
+# Each also with the kernel built by GCC (qemu_virt_ARCH_gcc).
+MATRIX = [pytest.param(a, t, r, cc, id="-".join([a, t, r] + ([cc] if cc else [])))
+          for cc in ["", "gcc"] for a in ARCHES
           for t, r in [("legacy", "split"), ("modern", "split"), ("modern", "packed")]]
 
 
-@pytest.mark.parametrize("arch,transport,ring", MATRIX)
-def test_display_matrix(build, artifacts, arch, transport, ring):
-    name = "qemu_virt_" + arch
+@pytest.mark.parametrize("arch,transport,ring,compiler", MATRIX)
+def test_display_matrix(build, artifacts, arch, transport, ring, compiler):
+    name = "qemu_virt_" + arch + ("_" + compiler if compiler else "")
     out = build(name)
     if ring == "packed":
         assert has_packed(name), "%s must build the packed backend" % name

@@ -16,6 +16,8 @@ PACKAGES = [
     ("clang", "/usr/bin/clang"),
     ("lld", "/usr/bin/ld.lld"),
     ("llvm", "/usr/bin/llvm-ar"),
+    ("gcc-aarch64-linux-gnu", "/usr/bin/aarch64-linux-gnu-gcc"),
+    ("gcc-riscv64-linux-gnu", "/usr/bin/riscv64-linux-gnu-gcc"),
     ("libclang-rt-14-dev",
      "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a"),
     ("clang-format", "/usr/bin/clang-format"),
