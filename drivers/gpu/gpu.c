@@ -350,13 +350,13 @@ void gpu_draw_boot_picture(struct fb_surface *s) {
 static void console_header(struct gpu *g, struct gpu_scanout *so,
                            unsigned index) {
   char line[160];
-  (void)rl_snprintf(line, sizeof(line),
-                    "%s %s | virtio-mmio v%u (%s) | %s ring | scanout %u: "
-                    "%ux%u",
-                    CONFIG_KERNEL_BANNER, CONFIG_ARCH, g->dev->version,
-                    g->dev->version == 1 ? "legacy" : "modern",
-                    g->ctrlq->ops->name, index, so->mode.width,
-                    so->mode.height);
+  /* The slot's address tells one device's console from another's. */
+  (void)rl_snprintf(
+      line, sizeof(line),
+      "%s %s | virtio-mmio@%#llx v%u (%s) | %s ring | scanout %u: %ux%u",
+      CONFIG_KERNEL_BANNER, CONFIG_ARCH, (unsigned long long)g->dev->slot.pa,
+      g->dev->version, g->dev->version == 1 ? "legacy" : "modern",
+      g->ctrlq->ops->name, index, so->mode.width, so->mode.height);
   fbcon_set_header(&so->con, 0, line);
   if (so->have_edid) {
     (void)rl_snprintf(line, sizeof(line),

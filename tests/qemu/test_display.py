@@ -18,8 +18,8 @@ from PIL import Image
 
 import qemu
 import rltools
-from display import (PATTERN_RECT, PictureMismatch, boot_header, check_boot_picture,
-                     expected_bars, qemu_edid)
+from display import (PATTERN_RECT, SLOT_STRIDE, TOP_SLOT, PictureMismatch, boot_header,
+                     check_boot_picture, expected_bars, qemu_edid)
 from gpu_trace import (TraceMismatch, check_driver_updates, check_gpu_commands,
                        trace_args)
 
@@ -75,24 +75,48 @@ def boot_and_dump(arch, out, artifacts, gpu_args="", extra=(), heads=(0,),
     return log, pngs, stderr
 
 
-def transport_of(log):
-    m = re.search(r"virtio-gpu@0x[0-9a-f]+: (legacy|modern) transport", log)
+def gpu_names(log):
+    """The GPUs the kernel bound, in probe order ("virtio-gpu@0xa003e00")."""
+    return re.findall(r"(virtio-gpu@0x[0-9a-f]+): (?:legacy|modern) transport", log)
+
+
+def gpu_name(slot):
+    return "virtio-gpu@%#x" % slot
+
+
+def _gpu(log, device):
+    """`device` (a name), or the first GPU of the log."""
+    if device is None:
+        names = gpu_names(log)
+        assert names, log
+        device = names[0]
+    return device
+
+
+def transport_of(log, device=None):
+    device = _gpu(log, device)
+    m = re.search(r"%s: (legacy|modern) transport" % re.escape(device), log)
     assert m, log
     return 1 if m.group(1) == "legacy" else 2
 
 
-def ring_of(log):
-    m = re.search(r"virtio-gpu@0x[0-9a-f]+: queue 0 \(controlq\): \d+ entries, "
-                  r"(split|packed) ring", log)
+def ring_of(log, device=None):
+    device = _gpu(log, device)
+    m = re.search(r"%s: queue 0 \(controlq\): \d+ entries, "
+                  r"(split|packed) ring" % re.escape(device), log)
     assert m, log
     return m.group(1)
 
 
-def check_screen(png, arch, log, w, h, artifacts, scanout=0, edid=None, **kwargs):
-    """The picture on one head, with the console header the README gives
-    for this transport, ring and mode."""
-    header = boot_header(arch, transport_of(log), ring_of(log), scanout, w, h,
-                         edid or qemu_edid(w, h))
+def check_screen(png, arch, log, w, h, artifacts, scanout=0, edid=None, device=None,
+                 **kwargs):
+    """The picture on one head of `device` (default: the first GPU), with
+    the console header the README gives for this device's slot,
+    transport, ring and mode."""
+    device = _gpu(log, device)
+    slot = int(device.split("@")[1], 16)
+    header = boot_header(arch, slot, transport_of(log, device), ring_of(log, device),
+                         scanout, w, h, edid or qemu_edid(w, h))
     check_boot_picture(png, w, h, artifacts, log, header, **kwargs)
 
 
@@ -237,7 +261,8 @@ def test_check_rejects_placeholder_and_black(artifacts):
     """The checker itself: QEMU's real placeholder (screendump before the
     guest runs) and a black screen both fail."""
     kernel = os.path.join(rltools.out_dir("qemu_virt_aarch64"), "kernel.elf")
-    header = boot_header("aarch64", 1, "split", 0, 1280, 800, qemu_edid(1280, 800))
+    header = boot_header("aarch64", TOP_SLOT["aarch64"], 1, "split", 0, 1280, 800,
+                         qemu_edid(1280, 800))
     vm = qemu.Qemu("aarch64", kernel, workdir=artifacts, extra=["-S"])
     with vm:
         png = vm.screendump(os.path.join(artifacts, "placeholder.png"))
@@ -301,8 +326,13 @@ def test_check_rejects_wrong_consoles(build, artifacts, arch):
         check_screen(png, arch, log + "one more line\n", 1280, 800, artifacts)
     with pytest.raises(PictureMismatch, match="header row 0"):
         check_boot_picture(png, 1280, 800, artifacts, log,
-                           boot_header(arch, 2, ring_of(log), 0, 1280, 800,
-                                       qemu_edid(1280, 800)))
+                           boot_header(arch, TOP_SLOT[arch], 2, ring_of(log), 0, 1280,
+                                       800, qemu_edid(1280, 800)))
+    # The header names the device: another slot's header is not this one.
+    with pytest.raises(PictureMismatch, match="header row 0"):
+        check_boot_picture(png, 1280, 800, artifacts, log,
+                           boot_header(arch, TOP_SLOT[arch] - SLOT_STRIDE[arch], 1,
+                                       ring_of(log), 0, 1280, 800, qemu_edid(1280, 800)))
     with pytest.raises(PictureMismatch, match="damage pattern"):
         check_screen(png, arch, log, 1280, 800, artifacts, pattern=True)
     # QEMU's record: a transfer without its flush, and a B8G8R8A8 resource.
@@ -328,7 +358,7 @@ def test_check_fails_without_attach_backing(build, artifacts, arch):
                      r"ERR_INVALID_RESOURCE_ID|ERR_UNSPEC", log), log
     with pytest.raises(PictureMismatch):
         check_boot_picture(png, 1280, 800, artifacts, log,
-                           boot_header(arch, 1, "split", 0, 1280, 800,
+                           boot_header(arch, TOP_SLOT[arch], 1, "split", 0, 1280, 800,
                                        qemu_edid(1280, 800)))
 
 
@@ -366,3 +396,4 @@ def test_display_mode_change(build, artifacts, arch):
     check_screen(png, arch, log, 1024, 640, artifacts, full_console=False)
     updates = check_gpu_commands(stderr, {1: (1024, 640)})
     assert (1, 0, 0, 1024, 640) in updates, updates
+
