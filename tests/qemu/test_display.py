@@ -397,3 +397,77 @@ def test_display_mode_change(build, artifacts, arch):
     updates = check_gpu_commands(stderr, {1: (1024, 640)})
     assert (1, 0, 0, 1024, 640) in updates, updates
 
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_display_two_gpus(build, artifacts, arch):
+    """Two virtio-gpu devices, each with its own driver state (issue 12):
+    each shows the boot picture, read back by a screendump of that QMP
+    device, its console header naming its own slot and its log rows the
+    end of the serial log (both consoles mirror the log). Then a display
+    change on each in turn, raised through a VNC server bound to that
+    device: the device that changed tears its old resource down and shows
+    the picture at the new size; the other keeps its size and bars and its
+    console still follows the log (the second probe freed the first
+    device's framebuffer and froze its console before each device had its
+    own state). QEMU's trace, split per device, shows each device's
+    resource created at its size and every update well formed."""
+    import vnc
+    out = build("qemu_virt_" + arch)
+    top = TOP_SLOT[arch]
+    # The first -device takes the top slot, the second the slot below.
+    gpus = {"gpu0": top, "gpu1": top - SLOT_STRIDE[arch]}
+    sizes = {"gpu0": (1280, 800), "gpu1": (1024, 768)}
+    changes = [("gpu0", (1024, 640)), ("gpu1", (800, 600))]
+    socks = {g: os.path.join(artifacts, "vnc-%s.sock" % g) for g in gpus}
+    extra = []
+    for g in gpus:
+        extra += ["-device", "virtio-gpu-device,id=%s,xres=%d,yres=%d" % ((g,) + sizes[g])]
+    for i, g in enumerate(gpus):
+        extra += ["-vnc", "unix:%s,id=vnc%d,display=%s" % (socks[g], i, g)]
+    extra += ["-trace", "virtio_gpu_cmd_res_back_detach",
+              "-trace", "virtio_gpu_cmd_res_unref"] + trace_args()
+    vm = qemu.Qemu(arch, os.path.join(out, "kernel.elf"), workdir=artifacts,
+                   gpu=False, extra=extra)
+    full = {g: True for g in gpus}  # a console set up after boot is not full
+
+    def check_both(qmp, tag):
+        pngs = {}
+        for g in gpus:
+            pngs[g] = os.path.join(artifacts, "%s-%s.png" % (tag, g))
+            settled_screendump(vm, qmp, {"filename": pngs[g], "format": "png",
+                                         "device": g})
+        log = vm.serial()
+        for g in gpus:
+            w, h = sizes[g]
+            check_screen(pngs[g], arch, log, w, h, artifacts, device=gpu_name(gpus[g]),
+                         full_console=full[g])
+        return log
+
+    with vm:
+        assert vm.wait_for(r"RINGLIGHT: boot complete", BOOT_TIMEOUT), vm.serial()
+        qmp = vm.connect()
+        log = check_both(qmp, "boot")
+        assert sorted(gpu_names(log)) == sorted(gpu_name(s) for s in gpus.values()), log
+        assert "display configuration changed" not in log, log
+        for step, (g, size) in enumerate(changes):
+            assert vnc.request_desktop_size(socks[g], *size) == sizes[g]
+            name = gpu_name(gpus[g])
+            assert vm.wait_for(r"%s: scanout 0: %dx%d at \(0,0\)" % ((re.escape(name),) + size),
+                               20), vm.serial()
+            sizes[g] = size
+            full[g] = False
+            log = check_both(qmp, "change%d" % step)
+            # Each change was handled by its own device only.
+            for other, slot in gpus.items():
+                said = log.count("%s: display configuration changed" % gpu_name(slot))
+                want = 1 if other in [c[0] for c in changes[:step + 1]] else 0
+                assert said == want, (other, said, log)
+    with open(vm.stderr_path) as f:
+        stderr = f.read()
+    order = gpu_names(log)
+    for g, slot in gpus.items():
+        updates = check_gpu_commands(stderr, {1: sizes[g]}, device=order.index(gpu_name(slot)))
+        assert (1, 0, 0) + sizes[g] in updates, (g, updates)
+    # Two teardowns of resource 1 in all: one per device.
+    assert len(re.findall(r"virtio_gpu_cmd_res_unref res 0x1\b", stderr)) == 2, stderr
+    assert len(re.findall(r"virtio_gpu_cmd_res_back_detach res 0x1\b", stderr)) == 2, stderr
