@@ -25,7 +25,7 @@ void kprintf_serial(const char *fmt, ...) RL_PRINTF(1, 2);
 #define KLOG_MAX_SINKS 8
 typedef void (*klog_sink_fn)(const char *text, size_t len, void *ctx);
 rl_status klog_add_sink(klog_sink_fn fn, void *ctx);
-void klog_remove_sink(klog_sink_fn fn, void *ctx);
+void klog_remove_sink(klog_sink_fn fn, const void *ctx);
 
 /* Prints "PANIC: <message>" and ends the run with a failure status. */
 RL_NORETURN void panic(const char *fmt, ...) RL_PRINTF(1, 2);

@@ -89,7 +89,7 @@ rl_status klog_add_sink(klog_sink_fn fn, void *ctx) {
   return RL_OK;
 }
 
-void klog_remove_sink(klog_sink_fn fn, void *ctx) {
+void klog_remove_sink(klog_sink_fn fn, const void *ctx) {
   unsigned long flags = arch_irq_save();
   for (size_t i = 0; i < KLOG_MAX_SINKS; i++) {
     if (sinks[i].fn == fn && sinks[i].ctx == ctx) {
