@@ -1,6 +1,6 @@
 /* Test-only (CONFIG_TEST_GPU_DAMAGE_PATTERN): a rectangle at an odd
- * position inside the bars of scanout 0 whose pixels differ at every
- * position, presented alone through the normal damage path (fb_damage,
+ * position inside the bars of scanout 0 of the first GPU whose pixels differ at
+ * every position, presented alone through the normal damage path (fb_damage,
  * then gpu_present: TRANSFER_TO_HOST_2D and RESOURCE_FLUSH of exactly this
  * rectangle, with x, y and the backing offset all non-zero). The display
  * tests compute the same pattern (tests/qemu/display.py, damage_pattern)
@@ -24,7 +24,8 @@ static uint32_t pattern(uint32_t x, uint32_t y) {
 }
 
 rl_status boot_damage_pattern(void) {
-  struct fb_surface *s = gpu_surface(0);
+  struct gpu *g = gpu_get(0);
+  struct fb_surface *s = gpu_surface(g, 0);
   if (s == NULL) {
     return RL_ERR_NOT_FOUND;
   }
@@ -33,7 +34,7 @@ rl_status boot_damage_pattern(void) {
     return RL_ERR_NOT_SUPPORTED; /* the rectangle must lie in the bars */
   }
   /* Send what is pending first, so the pattern goes out alone. */
-  rl_status st = gpu_present();
+  rl_status st = gpu_present(g);
   if (st != RL_OK) {
     return st;
   }
@@ -44,7 +45,7 @@ rl_status boot_damage_pattern(void) {
     }
   }
   fb_damage(s, r);
-  st = gpu_present();
+  st = gpu_present(g);
   kprintf("test: damage pattern %ux%u at (%u,%u) presented: %s\n", r.w, r.h,
           r.x, r.y, rl_status_str(st));
   return st;

@@ -92,21 +92,23 @@ static void bench_print(const char *what, const struct gpu_bench_result *r) {
           r->max_notifications, r->max_interrupts);
 }
 
+/* On the first GPU. */
 static void run_benchmarks(void) {
+  struct gpu *g = gpu_get(0);
   uint64_t entry = arch_time_raw_to_ns(entry_raw);
-  uint64_t frame = gpu_first_frame_ns();
+  uint64_t frame = gpu_first_frame_ns(g);
   kprintf("BENCH boot arch=%s entry_ns=%llu first_frame_ns=%llu "
           "entry_to_frame_ns=%llu\n",
           CONFIG_ARCH, (unsigned long long)entry, (unsigned long long)frame,
           (unsigned long long)(frame > entry ? frame - entry : 0));
-  struct fb_surface *s = gpu_surface(0);
+  struct fb_surface *s = gpu_surface(g, 0);
   struct gpu_bench_result r;
   if (s == NULL) {
     panic("benchmark: no display");
   }
-  check(gpu_bench(60, s->width, s->height, &r), "full-screen benchmark");
+  check(gpu_bench(g, 60, s->width, s->height, &r), "full-screen benchmark");
   bench_print("full", &r);
-  check(gpu_bench(600, 64, 64, &r), "small-update benchmark");
+  check(gpu_bench(g, 600, 64, 64, &r), "small-update benchmark");
   bench_print("small", &r);
   kprintf("BENCH done\n");
   arch_poweroff(0);
@@ -147,7 +149,7 @@ void kernel_main(paddr_t dtb_pa) {
   unsigned bound = virtio_mmio_probe_all(&fdt);
   kprintf("virtio: %u device(s) bound to a driver\n", bound);
 #ifdef CONFIG_DRIVER_VIRTIO_GPU
-  if (gpu_surface(0) == NULL) {
+  if (gpu_surface(gpu_get(0), 0) == NULL) {
     klog(LOG_WARN, "display: no usable virtio-gpu device: nothing is shown "
                    "on screen (add -device virtio-gpu-device)\n");
   }

@@ -11,8 +11,12 @@
 
 static char log_keep[LOG_KEEP]; /* ring of what was printed */
 static size_t log_pos;          /* bytes ever printed */
-static klog_sink_fn sink;
-static void *sink_ctx;
+
+struct sink {
+  klog_sink_fn fn; /* NULL: a free entry */
+  void *ctx;
+};
+static struct sink sinks[KLOG_MAX_SINKS];
 static bool in_sink;
 
 static void emit(const char *text, size_t n) {
@@ -21,39 +25,76 @@ static void emit(const char *text, size_t n) {
     log_keep[(log_pos + i) % LOG_KEEP] = text[i];
   }
   log_pos += n;
-  if (sink != NULL && !in_sink) {
-    in_sink = true; /* the sink may itself print: don't recurse */
-    sink(text, n, sink_ctx);
-    in_sink = false;
+  if (in_sink) {
+    return; /* a sink printed: don't recurse */
   }
+  in_sink = true;
+  for (size_t i = 0; i < KLOG_MAX_SINKS; i++) {
+    if (sinks[i].fn != NULL) {
+      sinks[i].fn(text, n, sinks[i].ctx);
+    }
+  }
+  in_sink = false;
 }
 
-void klog_set_sink(klog_sink_fn fn, void *ctx) {
+/* The end of the kept log to one sink. */
+static void replay(klog_sink_fn fn, void *ctx) {
+  size_t kept = log_pos < LOG_KEEP ? log_pos : LOG_KEEP;
+  size_t start = log_pos - kept;
+  /* Only the last LOG_REPLAY_LINES lines: a console shows no more, and
+   * drawing (and scrolling) the rest costs boot time. */
+  unsigned lines = 0;
+  for (size_t i = kept; i > 0; i--) {
+    if (log_keep[(start + i - 1) % LOG_KEEP] == '\n' && i != kept &&
+        ++lines == LOG_REPLAY_LINES) {
+      start += i;
+      kept -= i;
+      break;
+    }
+  }
+  bool was_in_sink = in_sink;
+  in_sink = true;
+  for (size_t i = 0; i < kept;) {
+    size_t at = (start + i) % LOG_KEEP;
+    size_t run = RL_MIN(kept - i, LOG_KEEP - at);
+    fn(log_keep + at, run, ctx);
+    i += run;
+  }
+  in_sink = was_in_sink;
+}
+
+rl_status klog_add_sink(klog_sink_fn fn, void *ctx) {
+  if (fn == NULL) {
+    return RL_ERR_INVALID;
+  }
   unsigned long flags = arch_irq_save();
-  sink = fn;
-  sink_ctx = ctx;
-  if (fn != NULL) {
-    size_t kept = log_pos < LOG_KEEP ? log_pos : LOG_KEEP;
-    size_t start = log_pos - kept;
-    /* Only the last LOG_REPLAY_LINES lines: a console shows no more, and
-     * drawing (and scrolling) the rest costs boot time. */
-    unsigned lines = 0;
-    for (size_t i = kept; i > 0; i--) {
-      if (log_keep[(start + i - 1) % LOG_KEEP] == '\n' && i != kept &&
-          ++lines == LOG_REPLAY_LINES) {
-        start += i;
-        kept -= i;
-        break;
-      }
+  struct sink *free_entry = NULL;
+  for (size_t i = 0; i < KLOG_MAX_SINKS; i++) {
+    if (sinks[i].fn == fn && sinks[i].ctx == ctx) {
+      arch_irq_restore(flags);
+      return RL_OK; /* already there */
     }
-    in_sink = true;
-    for (size_t i = 0; i < kept;) {
-      size_t at = (start + i) % LOG_KEEP;
-      size_t run = RL_MIN(kept - i, LOG_KEEP - at);
-      fn(log_keep + at, run, ctx);
-      i += run;
+    if (sinks[i].fn == NULL && free_entry == NULL) {
+      free_entry = &sinks[i];
     }
-    in_sink = false;
+  }
+  if (free_entry == NULL) {
+    arch_irq_restore(flags);
+    return RL_ERR_NO_SPACE;
+  }
+  replay(fn, ctx);
+  free_entry->fn = fn;
+  free_entry->ctx = ctx;
+  arch_irq_restore(flags);
+  return RL_OK;
+}
+
+void klog_remove_sink(klog_sink_fn fn, const void *ctx) {
+  unsigned long flags = arch_irq_save();
+  for (size_t i = 0; i < KLOG_MAX_SINKS; i++) {
+    if (sinks[i].fn == fn && sinks[i].ctx == ctx) {
+      sinks[i] = (struct sink){NULL, NULL};
+    }
   }
   arch_irq_restore(flags);
 }

@@ -1,10 +1,16 @@
 /* virtio-gpu driver (virtio 1.2 §5.7). Every command waits for its
  * response with a deadline and checks it against the type the command
- * expects; an error names the command, the resource and the code. */
+ * expects; an error names the command, the resource and the code.
+ *
+ * All driver state lives in one struct gpu per device, allocated at the
+ * device's first probe and kept in its `priv`; a re-probe (recovery after
+ * a reset) releases and reuses that device's own state. The only
+ * file-level variable is the list of those states, for gpu_get(). */
 #include <arch/dma.h>
 #include <arch/time.h>
 #include <kernel/panic.h>
 #include <lib/fmt.h>
+#include <mm/heap.h>
 #include <ringlight/config.h>
 #include <string.h>
 #include <virtio/core/virtio.h>
@@ -39,7 +45,9 @@ struct gpu_scanout {
 };
 
 struct gpu {
+  struct gpu *next; /* the list of every device's state, in probe order */
   struct virtio_device *dev;
+  bool ready; /* the last probe succeeded: gpu_get() hands it out */
   struct virtqueue *ctrlq;
   struct virtqueue *cursorq;
   struct gpu_req req[GPU_REQS];
@@ -50,7 +58,6 @@ struct gpu {
   struct arch_dma_buf cursor_mem;
   bool cursor_ready;
   volatile bool event_pending;
-  bool console_ready;
   /* A request timed out or could not be posted: it may still sit in the
    * ring, so no request is reused until the device is reset. */
   bool broken;
@@ -59,9 +66,11 @@ struct gpu {
   unsigned long last_notifications, last_interrupts;
   unsigned long max_notifications, max_interrupts;
   uint64_t first_frame_ns; /* arch_time_ns when the boot picture was out */
+  /* ATTACH_BACKING's entries while they are encoded. */
+  struct virtio_gpu_mem_entry entries[FB_MAX_CHUNKS];
 };
 
-static struct gpu the_gpu;
+static struct gpu *gpu_list;
 
 static const struct virtio_feature_name gpu_feature_names[] = {
     {VIRTIO_GPU_F_VIRGL, "VIRGL"},
@@ -243,7 +252,7 @@ static rl_status alloc_framebuffer(struct gpu_scanout *so, uint32_t w,
 }
 
 static rl_status attach_backing(struct gpu *g, struct gpu_scanout *so) {
-  static struct virtio_gpu_mem_entry entries[FB_MAX_CHUNKS];
+  struct virtio_gpu_mem_entry *entries = g->entries;
   struct fb_surface *fb = &so->fb;
   for (uint32_t i = 0; i < fb->nchunks; i++) {
     uint32_t rows =
@@ -342,14 +351,13 @@ void gpu_draw_boot_picture(struct fb_surface *s) {
 static void console_header(struct gpu *g, struct gpu_scanout *so,
                            unsigned index) {
   char line[160];
+  /* The transport names the slot: one device's console from another's. */
   char transport[48];
   g->dev->transport->describe(g->dev, transport, sizeof(transport));
-  (void)rl_snprintf(line, sizeof(line),
-                    "%s %s | %s | %s ring | scanout %u: "
-                    "%ux%u",
-                    CONFIG_KERNEL_BANNER, CONFIG_ARCH, transport,
-                    virtqueue_ring_name(g->ctrlq), index, so->mode.width,
-                    so->mode.height);
+  (void)rl_snprintf(
+      line, sizeof(line), "%s %s | %s | %s ring | scanout %u: %ux%u",
+      CONFIG_KERNEL_BANNER, CONFIG_ARCH, transport,
+      virtqueue_ring_name(g->ctrlq), index, so->mode.width, so->mode.height);
   fbcon_set_header(&so->con, 0, line);
   if (so->have_edid) {
     (void)rl_snprintf(line, sizeof(line),
@@ -417,9 +425,8 @@ static rl_status present_scanout(struct gpu *g, struct gpu_scanout *so) {
   return update(g, so, r);
 }
 
-rl_status gpu_present(void) {
-  struct gpu *g = &the_gpu;
-  if (g->dev == NULL) {
+rl_status gpu_present(struct gpu *g) {
+  if (g == NULL || !g->ready) {
     return RL_ERR_NOT_FOUND;
   }
   rl_status result = RL_OK;
@@ -432,12 +439,46 @@ rl_status gpu_present(void) {
   return result;
 }
 
-struct fb_surface *gpu_surface(unsigned index) {
-  struct gpu *g = &the_gpu;
-  if (g->dev == NULL || index >= g->num_scanouts || !g->scanout[index].active) {
+rl_status gpu_present_all(void) {
+  rl_status result = RL_OK;
+  for (struct gpu *g = gpu_list; g != NULL; g = g->next) {
+    if (g->ready) {
+      rl_status st = gpu_present(g);
+      if (st != RL_OK && result == RL_OK) {
+        result = st;
+      }
+    }
+  }
+  return result;
+}
+
+struct fb_surface *gpu_surface(struct gpu *g, unsigned index) {
+  if (g == NULL || !g->ready || index >= g->num_scanouts ||
+      !g->scanout[index].active) {
     return NULL;
   }
   return &g->scanout[index].fb;
+}
+
+unsigned gpu_count(void) {
+  unsigned n = 0;
+  for (struct gpu *g = gpu_list; g != NULL; g = g->next) {
+    n += g->ready ? 1 : 0;
+  }
+  return n;
+}
+
+struct gpu *gpu_get(unsigned i) {
+  for (struct gpu *g = gpu_list; g != NULL; g = g->next) {
+    if (g->ready && i-- == 0) {
+      return g;
+    }
+  }
+  return NULL;
+}
+
+const char *gpu_name(const struct gpu *g) {
+  return g != NULL ? g->dev->name : NULL;
 }
 
 static void console_sink(const char *text, size_t len, void *ctx) {
@@ -518,9 +559,8 @@ static rl_status setup_cursor(struct gpu *g) {
   return st;
 }
 
-rl_status gpu_move_cursor(uint32_t x, uint32_t y) {
-  struct gpu *g = &the_gpu;
-  if (!g->cursor_ready) {
+rl_status gpu_move_cursor(struct gpu *g, uint32_t x, uint32_t y) {
+  if (g == NULL || !g->ready || !g->cursor_ready) {
     return RL_ERR_NOT_FOUND;
   }
   return cursor_command(g, VIRTIO_GPU_CMD_MOVE_CURSOR, x, y);
@@ -579,10 +619,13 @@ static rl_status configure_scanouts(struct gpu *g) {
   return result;
 }
 
-/* Frees what an earlier probe allocated (re-initialisation after a device
- * reset: the device forgot its resources, the memory is ours to reuse). */
+/* Frees what an earlier probe of this device allocated
+ * (re-initialisation after a device reset: the device forgot its
+ * resources, the memory is ours to reuse). Other devices' state is not
+ * touched. */
 static void gpu_release(struct gpu *g) {
-  klog_set_sink(NULL, NULL);
+  g->ready = false;
+  klog_remove_sink(console_sink, g);
   for (unsigned i = 0; i < GPU_REQS; i++) {
     arch_dma_free(&g->req[i].buf);
   }
@@ -593,11 +636,54 @@ static void gpu_release(struct gpu *g) {
   }
 }
 
-static rl_status gpu_probe(struct virtio_device *dev) {
-  struct gpu *g = &the_gpu;
-  gpu_release(g);
-  memset(g, 0, sizeof(*g));
+/* The device's own state: the one an earlier probe left in `priv`
+ * (released, for reuse), or a new one appended to the list. */
+static struct gpu *gpu_state(struct virtio_device *dev) {
+  struct gpu *g = dev->priv;
+  if (g != NULL) {
+    gpu_release(g);
+    struct gpu *next = g->next;
+    memset(g, 0, sizeof(*g));
+    g->next = next;
+    g->dev = dev;
+    return g;
+  }
+  g = rl_zalloc(sizeof(*g));
+  if (g == NULL) {
+    return NULL;
+  }
   g->dev = dev;
+  struct gpu **tail = &gpu_list;
+  while (*tail != NULL) {
+    tail = &(*tail)->next;
+  }
+  *tail = g;
+  dev->priv = g;
+  return g;
+}
+
+void gpu_remove(struct virtio_device *dev) {
+  struct gpu *g = dev->priv;
+  if (g == NULL) {
+    return;
+  }
+  gpu_release(g);
+  for (struct gpu **p = &gpu_list; *p != NULL; p = &(*p)->next) {
+    if (*p == g) {
+      *p = g->next;
+      break;
+    }
+  }
+  dev->priv = NULL;
+  rl_free(g);
+}
+
+static rl_status gpu_probe(struct virtio_device *dev) {
+  struct gpu *g = gpu_state(dev);
+  if (g == NULL) {
+    klog(LOG_ERROR, "%s: no memory for the driver's state\n", dev->name);
+    return RL_ERR_NO_MEMORY;
+  }
   rl_status st = virtio_negotiate(dev, VIRTIO_BIT(VIRTIO_GPU_F_EDID));
   if (st == RL_OK) {
     st = virtio_queue_setup(dev, 0, "controlq", 64, gpu_done, &g->ctrlq);
@@ -619,13 +705,11 @@ static rl_status gpu_probe(struct virtio_device *dev) {
     st = virtio_config_read(dev, VIRTIO_GPU_CFG_NUM_SCANOUTS, 4, &scanouts);
   }
   if (st != RL_OK) {
-    g->dev = NULL;
     return st;
   }
   if (scanouts == 0 || scanouts > VIRTIO_GPU_MAX_SCANOUTS) {
     klog(LOG_ERROR, "%s: config num_scanouts %llu is out of range 1..16\n",
          dev->name, (unsigned long long)scanouts);
-    g->dev = NULL;
     return RL_ERR_BAD_FORMAT;
   }
   g->num_scanouts = (uint32_t)scanouts;
@@ -640,7 +724,6 @@ static rl_status gpu_probe(struct virtio_device *dev) {
   klog(LOG_INFO, "%s: %u scanout(s)\n", dev->name, g->num_scanouts);
   st = configure_scanouts(g);
   if (st != RL_OK) {
-    g->dev = NULL;
     return st;
   }
   g->first_frame_ns = arch_time_ns(); /* the boot picture is out */
@@ -650,24 +733,35 @@ static rl_status gpu_probe(struct virtio_device *dev) {
       klog(LOG_WARN, "%s: no cursor: %s\n", dev->name, rl_status_str(st));
     }
   }
-  klog_set_sink(console_sink, g);
-  g->console_ready = true;
-  st = gpu_present();
+  g->ready = true;
+  st = klog_add_sink(console_sink, g);
+  if (st != RL_OK) {
+    klog(LOG_WARN, "%s: the log is not shown on screen: %s\n", dev->name,
+         rl_status_str(st));
+  }
+  st = gpu_present(g);
   klog(LOG_INFO,
        "%s: %lu update(s) (transfer + flush each): at most %lu "
        "notification(s) and %lu interrupt(s) per update\n",
        dev->name, g->updates, g->max_notifications, g->max_interrupts);
+  if (st != RL_OK) {
+    /* The core fails the device: not handed out, no console. */
+    g->ready = false;
+    klog_remove_sink(console_sink, g);
+  }
   return st;
 }
 
 static void gpu_config_changed(struct virtio_device *dev) {
-  (void)dev;
-  the_gpu.event_pending = true; /* handled outside interrupt context */
+  struct gpu *g = dev->priv;
+  if (g != NULL) {
+    g->event_pending = true; /* handled outside interrupt context */
+  }
 }
 
 static void gpu_poll(struct virtio_device *dev) {
-  struct gpu *g = &the_gpu;
-  if (g->dev != dev) {
+  struct gpu *g = dev->priv;
+  if (g == NULL || !g->ready) {
     return;
   }
   if (g->event_pending) {
@@ -683,7 +777,7 @@ static void gpu_poll(struct virtio_device *dev) {
       (void)configure_scanouts(g);
     }
   }
-  (void)gpu_present();
+  (void)gpu_present(g);
 }
 
 const struct virtio_driver virtio_gpu_driver = {
@@ -695,12 +789,13 @@ const struct virtio_driver virtio_gpu_driver = {
     .poll = gpu_poll,
 };
 
-uint64_t gpu_first_frame_ns(void) { return the_gpu.first_frame_ns; }
+uint64_t gpu_first_frame_ns(const struct gpu *g) {
+  return g != NULL ? g->first_frame_ns : 0;
+}
 
-rl_status gpu_bench(unsigned updates, uint32_t w, uint32_t h,
+rl_status gpu_bench(struct gpu *g, unsigned updates, uint32_t w, uint32_t h,
                     struct gpu_bench_result *out) {
-  struct gpu *g = &the_gpu;
-  if (g->dev == NULL || !g->scanout[0].active) {
+  if (g == NULL || !g->ready || !g->scanout[0].active) {
     return RL_ERR_NOT_FOUND;
   }
   struct gpu_scanout *so = &g->scanout[0];

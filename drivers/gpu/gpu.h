@@ -1,6 +1,12 @@
 /* virtio-gpu driver (virtio 1.2 §5.7): 2D resources on every enabled
  * scanout, the boot picture, a text console mirroring the log, a
- * hardware cursor, display change events. */
+ * hardware cursor, display change events.
+ *
+ * Every bound device has its own state (struct gpu, in the device's
+ * `priv`); the kernel reaches a device through a handle: gpu_get(i) is
+ * the i-th device whose probe succeeded, in probe order. Every call
+ * taking a handle accepts NULL (no such device) and then returns NULL,
+ * 0 or RL_ERR_NOT_FOUND. */
 #ifndef DRIVERS_GPU_GPU_H
 #define DRIVERS_GPU_GPU_H
 
@@ -8,16 +14,30 @@
 
 #include "fb.h"
 
-/* The surface of scanout `index` (NULL when not active). */
-struct fb_surface *gpu_surface(unsigned index);
-/* Sends the damaged rectangle of every active scanout: TRANSFER_TO_HOST_2D
- * and RESOURCE_FLUSH posted together with one notification. */
-rl_status gpu_present(void);
-/* Moves the cursor on scanout 0 (MOVE_CURSOR on the cursor queue). */
-rl_status gpu_move_cursor(uint32_t x, uint32_t y);
+struct gpu;
+struct virtio_device;
 
-/* arch_time_ns() when the boot picture was first on screen (0: never). */
-uint64_t gpu_first_frame_ns(void);
+/* How many devices are bound and usable, and the i-th of them (NULL when
+ * i >= gpu_count()). */
+unsigned gpu_count(void);
+struct gpu *gpu_get(unsigned i);
+/* The device's name ("virtio-gpu@0xa003e00"). */
+const char *gpu_name(const struct gpu *g);
+
+/* The surface of scanout `index` (NULL when not active). */
+struct fb_surface *gpu_surface(struct gpu *g, unsigned index);
+/* Sends the damaged rectangle of every active scanout of `g`:
+ * TRANSFER_TO_HOST_2D and RESOURCE_FLUSH posted together with one
+ * notification. */
+rl_status gpu_present(struct gpu *g);
+/* gpu_present on every bound device; the first error, RL_OK with none. */
+rl_status gpu_present_all(void);
+/* Moves the cursor on scanout 0 (MOVE_CURSOR on the cursor queue). */
+rl_status gpu_move_cursor(struct gpu *g, uint32_t x, uint32_t y);
+
+/* arch_time_ns() when the device's boot picture was first on screen (0:
+ * never). */
+uint64_t gpu_first_frame_ns(const struct gpu *g);
 
 struct gpu_bench_result {
   uint64_t ns;
@@ -27,11 +47,17 @@ struct gpu_bench_result {
 };
 /* `updates` back-to-back updates of a w x h rectangle of scanout 0
  * (transfer + flush each), timed with the guest's clock. */
-rl_status gpu_bench(unsigned updates, uint32_t w, uint32_t h,
+rl_status gpu_bench(struct gpu *g, unsigned updates, uint32_t w, uint32_t h,
                     struct gpu_bench_result *out);
 
 /* Draws the boot picture (README: eight bars over the top three quarters,
  * the console below) on a surface. */
 void gpu_draw_boot_picture(struct fb_surface *s);
+
+/* Unbinds the driver from `dev` and frees its state (framebuffers,
+ * request buffers, its log console). Only once the device no longer
+ * owns the driver's memory: after virtio_device_reset. Nothing happens
+ * for a device the driver never probed. */
+void gpu_remove(struct virtio_device *dev);
 
 #endif

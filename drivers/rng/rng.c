@@ -1,9 +1,14 @@
 /* virtio-rng driver (virtio 1.2 §5.4): one request queue; each request is
  * a single device-writable buffer the device fills with entropy. At probe
- * it reads a few bytes and logs them, which proves the ring end to end. */
+ * it reads a few bytes and logs them, which proves the ring end to end.
+ *
+ * One struct rng per device, allocated at its first probe and kept in its
+ * `priv` (a re-probe reuses it); the only file-level variable is the list
+ * of those states, for rng_get(). */
 #include <arch/dma.h>
 #include <kernel/panic.h>
 #include <lib/fmt.h>
+#include <mm/heap.h>
 #include <string.h>
 #include <virtio/core/virtio.h>
 
@@ -13,14 +18,16 @@
 #define RNG_TIMEOUT_NS 1000000000ull /* 1 s */
 
 struct rng {
+  struct rng *next; /* the list of every device's state, in probe order */
   struct virtio_device *dev;
+  bool ready; /* the last probe succeeded: rng_get() hands it out */
   struct virtqueue *vq;
   struct arch_dma_buf buf;
   volatile bool done;
   uint32_t len;
 };
 
-static struct rng *the_rng;
+static struct rng *rng_list;
 
 static void rng_done(struct virtqueue *vq, void *token, uint32_t len) {
   (void)vq;
@@ -29,11 +36,31 @@ static void rng_done(struct virtqueue *vq, void *token, uint32_t len) {
   r->done = true;
 }
 
-rl_status virtio_rng_read(void *buf, size_t len, size_t *got) {
-  struct rng *r = the_rng;
-  if (r == NULL) {
-    return RL_ERR_NOT_FOUND;
+unsigned rng_count(void) {
+  unsigned n = 0;
+  for (struct rng *r = rng_list; r != NULL; r = r->next) {
+    n += r->ready ? 1 : 0;
   }
+  return n;
+}
+
+struct rng *rng_get(unsigned i) {
+  for (struct rng *r = rng_list; r != NULL; r = r->next) {
+    if (r->ready && i-- == 0) {
+      return r;
+    }
+  }
+  return NULL;
+}
+
+const char *rng_name(const struct rng *r) {
+  return r != NULL ? r->dev->name : NULL;
+}
+
+/* One request (the probe's own read comes before rng_get hands `r`
+ * out). */
+static rl_status read_device(struct rng *r, void *buf, size_t len,
+                             size_t *got) {
   if (len == 0 || len > r->buf.size) {
     return RL_ERR_INVALID;
   }
@@ -59,10 +86,61 @@ rl_status virtio_rng_read(void *buf, size_t len, size_t *got) {
   return RL_OK;
 }
 
-static rl_status rng_probe(struct virtio_device *dev) {
-  static struct rng rng;
-  struct rng *r = &rng;
+rl_status rng_read(struct rng *r, void *buf, size_t len, size_t *got) {
+  if (r == NULL || !r->ready) {
+    return RL_ERR_NOT_FOUND;
+  }
+  return read_device(r, buf, len, got);
+}
+
+rl_status virtio_rng_read(void *buf, size_t len, size_t *got) {
+  return rng_read(rng_get(0), buf, len, got);
+}
+
+void rng_remove(struct virtio_device *dev) {
+  struct rng *r = dev->priv;
+  if (r == NULL) {
+    return;
+  }
+  for (struct rng **p = &rng_list; *p != NULL; p = &(*p)->next) {
+    if (*p == r) {
+      *p = r->next;
+      break;
+    }
+  }
+  arch_dma_free(&r->buf);
+  dev->priv = NULL;
+  rl_free(r);
+}
+
+/* The device's own state: the one an earlier probe left in `priv`, or a
+ * new one appended to the list. */
+static struct rng *rng_state(struct virtio_device *dev) {
+  struct rng *r = dev->priv;
+  if (r != NULL) {
+    return r;
+  }
+  r = rl_zalloc(sizeof(*r));
+  if (r == NULL) {
+    return NULL;
+  }
   r->dev = dev;
+  struct rng **tail = &rng_list;
+  while (*tail != NULL) {
+    tail = &(*tail)->next;
+  }
+  *tail = r;
+  dev->priv = r;
+  return r;
+}
+
+static rl_status rng_probe(struct virtio_device *dev) {
+  struct rng *r = rng_state(dev);
+  if (r == NULL) {
+    klog(LOG_ERROR, "%s: no memory for the driver's state\n", dev->name);
+    return RL_ERR_NO_MEMORY;
+  }
+  r->ready = false;
   rl_status st = virtio_negotiate(dev, 0);
   if (st == RL_OK) {
     st = virtio_queue_setup(dev, 0, "requestq", RNG_QUEUE_SIZE, rng_done,
@@ -77,12 +155,10 @@ static rl_status rng_probe(struct virtio_device *dev) {
   if (st != RL_OK) {
     return st;
   }
-  the_rng = r;
   uint8_t bytes[16];
   size_t got = 0;
-  st = virtio_rng_read(bytes, sizeof(bytes), &got);
+  st = read_device(r, bytes, sizeof(bytes), &got);
   if (st != RL_OK) {
-    the_rng = NULL;
     return st;
   }
   char hex[2 * sizeof(bytes) + 1];
@@ -94,6 +170,7 @@ static rl_status rng_probe(struct virtio_device *dev) {
   virtqueue_counts(r->vq, &c);
   kprintf("%s: %zu bytes of entropy: %s (notifications %lu, interrupts %lu)\n",
           dev->name, got, hex, c.notifications, c.interrupts);
+  r->ready = true;
   return RL_OK;
 }
 

@@ -33,6 +33,11 @@ SERIAL_ONLY = ("gpu-update: ",)
 # CONFIG_TEST_GPU_DAMAGE_PATTERN (kernel/damage_pattern.c): x, y, w, h.
 PATTERN_RECT = (301, 151, 333, 99)
 
+# virtio-mmio slots (/work/shared/qemu-virt.md): the first -device on the
+# command line takes the top slot, the next one the slot below.
+TOP_SLOT = {"aarch64": 0x0A003E00, "riscv64": 0x10008000}
+SLOT_STRIDE = {"aarch64": 0x200, "riscv64": 0x1000}
+
 
 class PictureMismatch(AssertionError):
     pass
@@ -61,12 +66,13 @@ def _load_font():
 FONT = _load_font()
 
 
-def boot_header(arch, version, ring, scanout, width, height, edid=None):
+def boot_header(arch, slot, version, ring, scanout, width, height, edid=None):
     """The two header rows (README, "The boot picture"): architecture,
-    transport version, ring layout and mode; then the EDID monitor and
-    preferred mode (`edid` = (name, vendor, w, h)), or nothing."""
-    first = "Ringlight %s | virtio-mmio v%d (%s) | %s ring | scanout %d: %dx%d" % (
-        arch, version, "legacy" if version == 1 else "modern", ring, scanout,
+    the device's slot address (`slot`), transport version, ring layout and
+    mode; then the EDID monitor and preferred mode (`edid` = (name,
+    vendor, w, h)), or nothing."""
+    first = "Ringlight %s | virtio-mmio@%#x v%d (%s) | %s ring | scanout %d: %dx%d" % (
+        arch, slot, version, "legacy" if version == 1 else "modern", ring, scanout,
         width, height)
     second = ""
     if edid is not None:

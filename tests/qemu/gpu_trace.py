@@ -6,6 +6,10 @@ QEMU traces RESOURCE_CREATE_2D with format and size, TRANSFER_TO_HOST_2D
 with the resource only, RESOURCE_FLUSH with its rectangle, and every
 queue notification with the device and queue. An update is the batch of
 control-queue commands between two notifications of the GPU's queue 0.
+
+The command traces do not name the device. With several GPUs, a command
+belongs to the device whose control queue was notified last: the driver
+waits for every batch it posted before it posts another, on any device.
 """
 import re
 
@@ -62,9 +66,36 @@ def driver_updates(serial):
             for m in _UPDATE_LINE.finditer(serial)]
 
 
-def check_gpu_commands(stderr, scanouts):
-    """Checks QEMU's record against the driver's contract and returns the
-    updates as [(res, x, y, w, h)] (each flush's rectangle):
+def owned_events(stderr):
+    """[(event, vdev)]: each command event with the device whose control
+    queue was notified last (None before any), each notification with its
+    own device."""
+    owner = None
+    tagged = []
+    for e in parse(stderr):
+        if e[0] == "notify":
+            if e[2] == 0:
+                owner = e[1]
+            tagged.append((e, e[1]))
+        else:
+            tagged.append((e, owner))
+    return tagged
+
+
+def gpu_devices(stderr):
+    """QEMU's device pointers of the GPUs, in the order of their first
+    GET_DISPLAY_INFO (the kernel's probe order)."""
+    gpus = []
+    for e, owner in owned_events(stderr):
+        if e[0] == "display_info" and owner not in gpus:
+            gpus.append(owner)
+    return gpus
+
+
+def check_gpu_commands(stderr, scanouts, device=0):
+    """Checks QEMU's record of one GPU (`device`: its index in probe
+    order) against the driver's contract and returns the updates as
+    [(res, x, y, w, h)] (each flush's rectangle):
 
     - every scanout resource (`scanouts`: {resource id: (w, h)}, the final
       size of each) is created B8G8R8X8 at that size;
@@ -72,21 +103,27 @@ def check_gpu_commands(stderr, scanouts):
       scanout resource is exactly TRANSFER_TO_HOST_2D then RESOURCE_FLUSH
       of the same resource, sent with one notification;
     - every flush rectangle lies inside its resource."""
-    events = parse(stderr)
-    first = next((i for i, e in enumerate(events) if e[0] == "display_info"), None)
-    if first is None:
+    gpus = gpu_devices(stderr)
+    if not gpus:
         raise TraceMismatch("QEMU traced no GET_DISPLAY_INFO: were the traces "
                             "%s enabled?" % ", ".join(TRACES))
-    notifies = [e for e in events[:first] if e[0] == "notify" and e[2] == 0]
-    if not notifies:
+    if None in gpus:
         raise TraceMismatch("no queue notification before GET_DISPLAY_INFO")
-    gpu = notifies[-1][1]
+    if device >= len(gpus):
+        raise TraceMismatch("QEMU traced GET_DISPLAY_INFO from %d device(s), no "
+                            "device %d" % (len(gpus), device))
+    gpu = gpus[device]
+    events = owned_events(stderr)
+    first = next(i for i, (e, owner) in enumerate(events)
+                 if e[0] == "display_info" and owner == gpu)
     size = {}
     batches = [[]]
-    for e in events[first:]:
+    for e, owner in events[first:]:
         if e[0] == "notify":
             if e[1] == gpu and e[2] == 0:
                 batches.append([])
+            continue
+        if owner != gpu:
             continue
         if e[0] == "create":
             res, fmt, w, h = e[1:]

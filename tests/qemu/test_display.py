@@ -19,8 +19,8 @@ from PIL import Image
 
 import qemu
 import rltools
-from display import (PATTERN_RECT, PictureMismatch, boot_header, check_boot_picture,
-                     expected_bars, qemu_edid)
+from display import (PATTERN_RECT, SLOT_STRIDE, TOP_SLOT, PictureMismatch, boot_header,
+                     check_boot_picture, expected_bars, qemu_edid)
 from gpu_trace import (TraceMismatch, check_driver_updates, check_gpu_commands,
                        trace_args)
 
@@ -76,24 +76,50 @@ def boot_and_dump(arch, out, artifacts, gpu_args="", extra=(), heads=(0,),
     return log, pngs, stderr
 
 
-def transport_of(log):
-    m = re.search(r"virtio-gpu@0x[0-9a-f]+: virtio-mmio v\d \((legacy|modern)\), irq", log)
+def gpu_names(log):
+    """The GPUs the kernel bound, in probe order ("virtio-gpu@0xa003e00")."""
+    return re.findall(r"(virtio-gpu@0x[0-9a-f]+): virtio-mmio@0x[0-9a-f]+ v\d "
+                      r"\((?:legacy|modern)\), irq", log)
+
+
+def gpu_name(slot):
+    return "virtio-gpu@%#x" % slot
+
+
+def _gpu(log, device):
+    """`device` (a name), or the first GPU of the log."""
+    if device is None:
+        names = gpu_names(log)
+        assert names, log
+        device = names[0]
+    return device
+
+
+def transport_of(log, device=None):
+    device = _gpu(log, device)
+    m = re.search(r"%s: virtio-mmio@0x[0-9a-f]+ v\d \((legacy|modern)\), irq"
+                  % re.escape(device), log)
     assert m, log
     return 1 if m.group(1) == "legacy" else 2
 
 
-def ring_of(log):
-    m = re.search(r"virtio-gpu@0x[0-9a-f]+: queue 0 \(controlq\): \d+ entries, "
-                  r"(split|packed) ring", log)
+def ring_of(log, device=None):
+    device = _gpu(log, device)
+    m = re.search(r"%s: queue 0 \(controlq\): \d+ entries, "
+                  r"(split|packed) ring" % re.escape(device), log)
     assert m, log
     return m.group(1)
 
 
-def check_screen(png, arch, log, w, h, artifacts, scanout=0, edid=None, **kwargs):
-    """The picture on one head, with the console header the README gives
-    for this transport, ring and mode."""
-    header = boot_header(arch, transport_of(log), ring_of(log), scanout, w, h,
-                         edid or qemu_edid(w, h))
+def check_screen(png, arch, log, w, h, artifacts, scanout=0, edid=None, device=None,
+                 **kwargs):
+    """The picture on one head of `device` (default: the first GPU), with
+    the console header the README gives for this device's slot,
+    transport, ring and mode."""
+    device = _gpu(log, device)
+    slot = int(device.split("@")[1], 16)
+    header = boot_header(arch, slot, transport_of(log, device), ring_of(log, device),
+                         scanout, w, h, edid or qemu_edid(w, h))
     check_boot_picture(png, w, h, artifacts, log, header, **kwargs)
 
 
@@ -116,7 +142,7 @@ def test_display_matrix(build, artifacts, arch, transport, ring, compiler):
     log, (png,), stderr = boot_and_dump(arch, out, artifacts, gpu_args, extra)
     version = 1 if transport == "legacy" else 2
     assert ring_of(log) == ring, log
-    assert re.search(r"virtio-gpu@0x[0-9a-f]+: virtio-mmio v%d \(%s\), irq"
+    assert re.search(r"virtio-gpu@0x[0-9a-f]+: virtio-mmio@0x[0-9a-f]+ v%d \(%s\), irq"
                      % (version, transport), log), log
     check_screen(png, arch, log, 1280, 800, artifacts)
     assert "version %d device 16 (gpu)" % version in log
@@ -170,7 +196,8 @@ def test_display_gpu_not_in_top_slot(build, artifacts, arch):
                                         extra=["-device", "virtio-rng-device"])
     top = {"aarch64": 0x0A003E00, "riscv64": 0x10008000}[arch]
     assert re.search(r"slot %#x irq \d+ version 1 device 4 \(rng\)" % top, log), log
-    assert re.search(r"virtio-gpu@0x[0-9a-f]+: virtio-mmio v1 \(legacy\), irq", log)
+    assert re.search(r"virtio-gpu@0x[0-9a-f]+: virtio-mmio@0x[0-9a-f]+ v1 \(legacy\), irq",
+                     log)
     assert "virtio-gpu@%#x" % top not in log
     check_screen(png, arch, log, 1280, 800, artifacts)
     check_gpu_commands(stderr, {1: (1280, 800)})
@@ -241,7 +268,8 @@ def test_check_rejects_placeholder_and_black(artifacts):
     """The checker itself: QEMU's real placeholder (screendump before the
     guest runs) and a black screen both fail."""
     kernel = os.path.join(rltools.out_dir("qemu_virt_aarch64"), "kernel.elf")
-    header = boot_header("aarch64", 1, "split", 0, 1280, 800, qemu_edid(1280, 800))
+    header = boot_header("aarch64", TOP_SLOT["aarch64"], 1, "split", 0, 1280, 800,
+                         qemu_edid(1280, 800))
     vm = qemu.Qemu("aarch64", kernel, workdir=artifacts, extra=["-S"])
     with vm:
         png = vm.screendump(os.path.join(artifacts, "placeholder.png"))
@@ -305,8 +333,13 @@ def test_check_rejects_wrong_consoles(build, artifacts, arch):
         check_screen(png, arch, log + "one more line\n", 1280, 800, artifacts)
     with pytest.raises(PictureMismatch, match="header row 0"):
         check_boot_picture(png, 1280, 800, artifacts, log,
-                           boot_header(arch, 2, ring_of(log), 0, 1280, 800,
-                                       qemu_edid(1280, 800)))
+                           boot_header(arch, TOP_SLOT[arch], 2, ring_of(log), 0, 1280,
+                                       800, qemu_edid(1280, 800)))
+    # The header names the device: another slot's header is not this one.
+    with pytest.raises(PictureMismatch, match="header row 0"):
+        check_boot_picture(png, 1280, 800, artifacts, log,
+                           boot_header(arch, TOP_SLOT[arch] - SLOT_STRIDE[arch], 1,
+                                       ring_of(log), 0, 1280, 800, qemu_edid(1280, 800)))
     with pytest.raises(PictureMismatch, match="damage pattern"):
         check_screen(png, arch, log, 1280, 800, artifacts, pattern=True)
     # QEMU's record: a transfer without its flush, and a B8G8R8A8 resource.
@@ -332,7 +365,7 @@ def test_check_fails_without_attach_backing(build, artifacts, arch):
                      r"ERR_INVALID_RESOURCE_ID|ERR_UNSPEC", log), log
     with pytest.raises(PictureMismatch):
         check_boot_picture(png, 1280, 800, artifacts, log,
-                           boot_header(arch, 1, "split", 0, 1280, 800,
+                           boot_header(arch, TOP_SLOT[arch], 1, "split", 0, 1280, 800,
                                        qemu_edid(1280, 800)))
 
 
@@ -370,3 +403,78 @@ def test_display_mode_change(build, artifacts, arch):
     check_screen(png, arch, log, 1024, 640, artifacts, full_console=False)
     updates = check_gpu_commands(stderr, {1: (1024, 640)})
     assert (1, 0, 0, 1024, 640) in updates, updates
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_display_two_gpus(build, artifacts, arch):
+    """Two virtio-gpu devices, each with its own driver state (issue 12):
+    each shows the boot picture, read back by a screendump of that QMP
+    device, its console header naming its own slot and its log rows the
+    end of the serial log (both consoles mirror the log). Then a display
+    change on each in turn, raised through a VNC server bound to that
+    device: the device that changed tears its old resource down and shows
+    the picture at the new size; the other keeps its size and bars and its
+    console still follows the log (the second probe freed the first
+    device's framebuffer and froze its console before each device had its
+    own state). QEMU's trace, split per device, shows each device's
+    resource created at its size and every update well formed."""
+    import vnc
+    out = build("qemu_virt_" + arch)
+    top = TOP_SLOT[arch]
+    # The first -device takes the top slot, the second the slot below.
+    gpus = {"gpu0": top, "gpu1": top - SLOT_STRIDE[arch]}
+    sizes = {"gpu0": (1280, 800), "gpu1": (1024, 768)}
+    changes = [("gpu0", (1024, 640)), ("gpu1", (800, 600))]
+    socks = {g: os.path.join(artifacts, "vnc-%s.sock" % g) for g in gpus}
+    extra = []
+    for g in gpus:
+        extra += ["-device", "virtio-gpu-device,id=%s,xres=%d,yres=%d" % ((g,) + sizes[g])]
+    for i, g in enumerate(gpus):
+        extra += ["-vnc", "unix:%s,id=vnc%d,display=%s" % (socks[g], i, g)]
+    extra += ["-trace", "virtio_gpu_cmd_res_back_detach",
+              "-trace", "virtio_gpu_cmd_res_unref"] + trace_args()
+    vm = qemu.Qemu(arch, os.path.join(out, "kernel.elf"), workdir=artifacts,
+                   gpu=False, extra=extra)
+    full = {g: True for g in gpus}  # a console set up after boot is not full
+
+    def check_both(qmp, tag):
+        pngs = {}
+        for g in gpus:
+            pngs[g] = os.path.join(artifacts, "%s-%s.png" % (tag, g))
+            settled_screendump(vm, qmp, {"filename": pngs[g], "format": "png",
+                                         "device": g})
+        log = vm.serial()
+        for g in gpus:
+            w, h = sizes[g]
+            check_screen(pngs[g], arch, log, w, h, artifacts, device=gpu_name(gpus[g]),
+                         full_console=full[g])
+        return log
+
+    with vm:
+        assert vm.wait_for(r"RINGLIGHT: boot complete", BOOT_TIMEOUT), vm.serial()
+        qmp = vm.connect()
+        log = check_both(qmp, "boot")
+        assert sorted(gpu_names(log)) == sorted(gpu_name(s) for s in gpus.values()), log
+        assert "display configuration changed" not in log, log
+        for step, (g, size) in enumerate(changes):
+            assert vnc.request_desktop_size(socks[g], *size) == sizes[g]
+            name = gpu_name(gpus[g])
+            assert vm.wait_for(r"%s: scanout 0: %dx%d at \(0,0\)" % ((re.escape(name),) + size),
+                               20), vm.serial()
+            sizes[g] = size
+            full[g] = False
+            log = check_both(qmp, "change%d" % step)
+            # Each change was handled by its own device only.
+            for other, slot in gpus.items():
+                said = log.count("%s: display configuration changed" % gpu_name(slot))
+                want = 1 if other in [c[0] for c in changes[:step + 1]] else 0
+                assert said == want, (other, said, log)
+    with open(vm.stderr_path) as f:
+        stderr = f.read()
+    order = gpu_names(log)
+    for g, slot in gpus.items():
+        updates = check_gpu_commands(stderr, {1: sizes[g]}, device=order.index(gpu_name(slot)))
+        assert (1, 0, 0) + sizes[g] in updates, (g, updates)
+    # Two teardowns of resource 1 in all: one per device.
+    assert len(re.findall(r"virtio_gpu_cmd_res_unref res 0x1\b", stderr)) == 2, stderr
+    assert len(re.findall(r"virtio_gpu_cmd_res_back_detach res 0x1\b", stderr)) == 2, stderr

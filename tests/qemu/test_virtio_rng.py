@@ -42,7 +42,7 @@ def test_rng_round_trip(build, artifacts, arch, transport):
     name = "virtio-rng@%#x" % slot
     assert re.search(r"virtio-mmio: slot %#x irq \d+ version %d device 4 \(rng\)"
                      % (slot, version), log), log
-    assert "%s: virtio-mmio v%d (%s), irq" % (name, version, transport) in log, log
+    assert "%s: virtio-mmio@%#x v%d (%s), irq" % (name, slot, version, transport) in log, log
     m = re.search(r"%s: (\d+) bytes of entropy: ([0-9a-f]+)" % re.escape(name), log)
     assert m and int(m.group(1)) == 16 and len(m.group(2)) == 32, log
     assert m.group(2) != "0" * 32, "all-zero entropy: the buffer was never written"

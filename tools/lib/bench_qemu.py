@@ -12,8 +12,8 @@ import rltools
 
 ROOT = rltools.ROOT
 sys.path.insert(0, os.path.join(ROOT, "tests", "qemu"))
-from display import (PictureMismatch, boot_header, check_boot_picture,  # noqa: E402
-                     qemu_edid)
+from display import (TOP_SLOT, PictureMismatch, boot_header,  # noqa: E402
+                     check_boot_picture, qemu_edid)
 
 MODERN = ["-global", "virtio-mmio.force-legacy=false"]
 RINGS = {"split": "", "packed": ",packed=on"}
@@ -63,8 +63,8 @@ def resume_to_picture(arch, ring, workdir, runs=5, poll_s=0.010, timeout=20.0):
             while time.monotonic() - start < timeout:
                 qmp.execute("screendump", filename=png, format="png")
                 try:
-                    header = boot_header(arch, 2, ring, 0, 1280, 800,
-                                         qemu_edid(1280, 800))
+                    header = boot_header(arch, TOP_SLOT[arch], 2, ring, 0,
+                                         1280, 800, qemu_edid(1280, 800))
                     check_boot_picture(png, 1280, 800, workdir, vm.serial(),
                                        header)
                     found = time.monotonic() - start

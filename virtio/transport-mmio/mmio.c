@@ -27,8 +27,9 @@ static bool modern(const struct virtio_device *dev) {
 }
 
 static void describe(const struct virtio_device *dev, char *buf, size_t size) {
-  (void)rl_snprintf(buf, size, "virtio-mmio v%u (%s)", mmio(dev)->slot.version,
-                    modern(dev) ? "modern" : "legacy");
+  (void)rl_snprintf(buf, size, "virtio-mmio@%#llx v%u (%s)",
+                    (unsigned long long)mmio(dev)->slot.pa,
+                    mmio(dev)->slot.version, modern(dev) ? "modern" : "legacy");
 }
 
 static uint32_t get_status(struct virtio_device *dev) {

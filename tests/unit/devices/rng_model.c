@@ -61,7 +61,7 @@ struct rng_model *rng_model_create(const struct rng_model_config *cfg) {
   struct rng_model *r = calloc(1, sizeof(*r));
   assert_non_null(r);
   r->max_bytes = cfg->max_bytes;
-  r->state = 0x9e3779b97f4a7c15ull;
+  r->state = cfg->seed != 0 ? cfg->seed : 0x9e3779b97f4a7c15ull;
   struct vm_config vc = {
       .name = "rng model",
       .version = cfg->version,

@@ -13,6 +13,7 @@ struct rng_model_config {
   uint32_t version;   /* virtio-mmio 1 or 2 */
   uint64_t transport; /* transport features offered */
   uint32_t max_bytes; /* per request; 0: the whole buffer */
+  uint64_t seed;      /* of the byte sequence; 0: the default */
   unsigned irq;
   paddr_t pa;
 };

@@ -10,7 +10,12 @@
  * lines: the device model then sees only what the driver cleaned, and
  * the driver only what it invalidated). Named
  * "<transport>/<variant>/<case>". Time is virtual: a device that never
- * answers costs no real time. */
+ * answers costs no real time.
+ *
+ * The two_gpus cases add a second device model (another slot address and
+ * interrupt, another mode) and check that each device keeps its own
+ * driver state: picture, damage, display changes, cursor, console and
+ * re-initialisation of one never touch the other. */
 /* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,6 +46,12 @@ extern const struct virtio_driver virtio_gpu_driver;
 #define STRIDE (W * 4u)
 #define GPU_IRQ 47u
 #define GPU_PA 0x0a003e00u
+/* The second device of the two_gpus cases: the slot below, its own
+ * interrupt and mode. */
+#define GPU2_IRQ 46u
+#define GPU2_PA 0x0a003c00u
+#define W2 1024u
+#define H2 640u
 #define CURSOR_RES 0x100u
 
 /* Transport features QEMU 7.2 offers a virtio-gpu-device (§6). */
@@ -71,31 +82,33 @@ struct run {
   const char *xfail;
 };
 
+/* One device: its model and the core's record of it. */
 struct fx {
   const struct run *run;
   struct gpu_model *gm;
   struct vm_dev *vm;
   struct virtio_device *dev;
+  uint32_t w, h;     /* the mode the model starts with */
+  struct fx *second; /* the two_gpus cases' second device */
 };
 
 /* ---- fixture ---------------------------------------------------------- */
 
-static int fx_setup(void **state) {
-  const struct run *run = *state;
+static struct fx *device_create(const struct run *run, paddr_t pa, unsigned irq,
+                                uint32_t w, uint32_t h) {
   struct fx *f = calloc(1, sizeof(*f));
   assert_non_null(f);
   f->run = run;
-  host_irq_reset();
-  host_time_virtual(true);
-  cache_variant_enter(run->v);
+  f->w = w;
+  f->h = h;
   struct gpu_model_config c = {
       .version = run->t->version,
       .transport = run->t->features,
       .edid = true,
       .num_scanouts = 1,
-      .scanout = {{.enabled = true, .width = W, .height = H}},
-      .irq = GPU_IRQ,
-      .pa = GPU_PA,
+      .scanout = {{.enabled = true, .width = w, .height = h}},
+      .irq = irq,
+      .pa = pa,
   };
   f->gm = gpu_model_create(&c);
   f->vm = gpu_model_vm(f->gm);
@@ -106,24 +119,48 @@ static int fx_setup(void **state) {
   assert_int_equal(virtio_mmio_device_init(m, &slot), RL_OK);
   f->dev = &m->dev; /* the first member: freed through it */
   f->dev->driver = &virtio_gpu_driver;
-  *state = f;
+  return f;
+}
+
+/* The queues go with the reset; then the driver's state (its buffers are
+ * no longer the device's) goes with gpu_remove. */
+static void device_destroy(struct fx *f) {
+  if (f == NULL) {
+    return;
+  }
+  (void)virtio_device_reset(f->dev);
+  virtio_device_release(f->dev);
+  gpu_remove(f->dev);
+  assert_null(f->dev->priv);
+  gpu_model_destroy(f->gm);
+  free(f->dev);
+  free(f);
+}
+
+static int fx_setup(void **state) {
+  const struct run *run = *state;
+  host_irq_reset();
+  host_time_virtual(true);
+  cache_variant_enter(run->v);
+  *state = device_create(run, GPU_PA, GPU_IRQ, W, H);
   return 0;
 }
 
 static int fx_teardown(void **state) {
   struct fx *f = *state;
-  klog_set_sink(NULL, NULL);
-  /* Releases the queues; the driver's buffers stay with its state until
-   * the next probe frees them. */
-  (void)virtio_device_reset(f->dev);
-  virtio_device_release(f->dev);
-  gpu_model_destroy(f->gm);
-  free(f->dev);
+  device_destroy(f->second);
+  device_destroy(f);
+  assert_int_equal(gpu_count(), 0);
   host_irq_reset();
   cache_variant_leave();
   host_time_virtual(false);
-  free(f);
   return 0;
+}
+
+/* The second device of the two_gpus cases, torn down with the first. */
+static struct fx *second_device(struct fx *f) {
+  f->second = device_create(f->run, GPU2_PA, GPU2_IRQ, W2, H2);
+  return f->second;
 }
 
 /* ---- helpers ---------------------------------------------------------- */
@@ -139,14 +176,36 @@ static void capture(const char *text, size_t len, void *ctx) {
   captured[captured_len] = '\0';
 }
 
-/* The last lines of the kernel log (the replay klog_set_sink gives a new
- * sink). Takes the console's place as the log's sink. */
+/* The last lines of the kernel log (the replay klog_add_sink gives a new
+ * sink), next to the consoles. */
 static const char *log_tail(void) {
   captured_len = 0;
   captured[0] = '\0';
-  klog_set_sink(capture, NULL);
-  klog_set_sink(NULL, NULL);
+  assert_int_equal(klog_add_sink(capture, NULL), RL_OK);
+  klog_remove_sink(capture, NULL);
   return captured;
+}
+
+/* The driver's handle of the device `f` plays, found through the
+ * kernel-facing API (NULL when not bound). */
+static struct gpu *gpu_of(struct fx *f) {
+  for (unsigned i = 0; i < gpu_count(); i++) {
+    struct gpu *g = gpu_get(i);
+    assert_non_null(g);
+    if (strcmp(gpu_name(g), f->dev->name) == 0) {
+      return g;
+    }
+  }
+  return NULL;
+}
+
+static struct gpu *bound(struct fx *f) {
+  struct gpu *g = gpu_of(f);
+  if (g == NULL) {
+    fail_msg("%s is not among the driver's %u bound device(s)", f->dev->name,
+             gpu_count());
+  }
+  return g;
 }
 
 static void assert_log_has(const char *needle) {
@@ -169,7 +228,7 @@ static void probe_ok(struct fx *f) {
  * console after its own present. */
 static void probe_settled(struct fx *f) {
   probe_ok(f);
-  assert_int_equal(gpu_present(), RL_OK);
+  assert_int_equal(gpu_present(bound(f)), RL_OK);
 }
 
 static const struct gm_resource *resource(struct fx *f, uint32_t id) {
@@ -200,8 +259,8 @@ static void assert_pixels(struct fx *f, uint32_t id, const uint32_t *expected,
 }
 
 /* The driver's framebuffer of scanout 0 as one w x h array (CPU view). */
-static uint32_t *framebuffer_copy(uint32_t *w, uint32_t *h) {
-  const struct fb_surface *s = gpu_surface(0);
+static uint32_t *framebuffer_copy(struct fx *f, uint32_t *w, uint32_t *h) {
+  const struct fb_surface *s = gpu_surface(bound(f), 0);
   assert_non_null(s);
   uint32_t *px = malloc((size_t)s->width * s->height * 4);
   assert_non_null(px);
@@ -216,7 +275,7 @@ static uint32_t *framebuffer_copy(uint32_t *w, uint32_t *h) {
 /* What the driver drew is what the device holds, every pixel. */
 static void assert_device_shows_framebuffer(struct fx *f) {
   uint32_t w, h;
-  uint32_t *fb = framebuffer_copy(&w, &h);
+  uint32_t *fb = framebuffer_copy(f, &w, &h);
   struct gm_rect r;
   uint32_t id = gpu_model_scanout(f->gm, 0, &r);
   assert_int_not_equal(id, 0);
@@ -342,14 +401,27 @@ static uint32_t pattern(unsigned k, uint32_t x, uint32_t y) {
   return (uint32_t)(k & 0xffu) << 24 | (y & 0xfffu) << 12 | (x & 0xfffu);
 }
 
-static void damage_one(struct fx *f, struct damage_fx *d, struct fb_rect rc) {
-  struct fb_surface *s = gpu_surface(0);
+/* What the kernel's main loop does (virtio_poll_all): every device's
+ * poll hook, in probe order. */
+static void main_loop(struct fx *root) {
+  for (struct fx *f = root; f != NULL; f = f->second) {
+    virtio_gpu_driver.poll(f->dev);
+  }
+}
+
+/* Presented by gpu_present on f's handle, or, with `root`, by the main
+ * loop over all of root's devices: then only f's device may see a
+ * command. */
+static void damage_one(struct fx *f, struct damage_fx *d, struct fb_rect rc,
+                       struct fx *root) {
+  struct fb_surface *s = gpu_surface(bound(f), 0);
   assert_non_null(s);
+  const uint32_t sw = s->width, sh = s->height;
   d->k++;
   for (uint32_t y = rc.y; y < rc.y + rc.h; y++) {
     for (uint32_t x = rc.x; x < rc.x + rc.w; x++) {
       fb_row(s, y)[x] = pattern(d->k, x, y);
-      d->expected[(size_t)y * W + x] = pattern(d->k, x, y);
+      d->expected[(size_t)y * sw + x] = pattern(d->k, x, y);
     }
   }
   uint32_t junk = 0xdead0000u | d->k;
@@ -357,7 +429,7 @@ static void damage_one(struct fx *f, struct damage_fx *d, struct fb_rect rc) {
     if (rc.y > 0) {
       fb_row(s, rc.y - 1)[x] = junk;
     }
-    if (rc.y + rc.h < H) {
+    if (rc.y + rc.h < sh) {
       fb_row(s, rc.y + rc.h)[x] = junk;
     }
   }
@@ -365,17 +437,30 @@ static void damage_one(struct fx *f, struct damage_fx *d, struct fb_rect rc) {
     if (rc.x > 0) {
       fb_row(s, y)[rc.x - 1] = junk;
     }
-    if (rc.x + rc.w < W) {
+    if (rc.x + rc.w < sw) {
       fb_row(s, y)[rc.x + rc.w] = junk;
     }
   }
   fb_damage(s, rc);
+  for (struct fx *o = root; o != NULL; o = o->second) {
+    gpu_model_log_clear(o->gm);
+  }
   gpu_model_log_clear(f->gm);
   unsigned long notifies = vm_notifies(f->vm, 0);
-  rl_status st = gpu_present();
-  if (st != RL_OK) {
-    fail_msg("present of (%u,%u) %ux%u: %s; log:\n%s", rc.x, rc.y, rc.w, rc.h,
-             rl_status_str(st), log_tail());
+  if (root != NULL) {
+    main_loop(root);
+    for (struct fx *o = root; o != NULL; o = o->second) {
+      if (o != f && gpu_model_log_count(o->gm) != 0) {
+        fail_msg("a damage on %s reached %s too (%zu command(s))", f->dev->name,
+                 o->dev->name, gpu_model_log_count(o->gm));
+      }
+    }
+  } else {
+    rl_status st = gpu_present(bound(f));
+    if (st != RL_OK) {
+      fail_msg("present of (%u,%u) %ux%u: %s; log:\n%s", rc.x, rc.y, rc.w, rc.h,
+               rl_status_str(st), log_tail());
+    }
   }
   assert_int_equal(vm_notifies(f->vm, 0) - notifies, 1);
   assert_int_equal(gpu_model_log_count(f->gm), 2);
@@ -386,20 +471,20 @@ static void damage_one(struct fx *f, struct damage_fx *d, struct fb_rect rc) {
     fail_msg("damage (%u,%u) %ux%u sent as a transfer of (%u,%u) %ux%u", rc.x,
              rc.y, rc.w, rc.h, t->r.x, t->r.y, t->r.w, t->r.h);
   }
-  assert_int_equal(check_updates(f, W), 1);
-  assert_pixels(f, 1, d->expected, W, H);
+  assert_int_equal(check_updates(f, sw), 1);
+  assert_pixels(f, 1, d->expected, sw, sh);
 }
 
 static void test_damage_rectangles(void **state) {
   struct fx *f = *state;
   probe_settled(f);
-  const struct fb_surface *s = gpu_surface(0);
+  const struct fb_surface *s = gpu_surface(bound(f), 0);
   assert_non_null(s);
   uint32_t c = s->rows_per_chunk; /* rows of one backing entry */
   assert_true(s->nchunks > 2 && c < H);
   struct damage_fx d = {.expected = NULL, .k = 0};
   uint32_t w, h;
-  d.expected = framebuffer_copy(&w, &h);
+  d.expected = framebuffer_copy(f, &w, &h);
   assert_pixels(f, 1, d.expected, W, H);
   static const struct fb_rect fixed[] = {
       {0, 0, 1, 1},         {1, 1, 1, 1},
@@ -410,7 +495,7 @@ static void test_damage_rectangles(void **state) {
       {640, H - 1, 640, 1}, {5, 612, 1, H - 612},
   };
   for (size_t i = 0; i < RL_ARRAY_SIZE(fixed); i++) {
-    damage_one(f, &d, fixed[i]);
+    damage_one(f, &d, fixed[i], NULL);
   }
   /* Every x alignment modulo a 64- and 128-byte line (16 and 32 pixels),
    * widths around a line, across each boundary between backing chunks. */
@@ -419,11 +504,12 @@ static void test_damage_rectangles(void **state) {
     uint32_t chunk = 1 + x % (s->nchunks - 1);
     damage_one(f, &d,
                (struct fb_rect){x * 37 % (W - 64) + x % 32,
-                                chunk * c - 1 - x % 3, width, 2 + x % 4});
+                                chunk * c - 1 - x % 3, width, 2 + x % 4},
+               NULL);
   }
   /* Rows that end or start exactly at a chunk boundary. */
-  damage_one(f, &d, (struct fb_rect){17, c - 5, 100, 5});
-  damage_one(f, &d, (struct fb_rect){19, c, 100, 5});
+  damage_one(f, &d, (struct fb_rect){17, c - 5, 100, 5}, NULL);
+  damage_one(f, &d, (struct fb_rect){19, c, 100, 5}, NULL);
   /* Pseudo-random rectangles. */
   uint32_t seed = 12345;
   for (unsigned i = 0; i < 24; i++) {
@@ -435,7 +521,7 @@ static void test_damage_rectangles(void **state) {
     uint32_t rw = 1 + (seed >> 8) % (W - x);
     seed = seed * 1103515245u + 12345u;
     uint32_t rh = 1 + (seed >> 8) % (H - y);
-    damage_one(f, &d, (struct fb_rect){x, y, rw, rh});
+    damage_one(f, &d, (struct fb_rect){x, y, rw, rh}, NULL);
   }
   free(d.expected);
 }
@@ -455,7 +541,7 @@ static void test_display_change(void **state) {
   assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_UNREF, &u), 1);
   assert_int_equal(gpu_model_log(f->gm, u)->resource, 1);
   assert_int_equal(gpu_model_resource_count(f->gm), 2); /* + the cursor */
-  assert_int_equal(gpu_present(), RL_OK);
+  assert_int_equal(gpu_present(bound(f)), RL_OK);
   const struct gm_resource *r = resource(f, gpu_model_scanout(f->gm, 0, NULL));
   assert_int_equal(r->width, 800);
   assert_int_equal(r->height, 600);
@@ -478,7 +564,7 @@ static void test_answers_at_idle(void **state) {
 static void test_cursor_move(void **state) {
   struct fx *f = *state;
   probe_ok(f);
-  assert_int_equal(gpu_move_cursor(100, 50), RL_OK);
+  assert_int_equal(gpu_move_cursor(bound(f), 100, 50), RL_OK);
   struct gm_cursor cur = gpu_model_cursor(f->gm);
   assert_int_equal(cur.moves, 1);
   assert_int_equal(cur.x, 100);
@@ -526,11 +612,11 @@ static void test_display_info_short(void **state) {
 
 /* Damage one rectangle and present it with the device misbehaving. */
 static rl_status present_rect(struct fx *f) {
-  struct fb_surface *s = gpu_surface(0);
+  struct fb_surface *s = gpu_surface(bound(f), 0);
   assert_non_null(s);
   fb_fill(s, (struct fb_rect){33, 44, 55, 66}, 0x123456);
   fb_damage(s, (struct fb_rect){33, 44, 55, 66});
-  return gpu_present();
+  return gpu_present(bound(f));
 }
 
 static void test_transfer_wrong_type(void **state) {
@@ -607,6 +693,187 @@ static void test_display_info_never_answers(void **state) {
   assert_log_has("(controlq): timeout after 2000 ms");
 }
 
+/* ---- two devices ------------------------------------------------------ */
+
+/* The driver's surface of f's scanout 0. */
+static struct fb_surface *surface(struct fx *f) {
+  struct fb_surface *s = gpu_surface(bound(f), 0);
+  assert_non_null(s);
+  return s;
+}
+
+/* The device shows the boot picture at w x h: the resource on scanout 0
+ * has that size, the bars, and every pixel of the driver's framebuffer. */
+static void assert_picture(struct fx *f, uint32_t w, uint32_t h) {
+  uint32_t id = gpu_model_scanout(f->gm, 0, NULL);
+  if (id == 0) {
+    fail_msg("%s: no resource on scanout 0", f->dev->name);
+  }
+  const struct gm_resource *r = resource(f, id);
+  if (r->width != w || r->height != h || !r->backed) {
+    fail_msg("%s: scanout 0 shows a %ux%u resource (%s), expected %ux%u",
+             f->dev->name, r->width, r->height,
+             r->backed ? "backed" : "no backing", w, h);
+  }
+  assert_bars(f, id, w, h);
+  assert_device_shows_framebuffer(f);
+}
+
+/* Commands of `type` the device saw since its log was last cleared. */
+static size_t seen(struct fx *f, uint32_t type) {
+  return gpu_model_count(f->gm, type, NULL);
+}
+
+/* The device was not reconfigured: no display query, no resource made,
+ * attached, shown, detached or released. */
+static void assert_not_reconfigured(struct fx *f) {
+  static const uint32_t types[] = {
+      GM_CMD_GET_DISPLAY_INFO,   GM_CMD_GET_EDID,
+      GM_CMD_RESOURCE_CREATE_2D, GM_CMD_RESOURCE_ATTACH_BACKING,
+      GM_CMD_SET_SCANOUT,        GM_CMD_RESOURCE_DETACH_BACKING,
+      GM_CMD_RESOURCE_UNREF,
+  };
+  for (size_t i = 0; i < RL_ARRAY_SIZE(types); i++) {
+    if (seen(f, types[i]) != 0) {
+      fail_msg("%s saw %zu command(s) of type %#x meant for the other device",
+               f->dev->name, seen(f, types[i]), types[i]);
+    }
+  }
+}
+
+/* Every console mirrors the log: one line printed reaches each device as
+ * an update inside its console (the bottom quarter), and each device
+ * then holds its framebuffer again. */
+static void assert_consoles_follow(struct fx *root) {
+  for (struct fx *f = root; f != NULL; f = f->second) {
+    gpu_model_log_clear(f->gm);
+  }
+  kprintf("two gpus: one line for every console\n");
+  main_loop(root);
+  for (struct fx *f = root; f != NULL; f = f->second) {
+    uint32_t top = surface(f)->height * 3 / 4;
+    size_t first;
+    if (gpu_model_count(f->gm, GM_CMD_TRANSFER_TO_HOST_2D, &first) == 0) {
+      fail_msg("%s: the line printed never reached its console (frozen)",
+               f->dev->name);
+    }
+    assert_true(gpu_model_log(f->gm, first)->r.y >= top);
+    assert_device_shows_framebuffer(f);
+  }
+}
+
+/* The fixture's device, then a second one (another slot, interrupt and
+ * mode), both probed and settled by the main loop; the handles in probe
+ * order. */
+static struct fx *two_gpus(struct fx *a) {
+  probe_ok(a);
+  struct fx *b = second_device(a);
+  probe_ok(b);
+  main_loop(a);
+  assert_int_equal(gpu_count(), 2);
+  assert_ptr_equal(gpu_get(0), bound(a));
+  assert_ptr_equal(gpu_get(1), bound(b));
+  assert_null(gpu_get(2));
+  assert_ptr_not_equal(surface(a), surface(b));
+  return b;
+}
+
+/* Two devices, each with its own driver state: both hold their boot
+ * picture pixel for pixel (the second probe left the first device's
+ * framebuffer, still attached to its resource, alone); both consoles
+ * show the log; a damage on either, presented by the main loop that polls
+ * both, reaches its own device only; the cursor moves on its own
+ * device. */
+static void test_two_gpus(void **state) {
+  struct fx *a = *state;
+  struct fx *b = two_gpus(a);
+  assert_picture(a, W, H);
+  assert_picture(b, W2, H2);
+  assert_consoles_follow(a);
+  for (struct fx *f = a; f != NULL; f = f->second) {
+    uint32_t w, h;
+    struct damage_fx d = {NULL, 0};
+    d.expected = framebuffer_copy(f, &w, &h);
+    damage_one(f, &d, (struct fb_rect){301, 151, 333, 99}, a);
+    damage_one(f, &d, (struct fb_rect){0, 0, w, h / 2}, a);
+    damage_one(f, &d, (struct fb_rect){w - 7, h - 5, 7, 5}, a);
+    free(d.expected);
+  }
+  gpu_model_log_clear(a->gm);
+  assert_int_equal(gpu_move_cursor(bound(b), 10, 20), RL_OK);
+  assert_int_equal(gpu_model_cursor(a->gm).moves, 0);
+  assert_int_equal(gpu_model_cursor(a->gm).x, W / 2);
+  assert_int_equal(gpu_model_cursor(b->gm).moves, 1);
+  assert_int_equal(gpu_model_cursor(b->gm).x, 10);
+  assert_int_equal(gpu_model_log_count(a->gm), 0);
+}
+
+/* A display change on the second device (its configuration interrupt),
+ * then one on the first: only the device that changed re-reads its
+ * display and rebuilds its resource at the new size; the other keeps its
+ * resource and framebuffer intact and its console alive. */
+static void test_two_gpus_display_change(void **state) {
+  struct fx *a = *state;
+  struct fx *b = two_gpus(a);
+  const struct {
+    struct fx *changed, *other;
+    uint32_t w, h;
+  } steps[] = {{b, a, 800, 600}, {a, b, 1024, 768}};
+  for (size_t i = 0; i < RL_ARRAY_SIZE(steps); i++) {
+    struct fx *c = steps[i].changed, *o = steps[i].other;
+    uint32_t ow = surface(o)->width, oh = surface(o)->height;
+    gpu_model_log_clear(c->gm);
+    gpu_model_log_clear(o->gm);
+    gpu_model_display_change(c->gm, 0, true, steps[i].w, steps[i].h);
+    assert_int_equal(gpu_model_events(c->gm), GM_EVENT_DISPLAY);
+    assert_int_equal(gpu_model_events(o->gm), 0);
+    main_loop(a);
+    assert_int_equal(gpu_model_events(c->gm), 0);
+    size_t u;
+    if (gpu_model_count(c->gm, GM_CMD_RESOURCE_UNREF, &u) != 1) {
+      fail_msg("%s: the display change was not handled (%zu UNREF)",
+               c->dev->name, seen(c, GM_CMD_RESOURCE_UNREF));
+    }
+    assert_int_equal(gpu_model_log(c->gm, u)->resource, 1);
+    assert_not_reconfigured(o);
+    main_loop(a); /* the change's log lines, on both consoles */
+    assert_picture(c, steps[i].w, steps[i].h);
+    assert_picture(o, ow, oh);
+    assert_consoles_follow(a);
+  }
+}
+
+/* Re-initialisation of one device (virtio_device_recover, as after
+ * DEVICE_NEEDS_RESET: a reset, then the probe again) releases and reuses
+ * that device's own state: same handles in the same order, the other
+ * device untouched and still working. */
+static void test_two_gpus_reprobe(void **state) {
+  struct fx *a = *state;
+  struct fx *b = two_gpus(a);
+  struct gpu *ga = bound(a), *gb = bound(b);
+  struct fx *const order[] = {b, a};
+  for (size_t i = 0; i < RL_ARRAY_SIZE(order); i++) {
+    struct fx *r = order[i], *o = r == a ? b : a;
+    gpu_model_log_clear(r->gm);
+    gpu_model_log_clear(o->gm);
+    assert_int_equal(virtio_device_recover(r->dev), RL_OK);
+    assert_true(seen(r, GM_CMD_RESOURCE_CREATE_2D) >= 1);
+    assert_not_reconfigured(o);
+    main_loop(a);
+    assert_int_equal(gpu_count(), 2);
+    assert_ptr_equal(gpu_get(0), ga);
+    assert_ptr_equal(gpu_get(1), gb);
+    assert_picture(a, W, H);
+    assert_picture(b, W2, H2);
+    assert_consoles_follow(a);
+    uint32_t w, h;
+    struct damage_fx d = {NULL, 0};
+    d.expected = framebuffer_copy(o, &w, &h);
+    damage_one(o, &d, (struct fb_rect){3, 5, 7, 9}, a);
+    free(d.expected);
+  }
+}
+
 static const struct {
   const char *name;
   CMUnitTestFunction fn;
@@ -626,6 +893,9 @@ static const struct {
     {"flush_oversized_length", test_flush_oversized_length},
     {"transfer_never_answers", test_transfer_never_answers},
     {"display_info_never_answers", test_display_info_never_answers},
+    {"two_gpus", test_two_gpus},
+    {"two_gpus_display_change", test_two_gpus_display_change},
+    {"two_gpus_reprobe", test_two_gpus_reprobe},
 };
 
 /* Known driver bugs the cache model exposes (see

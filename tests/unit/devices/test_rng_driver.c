@@ -3,7 +3,9 @@
  * (the used length, virtio 1.2 §2.7.8), never the length it asked for,
  * and leaves the rest of the caller's buffer alone. Run on each
  * transport in each cache variant, named "<transport>/<variant>/<case>",
- * like test_gpu_driver. */
+ * like test_gpu_driver. The two_rngs case adds a second device (another
+ * slot, interrupt and byte sequence): each read gives the bytes of the
+ * device it was made on. */
 /* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,6 +32,8 @@ extern const struct virtio_driver virtio_rng_driver;
 
 #define RNG_IRQ 48u
 #define RNG_PA 0x0a003c00u
+#define RNG2_IRQ 49u
+#define RNG2_PA 0x0a003a00u
 #define UNTOUCHED 0xa5u
 
 struct transport {
@@ -53,24 +57,26 @@ struct run {
   const char *name;
 };
 
+/* One device, probed: its model and the core's record of it. */
 struct fx {
+  const struct run *run;
   struct rng_model *rm;
   struct virtio_device *dev;
+  struct fx *second; /* the two_rngs case's second device */
 };
 
-static int fx_setup(void **state) {
-  const struct run *run = *state;
+static struct fx *device_create(const struct run *run, paddr_t pa, unsigned irq,
+                                uint64_t seed) {
   struct fx *f = calloc(1, sizeof(*f));
   assert_non_null(f);
-  host_irq_reset();
-  host_time_virtual(true);
-  cache_variant_enter(run->v);
+  f->run = run;
   struct rng_model_config c = {
       .version = run->t->version,
       .transport = run->t->features,
       .max_bytes = 0,
-      .irq = RNG_IRQ,
-      .pa = RNG_PA,
+      .seed = seed,
+      .irq = irq,
+      .pa = pa,
   };
   f->rm = rng_model_create(&c);
   struct virtio_mmio_slot slot;
@@ -81,32 +87,73 @@ static int fx_setup(void **state) {
   f->dev = &m->dev; /* the first member: freed through it */
   f->dev->driver = &virtio_rng_driver;
   assert_int_equal(virtio_rng_driver.probe(f->dev), RL_OK);
-  *state = f;
+  return f;
+}
+
+static void device_destroy(struct fx *f) {
+  if (f == NULL) {
+    return;
+  }
+  (void)virtio_device_reset(f->dev);
+  virtio_device_release(f->dev);
+  rng_remove(f->dev);
+  assert_null(f->dev->priv);
+  rng_model_destroy(f->rm);
+  free(f->dev);
+  free(f);
+}
+
+static int fx_setup(void **state) {
+  const struct run *run = *state;
+  host_irq_reset();
+  host_time_virtual(true);
+  cache_variant_enter(run->v);
+  *state = device_create(run, RNG_PA, RNG_IRQ, 0);
   return 0;
 }
 
 static int fx_teardown(void **state) {
   struct fx *f = *state;
-  (void)virtio_device_reset(f->dev);
-  virtio_device_release(f->dev);
-  rng_model_destroy(f->rm);
-  free(f->dev);
+  device_destroy(f->second);
+  device_destroy(f);
+  assert_int_equal(rng_count(), 0);
   host_irq_reset();
   cache_variant_leave();
   host_time_virtual(false);
-  free(f);
   return 0;
+}
+
+/* The driver's handle of the device `f` plays, found through the
+ * kernel-facing API. */
+static struct rng *rng_of(struct fx *f) {
+  for (unsigned i = 0; i < rng_count(); i++) {
+    struct rng *r = rng_get(i);
+    assert_non_null(r);
+    if (strcmp(rng_name(r), f->dev->name) == 0) {
+      return r;
+    }
+  }
+  fail_msg("%s is not among the driver's %u bound device(s)", f->dev->name,
+           rng_count());
+  return NULL;
 }
 
 /* Reads `len` bytes with the device writing at most `max`: the driver
  * says it got exactly what the device wrote, those bytes, and nothing
- * past them changed in the caller's buffer. */
-static void read_and_check(struct fx *f, uint32_t max, size_t len) {
+ * past them changed in the caller's buffer. Through virtio_rng_read (the
+ * first device) when `r` is NULL. */
+static void read_from(struct fx *f, struct rng *r, uint32_t max, size_t len) {
   rng_model_set_max(f->rm, max);
   uint8_t buf[4096 + 16];
   memset(buf, UNTOUCHED, sizeof(buf));
   size_t got = 0;
-  assert_int_equal(virtio_rng_read(buf, len, &got), RL_OK);
+  unsigned long requests = rng_model_requests(f->rm);
+  assert_int_equal(r != NULL ? rng_read(r, buf, len, &got)
+                             : virtio_rng_read(buf, len, &got),
+                   RL_OK);
+  if (rng_model_requests(f->rm) != requests + 1) {
+    fail_msg("the read went to another device than %s", f->dev->name);
+  }
   uint32_t wrote, offered;
   const uint8_t *bytes = rng_model_last(f->rm, &wrote, &offered);
   assert_int_equal(offered, len);
@@ -120,6 +167,10 @@ static void read_and_check(struct fx *f, uint32_t max, size_t len) {
                i, buf[i], wrote);
     }
   }
+}
+
+static void read_and_check(struct fx *f, uint32_t max, size_t len) {
+  read_from(f, NULL, max, len);
 }
 
 static void test_short_used_length(void **state) {
@@ -144,6 +195,44 @@ static void test_zero_length(void **state) {
   assert_int_equal(virtio_rng_read(buf, 0, &got), RL_ERR_INVALID);
 }
 
+/* Two devices, each with its own driver state: handles in probe order,
+ * each read made on a device gives that device's bytes (the models'
+ * sequences differ) and leaves the other alone; virtio_rng_read reads
+ * the first; re-initialising one device (virtio_device_recover: reset,
+ * probe again) keeps both handles and the other device working. */
+static void test_two_rngs(void **state) {
+  struct fx *a = *state;
+  struct fx *b = a->second =
+      device_create(a->run, RNG2_PA, RNG2_IRQ, 0x0123456789abcdefull);
+  assert_int_equal(rng_count(), 2);
+  struct rng *ra = rng_of(a), *rb = rng_of(b);
+  assert_ptr_equal(rng_get(0), ra);
+  assert_ptr_equal(rng_get(1), rb);
+  assert_null(rng_get(2));
+  unsigned long a_requests = rng_model_requests(a->rm);
+  read_from(b, rb, 0, 64);
+  read_from(b, rb, 8, 32);
+  assert_int_equal(rng_model_requests(a->rm), a_requests);
+  unsigned long b_requests = rng_model_requests(b->rm);
+  read_from(a, ra, 0, 64);
+  read_from(a, NULL, 0, 16);
+  assert_int_equal(rng_model_requests(b->rm), b_requests);
+  /* Different sequences: the bytes say which device wrote them. */
+  uint8_t x[16], y[16];
+  size_t got;
+  assert_int_equal(rng_read(ra, x, sizeof(x), &got), RL_OK);
+  assert_int_equal(rng_read(rb, y, sizeof(y), &got), RL_OK);
+  assert_memory_not_equal(x, y, sizeof(x));
+  struct fx *const order[] = {b, a};
+  for (size_t i = 0; i < RL_ARRAY_SIZE(order); i++) {
+    assert_int_equal(virtio_device_recover(order[i]->dev), RL_OK);
+    assert_ptr_equal(rng_get(0), ra);
+    assert_ptr_equal(rng_get(1), rb);
+    read_from(a, ra, 0, 100);
+    read_from(b, rb, 0, 100);
+  }
+}
+
 static const struct {
   const char *name;
   CMUnitTestFunction fn;
@@ -151,6 +240,7 @@ static const struct {
     {"short_used_length", test_short_used_length},
     {"whole_buffer", test_whole_buffer},
     {"zero_length", test_zero_length},
+    {"two_rngs", test_two_rngs},
 };
 
 int main(void) {
