@@ -1,5 +1,5 @@
 #include <kernel/boot.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 #include <mm/page_alloc.h>
 #include <ringlight/config.h>
 #include <string.h>

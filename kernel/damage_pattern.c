@@ -7,7 +7,7 @@
  * and compare it pixel by pixel, and the bars around it unchanged. */
 #include <drivers/gpu/gpu.h>
 #include <kernel/boot.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 
 /* Crosses bar edges (1280 and 1024 wide screens) and, at 1280x800, the
  * framebuffer's chunk edge at row 204. */

@@ -1,8 +1,9 @@
 /* Kernel entry after the architecture's boot code: reads the device tree,
  * builds the address space and the allocators, brings up interrupts and
  * time, prints the banner and runs the boot self-tests. */
-#include <arch/common/arch_common.h>
+#include <arch/console.h>
 #include <arch/dma.h>
+#include <arch/init.h>
 #include <arch/irq.h>
 #include <arch/power.h>
 #include <arch/time.h>
@@ -10,7 +11,7 @@
 #include <devicetree/fdt.h>
 #include <drivers/gpu/gpu.h>
 #include <kernel/boot.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 #include <mm/page_alloc.h>
 #include <ringlight/config.h>
 #include <virtio/core/virtio.h>
@@ -115,8 +116,22 @@ static void run_benchmarks(void) {
 }
 #endif
 
+/* The log's serial console and platform hooks (lib/log.h). */
+static void serial_sink(const char *text, size_t len, void *ctx) {
+  (void)ctx;
+  arch_console_write(text, len);
+}
+
+static const struct log_platform log_platform = {
+    .irq_save = arch_irq_save,
+    .irq_restore = arch_irq_restore,
+    .halt = arch_poweroff,
+};
+
 void kernel_main(paddr_t dtb_pa) {
   entry_raw = arch_time_raw();
+  log_set_platform(&log_platform);
+  log_set_serial(serial_sink, NULL); /* the early UART, then the tree's */
   kprintf("\n%s: early console up (%s)\n", CONFIG_KERNEL_BANNER, arch_name());
   struct fdt fdt;
   open_device_tree(dtb_pa, &fdt);

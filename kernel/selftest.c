@@ -4,7 +4,7 @@
 #include <arch/time.h>
 #include <arch/vm.h>
 #include <kernel/boot.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 
 #define FAIL(...)                                                              \
   do {                                                                         \

@@ -3,7 +3,7 @@
  * (translation and sync are the arch code's). */
 #include <arch/cache.h>
 #include <arch/dma.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 #include <mm/page_alloc.h>
 
 #include <string.h>

@@ -2,7 +2,7 @@
  * else is reported (cause, PC, fault address, registers) and ends the run
  * with a failure status. */
 #include <arch/power.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 
 #include "aarch64.h"
 

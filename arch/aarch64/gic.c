@@ -4,7 +4,7 @@
 #include <arch/irq.h>
 #include <arch/mmio.h>
 #include <arch/vm.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 
 #include "aarch64.h"
 

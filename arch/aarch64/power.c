@@ -5,7 +5,7 @@
 #include <arch/common/arch_common.h>
 #include <arch/irq.h>
 #include <arch/power.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 #include <ringlight/config.h>
 
 #include "aarch64.h"

@@ -9,16 +9,8 @@
 /* Physical address of the hard-coded early UART. */
 paddr_t arch_early_console_pa(void);
 
-/* Per-architecture set-up from the device tree, called by kernel_main in
- * this order once the final tables are active. */
-rl_status arch_console_init(const struct fdt *fdt);
-rl_status arch_irq_init(const struct fdt *fdt);
-rl_status arch_time_init(const struct fdt *fdt);
-rl_status arch_power_init(const struct fdt *fdt);
-rl_status arch_cache_init(const struct fdt *fdt);
-
-/* Name of the architecture for the banner. */
-const char *arch_name(void);
+/* The init functions each architecture implements (arch/init.h). */
+#include <arch/init.h>
 
 /* The interrupt handler table (irq_table.c) behind arch_irq_register and
  * arch_irq_count; the controller driver dispatches through it. False when

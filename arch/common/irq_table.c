@@ -1,7 +1,7 @@
 /* The interrupt handler table shared by the GIC and PLIC drivers:
  * registration, dispatch with a count per line, and the counts. */
 #include <arch/irq.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 
 #include "arch_common.h"
 

@@ -3,7 +3,7 @@
  * DMA code relies on. */
 #include <arch/dma.h>
 #include <arch/vm.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 
 #include "arch_common.h"
 #include "pgtable.h"

@@ -5,7 +5,7 @@
  * caches nor offers Zicbom. */
 #include <arch/cache.h>
 #include <arch/common/arch_common.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 #include <string.h>
 
 static bool have_zicbom;

@@ -4,7 +4,7 @@
 #include <arch/common/arch_common.h>
 #include <arch/irq.h>
 #include <arch/time.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 
 #include "riscv.h"
 

@@ -1,7 +1,7 @@
 /* riscv64 traps: supervisor timer and external interrupts are dispatched;
  * any exception is reported (cause, PC, faulting address, registers) and
  * ends the run with a failure status. */
-#include <kernel/panic.h>
+#include <lib/log.h>
 
 #include "riscv.h"
 

@@ -8,8 +8,8 @@
  * file-level variable is the list of those states, for gpu_get(). */
 #include <arch/dma.h>
 #include <arch/time.h>
-#include <kernel/panic.h>
 #include <lib/fmt.h>
+#include <lib/log.h>
 #include <mm/heap.h>
 #include <ringlight/config.h>
 #include <string.h>

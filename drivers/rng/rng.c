@@ -6,8 +6,8 @@
  * `priv` (a re-probe reuses it); the only file-level variable is the list
  * of those states, for rng_get(). */
 #include <arch/dma.h>
-#include <kernel/panic.h>
 #include <lib/fmt.h>
+#include <lib/log.h>
 #include <mm/heap.h>
 #include <string.h>
 #include <virtio/core/virtio.h>

@@ -1,13 +1,13 @@
-/* kernel/panic.h for the fuzz targets: every line is formatted with
- * lib/fmt (so the code under test's format strings and arguments are
- * exercised) and dropped, unless FUZZ_VERBOSE is set in the environment
+/* lib/log.h for the fuzz targets (instead of lib/log.c): every line is
+ * formatted with lib/fmt (so the code under test's format strings and arguments
+ * are exercised) and dropped, unless FUZZ_VERBOSE is set in the environment
  * (then it goes to stderr). A panic is a crash: it prints and aborts. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <kernel/panic.h>
 #include <lib/fmt.h>
+#include <lib/log.h>
 
 #include "fuzz_util.h"
 

@@ -1,6 +1,6 @@
 /* Binds drivers (drivers/registry.c) to the devices transports find, and
  * runs their poll hooks from the kernel's main loop. */
-#include <kernel/panic.h>
+#include <lib/log.h>
 #include <virtio/core/virtio.h>
 
 #define MAX_BOUND 32

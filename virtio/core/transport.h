@@ -23,7 +23,8 @@ struct virtio_device;
 
 struct virtio_transport {
   const char *name; /* "virtio-mmio" */
-  /* One line for logs and the console header: "virtio-mmio@0xa003e00 v2 (modern)". */
+  /* One line for logs and the console header: "virtio-mmio@0xa003e00 v2
+   * (modern)". */
   void (*describe)(const struct virtio_device *dev, char *buf, size_t size);
 
   /* §2.1 device status; writing 0 resets the device (§2.4). */

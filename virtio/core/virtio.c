@@ -2,8 +2,8 @@
  * negotiation, queue setup, configuration space and interrupts. */
 #include <arch/irq.h>
 #include <arch/time.h>
-#include <kernel/panic.h>
 #include <lib/fmt.h>
+#include <lib/log.h>
 #include <ringlight/config.h>
 #include <virtio/core/virtio.h>
 

@@ -2,8 +2,8 @@
  * the blocking wait with a deadline. */
 #include <arch/irq.h>
 #include <arch/time.h>
-#include <kernel/panic.h>
 #include <lib/fmt.h>
+#include <lib/log.h>
 #include <virtio/core/virtio.h>
 
 #include "virtqueue_impl.h"

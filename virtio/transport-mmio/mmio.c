@@ -1,8 +1,8 @@
 /* The virtio-mmio transport (virtio 1.2 §4.2.2 modern, §4.2.4 legacy)
  * behind the transport interface. */
 #include <arch/mmio.h>
-#include <kernel/panic.h>
 #include <lib/fmt.h>
+#include <lib/log.h>
 #include <mm/heap.h>
 #include <virtio/core/transport.h>
 #include <virtio/transport-mmio/mmio.h>

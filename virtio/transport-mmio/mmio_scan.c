@@ -3,7 +3,7 @@
 #include <arch/irq.h>
 #include <arch/mmio.h>
 #include <arch/vm.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 #include <virtio/transport-mmio/mmio.h>
 
 #include "virtio_mmio.h"

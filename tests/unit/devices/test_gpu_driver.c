@@ -30,7 +30,7 @@
 
 #include <arch/time.h>
 #include <drivers/gpu/gpu.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 #include <ringlight/config.h>
 #include <virtio/core/virtio.h>
 #include <virtio/transport-mmio/mmio.h>

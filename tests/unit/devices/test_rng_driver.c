@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include <drivers/rng/rng.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 #include <ringlight/config.h>
 #include <virtio/core/virtio.h>
 #include <virtio/transport-mmio/mmio.h>

@@ -16,7 +16,7 @@
 
 #include <arch/cache.h>
 #include <arch/dma.h>
-#include <kernel/panic.h>
+#include <lib/log.h>
 
 #include <mm/page_alloc.h>
 

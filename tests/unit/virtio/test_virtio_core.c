@@ -2,7 +2,8 @@
  * host: a struct virtio_device built by hand whose register file is a
  * zeroed host buffer (so a notification is a plain memory write at
  * QueueNotify), a split queue, and the split device model playing the
- * device. klog goes to stdout (kernel/printk.c); the cases that check a log
+ * device. klog goes to stdout (lib/log.c through
+ * tests/unit/support/host_log.c); the cases that check a log
  * line capture stdout. */
 /* clang-format off */
 #include <stdarg.h>

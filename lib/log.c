@@ -1,8 +1,7 @@
-#include <arch/console.h>
-#include <arch/irq.h>
-#include <arch/power.h>
-#include <kernel/panic.h>
+/* The log (lib/log.h): a ring of what was printed, the serial console,
+ * more sinks with a replay, and panic. */
 #include <lib/fmt.h>
+#include <lib/log.h>
 #include <ringlight/config.h>
 #include <stdarg.h>
 
@@ -17,10 +16,34 @@ struct sink {
   void *ctx;
 };
 static struct sink sinks[KLOG_MAX_SINKS];
+static struct sink serial;
+static const struct log_platform *platform;
 static bool in_sink;
 
+void log_set_serial(klog_sink_fn fn, void *ctx) {
+  serial = (struct sink){fn, ctx};
+}
+
+void log_set_platform(const struct log_platform *p) { platform = p; }
+
+static unsigned long lock(void) {
+  return platform != NULL ? platform->irq_save() : 0;
+}
+
+static void unlock(unsigned long flags) {
+  if (platform != NULL) {
+    platform->irq_restore(flags);
+  }
+}
+
+static void to_serial(const char *text, size_t n) {
+  if (serial.fn != NULL) {
+    serial.fn(text, n, serial.ctx);
+  }
+}
+
 static void emit(const char *text, size_t n) {
-  arch_console_write(text, n);
+  to_serial(text, n);
   for (size_t i = 0; i < n; i++) {
     log_keep[(log_pos + i) % LOG_KEEP] = text[i];
   }
@@ -67,11 +90,11 @@ rl_status klog_add_sink(klog_sink_fn fn, void *ctx) {
   if (fn == NULL) {
     return RL_ERR_INVALID;
   }
-  unsigned long flags = arch_irq_save();
+  unsigned long flags = lock();
   struct sink *free_entry = NULL;
   for (size_t i = 0; i < KLOG_MAX_SINKS; i++) {
     if (sinks[i].fn == fn && sinks[i].ctx == ctx) {
-      arch_irq_restore(flags);
+      unlock(flags);
       return RL_OK; /* already there */
     }
     if (sinks[i].fn == NULL && free_entry == NULL) {
@@ -79,24 +102,24 @@ rl_status klog_add_sink(klog_sink_fn fn, void *ctx) {
     }
   }
   if (free_entry == NULL) {
-    arch_irq_restore(flags);
+    unlock(flags);
     return RL_ERR_NO_SPACE;
   }
   replay(fn, ctx);
   free_entry->fn = fn;
   free_entry->ctx = ctx;
-  arch_irq_restore(flags);
+  unlock(flags);
   return RL_OK;
 }
 
 void klog_remove_sink(klog_sink_fn fn, const void *ctx) {
-  unsigned long flags = arch_irq_save();
+  unsigned long flags = lock();
   for (size_t i = 0; i < KLOG_MAX_SINKS; i++) {
     if (sinks[i].fn == fn && sinks[i].ctx == ctx) {
       sinks[i] = (struct sink){NULL, NULL};
     }
   }
-  arch_irq_restore(flags);
+  unlock(flags);
 }
 
 static size_t vformat(char *buf, size_t size, const char *prefix,
@@ -127,7 +150,7 @@ void kprintf_serial(const char *fmt, ...) {
   va_start(ap, fmt);
   size_t n = vformat(buf, sizeof(buf), NULL, fmt, ap);
   va_end(ap);
-  arch_console_write(buf, n);
+  to_serial(buf, n);
 }
 
 void kprintf(const char *fmt, ...) {
@@ -150,7 +173,7 @@ void klog(int level, const char *fmt, ...) {
 
 void panic(const char *fmt, ...) {
   static int panicking;
-  (void)arch_irq_save();
+  (void)lock();
   if (panicking++ == 0) {
     va_list ap;
     va_start(ap, fmt);
@@ -158,5 +181,8 @@ void panic(const char *fmt, ...) {
     va_end(ap);
     kprintf("\nRINGLIGHT: FAIL (panic)\n");
   }
-  arch_poweroff(PANIC_EXIT_STATUS);
+  if (platform != NULL) {
+    platform->halt(PANIC_EXIT_STATUS);
+  }
+  __builtin_trap();
 }

@@ -1,6 +1,11 @@
-/* Kernel logging and panic. */
-#ifndef KERNEL_PANIC_H
-#define KERNEL_PANIC_H
+/* Logging and panic, a library every layer may use: it knows no device.
+ * The serial console (the UART, registered first by the kernel) gets every
+ * line as it is printed; more sinks (each GPU's text console) get the
+ * same lines and, when added, the end of what was printed before. The
+ * platform hooks (interrupt masking, halting) are the kernel's to give;
+ * without them (host tests) nothing is masked and a panic exits. */
+#ifndef LIB_LOG_H
+#define LIB_LOG_H
 
 #include <ringlight/status.h>
 #include <ringlight/types.h>
@@ -32,5 +37,21 @@ RL_NORETURN void panic(const char *fmt, ...) RL_PRINTF(1, 2);
 
 /* Exit status of a panic (the QEMU run ends with it). */
 #define PANIC_EXIT_STATUS 3
+
+/* The serial console: every line, kprintf_serial's too, nothing replayed.
+ * NULL removes it. */
+void log_set_serial(klog_sink_fn fn, void *ctx);
+
+struct log_platform {
+  /* Masks interrupts (sinks change, a panic stops); returns what restore
+   * takes. */
+  unsigned long (*irq_save)(void);
+  void (*irq_restore)(unsigned long flags);
+  /* Ends the run with `status`; does not return. */
+  void (*halt)(int status);
+};
+/* `p` must outlive the log. Without one: no masking, and a panic traps
+ * (__builtin_trap). */
+void log_set_platform(const struct log_platform *p);
 
 #endif
