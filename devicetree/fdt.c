@@ -44,8 +44,9 @@ struct tok {
 /* Index of the first NUL in p[0..max), or max if there is none. */
 static uint32_t str_len(const char *p, uint32_t max) {
   uint32_t n = 0;
-  while (n < max && p[n] != '\0')
+  while (n < max && p[n] != '\0') {
     n++;
+  }
   return n;
 }
 
@@ -60,9 +61,11 @@ static bool str_eq(const char *a, const char *b) {
 
 /* The n bytes at p equal the string s. */
 static bool mem_eq_str(const char *p, uint32_t n, const char *s) {
-  for (uint32_t i = 0; i < n; i++)
-    if (s[i] == '\0' || s[i] != p[i])
+  for (uint32_t i = 0; i < n; i++) {
+    if (s[i] == '\0' || s[i] != p[i]) {
       return false;
+    }
+  }
   return s[n] == '\0';
 }
 
@@ -82,8 +85,9 @@ static rl_status read_tok(const struct fdt *fdt, uint32_t off, struct tok *t) {
   uint32_t end = fdt->struct_size;
   const uint8_t *s = fdt->blob + fdt->struct_off;
 
-  if ((off & 3u) != 0 || off > end || end - off < 4)
+  if ((off & 3u) != 0 || off > end || end - off < 4) {
     return RL_ERR_BAD_FORMAT;
+  }
   t->tag = fdt_be32(s + off);
   t->name = NULL;
   switch (t->tag) {
@@ -91,23 +95,27 @@ static rl_status read_tok(const struct fdt *fdt, uint32_t off, struct tok *t) {
     uint32_t room = end - off - 4;
     const char *name = (const char *)(s + off + 4);
     uint32_t n = str_len(name, room);
-    if (n == room)
+    if (n == room) {
       return RL_ERR_BAD_FORMAT; /* name not terminated in the block */
+    }
     t->name = name;
     t->next = align4(off + 4 + n + 1); /* end <= OFF_MAX: no overflow */
     return RL_OK;
   }
   case TOK_PROP: {
-    if (end - off < 12)
+    if (end - off < 12) {
       return RL_ERR_BAD_FORMAT;
+    }
     uint32_t len = fdt_be32(s + off + 4);
     uint32_t nameoff = fdt_be32(s + off + 8);
-    if (len > end - off - 12 || nameoff >= fdt->strings_size)
+    if (len > end - off - 12 || nameoff >= fdt->strings_size) {
       return RL_ERR_BAD_FORMAT;
+    }
     const char *name = (const char *)(fdt->blob + fdt->strings_off + nameoff);
     uint32_t room = fdt->strings_size - nameoff;
-    if (str_len(name, room) == room)
+    if (str_len(name, room) == room) {
       return RL_ERR_BAD_FORMAT; /* name not terminated in the block */
+    }
     t->prop.name = name;
     t->prop.data = s + off + 12;
     t->prop.len = len;
@@ -126,10 +134,12 @@ static rl_status read_tok(const struct fdt *fdt, uint32_t off, struct tok *t) {
 
 /* The FDT_BEGIN_NODE token at `node`; RL_ERR_INVALID when there is none. */
 static rl_status node_tok(const struct fdt *fdt, int node, struct tok *t) {
-  if (!is_open(fdt) || node < 0)
+  if (!is_open(fdt) || node < 0) {
     return RL_ERR_INVALID;
-  if (read_tok(fdt, (uint32_t)node, t) != RL_OK || t->tag != TOK_BEGIN_NODE)
+  }
+  if (read_tok(fdt, (uint32_t)node, t) != RL_OK || t->tag != TOK_BEGIN_NODE) {
     return RL_ERR_INVALID;
+  }
   return RL_OK;
 }
 
@@ -141,15 +151,18 @@ static rl_status locate(const struct fdt *fdt, int node,
   uint32_t off = 0;
   int level = 0;
   rl_status st = node_tok(fdt, node, &t);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
+  }
   while (off <= (uint32_t)node) {
     st = read_tok(fdt, off, &t);
-    if (st != RL_OK)
+    if (st != RL_OK) {
       return st;
+    }
     if (t.tag == TOK_BEGIN_NODE) {
-      if (level >= FDT_MAX_DEPTH)
+      if (level >= FDT_MAX_DEPTH) {
         return RL_ERR_BAD_FORMAT;
+      }
       stack[level] = (int)off;
       if (off == (uint32_t)node) {
         *depth = level;
@@ -157,8 +170,9 @@ static rl_status locate(const struct fdt *fdt, int node,
       }
       level++;
     } else if (t.tag == TOK_END_NODE) {
-      if (level == 0)
+      if (level == 0) {
         return RL_ERR_BAD_FORMAT;
+      }
       level--;
     } else if (t.tag == TOK_END) {
       break;
@@ -173,16 +187,19 @@ static rl_status skip_node(const struct fdt *fdt, int node, uint32_t *after) {
   struct tok t;
   rl_status st = node_tok(fdt, node, &t);
   uint32_t level = 1;
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
+  }
   uint32_t off = t.next;
   while (level > 0) {
     st = read_tok(fdt, off, &t);
-    if (st != RL_OK)
+    if (st != RL_OK) {
       return st;
+    }
     if (t.tag == TOK_BEGIN_NODE) {
-      if (++level > FDT_MAX_DEPTH)
+      if (++level > FDT_MAX_DEPTH) {
         return RL_ERR_BAD_FORMAT;
+      }
     } else if (t.tag == TOK_END_NODE) {
       level--;
     } else if (t.tag == TOK_END) {
@@ -206,38 +223,44 @@ static rl_status scan_struct(const struct fdt *fdt, uint32_t *end) {
 
   for (;;) {
     rl_status st = read_tok(fdt, off, &t);
-    if (st != RL_OK)
+    if (st != RL_OK) {
       return st; /* includes running off the block without FDT_END */
+    }
     switch (t.tag) {
     case TOK_BEGIN_NODE:
       if (level == 0) {
-        if (seen_root || t.name[0] != '\0')
+        if (seen_root || t.name[0] != '\0') {
           return RL_ERR_BAD_FORMAT; /* second root, or a named root */
+        }
         seen_root = true;
       } else if (t.name[0] == '\0') {
         return RL_ERR_BAD_FORMAT;
       }
-      if (level >= FDT_MAX_DEPTH)
+      if (level >= FDT_MAX_DEPTH) {
         return RL_ERR_BAD_FORMAT;
+      }
       has_child |= (uint64_t)1 << level;
       level++;
       has_child &= ~((uint64_t)1 << level);
       break;
     case TOK_END_NODE:
-      if (level == 0)
+      if (level == 0) {
         return RL_ERR_BAD_FORMAT;
+      }
       level--;
       break;
     case TOK_PROP:
       if (level == 0 || (has_child & ((uint64_t)1 << level)) != 0 ||
-          t.prop.name[0] == '\0')
+          t.prop.name[0] == '\0') {
         return RL_ERR_BAD_FORMAT;
+      }
       break;
     case TOK_NOP:
       break;
     case TOK_END:
-      if (!seen_root || level != 0)
+      if (!seen_root || level != 0) {
         return RL_ERR_BAD_FORMAT;
+      }
       *end = t.next;
       return RL_OK;
     }
@@ -252,17 +275,20 @@ static bool overlap(uint32_t a, uint32_t alen, uint32_t b, uint32_t blen) {
 }
 
 static rl_status check_blob(struct fdt *fdt, const uint8_t *b, size_t limit) {
-  if (limit < HDR_LEN_V17 || fdt_be32(b + HDR_MAGIC) != FDT_MAGIC)
+  if (limit < HDR_LEN_V17 || fdt_be32(b + HDR_MAGIC) != FDT_MAGIC) {
     return RL_ERR_BAD_FORMAT;
+  }
   uint32_t total = fdt_be32(b + HDR_TOTALSIZE);
   uint32_t version = fdt_be32(b + HDR_VERSION);
   uint32_t last_comp = fdt_be32(b + HDR_LAST_COMP);
   /* §5.2: version 17, readable by version 16 readers. */
-  if (version < 16 || last_comp > 17 || last_comp > version)
+  if (version < 16 || last_comp > 17 || last_comp > version) {
     return RL_ERR_BAD_FORMAT;
+  }
   uint32_t hdr = version >= 17 ? HDR_LEN_V17 : HDR_LEN_V16;
-  if (total > limit || total > OFF_MAX || total < hdr)
+  if (total > limit || total > OFF_MAX || total < hdr) {
     return RL_ERR_BAD_FORMAT;
+  }
 
   uint32_t rsv_off = fdt_be32(b + HDR_OFF_RSVMAP);
   uint32_t st_off = fdt_be32(b + HDR_OFF_STRUCT);
@@ -270,28 +296,34 @@ static rl_status check_blob(struct fdt *fdt, const uint8_t *b, size_t limit) {
   uint32_t str_size = fdt_be32(b + HDR_SIZE_STRINGS);
   /* §5.1: the reservation map is 8-aligned, the structure block 4-aligned;
    * no block overlaps the header or runs past totalsize. */
-  if (rsv_off < hdr || rsv_off > total || (rsv_off & 7u) != 0)
+  if (rsv_off < hdr || rsv_off > total || (rsv_off & 7u) != 0) {
     return RL_ERR_BAD_FORMAT;
-  if (st_off < hdr || st_off > total || (st_off & 3u) != 0)
+  }
+  if (st_off < hdr || st_off > total || (st_off & 3u) != 0) {
     return RL_ERR_BAD_FORMAT;
-  if (str_off < hdr || str_off > total || str_size > total - str_off)
+  }
+  if (str_off < hdr || str_off > total || str_size > total - str_off) {
     return RL_ERR_BAD_FORMAT;
+  }
   uint32_t st_size = total - st_off; /* version 16: bounded by the scan */
   if (version >= 17) {
     st_size = fdt_be32(b + HDR_SIZE_STRUCT);
-    if (st_size > total - st_off)
+    if (st_size > total - st_off) {
       return RL_ERR_BAD_FORMAT;
+    }
   }
 
   /* §5.3: entries up to a (0, 0) terminator. */
   uint32_t rsv_end = rsv_off;
   for (;;) {
-    if (total - rsv_end < RSV_ENTRY_LEN)
+    if (total - rsv_end < RSV_ENTRY_LEN) {
       return RL_ERR_BAD_FORMAT;
+    }
     bool last = be64(b + rsv_end) == 0 && be64(b + rsv_end + 8) == 0;
     rsv_end += RSV_ENTRY_LEN;
-    if (last)
+    if (last) {
       break;
+    }
   }
 
   fdt->blob = b;
@@ -304,16 +336,19 @@ static rl_status check_blob(struct fdt *fdt, const uint8_t *b, size_t limit) {
 
   uint32_t st_end;
   rl_status st = scan_struct(fdt, &st_end);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
-  if (version < 17)
+  }
+  if (version < 17) {
     fdt->struct_size = st_size = st_end;
+  }
 
   uint32_t rsv_len = rsv_end - rsv_off;
   if (overlap(rsv_off, rsv_len, st_off, st_size) ||
       overlap(rsv_off, rsv_len, str_off, str_size) ||
-      overlap(st_off, st_size, str_off, str_size))
+      overlap(st_off, st_size, str_off, str_size)) {
     return RL_ERR_BAD_FORMAT;
+  }
   return RL_OK;
 }
 
@@ -328,30 +363,37 @@ static void clear(struct fdt *fdt) {
 }
 
 rl_status fdt_open(struct fdt *fdt, const void *blob, size_t limit) {
-  if (fdt == NULL)
+  if (fdt == NULL) {
     return RL_ERR_INVALID;
+  }
   clear(fdt);
-  if (blob == NULL)
+  if (blob == NULL) {
     return RL_ERR_INVALID;
+  }
   rl_status st = check_blob(fdt, blob, limit);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     clear(fdt); /* a failed open leaves nothing to read */
+  }
   return st;
 }
 
 int fdt_root(const struct fdt *fdt) {
   struct tok t;
   uint32_t off = 0;
-  if (!is_open(fdt))
+  if (!is_open(fdt)) {
     return RL_ERR_INVALID;
+  }
   for (;;) {
     rl_status st = read_tok(fdt, off, &t);
-    if (st != RL_OK)
+    if (st != RL_OK) {
       return st;
-    if (t.tag == TOK_BEGIN_NODE)
+    }
+    if (t.tag == TOK_BEGIN_NODE) {
       return (int)off;
-    if (t.tag != TOK_NOP)
+    }
+    if (t.tag != TOK_NOP) {
       return RL_ERR_BAD_FORMAT;
+    }
     off = t.next;
   }
 }
@@ -362,33 +404,39 @@ rl_status fdt_walk_next(const struct fdt *fdt, int node, int *next,
   int level = 0; /* depth a BEGIN_NODE seen now would have */
   rl_status st;
 
-  if (next == NULL)
+  if (next == NULL) {
     return RL_ERR_INVALID;
+  }
   if (depth != NULL) {
     int stack[FDT_MAX_DEPTH];
     st = locate(fdt, node, stack, &level);
-    if (st != RL_OK)
+    if (st != RL_OK) {
       return st;
+    }
   }
   level++;
   st = node_tok(fdt, node, &t);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
+  }
   uint32_t off = t.next;
   for (;;) {
     st = read_tok(fdt, off, &t);
-    if (st != RL_OK)
+    if (st != RL_OK) {
       return st;
+    }
     if (t.tag == TOK_BEGIN_NODE) {
       *next = (int)off;
-      if (depth != NULL)
+      if (depth != NULL) {
         *depth = level;
+      }
       return RL_OK;
     }
     if (t.tag == TOK_END_NODE) {
       level--;
-      if (depth != NULL && level <= 0)
+      if (depth != NULL && level <= 0) {
         return RL_ERR_NOT_FOUND; /* closed the root */
+      }
     } else if (t.tag == TOK_END) {
       return RL_ERR_NOT_FOUND;
     }
@@ -399,23 +447,28 @@ rl_status fdt_walk_next(const struct fdt *fdt, int node, int *next,
 rl_status fdt_first_child(const struct fdt *fdt, int node, int *child) {
   struct tok t;
   rl_status st = node_tok(fdt, node, &t);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
-  if (child == NULL)
+  }
+  if (child == NULL) {
     return RL_ERR_INVALID;
+  }
   uint32_t off = t.next;
   for (;;) {
     st = read_tok(fdt, off, &t);
-    if (st != RL_OK)
+    if (st != RL_OK) {
       return st;
+    }
     if (t.tag == TOK_BEGIN_NODE) {
       *child = (int)off;
       return RL_OK;
     }
-    if (t.tag == TOK_END_NODE)
+    if (t.tag == TOK_END_NODE) {
       return RL_ERR_NOT_FOUND;
-    if (t.tag == TOK_END)
+    }
+    if (t.tag == TOK_END) {
       return RL_ERR_BAD_FORMAT;
+    }
     off = t.next;
   }
 }
@@ -423,21 +476,25 @@ rl_status fdt_first_child(const struct fdt *fdt, int node, int *child) {
 rl_status fdt_next_sibling(const struct fdt *fdt, int node, int *sibling) {
   struct tok t;
   uint32_t off;
-  if (sibling == NULL)
+  if (sibling == NULL) {
     return RL_ERR_INVALID;
+  }
   rl_status st = skip_node(fdt, node, &off);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
+  }
   for (;;) {
     st = read_tok(fdt, off, &t);
-    if (st != RL_OK)
+    if (st != RL_OK) {
       return st;
+    }
     if (t.tag == TOK_BEGIN_NODE) {
       *sibling = (int)off;
       return RL_OK;
     }
-    if (t.tag == TOK_END_NODE || t.tag == TOK_END)
+    if (t.tag == TOK_END_NODE || t.tag == TOK_END) {
       return RL_ERR_NOT_FOUND;
+    }
     off = t.next;
   }
 }
@@ -445,21 +502,25 @@ rl_status fdt_next_sibling(const struct fdt *fdt, int node, int *sibling) {
 rl_status fdt_parent(const struct fdt *fdt, int node, int *parent) {
   int stack[FDT_MAX_DEPTH];
   int depth;
-  if (parent == NULL)
+  if (parent == NULL) {
     return RL_ERR_INVALID;
+  }
   rl_status st = locate(fdt, node, stack, &depth);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
-  if (depth == 0)
+  }
+  if (depth == 0) {
     return RL_ERR_NOT_FOUND;
+  }
   *parent = stack[depth - 1];
   return RL_OK;
 }
 
 const char *fdt_node_name(const struct fdt *fdt, int node) {
   struct tok t;
-  if (node_tok(fdt, node, &t) != RL_OK)
+  if (node_tok(fdt, node, &t) != RL_OK) {
     return NULL;
+  }
   return t.name;
 }
 
@@ -468,35 +529,44 @@ const char *fdt_node_name(const struct fdt *fdt, int node) {
 static bool name_matches(const char *name, const char *p, uint32_t n) {
   bool has_at = false;
   for (uint32_t i = 0; i < n; i++) {
-    if (name[i] != p[i])
+    if (name[i] != p[i]) {
       return false; /* also stops at name's NUL, since p has none */
-    if (p[i] == '@')
+    }
+    if (p[i] == '@') {
       has_at = true;
+    }
   }
   return name[n] == '\0' || (name[n] == '@' && !has_at);
 }
 
 rl_status fdt_path(const struct fdt *fdt, const char *path, int *node) {
-  if (path == NULL || node == NULL || path[0] != '/')
+  if (path == NULL || node == NULL || path[0] != '/') {
     return RL_ERR_INVALID;
+  }
   int cur = fdt_root(fdt);
-  if (cur < 0)
+  if (cur < 0) {
     return cur;
+  }
   const char *p = path;
   for (;;) {
-    while (*p == '/')
+    while (*p == '/') {
       p++;
-    if (*p == '\0')
+    }
+    if (*p == '\0') {
       break;
+    }
     uint32_t n = 0;
-    while (p[n] != '\0' && p[n] != '/')
+    while (p[n] != '\0' && p[n] != '/') {
       n++;
+    }
     int child;
     rl_status st = fdt_first_child(fdt, cur, &child);
-    while (st == RL_OK && !name_matches(fdt_node_name(fdt, child), p, n))
+    while (st == RL_OK && !name_matches(fdt_node_name(fdt, child), p, n)) {
       st = fdt_next_sibling(fdt, child, &child);
-    if (st != RL_OK)
+    }
+    if (st != RL_OK) {
       return st;
+    }
     cur = child;
     p += n;
   }
@@ -509,17 +579,20 @@ static rl_status find_prop(const struct fdt *fdt, int node, unsigned index,
                            const char *name, struct fdt_prop *prop) {
   struct tok t;
   rl_status st = node_tok(fdt, node, &t);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
+  }
   uint32_t off = t.next;
   for (;;) {
     st = read_tok(fdt, off, &t);
-    if (st != RL_OK)
+    if (st != RL_OK) {
       return st;
+    }
     if (t.tag == TOK_PROP) {
       if (name != NULL ? str_eq(t.prop.name, name) : index-- == 0) {
-        if (prop != NULL)
+        if (prop != NULL) {
           *prop = t.prop;
+        }
         return RL_OK;
       }
     } else if (t.tag != TOK_NOP) {
@@ -531,28 +604,33 @@ static rl_status find_prop(const struct fdt *fdt, int node, unsigned index,
 
 rl_status fdt_prop_at(const struct fdt *fdt, int node, unsigned index,
                       struct fdt_prop *prop) {
-  if (prop == NULL)
+  if (prop == NULL) {
     return RL_ERR_INVALID;
+  }
   return find_prop(fdt, node, index, NULL, prop);
 }
 
 rl_status fdt_get_prop(const struct fdt *fdt, int node, const char *name,
                        struct fdt_prop *prop) {
-  if (name == NULL || prop == NULL)
+  if (name == NULL || prop == NULL) {
     return RL_ERR_INVALID;
+  }
   return find_prop(fdt, node, 0, name, prop);
 }
 
 rl_status fdt_get_u32(const struct fdt *fdt, int node, const char *name,
                       uint32_t *value) {
   struct fdt_prop p;
-  if (value == NULL)
+  if (value == NULL) {
     return RL_ERR_INVALID;
+  }
   rl_status st = fdt_get_prop(fdt, node, name, &p);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
-  if (p.len != 4)
+  }
+  if (p.len != 4) {
     return RL_ERR_BAD_FORMAT;
+  }
   *value = fdt_be32(p.data);
   return RL_OK;
 }
@@ -560,13 +638,16 @@ rl_status fdt_get_u32(const struct fdt *fdt, int node, const char *name,
 rl_status fdt_get_str(const struct fdt *fdt, int node, const char *name,
                       const char **value) {
   struct fdt_prop p;
-  if (value == NULL)
+  if (value == NULL) {
     return RL_ERR_INVALID;
+  }
   rl_status st = fdt_get_prop(fdt, node, name, &p);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
-  if (str_len(p.data, p.len) == p.len)
+  }
+  if (str_len(p.data, p.len) == p.len) {
     return RL_ERR_BAD_FORMAT; /* empty or not terminated */
+  }
   *value = p.data;
   return RL_OK;
 }
@@ -577,16 +658,19 @@ bool fdt_has_prop(const struct fdt *fdt, int node, const char *name) {
 
 bool fdt_is_compatible(const struct fdt *fdt, int node, const char *compat) {
   struct fdt_prop p;
-  if (compat == NULL || fdt_get_prop(fdt, node, "compatible", &p) != RL_OK)
+  if (compat == NULL || fdt_get_prop(fdt, node, "compatible", &p) != RL_OK) {
     return false;
+  }
   const char *s = p.data;
   uint32_t rem = p.len;
   while (rem > 0) {
     uint32_t n = str_len(s, rem);
-    if (n == rem)
+    if (n == rem) {
       return false; /* unterminated tail */
-    if (mem_eq_str(s, n, compat))
+    }
+    if (mem_eq_str(s, n, compat)) {
       return true;
+    }
     s += n + 1;
     rem -= n + 1;
   }
@@ -597,12 +681,14 @@ rl_status fdt_find_compatible(const struct fdt *fdt, int from,
                               const char *compat, int *node) {
   int cur;
   rl_status st = RL_OK;
-  if (compat == NULL || node == NULL || from < -1)
+  if (compat == NULL || node == NULL || from < -1) {
     return RL_ERR_INVALID;
+  }
   if (from == -1) {
     cur = fdt_root(fdt);
-    if (cur < 0)
+    if (cur < 0) {
       return cur;
+    }
   } else {
     st = fdt_walk_next(fdt, from, &cur, NULL);
   }
@@ -622,33 +708,39 @@ rl_status fdt_find_compatible(const struct fdt *fdt, int from,
  * end. */
 rl_status fdt_find_phandle(const struct fdt *fdt, uint32_t phandle, int *node) {
   struct tok t;
-  if (node == NULL)
+  if (node == NULL) {
     return RL_ERR_INVALID;
+  }
   int root = fdt_root(fdt);
-  if (root < 0)
+  if (root < 0) {
     return root;
-  if (phandle == 0 || phandle == 0xffffffffu)
+  }
+  if (phandle == 0 || phandle == 0xffffffffu) {
     return RL_ERR_NOT_FOUND; /* never a valid phandle */
+  }
   uint32_t off = (uint32_t)root;
   int cur = -1;       /* node whose properties are being read */
   int ph = 0, lx = 0; /* 0 absent, 1 one cell, 2 matching, 3 malformed */
   for (;;) {
     rl_status st = read_tok(fdt, off, &t);
-    if (st != RL_OK)
+    if (st != RL_OK) {
       return st;
+    }
     if (t.tag == TOK_PROP && cur >= 0) {
       int v = t.prop.len != 4 ? 3 : fdt_be32(t.prop.data) == phandle ? 2 : 1;
-      if (ph == 0 && str_eq(t.prop.name, "phandle"))
+      if (ph == 0 && str_eq(t.prop.name, "phandle")) {
         ph = v;
-      else if (lx == 0 && str_eq(t.prop.name, "linux,phandle"))
+      } else if (lx == 0 && str_eq(t.prop.name, "linux,phandle")) {
         lx = v;
+      }
     } else if (t.tag != TOK_NOP) {
       if (ph == 2 || ((ph == 0 || ph == 3) && lx == 2)) {
         *node = cur;
         return RL_OK;
       }
-      if (t.tag == TOK_END)
+      if (t.tag == TOK_END) {
         return RL_ERR_NOT_FOUND;
+      }
       cur = t.tag == TOK_BEGIN_NODE ? (int)off : -1;
       ph = lx = 0;
     }
@@ -659,10 +751,12 @@ rl_status fdt_find_phandle(const struct fdt *fdt, uint32_t phandle, int *node) {
 bool fdt_node_enabled(const struct fdt *fdt, int node) {
   struct fdt_prop p;
   rl_status st = fdt_get_prop(fdt, node, "status", &p);
-  if (st == RL_ERR_NOT_FOUND)
+  if (st == RL_ERR_NOT_FOUND) {
     return true;
-  if (st != RL_OK)
+  }
+  if (st != RL_OK) {
     return false;
+  }
   /* §2.3.4: "okay"; "ok" is an older spelling. */
   const char *v = p.data;
   return (p.len == 5 || p.len == 3) && v[p.len - 1] == '\0' &&
@@ -677,36 +771,41 @@ static rl_status cells_prop(const struct fdt *fdt, int node, const char *name,
     *value = def;
     return RL_OK;
   }
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
+  }
   return *value > MAX_CELLS ? RL_ERR_NOT_SUPPORTED : RL_OK;
 }
 
 rl_status fdt_reg_cells(const struct fdt *fdt, int node, uint32_t *addr_cells,
                         uint32_t *size_cells) {
   int parent;
-  if (addr_cells == NULL || size_cells == NULL)
+  if (addr_cells == NULL || size_cells == NULL) {
     return RL_ERR_INVALID;
+  }
   rl_status st = fdt_parent(fdt, node, &parent);
   if (st == RL_ERR_NOT_FOUND) {
     *addr_cells = DEFAULT_ADDR_CELLS; /* the root: nothing above it */
     *size_cells = DEFAULT_SIZE_CELLS;
     return RL_OK;
   }
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
+  }
   st =
       cells_prop(fdt, parent, "#address-cells", DEFAULT_ADDR_CELLS, addr_cells);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
+  }
   return cells_prop(fdt, parent, "#size-cells", DEFAULT_SIZE_CELLS, size_cells);
 }
 
 /* n (<= MAX_CELLS) big-endian cells as one number. */
 static uint64_t read_cells(const uint8_t *p, uint32_t n) {
   uint64_t v = 0;
-  for (uint32_t i = 0; i < n; i++)
+  for (uint32_t i = 0; i < n; i++) {
     v = (v << 32) | fdt_be32(p + (size_t)4 * i);
+  }
   return v;
 }
 
@@ -714,19 +813,24 @@ rl_status fdt_get_reg(const struct fdt *fdt, int node, unsigned index,
                       uint64_t *addr, uint64_t *size) {
   uint32_t ac, sc;
   struct fdt_prop p;
-  if (addr == NULL || size == NULL)
+  if (addr == NULL || size == NULL) {
     return RL_ERR_INVALID;
+  }
   rl_status st = fdt_reg_cells(fdt, node, &ac, &sc);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
+  }
   st = fdt_get_prop(fdt, node, "reg", &p);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
+  }
   uint32_t entry = 4 * (ac + sc);
-  if (entry == 0 || p.len % entry != 0)
+  if (entry == 0 || p.len % entry != 0) {
     return RL_ERR_BAD_FORMAT;
-  if (index >= p.len / entry)
+  }
+  if (index >= p.len / entry) {
     return RL_ERR_NOT_FOUND;
+  }
   const uint8_t *e = (const uint8_t *)p.data + (size_t)index * entry;
   *addr = read_cells(e, ac);
   *size = read_cells(e + (size_t)4 * ac, sc);
@@ -735,8 +839,9 @@ rl_status fdt_get_reg(const struct fdt *fdt, int node, unsigned index,
 
 rl_status fdt_interrupt_parent(const struct fdt *fdt, int node, int *parent,
                                uint32_t *cells) {
-  if (parent == NULL || cells == NULL)
+  if (parent == NULL || cells == NULL) {
     return RL_ERR_INVALID;
+  }
   int cur = node;
   /* §2.4: a node without interrupt-parent inherits its tree parent's. */
   for (int hop = 0; hop < IRQ_MAX_HOPS; hop++) {
@@ -744,26 +849,32 @@ rl_status fdt_interrupt_parent(const struct fdt *fdt, int node, int *parent,
     int depth;
     uint32_t ph = 0;
     rl_status st = locate(fdt, cur, stack, &depth);
-    if (st != RL_OK)
+    if (st != RL_OK) {
       return st;
+    }
     st = RL_ERR_NOT_FOUND;
-    for (int i = depth; i >= 0 && st == RL_ERR_NOT_FOUND; i--)
+    for (int i = depth; i >= 0 && st == RL_ERR_NOT_FOUND; i--) {
       st = fdt_get_u32(fdt, stack[i], "interrupt-parent", &ph);
-    if (st != RL_OK)
+    }
+    if (st != RL_OK) {
       return st;
+    }
     int target;
     st = fdt_find_phandle(fdt, ph, &target);
-    if (st == RL_ERR_NOT_FOUND)
+    if (st == RL_ERR_NOT_FOUND) {
       return RL_ERR_BAD_FORMAT; /* dangling phandle */
-    if (st != RL_OK)
+    }
+    if (st != RL_OK) {
       return st;
+    }
     st = fdt_get_u32(fdt, target, "#interrupt-cells", cells);
     if (st == RL_OK) {
       *parent = target;
       return RL_OK;
     }
-    if (st != RL_ERR_NOT_FOUND)
+    if (st != RL_ERR_NOT_FOUND) {
       return st;
+    }
     cur = target;
   }
   return RL_ERR_BAD_FORMAT; /* interrupt-parent loop */
@@ -774,39 +885,49 @@ rl_status fdt_get_interrupt(const struct fdt *fdt, int node, unsigned index,
   struct fdt_prop p;
   int parent;
   uint32_t n;
-  if (ncells == NULL || (cells == NULL && max != 0))
+  if (ncells == NULL || (cells == NULL && max != 0)) {
     return RL_ERR_INVALID;
+  }
   rl_status st = fdt_get_prop(fdt, node, "interrupts", &p);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
+  }
   st = fdt_interrupt_parent(fdt, node, &parent, &n);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
-  if (n == 0 || n > p.len / 4 || p.len % (4 * n) != 0)
+  }
+  if (n == 0 || n > p.len / 4 || p.len % (4 * n) != 0) {
     return RL_ERR_BAD_FORMAT;
-  if (index >= p.len / (4 * n))
+  }
+  if (index >= p.len / (4 * n)) {
     return RL_ERR_NOT_FOUND;
+  }
   *ncells = n;
-  if (n > max)
+  if (n > max) {
     return RL_ERR_NO_SPACE;
+  }
   const uint8_t *e = (const uint8_t *)p.data + (size_t)index * 4 * n;
-  for (uint32_t i = 0; i < n; i++)
+  for (uint32_t i = 0; i < n; i++) {
     cells[i] = fdt_be32(e + (size_t)4 * i);
+  }
   return RL_OK;
 }
 
 rl_status fdt_mem_rsv(const struct fdt *fdt, unsigned index, uint64_t *addr,
                       uint64_t *size) {
-  if (!is_open(fdt) || addr == NULL || size == NULL)
+  if (!is_open(fdt) || addr == NULL || size == NULL) {
     return RL_ERR_INVALID;
+  }
   uint64_t off = fdt->rsvmap_off;
   for (unsigned i = 0;; i++, off += RSV_ENTRY_LEN) {
-    if (off > fdt->size || fdt->size - off < RSV_ENTRY_LEN)
+    if (off > fdt->size || fdt->size - off < RSV_ENTRY_LEN) {
       return RL_ERR_BAD_FORMAT;
+    }
     uint64_t a = be64(fdt->blob + off);
     uint64_t s = be64(fdt->blob + off + 8);
-    if (a == 0 && s == 0)
+    if (a == 0 && s == 0) {
       return RL_ERR_NOT_FOUND; /* the terminator */
+    }
     if (i == index) {
       *addr = a;
       *size = s;

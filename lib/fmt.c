@@ -29,8 +29,9 @@ static void add_len(struct out *o, size_t n) {
 
 static void put(struct out *o, char c) {
   /* Keep the last byte of the buffer for the NUL. */
-  if (o->size > 0 && o->len < o->size - 1)
+  if (o->size > 0 && o->len < o->size - 1) {
     o->buf[o->len] = c;
+  }
   add_len(o, 1);
 }
 
@@ -44,8 +45,9 @@ static void put_rep(struct out *o, char c, size_t n) {
 }
 
 static void put_str(struct out *o, const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
     put(o, s[i]);
+  }
 }
 
 /* clang-analyzer does not follow a va_list passed by pointer, and
@@ -121,45 +123,54 @@ static void emit_int(struct out *o, const struct spec *sp, uintmax_t mag,
     } while (v != 0);
   }
 
-  if (sign != 0)
+  if (sign != 0) {
     prefix[plen++] = sign;
+  }
   if (hex_prefix) {
     prefix[plen++] = '0';
     prefix[plen++] = upper ? 'X' : 'x';
   }
 
   size_t zeros = 0;
-  if (sp->prec >= 0 && (size_t)sp->prec > n)
+  if (sp->prec >= 0 && (size_t)sp->prec > n) {
     zeros = (size_t)sp->prec - n;
+  }
   /* %#o: the first digit must be 0. */
   if (base == 8 && (sp->flags & F_ALT) && zeros == 0 &&
-      (n == 0 || tmp[n - 1] != '0'))
+      (n == 0 || tmp[n - 1] != '0')) {
     zeros = 1;
+  }
   if ((sp->flags & F_ZERO) && !(sp->flags & F_LEFT) && sp->prec < 0 &&
-      sp->width > plen + n)
+      sp->width > plen + n) {
     zeros = RL_MAX(zeros, sp->width - plen - n);
+  }
 
   size_t total = plen + zeros + n;
   size_t pad = sp->width > total ? sp->width - total : 0;
 
-  if (!(sp->flags & F_LEFT))
+  if (!(sp->flags & F_LEFT)) {
     put_rep(o, ' ', pad);
+  }
   put_str(o, prefix, plen);
   put_rep(o, '0', zeros);
-  while (n > 0)
+  while (n > 0) {
     put(o, tmp[--n]);
-  if (sp->flags & F_LEFT)
+  }
+  if (sp->flags & F_LEFT) {
     put_rep(o, ' ', pad);
+  }
 }
 
 static void emit_padded(struct out *o, const struct spec *sp, const char *s,
                         size_t n) {
   size_t pad = sp->width > n ? sp->width - n : 0;
-  if (!(sp->flags & F_LEFT))
+  if (!(sp->flags & F_LEFT)) {
     put_rep(o, ' ', pad);
+  }
   put_str(o, s, n);
-  if (sp->flags & F_LEFT)
+  if (sp->flags & F_LEFT) {
     put_rep(o, ' ', pad);
+  }
 }
 
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -183,18 +194,19 @@ static bool convert(struct out *o, const char **pp, va_list *ap) {
   struct spec sp = {0, 0, -1};
 
   for (;; p++) {
-    if (*p == '-')
+    if (*p == '-') {
       sp.flags |= F_LEFT;
-    else if (*p == '0')
+    } else if (*p == '0') {
       sp.flags |= F_ZERO;
-    else if (*p == '#')
+    } else if (*p == '#') {
       sp.flags |= F_ALT;
-    else if (*p == '+')
+    } else if (*p == '+') {
       sp.flags |= F_PLUS;
-    else if (*p == ' ')
+    } else if (*p == ' ') {
       sp.flags |= F_SPACE;
-    else
+    } else {
       break;
+    }
   }
 
   if (*p == '*') {
@@ -261,12 +273,13 @@ static bool convert(struct out *o, const char **pp, va_list *ap) {
     intmax_t v = fetch_signed(ap, len);
     uintmax_t mag = v < 0 ? (uintmax_t)0 - (uintmax_t)v : (uintmax_t)v;
     char sign = 0;
-    if (v < 0)
+    if (v < 0) {
       sign = '-';
-    else if (sp.flags & F_PLUS)
+    } else if (sp.flags & F_PLUS) {
       sign = '+';
-    else if (sp.flags & F_SPACE)
+    } else if (sp.flags & F_SPACE) {
       sign = ' ';
+    }
     emit_int(o, &sp, mag, sign, 10, false, false);
     break;
   }
@@ -294,12 +307,14 @@ static bool convert(struct out *o, const char **pp, va_list *ap) {
   }
   case 's': {
     const char *s = va_arg(*ap, const char *);
-    if (s == NULL)
+    if (s == NULL) {
       s = "(null)";
+    }
     size_t n = 0;
     /* Never read past the precision: the string may end there. */
-    while ((sp.prec < 0 || n < (size_t)sp.prec) && s[n] != '\0')
+    while ((sp.prec < 0 || n < (size_t)sp.prec) && s[n] != '\0') {
       n++;
+    }
     emit_padded(o, &sp, s, n);
     break;
   }
@@ -321,8 +336,9 @@ int rl_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
   va_list args;
   const char *p = fmt;
 
-  if (buf == NULL)
+  if (buf == NULL) {
     o.size = 0;
+  }
   va_copy(args, ap);
   while (*p != '\0') {
     if (*p != '%') {
@@ -330,13 +346,15 @@ int rl_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap) {
       continue;
     }
     p++;
-    if (!convert(&o, &p, &args))
+    if (!convert(&o, &p, &args)) {
       break;
+    }
   }
   va_end(args);
 
-  if (o.size > 0)
+  if (o.size > 0) {
     o.buf[o.len < o.size ? o.len : o.size - 1] = '\0';
+  }
   return o.len > INT_LIMIT ? -1 : (int)o.len;
 }
 

@@ -9,15 +9,18 @@
 #include <string.h>
 
 rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
-  if (out == NULL || pages == 0)
+  if (out == NULL || pages == 0) {
     return RL_ERR_INVALID;
-  if (pages > SIZE_MAX / RL_PAGE_SIZE)
+  }
+  if (pages > SIZE_MAX / RL_PAGE_SIZE) {
     return RL_ERR_NO_MEMORY;
+  }
 
   paddr_t pa;
   rl_status st = page_alloc(pages, 1, &pa);
-  if (st != RL_OK)
+  if (st != RL_OK) {
     return st;
+  }
   void *va;
   st = arch_phys_to_virt_checked(pa, &va);
   if (st != RL_OK) {
@@ -36,11 +39,13 @@ rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
 }
 
 void arch_dma_free(struct arch_dma_buf *buf) {
-  if (buf == NULL || (buf->cpu == NULL && buf->phys == 0 && buf->size == 0))
+  if (buf == NULL || (buf->cpu == NULL && buf->phys == 0 && buf->size == 0)) {
     return;
+  }
   rl_status st = RL_ERR_INVALID;
-  if (buf->size != 0 && buf->size % RL_PAGE_SIZE == 0)
+  if (buf->size != 0 && buf->size % RL_PAGE_SIZE == 0) {
     st = page_free(buf->phys, buf->size / RL_PAGE_SIZE);
+  }
   if (st != RL_OK) {
     /* A double free or a made-up buffer: a kernel bug. */
     panic("arch_dma_free: %p (phys %#llx, %zu bytes) is not allocated: %s",

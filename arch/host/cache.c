@@ -31,7 +31,8 @@ unsigned long host_cache_count(enum host_cache_op op) {
 }
 
 void host_cache_reset_counts(void) {
-  for (int i = 0; i < HOST_CACHE_OP_COUNT; i++)
+  for (int i = 0; i < HOST_CACHE_OP_COUNT; i++) {
     counts[i] = 0;
+  }
   host_dma_reset_sync_count();
 }

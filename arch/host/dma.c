@@ -36,33 +36,41 @@ static size_t model_line;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
-  if (out == NULL || pages == 0)
+  if (out == NULL || pages == 0) {
     return RL_ERR_INVALID;
-  if (pages > (SIZE_MAX / RL_PAGE_SIZE) - 1)
+  }
+  if (pages > (SIZE_MAX / RL_PAGE_SIZE) - 1) {
     return RL_ERR_NO_MEMORY;
+  }
   size_t size = pages * RL_PAGE_SIZE;
 
   uint8_t *cpu = aligned_alloc(RL_PAGE_SIZE, size);
-  if (cpu == NULL)
+  if (cpu == NULL) {
     return RL_ERR_NO_MEMORY;
+  }
   memset(cpu, 0, size);
 
   rl_status st = RL_ERR_NO_MEMORY;
   uint8_t *dev = NULL;
   pthread_mutex_lock(&lock);
   /* The device's copy starts zeroed too, like the memory under a cache. */
-  if (model_on)
+  if (model_on) {
     dev = aligned_alloc(RL_PAGE_SIZE, size);
+  }
   for (size_t i = 0; i < HOST_DMA_MAX && (!model_on || dev != NULL); i++) {
-    if (table[i].cpu != NULL)
+    if (table[i].cpu != NULL) {
       continue;
-    if (size > UINT64_MAX - RL_PAGE_SIZE * 2 - next_phys)
+    }
+    if (size > UINT64_MAX - RL_PAGE_SIZE * 2 - next_phys) {
       break; /* fake physical space used up */
+    }
     /* Skip a phys that happens to equal the pointer (never in practice). */
-    if (next_phys == (paddr_t)(uintptr_t)cpu)
+    if (next_phys == (paddr_t)(uintptr_t)cpu) {
       next_phys += RL_PAGE_SIZE;
-    if (dev != NULL)
+    }
+    if (dev != NULL) {
       memset(dev, 0, size);
+    }
     table[i] = (struct host_dma){cpu, dev, next_phys, size};
     next_phys += size + RL_PAGE_SIZE;
     live++;
@@ -79,8 +87,9 @@ rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
 }
 
 void arch_dma_free(struct arch_dma_buf *buf) {
-  if (buf == NULL || (buf->cpu == NULL && buf->phys == 0 && buf->size == 0))
+  if (buf == NULL || (buf->cpu == NULL && buf->phys == 0 && buf->size == 0)) {
     return;
+  }
   pthread_mutex_lock(&lock);
   for (size_t i = 0; i < HOST_DMA_MAX; i++) {
     if (table[i].cpu != NULL && table[i].cpu == buf->cpu &&
@@ -106,8 +115,9 @@ void arch_dma_free(struct arch_dma_buf *buf) {
 rl_status arch_virt_to_phys_checked(const void *va, paddr_t *out) {
   uintptr_t v = (uintptr_t)va;
   rl_status st = RL_ERR_OUT_OF_RANGE;
-  if (out == NULL)
+  if (out == NULL) {
     return RL_ERR_INVALID;
+  }
   pthread_mutex_lock(&lock);
   for (size_t i = 0; i < HOST_DMA_MAX; i++) {
     uintptr_t base = (uintptr_t)table[i].cpu;
@@ -123,8 +133,9 @@ rl_status arch_virt_to_phys_checked(const void *va, paddr_t *out) {
 
 rl_status arch_phys_to_virt_checked(paddr_t pa, void **out) {
   rl_status st = RL_ERR_OUT_OF_RANGE;
-  if (out == NULL)
+  if (out == NULL) {
     return RL_ERR_INVALID;
+  }
   pthread_mutex_lock(&lock);
   for (size_t i = 0; i < HOST_DMA_MAX; i++) {
     if (table[i].cpu != NULL && pa >= table[i].phys &&
@@ -163,10 +174,11 @@ void *arch_phys_to_virt(paddr_t pa) {
 void arch_dma_sync_for_device(const void *va, size_t len, enum arch_dma_dir dir,
                               bool coherent) {
   if (!coherent && len > 0) {
-    if (dir == ARCH_DMA_TO_DEVICE)
+    if (dir == ARCH_DMA_TO_DEVICE) {
       arch_cache_clean(va, len);
-    else
+    } else {
       arch_cache_clean_invalidate(va, len);
+    }
     __atomic_fetch_add(&sync_count, 1, __ATOMIC_RELAXED);
   }
   arch_wmb(); /* as arch/common/dma_sync.c */
@@ -197,8 +209,9 @@ size_t host_dma_live_count(void) {
 }
 
 rl_status host_dma_device_ptr(paddr_t pa, size_t len, void **out) {
-  if (out == NULL || len == 0)
+  if (out == NULL || len == 0) {
     return RL_ERR_INVALID;
+  }
   rl_status st = RL_ERR_OUT_OF_RANGE;
   pthread_mutex_lock(&lock);
   for (size_t i = 0; i < HOST_DMA_MAX; i++) {
@@ -223,8 +236,9 @@ static void drop_device_copies(void) {
 }
 
 rl_status host_cache_model(bool on, size_t line_size) {
-  if (on && line_size != 64 && line_size != 128)
+  if (on && line_size != 64 && line_size != 128) {
     return RL_ERR_INVALID;
+  }
   rl_status st = RL_OK;
   pthread_mutex_lock(&lock);
   if (!on) {
@@ -234,13 +248,15 @@ rl_status host_cache_model(bool on, size_t line_size) {
     /* Live allocations: memory holds what the CPU has (all clean). */
     for (size_t i = 0; i < HOST_DMA_MAX && st == RL_OK; i++) {
       struct host_dma *d = &table[i];
-      if (d->cpu == NULL || d->dev != NULL)
+      if (d->cpu == NULL || d->dev != NULL) {
         continue;
+      }
       d->dev = aligned_alloc(RL_PAGE_SIZE, d->size);
-      if (d->dev == NULL)
+      if (d->dev == NULL) {
         st = RL_ERR_NO_MEMORY;
-      else
+      } else {
         memcpy(d->dev, d->cpu, d->size);
+      }
     }
     if (st != RL_OK) {
       drop_device_copies(); /* only reached from off: stays off */
@@ -255,8 +271,9 @@ rl_status host_cache_model(bool on, size_t line_size) {
 
 void host_dma_cache_move(const void *va, size_t len, bool to_device,
                          const char *op) {
-  if (len == 0)
+  if (len == 0) {
     return; /* touches no line, as on the hardware */
+  }
   uintptr_t v = (uintptr_t)va;
   pthread_mutex_lock(&lock);
   if (!model_on) {
@@ -267,16 +284,18 @@ void host_dma_cache_move(const void *va, size_t len, bool to_device,
     const struct host_dma *d = &table[i];
     uintptr_t base = (uintptr_t)d->cpu;
     if (d->cpu == NULL || v < base || v - base >= d->size ||
-        len > d->size - (v - base))
+        len > d->size - (v - base)) {
       continue;
+    }
     /* Whole lines: allocations are page aligned, so lines never leave
      * the allocation. */
     size_t first = RL_ALIGN_DOWN(v - base, model_line);
     size_t end = RL_ALIGN_UP(v - base + len, model_line);
-    if (to_device)
+    if (to_device) {
       memcpy(d->dev + first, d->cpu + first, end - first);
-    else
+    } else {
       memcpy(d->cpu + first, d->dev + first, end - first);
+    }
     pthread_mutex_unlock(&lock);
     return;
   }

@@ -21,33 +21,39 @@ static bool masked;
 rl_status arch_irq_from_dt(const uint32_t *cells, size_t ncells,
                            unsigned *irq) {
   uint64_t n;
-  if (cells == NULL || irq == NULL)
+  if (cells == NULL || irq == NULL) {
     return RL_ERR_INVALID;
+  }
   if (ncells == 1) {
     n = cells[0];
   } else if (ncells == 3) {
-    if (cells[0] == 0)
+    if (cells[0] == 0) {
       n = 32 + (uint64_t)cells[1];
-    else if (cells[0] == 1)
+    } else if (cells[0] == 1) {
       n = 16 + (uint64_t)cells[1];
-    else
+    } else {
       return RL_ERR_BAD_FORMAT;
+    }
   } else {
     return RL_ERR_BAD_FORMAT;
   }
-  if (n >= HOST_IRQ_COUNT)
+  if (n >= HOST_IRQ_COUNT) {
     return RL_ERR_OUT_OF_RANGE;
+  }
   *irq = (unsigned)n;
   return RL_OK;
 }
 
 rl_status arch_irq_register(unsigned irq, arch_irq_handler handler, void *ctx) {
-  if (irq >= HOST_IRQ_COUNT)
+  if (irq >= HOST_IRQ_COUNT) {
     return RL_ERR_OUT_OF_RANGE;
-  if (handler == NULL)
+  }
+  if (handler == NULL) {
     return RL_ERR_INVALID;
-  if (irqs[irq].handler != NULL)
+  }
+  if (irqs[irq].handler != NULL) {
     return RL_ERR_BUSY;
+  }
   irqs[irq].handler = handler;
   irqs[irq].ctx = ctx;
   return RL_OK;
@@ -76,23 +82,26 @@ bool host_irq_deliver_pending(void) {
 }
 
 rl_status arch_irq_enable(unsigned irq) {
-  if (irq >= HOST_IRQ_COUNT)
+  if (irq >= HOST_IRQ_COUNT) {
     return RL_ERR_OUT_OF_RANGE;
+  }
   irqs[irq].enabled = true;
   host_irq_deliver_pending();
   return RL_OK;
 }
 
 rl_status arch_irq_disable(unsigned irq) {
-  if (irq >= HOST_IRQ_COUNT)
+  if (irq >= HOST_IRQ_COUNT) {
     return RL_ERR_OUT_OF_RANGE;
+  }
   irqs[irq].enabled = false;
   return RL_OK;
 }
 
 void arch_irq_eoi(unsigned irq) {
-  if (irq < HOST_IRQ_COUNT)
+  if (irq < HOST_IRQ_COUNT) {
     irqs[irq].eoi++;
+  }
 }
 
 unsigned long arch_irq_save(void) {
@@ -116,10 +125,12 @@ unsigned long arch_irq_count(unsigned irq) {
 }
 
 rl_status host_irq_raise(unsigned irq) {
-  if (irq >= HOST_IRQ_COUNT)
+  if (irq >= HOST_IRQ_COUNT) {
     return RL_ERR_OUT_OF_RANGE;
-  if (irqs[irq].handler == NULL)
+  }
+  if (irqs[irq].handler == NULL) {
     return RL_ERR_NOT_FOUND;
+  }
   if (!irqs[irq].enabled || masked) {
     irqs[irq].pending = true;
     return RL_OK;
@@ -143,7 +154,8 @@ unsigned long host_irq_eoi_count(unsigned irq) {
 bool host_irq_masked(void) { return masked; }
 
 void host_irq_reset(void) {
-  for (unsigned i = 0; i < HOST_IRQ_COUNT; i++)
+  for (unsigned i = 0; i < HOST_IRQ_COUNT; i++) {
     irqs[i] = (struct host_irq){NULL, NULL, false, false, 0, 0};
+  }
   masked = false;
 }

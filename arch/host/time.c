@@ -60,21 +60,25 @@ uint64_t arch_time_raw(void) { return arch_time_ns(); }
 uint64_t arch_time_raw_to_ns(uint64_t raw) { return raw; }
 
 void arch_idle_until(uint64_t deadline_ns) {
-  if (idle_fn != NULL)
+  if (idle_fn != NULL) {
     idle_fn(idle_ctx); /* a device that works while the CPU idles */
-  if (host_irq_deliver_pending() || wake_pending())
+  }
+  if (host_irq_deliver_pending() || wake_pending()) {
     return; /* an interrupt "arrived" */
+  }
   uint64_t now = arch_time_ns();
-  if (now >= deadline_ns)
+  if (now >= deadline_ns) {
     return;
+  }
   __atomic_fetch_add(&sleeps, 1, __ATOMIC_RELAXED);
   if (virtual_time) {
     virtual_now = deadline_ns;
     return;
   }
   uint64_t wait = deadline_ns - now;
-  if (wait > IDLE_MAX_NS)
+  if (wait > IDLE_MAX_NS) {
     wait = IDLE_MAX_NS;
+  }
   struct timespec ts = {0, (long)wait};
   nanosleep(&ts, NULL); /* EINTR: returning early is allowed */
 }

@@ -19,8 +19,9 @@ void *memset(void *dst, int c, size_t n) {
   for (; n >= 8; n -= 8, d += 8) {
     *(word_t *)d = pattern;
   }
-  while (n-- > 0)
+  while (n-- > 0) {
     *d++ = (unsigned char)c;
+  }
   return dst;
 }
 
@@ -36,8 +37,9 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n) {
       *(word_t *)d = *(const word_t *)s;
     }
   }
-  while (n-- > 0)
+  while (n-- > 0) {
     *d++ = *s++;
+  }
   return dst;
 }
 
@@ -47,13 +49,15 @@ void *memmove(void *dst, const void *src, size_t n) {
   /* Compare as integers: the pointers may be into different objects. */
   if ((uintptr_t)d - (uintptr_t)s >= n) {
     /* No overlap where a forward copy would clobber the source. */
-    while (n-- > 0)
+    while (n-- > 0) {
       *d++ = *s++;
+    }
   } else {
     d += n;
     s += n;
-    while (n-- > 0)
+    while (n-- > 0) {
       *--d = *--s;
+    }
   }
   return dst;
 }
@@ -62,23 +66,26 @@ int memcmp(const void *a, const void *b, size_t n) {
   const unsigned char *x = a;
   const unsigned char *y = b;
   for (size_t i = 0; i < n; i++) {
-    if (x[i] != y[i])
+    if (x[i] != y[i]) {
       return x[i] < y[i] ? -1 : 1;
+    }
   }
   return 0;
 }
 
 size_t strlen(const char *s) {
   size_t n = 0;
-  while (s[n] != '\0')
+  while (s[n] != '\0') {
     n++;
+  }
   return n;
 }
 
 size_t strnlen(const char *s, size_t max) {
   size_t n = 0;
-  while (n < max && s[n] != '\0')
+  while (n < max && s[n] != '\0') {
     n++;
+  }
   return n;
 }
 
@@ -96,10 +103,12 @@ int strncmp(const char *a, const char *b, size_t n) {
   const unsigned char *x = (const unsigned char *)a;
   const unsigned char *y = (const unsigned char *)b;
   for (size_t i = 0; i < n; i++) {
-    if (x[i] != y[i])
+    if (x[i] != y[i]) {
       return x[i] < y[i] ? -1 : 1;
-    if (x[i] == '\0')
+    }
+    if (x[i] == '\0') {
       break;
+    }
   }
   return 0;
 }
@@ -107,9 +116,11 @@ int strncmp(const char *a, const char *b, size_t n) {
 char *strchr(const char *s, int c) {
   char ch = (char)c;
   for (;; s++) {
-    if (*s == ch)
+    if (*s == ch) {
       return (char *)s;
-    if (*s == '\0')
+    }
+    if (*s == '\0') {
       return NULL;
+    }
   }
 }

@@ -39,8 +39,9 @@ static struct blob load(const char *name) {
   struct blob b = {NULL, 0};
   (void)snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, name);
   FILE *f = fopen(path, "rb");
-  if (f == NULL)
+  if (f == NULL) {
     fail_msg("cannot open %s", path);
+  }
   assert_int_equal(fseek(f, 0, SEEK_END), 0);
   long n = ftell(f);
   assert_true(n > 0);
@@ -73,8 +74,9 @@ static int teardown_all(void **state) {
 static uint8_t *dup_len(const uint8_t *p, size_t len) {
   uint8_t *b = malloc(len ? len : 1);
   assert_non_null(b);
-  if (len)
+  if (len) {
     memcpy(b, p, len);
+  }
   return b;
 }
 
@@ -131,8 +133,9 @@ static int walk_all(const struct fdt *f, int stride) {
     assert_true(
         in_range(f, name, strlen(name) + 1, f->struct_off, f->struct_size));
     bool heavy = count % stride == 0;
-    if (heavy)
+    if (heavy) {
       assert_true(depth >= 0 && depth < FDT_MAX_DEPTH);
+    }
 
     struct fdt_prop p;
     unsigned i = 0;
@@ -147,8 +150,9 @@ static int walk_all(const struct fdt *f, int stride) {
       uint32_t u;
       const char *s;
       (void)fdt_get_u32(f, node, p.name, &u);
-      if (fdt_get_str(f, node, p.name, &s) == RL_OK) /* q: first of name */
+      if (fdt_get_str(f, node, p.name, &s) == RL_OK) { /* q: first of name */
         assert_true(s == q.data && strlen(s) < q.len);
+      }
     }
     (void)fdt_is_compatible(f, node, "virtio,mmio");
     (void)fdt_node_enabled(f, node);
@@ -163,20 +167,23 @@ static int walk_all(const struct fdt *f, int stride) {
     if (heavy) {
       int parent;
       rl_status st = fdt_parent(f, node, &parent);
-      if (depth == 0)
+      if (depth == 0) {
         assert_int_equal(st, RL_ERR_NOT_FOUND);
-      else
+      } else {
         assert_int_equal(st, RL_OK);
+      }
       uint64_t a, sz;
-      for (unsigned r = 0; fdt_get_reg(f, node, r, &a, &sz) == RL_OK; r++)
+      for (unsigned r = 0; fdt_get_reg(f, node, r, &a, &sz) == RL_OK; r++) {
         assert_true(r < f->struct_size / 4);
+      }
       int ip;
       uint32_t cells[8], ph, ic;
       size_t nc;
       (void)fdt_interrupt_parent(f, node, &ip, &ic);
       for (unsigned r = 0;
-           fdt_get_interrupt(f, node, r, cells, 8, &nc) == RL_OK; r++)
+           fdt_get_interrupt(f, node, r, cells, 8, &nc) == RL_OK; r++) {
         assert_true(r < f->struct_size / 4 && nc <= 8);
+      }
       if (fdt_get_u32(f, node, "phandle", &ph) == RL_OK) {
         int found;
         assert_true(fdt_find_phandle(f, ph, &found) == RL_OK || ph == 0 ||
@@ -202,8 +209,9 @@ static int walk_all(const struct fdt *f, int stride) {
     from = hit;
   }
   uint64_t a, s;
-  for (unsigned r = 0; fdt_mem_rsv(f, r, &a, &s) == RL_OK; r++)
+  for (unsigned r = 0; fdt_mem_rsv(f, r, &a, &s) == RL_OK; r++) {
     assert_true(r < f->size / 16);
+  }
   int x;
   (void)fdt_path(f, "/", &x);
   (void)fdt_path(f, "/soc/virtio_mmio/x", &x);
@@ -218,10 +226,12 @@ static int walk_all(const struct fdt *f, int stride) {
 static int cells_of(const uint8_t *b, int parent, const char *name, int def) {
   int len;
   const uint8_t *v = fdt_getprop(b, parent, name, &len);
-  if (v == NULL)
+  if (v == NULL) {
     return def;
-  if (len != 4)
+  }
+  if (len != 4) {
     return -1;
+  }
   uint32_t n = get32(v);
   return n > 1000 ? 1000 : (int)n;
 }
@@ -229,8 +239,9 @@ static int cells_of(const uint8_t *b, int parent, const char *name, int def) {
 /* fdt_reg_cells and fdt_get_reg against the raw bytes libfdt gives. */
 static void check_reg(const struct fdt *f, const uint8_t *b, int off) {
   int parent = fdt_parent_offset(b, off);
-  if (parent < 0)
+  if (parent < 0) {
     return;
+  }
   int ac = cells_of(b, parent, "#address-cells", 2);
   int sc = cells_of(b, parent, "#size-cells", 1);
   uint32_t oac, osc;
@@ -262,10 +273,12 @@ static void check_reg(const struct fdt *f, const uint8_t *b, int off) {
   for (; i < len / entry; i++) {
     const uint8_t *e = reg + (size_t)i * (size_t)entry;
     uint64_t ea = 0, es = 0;
-    for (int c = 0; c < ac; c++)
+    for (int c = 0; c < ac; c++) {
       ea = ea << 32 | get32(e + (size_t)4 * (size_t)c);
-    for (int c = 0; c < sc; c++)
+    }
+    for (int c = 0; c < sc; c++) {
       es = es << 32 | get32(e + (size_t)4 * (size_t)(ac + c));
+    }
     assert_int_equal(fdt_get_reg(f, off, (unsigned)i, &a, &s), RL_OK);
     assert_int_equal(a, ea);
     assert_int_equal(s, es);
@@ -277,12 +290,14 @@ static void check_reg(const struct fdt *f, const uint8_t *b, int off) {
 static void strip_units(const char *in, char *out) {
   bool skip = false;
   for (; *in; in++) {
-    if (*in == '/')
+    if (*in == '/') {
       skip = false;
-    else if (*in == '@')
+    } else if (*in == '@') {
       skip = true;
-    if (!skip)
+    }
+    if (!skip) {
       *out++ = *in;
+    }
   }
   *out = '\0';
 }
@@ -347,22 +362,26 @@ static void cross_check(const uint8_t *b, size_t len, bool full) {
     for (int i = 0; cl != NULL && i < clen;) {
       const char *s = cl + i;
       const char *nul = memchr(s, '\0', (size_t)(clen - i));
-      if (nul == NULL)
+      if (nul == NULL) {
         break;
+      }
       size_t sl = (size_t)(nul - s);
       i += (int)sl + 1;
       /* An empty string (only in corrupted blobs) is left out: libfdt's
        * fdt_stringlist_contains() compares one byte past the list, so it
        * "matches" "" on any node whose value is followed by padding. */
-      if (sl == 0)
+      if (sl == 0) {
         continue;
+      }
       assert_int_equal(fdt_is_compatible(&f, oo, s),
                        fdt_node_check_compatible(b, lo, s) == 0);
       bool seen = false;
-      for (int k = 0; k < ncompat; k++)
+      for (int k = 0; k < ncompat; k++) {
         seen = seen || strcmp(compats[k], s) == 0;
-      if (!seen && ncompat < MAX_COMPATS)
+      }
+      if (!seen && ncompat < MAX_COMPATS) {
         compats[ncompat++] = s;
+      }
     }
     assert_int_equal(fdt_is_compatible(&f, oo, "no-such,thing"),
                      fdt_node_check_compatible(b, lo, "no-such,thing") == 0);
@@ -419,8 +438,9 @@ static void cross_check(const uint8_t *b, size_t len, bool full) {
       break;
     }
     assert_int_equal(st, RL_OK);
-    if (full)
+    if (full) {
       assert_int_equal(od, ldepth);
+    }
   }
   assert_true(nodes > 0);
 
@@ -744,15 +764,18 @@ static void b_bytes(struct bld *b, const void *p, uint32_t n) {
   assert_true(b->st_len + n + 4 <= sizeof(b->st));
   memcpy(b->st + b->st_len, p, n);
   b->st_len += n;
-  while (b->st_len % 4)
+  while (b->st_len % 4) {
     b->st[b->st_len++] = 0;
+  }
 }
 
 static uint32_t b_string(struct bld *b, const char *s) {
   uint32_t n = (uint32_t)strlen(s) + 1;
-  for (uint32_t i = 0; i + n <= b->str_len; i++)
-    if (memcmp(b->str + i, s, n) == 0)
+  for (uint32_t i = 0; i + n <= b->str_len; i++) {
+    if (memcmp(b->str + i, s, n) == 0) {
       return i;
+    }
+  }
   assert_true(b->str_len + n <= sizeof(b->str));
   memcpy(b->str + b->str_len, s, n);
   b->str_len += n;
@@ -786,8 +809,9 @@ static void b_prop_cells(struct bld *b, const char *name, const uint32_t *v,
                          unsigned n) {
   uint8_t be[64];
   assert_true(n <= 16);
-  for (unsigned i = 0; i < n; i++)
+  for (unsigned i = 0; i < n; i++) {
     put32(be + (size_t)4 * i, v[i]);
+  }
   b_prop(b, name, be, 4 * n);
 }
 
@@ -831,8 +855,9 @@ static rl_status open_bld(const struct bld *b) {
   uint8_t *p = b_blob(b, &len);
   struct fdt f;
   rl_status st = fdt_open(&f, p, len);
-  if (st == RL_OK)
+  if (st == RL_OK) {
     walk_all(&f, 1);
+  }
   free(p);
   return st;
 }
@@ -1016,10 +1041,12 @@ static void test_depth_limit(void **state) {
   for (int levels = FDT_MAX_DEPTH; levels <= FDT_MAX_DEPTH + 1; levels++) {
     b_init(&b);
     b_begin(&b, "");
-    for (int i = 1; i < levels; i++)
+    for (int i = 1; i < levels; i++) {
       b_begin(&b, "n");
-    for (int i = 0; i < levels; i++)
+    }
+    for (int i = 0; i < levels; i++) {
       b_end_node(&b);
+    }
     b_end(&b);
     size_t len;
     uint8_t *p = b_blob(&b, &len);
@@ -1030,8 +1057,9 @@ static void test_depth_limit(void **state) {
     } else {
       assert_int_equal(st, RL_OK);
       int node = fdt_root(&f), depth = 0, deepest = 0;
-      while (fdt_walk_next(&f, node, &node, &depth) == RL_OK)
+      while (fdt_walk_next(&f, node, &node, &depth) == RL_OK) {
         deepest = depth;
+      }
       assert_int_equal(deepest, FDT_MAX_DEPTH - 1);
       assert_int_equal(fdt_path(&f,
                                 "/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/n/"
@@ -1271,8 +1299,9 @@ static void test_bad_args(void **state) {
   struct fdt f;
   assert_int_equal(fdt_open(NULL, g_a64.data, g_a64.len), RL_ERR_INVALID);
   assert_int_equal(fdt_open(&f, NULL, 100), RL_ERR_INVALID);
-  for (size_t lim = 0; lim < 40; lim++)
+  for (size_t lim = 0; lim < 40; lim++) {
     assert_int_equal(fdt_open(&f, g_a64.data, lim), RL_ERR_BAD_FORMAT);
+  }
 
   /* A failed open leaves an inert fdt. */
   int x;
@@ -1356,8 +1385,9 @@ static rl_status open_patched(const struct blob *b, unsigned field, uint32_t v,
   put32(c + field, v);
   struct fdt f;
   rl_status st = fdt_open(&f, c, limit);
-  if (st == RL_OK)
+  if (st == RL_OK) {
     walk_all(&f, 1);
+  }
   free(c);
   return st;
 }
@@ -1419,9 +1449,10 @@ static void header_cases(const struct blob *b) {
   };
   for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     rl_status st = open_patched(b, bad[i].field, bad[i].v, b->len);
-    if (st != RL_ERR_BAD_FORMAT)
+    if (st != RL_ERR_BAD_FORMAT) {
       fail_msg("header case %u (field %u = 0x%x) gave %d", i, bad[i].field,
                bad[i].v, st);
+    }
   }
   /* totalsize beyond what the caller says is readable */
   assert_int_equal(open_patched(b, H_TOTAL, total, b->len - 1),
@@ -1484,9 +1515,11 @@ static void test_layout(void **state) {
   uint8_t *c = dup_len(p, len);
   put32(c + H_STRINGS, so);
   put32(c + H_STRINGS_SIZE, ts + ss);
-  for (uint32_t o = 0; o + 12 <= ss; o += 4)
-    if (get32(c + so + o) == 3 && o + 8 < ss)
+  for (uint32_t o = 0; o + 12 <= ss; o += 4) {
+    if (get32(c + so + o) == 3 && o + 8 < ss) {
       put32(c + so + o + 8, get32(c + so + o + 8) + ss);
+    }
+  }
   assert_int_equal(fdt_open(&f, c, len), RL_ERR_BAD_FORMAT);
   free(c);
 
@@ -1569,9 +1602,10 @@ static void test_irq_loop(void **state) {
     node = path_node(&f, loops[i]);
     assert_int_equal(fdt_interrupt_parent(&f, node, &ip, &cells),
                      RL_ERR_BAD_FORMAT);
-    if (i < 2)
+    if (i < 2) {
       assert_int_equal(fdt_get_interrupt(&f, node, 0, irq, 4, &nc),
                        RL_ERR_BAD_FORMAT);
+    }
   }
   node = path_node(&f, "/dev-dangling@3000");
   assert_int_equal(fdt_interrupt_parent(&f, node, &ip, &cells),
@@ -1613,25 +1647,31 @@ struct stats {
  * fdt_next_tag, so it is an independent reading of the same rules.
  * Returns NULL when the blob is valid, else the rule it breaks. */
 static const char *strict_invalid(const uint8_t *b, size_t len) {
-  if (fdt_check_full(b, len) != 0)
+  if (fdt_check_full(b, len) != 0) {
     return "fdt_check_full";
-  if (fdt_version(b) < 16)
+  }
+  if (fdt_version(b) < 16) {
     return "version";
+  }
   uint32_t so = fdt_off_dt_struct(b), to = fdt_off_dt_strings(b);
   uint32_t ro = fdt_off_mem_rsvmap(b), ts = fdt_size_dt_strings(b);
-  if (so % 4 || ro % 8)
+  if (so % 4 || ro % 8) {
     return "alignment";
+  }
   uint64_t rl = 0;
   for (;;) {
-    if (ro + rl + 16 > fdt_totalsize(b))
+    if (ro + rl + 16 > fdt_totalsize(b)) {
       return "map not terminated";
+    }
     const uint8_t *e = b + ro + rl;
     rl += 16;
     bool zero = true;
-    for (int k = 0; k < 16; k++)
+    for (int k = 0; k < 16; k++) {
       zero = zero && e[k] == 0;
-    if (zero)
+    }
+    if (zero) {
       break;
+    }
   }
   uint64_t has_child = 0;
   int depth = 0, off = 0, next = 0, roots = 0;
@@ -1639,16 +1679,20 @@ static const char *strict_invalid(const uint8_t *b, size_t len) {
   do {
     off = next;
     tag = fdt_next_tag(b, off, &next);
-    if (next < 0)
+    if (next < 0) {
       return "fdt_next_tag";
+    }
     if (tag == FDT_BEGIN_NODE) {
       const char *name = fdt_get_name(b, off, NULL);
-      if (name == NULL || (depth > 0 && name[0] == '\0'))
+      if (name == NULL || (depth > 0 && name[0] == '\0')) {
         return "empty node name";
-      if (depth >= FDT_MAX_DEPTH)
+      }
+      if (depth >= FDT_MAX_DEPTH) {
         return "depth";
-      if (depth == 0 && roots++ > 0)
+      }
+      if (depth == 0 && roots++ > 0) {
         return "second root";
+      }
       has_child |= 1ull << depth;
       depth++;
       has_child &= ~(1ull << depth);
@@ -1657,26 +1701,34 @@ static const char *strict_invalid(const uint8_t *b, size_t len) {
     } else if (tag == FDT_PROP) {
       const char *pname;
       uint32_t plen = get32(b + so + off + 4);
-      if ((uint64_t)off + 12 + plen > (uint64_t)next)
+      if ((uint64_t)off + 12 + plen > (uint64_t)next) {
         return "property length wraps";
-      if (depth == 0)
+      }
+      if (depth == 0) {
         return "property outside a node";
-      if (has_child >> depth & 1)
+      }
+      if (has_child >> depth & 1) {
         return "property after a child";
+      }
       if (fdt_getprop_by_offset(b, off, &pname, NULL) == NULL ||
-          pname[0] == '\0')
+          pname[0] == '\0') {
         return "empty property name";
+      }
     }
   } while (tag != FDT_END);
-  if (roots != 1)
+  if (roots != 1) {
     return "no root"; /* libfdt takes a lone FDT_END as an empty tree */
+  }
   uint64_t ss = fdt_version(b) >= 17 ? fdt_size_dt_struct(b) : (uint64_t)next;
   uint64_t r[3][2] = {{ro, rl}, {so, ss}, {to, ts}};
-  for (int i = 0; i < 3; i++)
-    for (int j = i + 1; j < 3; j++)
+  for (int i = 0; i < 3; i++) {
+    for (int j = i + 1; j < 3; j++) {
       if (r[i][1] && r[j][1] && r[i][0] < r[j][0] + r[j][1] &&
-          r[j][0] < r[i][0] + r[i][1])
+          r[j][0] < r[i][0] + r[i][1]) {
         return "blocks overlap";
+      }
+    }
+  }
   return NULL;
 }
 
@@ -1693,8 +1745,9 @@ static rl_status check_one(const uint8_t *buf, size_t len, struct stats *s) {
     walk_all(&f, 16);
     if (lib_ok) {
       s->both_ok++;
-      if (getenv("FDT_TEST_VERBOSE"))
+      if (getenv("FDT_TEST_VERBOSE")) {
         print_message("cross-check %s\n", g_ctx);
+      }
       cross_check(buf, len, false);
     } else {
       s->only_us++;
@@ -1703,10 +1756,12 @@ static rl_status check_one(const uint8_t *buf, size_t len, struct stats *s) {
     assert_int_equal(st, RL_ERR_BAD_FORMAT);
     if (lib_ok) {
       const char *why = strict_invalid(buf, len);
-      if (why == NULL)
+      if (why == NULL) {
         fail_msg("rejected a valid blob (len %zu): %s", len, g_ctx);
-      if (getenv("FDT_TEST_VERBOSE"))
+      }
+      if (getenv("FDT_TEST_VERBOSE")) {
         print_message("only libfdt accepts %s: %s\n", g_ctx, why);
+      }
       s->only_libfdt++;
     } else {
       s->both_bad++;
@@ -1729,11 +1784,13 @@ static void truncate_sweep(const struct blob *b, const char *name) {
   uint32_t so = get32(b->data + H_STRUCT), to = get32(b->data + H_STRINGS);
   for (size_t len = 0; len <= b->len; len++) {
     for (int mode = 0; mode < 3; mode++) {
-      if (mode > 0 && len < 40)
+      if (mode > 0 && len < 40) {
         continue;
+      }
       uint8_t *c = dup_len(b->data, len);
-      if (mode >= 1)
+      if (mode >= 1) {
         put32(c + H_TOTAL, (uint32_t)len);
+      }
       if (mode == 2) {
         if (len >= to) {
           put32(c + H_STRINGS_SIZE, (uint32_t)(len - to));
@@ -1746,10 +1803,12 @@ static void truncate_sweep(const struct blob *b, const char *name) {
       (void)snprintf(g_ctx, sizeof(g_ctx), "%s: cut at %zu, mode %d", name, len,
                      mode);
       rl_status st = check_one(c, len, &s);
-      if (len < b->len && st == RL_OK)
+      if (len < b->len && st == RL_OK) {
         fail_msg("accepted a cut at %zu (mode %d)", len, mode);
-      if (len == b->len)
+      }
+      if (len == b->len) {
         assert_int_equal(st, RL_OK);
+      }
       free(c);
     }
   }
@@ -1788,18 +1847,22 @@ static void field_sweep(const struct blob *b, const char *name) {
     tag = (int)fdt_next_tag(b->data, off, &next);
     assert_true(next > off);
     structural[off / 4] = true;
-    if (tag == FDT_PROP)
+    if (tag == FDT_PROP) {
       structural[off / 4 + 1] = structural[off / 4 + 2] = true;
-    if (tag == FDT_BEGIN_NODE)
-      for (int w = off + 4; w < next; w += 4)
+    }
+    if (tag == FDT_BEGIN_NODE) {
+      for (int w = off + 4; w < next; w += 4) {
         structural[w / 4] = true;
+      }
+    }
   }
   const uint32_t words[] = {1, 0, 2, 3, 4, 9, 0x10, 0xffffffffu};
   for (uint32_t o = 0; o < ss; o += 4) {
     unsigned nwords = structural[o / 4] ? sizeof(words) / sizeof(words[0]) : 1;
     for (unsigned k = 0; k < nwords; k++) {
-      if (get32(b->data + so + o) == words[k])
+      if (get32(b->data + so + o) == words[k]) {
         continue;
+      }
       uint8_t *c = dup_len(b->data, b->len);
       put32(c + so + o, words[k]);
       (void)snprintf(g_ctx, sizeof(g_ctx), "%s: struct word 0x%x = 0x%x", name,
@@ -1836,8 +1899,9 @@ static void random_sweep(const struct blob *b, const char *name,
     uint64_t r = rng_next(&seed);
     size_t pos = (size_t)(r % b->len);
     uint8_t v = (uint8_t)(r >> 40);
-    if (v == b->data[pos])
+    if (v == b->data[pos]) {
       v ^= 0x01;
+    }
     uint8_t *c = dup_len(b->data, b->len);
     c[pos] = v;
     (void)snprintf(g_ctx, sizeof(g_ctx), "%s: byte 0x%zx = 0x%02x", name, pos,

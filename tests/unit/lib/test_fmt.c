@@ -154,33 +154,40 @@ static void test_flag_matrix(void **state) {
   for (unsigned fl = 0; fl < 32; fl++) {
     char flags[8];
     size_t nf = 0;
-    for (unsigned b = 0; b < 5; b++)
-      if (fl & (1u << b))
+    for (unsigned b = 0; b < 5; b++) {
+      if (fl & (1u << b)) {
         flags[nf++] = flag_chars[b];
+      }
+    }
     flags[nf] = '\0';
-    for (size_t w = 0; w < RL_ARRAY_SIZE(widths); w++)
-      for (size_t p = 0; p < RL_ARRAY_SIZE(precs); p++)
-        for (size_t l = 0; l < RL_ARRAY_SIZE(lens); l++)
-          for (size_t c = 0; c < sizeof(convs) - 1; c++)
+    for (size_t w = 0; w < RL_ARRAY_SIZE(widths); w++) {
+      for (size_t p = 0; p < RL_ARRAY_SIZE(precs); p++) {
+        for (size_t l = 0; l < RL_ARRAY_SIZE(lens); l++) {
+          for (size_t c = 0; c < sizeof(convs) - 1; c++) {
             for (size_t v = 0; v < RL_ARRAY_SIZE(vals); v++) {
               char fmt[64];
               (void)snprintf(fmt, sizeof(fmt), "<%%%s%s%s%s%c>", flags,
                              widths[w], precs[p], lens[l], convs[c]);
               long long x = vals[v];
               /* Pass the argument as the type the modifier reads. */
-              if (l == 0 || l == 1 || l == 2)
+              if (l == 0 || l == 1 || l == 2) {
                 check_dyn(fmt, (int)x);
-              else if (l == 3)
+              } else if (l == 3) {
                 check_dyn(fmt, (long)x);
-              else if (l == 4)
+              } else if (l == 4) {
                 check_dyn(fmt, x);
-              else if (l == 5)
+              } else if (l == 5) {
                 check_dyn(fmt, (size_t)x);
-              else if (l == 6)
+              } else if (l == 6) {
                 check_dyn(fmt, (ptrdiff_t)x);
-              else
+              } else {
                 check_dyn(fmt, (intmax_t)x);
+              }
             }
+          }
+        }
+      }
+    }
   }
   print_message("flag matrix: %lu comparisons\n", checks);
 }
@@ -238,8 +245,9 @@ static void test_truncation(void **state) {
       assert_memory_equal(buf, want, copied);
       assert_int_equal(buf[copied], '\0');
     }
-    for (size_t i = size; i < sizeof(buf); i++)
+    for (size_t i = size; i < sizeof(buf); i++) {
       assert_int_equal((unsigned char)buf[i], CANARY);
+    }
   }
   /* Size 0 with a NULL buffer only measures. */
   assert_int_equal(rl_snprintf(NULL, 0, "%s-%d", "abc", 123), 7);
@@ -295,8 +303,9 @@ static void test_status_str(void **state) {
       {RL_ERR_BROKEN, "RL_ERR_BROKEN"},
       {RL_ERR_NO_SPACE, "RL_ERR_NO_SPACE"},
   };
-  for (size_t i = 0; i < RL_ARRAY_SIZE(names); i++)
+  for (size_t i = 0; i < RL_ARRAY_SIZE(names); i++) {
     assert_string_equal(rl_status_str(names[i].s), names[i].name);
+  }
   assert_string_equal(rl_status_str(1), "RL_ERR_UNKNOWN");
   assert_string_equal(rl_status_str(-12), "RL_ERR_UNKNOWN");
   assert_string_equal(rl_status_str(INT_MIN), "RL_ERR_UNKNOWN");

@@ -19,14 +19,15 @@
 static int sign(int v) { return (v > 0) - (v < 0); }
 
 static void fill(uint8_t *p, size_t n, unsigned seed) {
-  for (size_t i = 0; i < n; i++)
+  for (size_t i = 0; i < n; i++) {
     p[i] = (uint8_t)(seed + i * 37u);
+  }
 }
 
 static void test_memset(void **state) {
   (void)state;
   uint8_t a[N], b[N];
-  for (size_t off = 0; off < 8; off++)
+  for (size_t off = 0; off < 8; off++) {
     for (size_t len = 0; off + len <= N; len += 1 + len / 4) {
       fill(a, N, 1);
       fill(b, N, 1);
@@ -35,13 +36,14 @@ static void test_memset(void **state) {
       assert_ptr_equal(kstr_memset(b + off, 0x1c3, len), b + off);
       assert_memory_equal(a, b, N);
     }
+  }
 }
 
 static void test_memcpy(void **state) {
   (void)state;
   uint8_t src[N], a[N], b[N];
   fill(src, N, 7);
-  for (size_t off = 0; off < 8; off++)
+  for (size_t off = 0; off < 8; off++) {
     for (size_t len = 0; off + len <= N; len++) {
       memset(a, 0, N);
       memset(b, 0, N);
@@ -49,14 +51,15 @@ static void test_memcpy(void **state) {
       assert_ptr_equal(kstr_memcpy(b + off, src, len), b + off);
       assert_memory_equal(a, b, N);
     }
+  }
 }
 
 /* Every overlap: source and destination offsets within one buffer. */
 static void test_memmove(void **state) {
   (void)state;
   uint8_t a[N], b[N];
-  for (size_t d = 0; d < 24; d++)
-    for (size_t s = 0; s < 24; s++)
+  for (size_t d = 0; d < 24; d++) {
+    for (size_t s = 0; s < 24; s++) {
       for (size_t len = 0; len + RL_MAX(d, s) <= 48; len++) {
         fill(a, N, 3);
         fill(b, N, 3);
@@ -64,6 +67,8 @@ static void test_memmove(void **state) {
         assert_ptr_equal(kstr_memmove(b + d, b + s, len), b + d);
         assert_memory_equal(a, b, N);
       }
+    }
+  }
 }
 
 static void test_memcmp(void **state) {
@@ -91,8 +96,9 @@ static void test_strlen(void **state) {
   static const char *strs[] = {"", "a", "hello", "with\xff high"};
   for (size_t i = 0; i < RL_ARRAY_SIZE(strs); i++) {
     assert_int_equal(kstr_strlen(strs[i]), strlen(strs[i]));
-    for (size_t max = 0; max < 14; max++)
+    for (size_t max = 0; max < 14; max++) {
       assert_int_equal(kstr_strnlen(strs[i], max), strnlen(strs[i], max));
+    }
   }
   /* strnlen reads no further than max: not terminated. */
   char raw[4] = {'a', 'b', 'c', 'd'};
@@ -104,14 +110,16 @@ static void test_strcmp(void **state) {
   (void)state;
   static const char *strs[] = {"",    "a",       "b",       "ab",   "abc",
                                "abd", "abc\xff", "abc\x01", "\x80", "A"};
-  for (size_t i = 0; i < RL_ARRAY_SIZE(strs); i++)
+  for (size_t i = 0; i < RL_ARRAY_SIZE(strs); i++) {
     for (size_t j = 0; j < RL_ARRAY_SIZE(strs); j++) {
       assert_int_equal(sign(kstr_strcmp(strs[i], strs[j])),
                        sign(strcmp(strs[i], strs[j])));
-      for (size_t n = 0; n < 6; n++)
+      for (size_t n = 0; n < 6; n++) {
         assert_int_equal(sign(kstr_strncmp(strs[i], strs[j], n)),
                          sign(strncmp(strs[i], strs[j], n)));
+      }
     }
+  }
   /* strncmp stops at n: unterminated arrays are fine. */
   char x[3] = {'a', 'b', 'c'};
   char y[3] = {'a', 'b', 'd'};

@@ -39,8 +39,9 @@ static void handler(void *ctx) {
   struct hits *h = ctx;
   h->n++;
   h->masked_inside = host_irq_masked();
-  if (h->reraise != 0)
+  if (h->reraise != 0) {
     assert_int_equal(host_irq_raise(h->reraise), RL_OK);
+  }
 }
 
 static void test_irq_dispatch(void **state) {
@@ -319,8 +320,9 @@ static void test_console(void **state) {
   assert_true(pid >= 0);
   if (pid == 0) {
     close(fds[0]);
-    if (dup2(fds[1], STDOUT_FILENO) < 0)
+    if (dup2(fds[1], STDOUT_FILENO) < 0) {
       _exit(1);
+    }
     arch_console_putc('>');
     arch_console_write("hello\nworld", 11);
     arch_poweroff(0); /* flushes */
@@ -329,8 +331,9 @@ static void test_console(void **state) {
   char buf[64] = {0};
   size_t got = 0;
   ssize_t n;
-  while ((n = read(fds[0], buf + got, sizeof(buf) - 1 - got)) > 0)
+  while ((n = read(fds[0], buf + got, sizeof(buf) - 1 - got)) > 0) {
     got += (size_t)n;
+  }
   close(fds[0]);
   int st = 0;
   assert_int_equal(waitpid(pid, &st, 0), pid);

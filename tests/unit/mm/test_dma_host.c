@@ -50,17 +50,21 @@ static void test_alloc_zeroed_aligned(void **state) {
     assert_true(b->phys != (paddr_t)(uintptr_t)b->cpu);
     assert_true(b->phys >= HOST_DMA_PHYS_BASE);
     const uint8_t *p = b->cpu;
-    for (size_t j = 0; j < b->size; j++)
+    for (size_t j = 0; j < b->size; j++) {
       assert_int_equal(p[j], 0);
+    }
     memset(b->cpu, 0xa5, b->size); /* all of it is writable */
   }
   assert_int_equal(host_dma_live_count(), RL_ARRAY_SIZE(sizes));
   /* Physical ranges never overlap or touch. */
-  for (size_t i = 0; i < RL_ARRAY_SIZE(sizes); i++)
-    for (size_t j = 0; j < RL_ARRAY_SIZE(sizes); j++)
-      if (i != j)
+  for (size_t i = 0; i < RL_ARRAY_SIZE(sizes); i++) {
+    for (size_t j = 0; j < RL_ARRAY_SIZE(sizes); j++) {
+      if (i != j) {
         assert_true(bufs[i].phys + bufs[i].size < bufs[j].phys ||
                     bufs[j].phys + bufs[j].size < bufs[i].phys);
+      }
+    }
+  }
   for (size_t i = 0; i < RL_ARRAY_SIZE(sizes); i++) {
     arch_dma_free(&bufs[i]);
     assert_null(bufs[i].cpu);
@@ -168,8 +172,9 @@ static int run_child(void (*fn)(void)) {
   pid_t pid = fork();
   assert_true(pid >= 0);
   if (pid == 0) {
-    if (freopen("/dev/null", "w", stderr) == NULL)
+    if (freopen("/dev/null", "w", stderr) == NULL) {
       _exit(100);
+    }
     fn();
     _exit(0);
   }
@@ -192,8 +197,9 @@ static void free_unknown(void) {
 
 static void double_free(void) {
   struct arch_dma_buf b, copy;
-  if (arch_dma_alloc(1, &b) != RL_OK)
+  if (arch_dma_alloc(1, &b) != RL_OK) {
     _exit(101);
+  }
   copy = b;
   arch_dma_free(&b);
   arch_dma_free(&copy);
@@ -222,8 +228,9 @@ static void test_sync_counts(void **state) {
     arch_dma_sync_for_cpu(b.cpu, b.size, (enum arch_dma_dir)d, true);
   }
   assert_int_equal(arch_dma_sync_count(), 0);
-  for (int op = 0; op < HOST_CACHE_OP_COUNT; op++)
+  for (int op = 0; op < HOST_CACHE_OP_COUNT; op++) {
     assert_int_equal(host_cache_count((enum host_cache_op)op), 0);
+  }
 
   /* Not coherent: the cache operation each direction needs. */
   arch_dma_sync_for_device(b.cpu, b.size, ARCH_DMA_TO_DEVICE, false);
@@ -252,20 +259,24 @@ static void test_sync_counts(void **state) {
 static void test_many(void **state) {
   (void)state;
   struct arch_dma_buf bufs[200];
-  for (size_t i = 0; i < RL_ARRAY_SIZE(bufs); i++)
+  for (size_t i = 0; i < RL_ARRAY_SIZE(bufs); i++) {
     assert_int_equal(arch_dma_alloc(1 + i % 3, &bufs[i]), RL_OK);
+  }
   for (size_t i = 0; i < RL_ARRAY_SIZE(bufs); i++) {
     size_t off = (i * 97) % bufs[i].size;
     uint8_t *va = (uint8_t *)bufs[i].cpu + off;
     assert_int_equal(arch_virt_to_phys(va), bufs[i].phys + off);
     assert_ptr_equal(arch_phys_to_virt(bufs[i].phys + off), va);
   }
-  for (size_t i = 0; i < RL_ARRAY_SIZE(bufs); i += 2)
+  for (size_t i = 0; i < RL_ARRAY_SIZE(bufs); i += 2) {
     arch_dma_free(&bufs[i]);
-  for (size_t i = 1; i < RL_ARRAY_SIZE(bufs); i += 2)
+  }
+  for (size_t i = 1; i < RL_ARRAY_SIZE(bufs); i += 2) {
     assert_int_equal(arch_virt_to_phys(bufs[i].cpu), bufs[i].phys);
-  for (size_t i = 1; i < RL_ARRAY_SIZE(bufs); i += 2)
+  }
+  for (size_t i = 1; i < RL_ARRAY_SIZE(bufs); i += 2) {
     arch_dma_free(&bufs[i]);
+  }
 }
 
 /* ---- the write-back cache model ---------------------------------------- */
@@ -283,8 +294,9 @@ static uint8_t *cpu_at(const struct arch_dma_buf *b, size_t off) {
 
 static void assert_all(const uint8_t *p, size_t len, uint8_t v) {
   for (size_t i = 0; i < len; i++) {
-    if (p[i] != v)
+    if (p[i] != v) {
       fail_msg("byte %zu is %#x, expected %#x", i, p[i], v);
+    }
   }
 }
 
@@ -518,22 +530,25 @@ static void test_model_on_off_live(void **state) {
  * bug: it aborts. */
 static void cache_op_outside(void) {
   int x = 0;
-  if (host_cache_model(true, 64) != RL_OK)
+  if (host_cache_model(true, 64) != RL_OK) {
     _exit(102);
+  }
   arch_cache_clean(&x, sizeof(x));
 }
 
 static void cache_op_past_end(void) {
   struct arch_dma_buf b;
-  if (host_cache_model(true, 128) != RL_OK || arch_dma_alloc(1, &b) != RL_OK)
+  if (host_cache_model(true, 128) != RL_OK || arch_dma_alloc(1, &b) != RL_OK) {
     _exit(103);
+  }
   arch_cache_invalidate((uint8_t *)b.cpu + b.size - 1, 2);
 }
 
 static void cache_op_freed(void) {
   struct arch_dma_buf b;
-  if (host_cache_model(true, 64) != RL_OK || arch_dma_alloc(1, &b) != RL_OK)
+  if (host_cache_model(true, 64) != RL_OK || arch_dma_alloc(1, &b) != RL_OK) {
     _exit(104);
+  }
   void *old = b.cpu;
   arch_dma_free(&b);
   arch_cache_clean_invalidate(old, 1);

@@ -44,16 +44,18 @@ static char panic_msg[256];
   } while (0)
 
 static void *ram_phys_to_virt(paddr_t pa) {
-  if (pa < RAM_BASE || pa - RAM_BASE >= RAM_PAGES * RL_PAGE_SIZE)
+  if (pa < RAM_BASE || pa - RAM_BASE >= RAM_PAGES * RL_PAGE_SIZE) {
     return NULL;
+  }
   return ram + (pa - RAM_BASE);
 }
 
 /* Stubs of the arch functions mm/dma.c calls. */
 rl_status arch_phys_to_virt_checked(paddr_t pa, void **out) {
   void *va = ram_phys_to_virt(pa);
-  if (va == NULL || translate_fails)
+  if (va == NULL || translate_fails) {
     return RL_ERR_OUT_OF_RANGE;
+  }
   *out = va;
   return RL_OK;
 }
@@ -108,8 +110,9 @@ static void test_alloc_free(void **state) {
   assert_int_equal(b.phys, RAM_BASE + RL_PAGE_SIZE); /* after the bitmap */
   assert_ptr_equal(b.cpu, ram + RL_PAGE_SIZE);
   assert_int_equal(b.size, 3 * RL_PAGE_SIZE);
-  for (size_t i = 0; i < b.size; i++)
+  for (size_t i = 0; i < b.size; i++) {
     assert_int_equal(((uint8_t *)b.cpu)[i], 0);
+  }
   /* The page after it was not touched. */
   assert_int_equal(ram[4 * RL_PAGE_SIZE], 0xee);
   assert_int_equal(cache_calls, 1);

@@ -30,8 +30,9 @@ static struct {
 static void *win_phys_to_virt(paddr_t pa) {
   win.calls++;
   win.asked = pa;
-  if (pa < win.base || pa - win.base >= win.len)
+  if (pa < win.base || pa - win.base >= win.len) {
     return NULL;
+  }
   return win.buf + (pa - win.base) + win.skew;
 }
 
@@ -81,18 +82,21 @@ static void test_basic(void **state) {
   assert_int_equal(page_alloc_total_pages(), 256);
   assert_int_equal(page_alloc_free_pages(), 255);
   /* Only the 32 bytes of bitmap were written. */
-  for (size_t i = 32; i < RL_PAGE_SIZE; i++)
+  for (size_t i = 32; i < RL_PAGE_SIZE; i++) {
     assert_int_equal(win.buf[i], 0xff);
+  }
 
   /* Every page once, lowest first, then exhaustion. */
-  for (uint64_t i = 1; i < 256; i++)
+  for (uint64_t i = 1; i < 256; i++) {
     assert_int_equal(must_alloc(1, 1), base + i * PG);
+  }
   paddr_t pa = 0x1234;
   assert_int_equal(page_alloc(1, 1, &pa), RL_ERR_NO_MEMORY);
   assert_int_equal(pa, 0x1234);
   assert_int_equal(page_alloc_free_pages(), 0);
-  for (uint64_t i = 1; i < 256; i++)
+  for (uint64_t i = 1; i < 256; i++) {
     assert_int_equal(page_free(base + i * PG, 1), RL_OK);
+  }
   assert_int_equal(page_alloc_free_pages(), 255);
   /* Freed memory is reused; a run fits again. */
   assert_int_equal(must_alloc(255, 1), base + PG);
@@ -147,8 +151,9 @@ static void test_range_limits(void **state) {
   assert_int_equal(page_alloc_add_range(0x10000 + 16 * PG, PG), RL_OK);
   assert_int_equal(page_alloc_add_range(0x10000 - PG, PG), RL_OK);
   /* Up to the limit, then no space. */
-  for (unsigned i = 3; i < PAGE_ALLOC_MAX_RANGES; i++)
+  for (unsigned i = 3; i < PAGE_ALLOC_MAX_RANGES; i++) {
     assert_int_equal(page_alloc_add_range(0x1000000ULL * i, PG), RL_OK);
+  }
   assert_int_equal(page_alloc_add_range(0x40000000, PG), RL_ERR_NO_SPACE);
   assert_int_equal(page_alloc_total_pages(), 18 + PAGE_ALLOC_MAX_RANGES - 3);
 }
@@ -242,8 +247,9 @@ static void test_reservations(void **state) {
 static void test_reservation_limit(void **state) {
   (void)state;
   /* Separate reservations use one slot each; touching ones share. */
-  for (unsigned i = 0; i < PAGE_ALLOC_MAX_RESERVATIONS; i++)
+  for (unsigned i = 0; i < PAGE_ALLOC_MAX_RESERVATIONS; i++) {
     assert_int_equal(page_alloc_reserve(0x100000ULL * (i + 1), PG), RL_OK);
+  }
   assert_int_equal(page_alloc_reserve(0x100000ULL * 100, PG), RL_ERR_NO_SPACE);
   assert_int_equal(page_alloc_reserve(0x100000ULL + PG, PG), RL_OK);
   assert_int_equal(page_alloc_reserve(0x100000ULL - PG, PG), RL_OK);
@@ -299,11 +305,13 @@ static void test_fragmentation(void **state) {
   win_map(base, 1);
   assert_int_equal(page_alloc_add_range(base, 65 * PG), RL_OK);
   assert_int_equal(page_alloc_init(win_phys_to_virt), RL_OK);
-  for (uint64_t i = 1; i <= 64; i++)
+  for (uint64_t i = 1; i <= 64; i++) {
     assert_int_equal(must_alloc(1, 1), base + i * PG);
+  }
   /* Free every other page: 32 free, no two adjacent. */
-  for (uint64_t i = 1; i <= 64; i += 2)
+  for (uint64_t i = 1; i <= 64; i += 2) {
     assert_int_equal(page_free(base + i * PG, 1), RL_OK);
+  }
   assert_int_equal(page_alloc_free_pages(), 32);
   paddr_t pa;
   assert_int_equal(page_alloc(2, 1, &pa), RL_ERR_NO_MEMORY);
@@ -366,8 +374,9 @@ static void test_bookkeeping(void **state) {
   assert_int_equal(win.asked, big);
   assert_int_equal(page_alloc_total_pages(), big_pages + 2);
   assert_int_equal(page_alloc_free_pages(), big_pages + 2 - 1 - 2);
-  for (size_t i = 5008; i < 2 * RL_PAGE_SIZE; i++)
+  for (size_t i = 5008; i < 2 * RL_PAGE_SIZE; i++) {
     assert_int_equal(win.buf[i], 0xff);
+  }
   /* Lowest address first: the small range's free page. */
   assert_int_equal(must_alloc(1, 1), small + PG);
   assert_int_equal(must_alloc(1, 1), big + 2 * PG);
@@ -443,8 +452,9 @@ static void test_top_of_address_space(void **state) {
   assert_int_equal(pa, base + 126 * PG);
   /* Drain and check the last usable page. */
   paddr_t last = pa;
-  while (page_alloc(1, 1, &pa) == RL_OK)
+  while (page_alloc(1, 1, &pa) == RL_OK) {
     last = pa;
+  }
   assert_int_equal(last, TOP_PAGE - 2 * PG);
   assert_int_equal(page_free(TOP_PAGE, 1), RL_ERR_INVALID);
   assert_int_equal(page_free(TOP_PAGE, 2), RL_ERR_INVALID);
@@ -468,11 +478,13 @@ static uint32_t rng(void) {
 
 static bool model_find(size_t count, size_t align, uint64_t *out) {
   for (uint64_t p = 0; p + count <= M_PAGES; p++) {
-    if (((M_BASE / PG) + p) % align != 0)
+    if (((M_BASE / PG) + p) % align != 0) {
       continue;
+    }
     bool ok = true;
-    for (uint64_t i = 0; i < count && ok; i++)
+    for (uint64_t i = 0; i < count && ok; i++) {
       ok = !model[p + i];
+    }
     if (ok) {
       *out = p;
       return true;
@@ -496,8 +508,9 @@ static void test_random_against_model(void **state) {
   assert_int_equal(page_alloc_init(win_phys_to_virt), RL_OK);
   memset(model, 0, sizeof(model));
   model[0] = true; /* bookkeeping */
-  for (int i = 100; i < 137; i++)
+  for (int i = 100; i < 137; i++) {
     model[i] = true;
+  }
   model[600] = true;
 
   for (int step = 0; step < 20000; step++) {
@@ -514,8 +527,9 @@ static void test_random_against_model(void **state) {
       }
       assert_int_equal(st, RL_OK);
       assert_int_equal(pa, M_BASE + want * PG);
-      for (size_t i = 0; i < count; i++)
+      for (size_t i = 0; i < count; i++) {
         model[want + i] = true;
+      }
       live[nlive].pa = pa;
       live[nlive].count = count;
       nlive++;
@@ -524,13 +538,15 @@ static void test_random_against_model(void **state) {
       uint64_t first = (live[k].pa - M_BASE) / PG;
       assert_int_equal(page_free(live[k].pa, live[k].count), RL_OK);
       assert_int_equal(page_free(live[k].pa, live[k].count), RL_ERR_INVALID);
-      for (size_t i = 0; i < live[k].count; i++)
+      for (size_t i = 0; i < live[k].count; i++) {
         model[first + i] = false;
+      }
       live[k] = live[--nlive];
     }
     uint64_t model_free = 0;
-    for (size_t i = 0; i < M_PAGES; i++)
+    for (size_t i = 0; i < M_PAGES; i++) {
       model_free += !model[i];
+    }
     assert_int_equal(page_alloc_free_pages(), model_free);
   }
   while (nlive > 0) {
