@@ -809,14 +809,33 @@ static void op_wait(struct fuzz_in *in) {
              (unsigned long long)(t1 - t0), (unsigned long long)timeout);
 }
 
-/* Reset (or DEVICE_NEEDS_RESET recovery): every request fails once. */
-static void op_reset(bool recover) {
+/* Reset (or DEVICE_NEEDS_RESET recovery): every request fails once. A
+ * reset that does not complete leaves everything to the device (§2.4):
+ * the device failed, nothing freed, no request completed. Returns whether
+ * it timed out. */
+static bool op_reset(bool recover) {
   negotiated = false;
+  size_t live_before = host_dma_live_count();
   unsigned long irq = quiet_begin();
   rl_status st =
       recover ? virtio_device_recover(&vmm.dev) : virtio_device_reset(&vmm.dev);
   quiet_end(irq);
   FUZZ_CHECK(st == RL_OK || st == RL_ERR_TIMEOUT, "reset returned %d", st);
+  FUZZ_CHECK(st == RL_OK || sticky_forever() || D.overrides > 0,
+             "reset timed out with an honest status");
+  FUZZ_CHECK(st == RL_ERR_TIMEOUT || !sticky_forever() || D.overrides > 0,
+             "reset succeeded though the status never read 0");
+  if (st == RL_ERR_TIMEOUT) {
+    FUZZ_CHECK(vmm.dev.failed, "a reset that timed out left the device usable");
+    FUZZ_CHECK(host_dma_live_count() == live_before,
+               "a reset that timed out freed DMA memory the device may own");
+    for (unsigned i = 0; i < nreqs; i++) {
+      FUZZ_CHECK(reqs[i].completions == (reqs[i].outstanding ? 0u : 1u),
+                 "request %u completed %u times by a reset that timed out", i,
+                 reqs[i].completions);
+    }
+    return true;
+  }
   for (unsigned i = 0; i < nreqs; i++) {
     FUZZ_CHECK(!reqs[i].outstanding, "request %u not failed by the reset", i);
     FUZZ_CHECK(reqs[i].completions == 1, "request %u completed %u times", i,
@@ -828,10 +847,7 @@ static void op_reset(bool recover) {
   FUZZ_CHECK(host_dma_live_count() == dma_base,
              "%zu DMA allocations after a reset, %zu before the device",
              host_dma_live_count(), dma_base);
-  FUZZ_CHECK(st == RL_OK || sticky_forever() || D.overrides > 0,
-             "reset timed out with an honest status");
-  FUZZ_CHECK(st == RL_ERR_TIMEOUT || !sticky_forever() || D.overrides > 0,
-             "reset succeeded though the status never read 0");
+  return false;
 }
 
 static void op_policy(struct fuzz_in *in) {
@@ -974,7 +990,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
       op_wait(&ops);
       break;
     case 11:
-      op_reset((op & 0x80) != 0);
+      (void)op_reset((op & 0x80) != 0);
       break;
     case 12:
       op_corrupt(&ops);
@@ -988,7 +1004,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
     }
   }
   D.call_reads = 0;
-  op_reset(false);
+  if (op_reset(false)) {
+    /* The device comes back, honest: the input ends with nothing left. */
+    D.ovr = (struct fuzz_in){0};
+    D.sticky_per_reset = 0;
+    D.sticky_left = 0;
+    D.call_reads = 0;
+    FUZZ_CHECK(!op_reset(false), "an honest device's reset timed out");
+  }
   virtio_device_release(&vmm.dev); /* its queue records */
   host_irq_reset();
   free(D.window);

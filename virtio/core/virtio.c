@@ -229,24 +229,29 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
       .legacy_align = dev->legacy_align,
       .dma_coherent = dev->dma_coherent,
   };
-  st = ring->ops->create(&cfg, &vq->backend);
+  struct vq_backend *backend;
+  st = ring->ops->create(&cfg, &backend);
   if (st != RL_OK) {
     return st;
   }
+  /* The record is whole before the backend is published: an interrupt
+   * (live from an earlier probe) sees no queue or all of it. */
+  *vq = (struct virtqueue){.dev = dev,
+                           .index = index,
+                           .name = name,
+                           .size = (uint16_t)size,
+                           .ops = ring->ops,
+                           .done = done};
   struct vq_addrs a;
-  ring->ops->addrs(vq->backend, &a);
+  ring->ops->addrs(backend, &a);
   st = dev->transport->queue_enable(dev, index, size, &a);
   if (st != RL_OK) {
-    ring->ops->destroy(vq->backend);
-    vq->backend = NULL;
+    ring->ops->destroy(backend);
     return st;
   }
-  vq->dev = dev;
-  vq->index = index;
-  vq->name = name;
-  vq->size = (uint16_t)size;
-  vq->ops = ring->ops;
-  vq->done = done;
+  unsigned long flags = arch_irq_save();
+  vq->backend = backend;
+  arch_irq_restore(flags);
   klog(LOG_INFO,
        "%s: queue %u (%s): %u entries, %s ring (%s), %s layout, "
        "desc %#llx driver %#llx device %#llx\n",
@@ -291,6 +296,23 @@ static void fail_token(void *token, void *arg) {
 
 rl_status virtio_device_reset(struct virtio_device *dev) {
   rl_status st = reset_and_wait(dev);
+  if (st != RL_OK) {
+    /* §2.4: until the reset completes the device may still write into
+     * its rings and into the buffers it holds. Nothing of them is freed
+     * or handed back: they stay the device's, leaked on purpose. */
+    for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
+      struct virtqueue *vq = live_queue(dev, i);
+      if (vq != NULL) {
+        vq->broken = true;
+      }
+    }
+    klog(LOG_ERROR,
+         "%s: the reset did not complete: its rings and the buffers it "
+         "holds are left to it (leaked)\n",
+         dev->name);
+    virtio_device_fail(dev, st, "reset");
+    return st;
+  }
   for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
     struct virtqueue *vq = live_queue(dev, i);
     if (vq != NULL) {

@@ -110,7 +110,10 @@ void virtio_device_fail(struct virtio_device *dev, rl_status why,
 uint32_t virtio_device_status(struct virtio_device *dev);
 /* Resets the device (status 0), fails every outstanding request by
  * calling its queue's done callback with len UINT32_MAX, and releases the
- * queues: the driver negotiates and sets them up again. */
+ * queues: the driver negotiates and sets them up again. A reset that does
+ * not complete (RL_ERR_TIMEOUT) fails the device instead and leaves its
+ * queues, rings and outstanding requests to it: nothing is freed or
+ * completed, since the device may still write them. */
 rl_status virtio_device_reset(struct virtio_device *dev);
 /* After a reset, frees the core's records of `dev` (its queue objects),
  * for a caller that frees the device itself (host tests). */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arch/dma.h>
 #include <arch/mmio.h>
 #include <virtio/core/virtio.h>
 #include <virtio/transport-mmio/mmio.h>
@@ -188,6 +189,89 @@ static void core_sequence(void **state, uint32_t version) {
   virtio_device_release(dev);
 }
 
+/* The core's device on the model, negotiated, one queue, DRIVER_OK. */
+static struct virtio_device *core_device(struct fx *f,
+                                         struct virtio_mmio_device *m) {
+  struct virtio_mmio_slot slot;
+  vm_slot(f->vm, true, &slot);
+  memset(m, 0, sizeof(*m));
+  assert_int_equal(virtio_mmio_device_init(m, &slot), RL_OK);
+  struct virtio_device *dev = &m->dev;
+  struct virtqueue *vq;
+  assert_int_equal(virtio_negotiate(dev, 0), RL_OK);
+  assert_int_equal(virtio_queue_setup(dev, 0, "requestq", 8, no_done, &vq),
+                   RL_OK);
+  assert_int_equal(virtio_device_ready(dev), RL_OK);
+  return dev;
+}
+
+static unsigned long done_calls;
+static void count_done(struct virtqueue *vq, void *token, uint32_t len) {
+  (void)vq;
+  (void)token;
+  (void)len;
+  done_calls++;
+}
+
+/* A reset that never completes: the device may still write into its
+ * rings and the request's buffer, so nothing of it is freed or handed
+ * back; the device is failed and says so (virtio 1.2 §2.4). */
+static void test_reset_timeout_leaks(void **state) {
+  struct fx *f = open_dev(state, 2);
+  struct virtio_mmio_device m;
+  struct virtio_device *dev = &m.dev;
+  struct virtio_mmio_slot slot;
+  vm_slot(f->vm, true, &slot);
+  memset(&m, 0, sizeof(m));
+  assert_int_equal(virtio_mmio_device_init(&m, &slot), RL_OK);
+  struct virtqueue *vq;
+  assert_int_equal(virtio_negotiate(dev, 0), RL_OK);
+  assert_int_equal(virtio_queue_setup(dev, 0, "requestq", 8, count_done, &vq),
+                   RL_OK);
+  assert_int_equal(virtio_device_ready(dev), RL_OK);
+  struct arch_dma_buf buf;
+  assert_int_equal(arch_dma_alloc(1, &buf), RL_OK);
+  vm_set_answer(f->vm, VM_ANSWER_NEVER);
+  struct vq_seg seg = {buf.phys, 16};
+  assert_int_equal(virtqueue_submit(vq, NULL, 0, &seg, 1, &buf), RL_OK);
+  assert_int_equal(vm_held(f->vm), 1);
+  size_t live = host_dma_live_count();
+  done_calls = 0;
+  vm_stuck_reset(f->vm, true);
+  host_time_virtual(true);
+  assert_int_equal(virtio_device_reset(dev), RL_ERR_TIMEOUT);
+  host_time_virtual(false);
+  assert_true(dev->failed);
+  assert_int_equal(host_dma_live_count(), live); /* the rings stay */
+  assert_int_equal(done_calls, 0); /* the buffer stays the device's */
+  assert_int_equal(virtio_negotiate(dev, 0), RL_ERR_BUSY);
+  /* Once the device does reset, the request fails and all is freed. */
+  vm_stuck_reset(f->vm, false);
+  assert_int_equal(virtio_device_reset(dev), RL_OK);
+  assert_int_equal(done_calls, 1);
+  virtio_device_release(dev);
+  arch_dma_free(&buf);
+}
+
+/* An interrupt in the middle of a queue's setup (here: as it is enabled,
+ * on a device whose interrupt is live from an earlier probe) finds either
+ * no queue or a whole one, never a half-set record. */
+static void test_interrupt_during_setup(void **state) {
+  struct fx *f = open_dev(state, 2);
+  struct virtio_mmio_device m;
+  struct virtio_device *dev = core_device(f, &m);
+  assert_true(dev->irq_ready);
+  assert_int_equal(virtio_device_reset(dev), RL_OK);
+  vm_interrupt_on_enable(f->vm, true);
+  assert_int_equal(virtio_negotiate(dev, 0), RL_OK);
+  struct virtqueue *vq;
+  assert_int_equal(virtio_queue_setup(dev, 0, "requestq", 8, no_done, &vq),
+                   RL_OK);
+  assert_true(vm_interrupts(f->vm) > 0);
+  assert_int_equal(virtio_device_reset(dev), RL_OK);
+  virtio_device_release(dev);
+}
+
 static void test_core_modern(void **state) { core_sequence(state, 2); }
 static void test_core_legacy(void **state) { core_sequence(state, 1); }
 
@@ -203,6 +287,8 @@ int main(void) {
       cmocka_unit_test_teardown(test_modern_register_on_legacy, close_dev),
       cmocka_unit_test_teardown(test_core_modern, close_dev),
       cmocka_unit_test_teardown(test_core_legacy, close_dev),
+      cmocka_unit_test_teardown(test_reset_timeout_leaks, close_dev),
+      cmocka_unit_test_teardown(test_interrupt_during_setup, close_dev),
   };
   return cmocka_run_group_tests_name("vmmio", tests, NULL, NULL);
 }

@@ -133,6 +133,8 @@ struct vm_dev {
   struct vm_queue q[VM_QUEUES];
   enum vm_answer answer;
   bool refuse;
+  bool stuck_reset;
+  bool irq_on_enable;
   bool collect;
   char violations[4096];
   size_t vlen;
@@ -359,7 +361,9 @@ static void check_accepted(struct vm_dev *d, uint64_t accept) {
 
 static void write_status(struct vm_dev *d, uint32_t v) {
   if (v == 0) {
-    reset(d);
+    if (!d->stuck_reset) {
+      reset(d);
+    }
     return;
   }
   uint32_t old = d->status;
@@ -458,6 +462,9 @@ static void write_legacy_pfn(struct vm_dev *d, uint32_t v) {
   q->driver = desc + 16ull * q->num;
   q->device = (avail_end + q->align - 1) / q->align * q->align;
   attach_queue(d, d->queue_sel);
+  if (d->irq_on_enable) {
+    raise_irq(d, ISR_VRING);
+  }
 }
 
 static void write_queue_ready(struct vm_dev *d, uint32_t v) {
@@ -481,6 +488,9 @@ static void write_queue_ready(struct vm_dev *d, uint32_t v) {
     return;
   }
   attach_queue(d, d->queue_sel);
+  if (d->irq_on_enable) {
+    raise_irq(d, ISR_VRING);
+  }
 }
 
 static void write_addr(struct vm_dev *d, uint32_t reg, uint32_t v) {
@@ -762,6 +772,10 @@ void vm_slot(const struct vm_dev *d, bool dma_coherent,
 
 void vm_set_answer(struct vm_dev *d, enum vm_answer mode) { d->answer = mode; }
 void vm_refuse_features(struct vm_dev *d, bool refuse) { d->refuse = refuse; }
+void vm_stuck_reset(struct vm_dev *d, bool stuck) { d->stuck_reset = stuck; }
+void vm_interrupt_on_enable(struct vm_dev *d, bool on) {
+  d->irq_on_enable = on;
+}
 
 void vm_collect_violations(struct vm_dev *d, bool on) {
   d->collect = on;

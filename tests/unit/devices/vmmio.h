@@ -68,6 +68,12 @@ void vm_slot(const struct vm_dev *d, bool dma_coherent,
 void vm_set_answer(struct vm_dev *d, enum vm_answer mode);
 /* FEATURES_OK does not stay set (§3.1.1 step 6: the device refuses). */
 void vm_refuse_features(struct vm_dev *d, bool refuse);
+/* A device that never finishes a reset: writing 0 to Status changes
+ * nothing, and it keeps every chain it holds (and may write them). */
+void vm_stuck_reset(struct vm_dev *d, bool stuck);
+/* A used buffer interrupt raised as the driver enables a queue (QueueReady
+ * or QueuePFN written): an interrupt that arrives in the middle of setup. */
+void vm_interrupt_on_enable(struct vm_dev *d, bool on);
 /* Violations go to a text buffer instead of failing the test. */
 void vm_collect_violations(struct vm_dev *d, bool on);
 const char *vm_violations(const struct vm_dev *d);
