@@ -24,6 +24,9 @@ struct rng {
   struct virtqueue *vq;
   struct arch_dma_buf buf;
   volatile bool done;
+  /* Posted and not yet used: the buffer is the device's (§2.7.14), even
+   * after the wait for it timed out. */
+  volatile bool in_flight;
   uint32_t len;
 };
 
@@ -33,6 +36,7 @@ static void rng_done(struct virtqueue *vq, void *token, uint32_t len) {
   (void)vq;
   struct rng *r = token;
   r->len = len;
+  r->in_flight = false;
   r->done = true;
 }
 
@@ -64,12 +68,24 @@ static rl_status read_device(struct rng *r, void *buf, size_t len,
   if (len == 0 || len > r->buf.size) {
     return RL_ERR_INVALID;
   }
+  if (r->in_flight) {
+    /* An earlier request timed out: its buffer and token stay the
+     * device's until it answers (its answer is dropped) or a reset fails
+     * it. */
+    (void)virtqueue_poll(r->vq);
+    if (r->in_flight) {
+      return RL_ERR_BUSY;
+    }
+  }
   r->done = false;
   struct vq_seg seg = {r->buf.phys, (uint32_t)len};
   arch_dma_sync_for_device(r->buf.cpu, len, ARCH_DMA_FROM_DEVICE,
                            r->dev->dma_coherent);
+  r->in_flight = true;
   rl_status st = virtqueue_submit(r->vq, NULL, 0, &seg, 1, r);
-  if (st == RL_OK) {
+  if (st != RL_OK) {
+    r->in_flight = false; /* never posted */
+  } else {
     st = virtqueue_wait(r->vq, &r->done, RNG_TIMEOUT_NS);
   }
   if (st != RL_OK) {

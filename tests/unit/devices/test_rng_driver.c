@@ -187,6 +187,30 @@ static void test_whole_buffer(void **state) {
   read_and_check(f, 0, 4096);
 }
 
+/* A request that timed out stays the device's until it completes: the
+ * next read neither reuses its buffer nor takes its late completion for
+ * its own (a late 64-byte answer must not land in an 8-byte read). */
+static void test_timeout_then_late_answer(void **state) {
+  struct fx *f = *state;
+  struct vm_dev *vm = rng_model_vm(f->rm);
+  uint8_t big[64];
+  size_t got = 0;
+  vm_set_answer(vm, VM_ANSWER_NEVER);
+  assert_int_equal(virtio_rng_read(big, sizeof(big), &got), RL_ERR_TIMEOUT);
+  assert_int_equal(vm_held(vm), 1);
+  vm_set_answer(vm, VM_ANSWER_AT_NOTIFY);
+  uint8_t small[8 + 8];
+  memset(small, UNTOUCHED, sizeof(small));
+  /* Still the device's: refused, nothing new posted. */
+  assert_int_equal(virtio_rng_read(small, 8, &got), RL_ERR_BUSY);
+  assert_int_equal(vm_held(vm), 1);
+  vm_answer_held(vm); /* the late answer: 64 bytes */
+  read_and_check(f, 0, 8);
+  for (size_t i = 8; i < sizeof(small); i++) {
+    assert_int_equal(small[i], UNTOUCHED);
+  }
+}
+
 static void test_zero_length(void **state) {
   struct fx *f = *state;
   (void)f;
@@ -240,6 +264,7 @@ static const struct {
     {"short_used_length", test_short_used_length},
     {"whole_buffer", test_whole_buffer},
     {"zero_length", test_zero_length},
+    {"timeout_then_late_answer", test_timeout_then_late_answer},
     {"two_rngs", test_two_rngs},
 };
 

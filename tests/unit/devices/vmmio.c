@@ -251,6 +251,19 @@ static void raise_irq(struct vm_dev *d, uint32_t bits) {
   (void)host_irq_raise(d->cfg.irq);
 }
 
+/* One used buffer interrupt if any ring asks for it (§2.7.7, §2.8.10). */
+static void interrupt_if_asked(struct vm_dev *d) {
+  bool irq = false;
+  for (unsigned qi = 0; qi < VM_QUEUES; qi++) {
+    if (d->q[qi].m != NULL && d->q[qi].ops->should_interrupt(d->q[qi].m)) {
+      irq = true;
+    }
+  }
+  if (irq) {
+    raise_irq(d, ISR_VRING);
+  }
+}
+
 /* Works on the queues that were notified (all ready ones when `all`),
  * then interrupts once if any ring asks for it (§2.7.7, §2.8.10). */
 static void run(struct vm_dev *d, bool all, bool from_idle) {
@@ -284,16 +297,22 @@ static void run(struct vm_dev *d, bool all, bool from_idle) {
       }
     }
   }
-  bool irq = false;
-  for (unsigned qi = 0; qi < VM_QUEUES; qi++) {
-    if (d->q[qi].m != NULL && d->q[qi].ops->should_interrupt(d->q[qi].m)) {
-      irq = true;
+  d->busy = false;
+  interrupt_if_asked(d);
+}
+
+void vm_answer_held(struct vm_dev *d) {
+  struct vm_held *held = d->held;
+  unsigned n = d->nheld;
+  d->held = NULL;
+  d->nheld = d->held_cap = 0;
+  for (unsigned i = 0; i < n; i++) {
+    if (d->q[held[i].q].m != NULL) {
+      d->cfg.ops->chain(d, held[i].q, &held[i].c, d->cfg.ctx);
     }
   }
-  d->busy = false;
-  if (irq) {
-    raise_irq(d, ISR_VRING);
-  }
+  free(held);
+  interrupt_if_asked(d);
 }
 
 static void idle_hook(void *ctx) {

@@ -100,6 +100,9 @@ void vm_answer(struct vm_dev *d, unsigned q, const struct model_chain *c,
 /* Keeps `c` for good: never used. A later chain that reuses any of its
  * buffers is a violation (the driver reused memory the device owns). */
 void vm_hold(struct vm_dev *d, unsigned q, const struct model_chain *c);
+/* A late device: works now on every chain it held (the device ops'
+ * chain()), then interrupts if a ring asks for it. */
+void vm_answer_held(struct vm_dev *d);
 /* Report a driver's mistake (fails the test unless collecting). */
 void vm_violation(struct vm_dev *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
