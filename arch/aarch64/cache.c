@@ -10,6 +10,19 @@ static uintptr_t line_size(void) {
   return (uintptr_t)4 << ((ctr >> 16) & 0xf);
 }
 
+size_t arch_cache_writeback_granule(void) {
+  uint64_t ctr;
+  __asm__ volatile("mrs %0, ctr_el0" : "=r"(ctr));
+  /* CTR_EL0.CWG, bits [27:24]: log2 of the granule in 4-byte words; 0
+   * means not given (up to 2 KiB by the architecture; 128 covers every
+   * known core). */
+  unsigned cwg = (unsigned)((ctr >> 24) & 0xf);
+  size_t granule = cwg == 0 ? 128 : (size_t)4 << cwg;
+  size_t line = (size_t)line_size();
+  granule = granule > line ? granule : line;
+  return granule < 64 ? 64 : granule;
+}
+
 rl_status arch_cache_init(const struct fdt *fdt) {
   (void)fdt;
   return RL_OK;

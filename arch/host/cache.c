@@ -26,6 +26,8 @@ void arch_cache_clean_invalidate(const void *va, size_t len) {
   host_dma_cache_move(va, len, false, "arch_cache_clean_invalidate");
 }
 
+size_t arch_cache_writeback_granule(void) { return host_dma_cache_line(); }
+
 unsigned long host_cache_count(enum host_cache_op op) {
   return op < HOST_CACHE_OP_COUNT ? counts[op] : 0;
 }

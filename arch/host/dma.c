@@ -306,3 +306,10 @@ void host_dma_cache_move(const void *va, size_t len, bool to_device,
                 op, va, len);
   abort();
 }
+
+size_t host_dma_cache_line(void) {
+  pthread_mutex_lock(&lock);
+  size_t line = model_on ? model_line : 64;
+  pthread_mutex_unlock(&lock);
+  return line;
+}

@@ -12,6 +12,8 @@ void host_dma_reset_sync_count(void);
  * allocation while it is on. */
 void host_dma_cache_move(const void *va, size_t len, bool to_device,
                          const char *op);
+/* The cache model's line size while it is on, else 64. */
+size_t host_dma_cache_line(void);
 /* Delivers pending interrupts if unmasked; true if any handler ran. */
 bool host_irq_deliver_pending(void);
 

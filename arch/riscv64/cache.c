@@ -11,6 +11,10 @@
 static bool have_zicbom;
 static uintptr_t block = 64;
 
+size_t arch_cache_writeback_granule(void) {
+  return block < 64 ? 64 : (size_t)block;
+}
+
 static bool isa_has(const char *isa, const char *ext) {
   /* Multi-letter extensions follow '_' (e.g. rv64imafdc_zicbom_zicsr). */
   size_t n = strlen(ext);

@@ -1,5 +1,6 @@
 /* Split virtqueue backend (virtio 1.2 §2.7). */
 #include <arch/barrier.h>
+#include <arch/cache.h>
 #include <arch/dma.h>
 #include <mm/heap.h>
 #include <virtio/core/vq_backend.h>
@@ -85,9 +86,12 @@ static rl_status split_create(const struct vq_config *cfg,
     }
     used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n), (size_t)align);
   } else {
-    /* §2.7 asks 4; a cache line of its own keeps the device's used idx
-     * away from the avail ring the driver writes. */
-    used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n), (size_t)64);
+    /* §2.7 asks 4; a writeback granule of its own keeps the device's
+     * used ring away from the avail ring and used_event the driver
+     * writes: cleaning one must never write back a stale copy of the
+     * other (a 128-byte granule on many arm64 cores). */
+    used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n),
+                           arch_cache_writeback_granule());
   }
   struct vq_backend *q = rl_zalloc(sizeof(*q));
   if (q == NULL) {

@@ -15,4 +15,12 @@ void arch_cache_invalidate(const void *va, size_t len);
 /* Write back, then discard. */
 void arch_cache_clean_invalidate(const void *va, size_t len);
 
+/* The largest block one clean or invalidate may write back or discard
+ * (a power of two, at least 64): memory the driver writes and memory a
+ * device writes must never share such a block, or maintenance of one
+ * overwrites the other. aarch64: CTR_EL0.CWG (128 when it reads 0, "not
+ * given": Linux's ARCH_DMA_MINALIGN), not only DminLine; riscv64: the
+ * Zicbom block size; host: the cache model's line. */
+size_t arch_cache_writeback_granule(void);
+
 #endif

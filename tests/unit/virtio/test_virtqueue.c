@@ -1319,24 +1319,13 @@ static const struct test_case cases[] = {
 };
 
 /* Known driver bugs the cache model exposes (fixed in the drivers later,
- * not here). Each entry must fail; remove it once it passes.
- *
- * split-used-line: split.c puts the used ring on a 64-byte boundary after
- * the avail ring, so with 128-byte lines (sizes 8, 16, 256, ...) its
- * flags, idx and first entries share a line with the avail ring's tail
- * and used_event. Cleaning what the driver wrote there writes the CPU's
- * stale copy of the used ring over what the device wrote. */
+ * not here). Each entry must fail; remove it once it passes. None today:
+ * split-used-line (the used ring on a 64-byte boundary shared a 128-byte
+ * line with the avail ring's tail and used_event) is fixed by laying the
+ * used ring out on the cache writeback granule
+ * (arch_cache_writeback_granule). */
 static const struct expected_failure expected_failures[] = {
-    {"split/nc128/notify_flags",
-     "split-used-line: add's clean of the avail ring writes a stale used "
-     "flags over the device's NO_NOTIFY (§2.7.7): a notification it "
-     "declined"},
-    {"split/nc128/interrupt_flags",
-     "split-used-line: enable_cb's clean of avail flags writes a stale used "
-     "idx over the device's: a used buffer lost, then a broken queue"},
-    {"split/nc128/interrupt_event_idx",
-     "split-used-line: disable_cb's clean of used_event writes a stale used "
-     "idx and entry over the device's: the queue breaks (§2.7.10)"},
+    {"", ""},
 };
 
 /* An expected failure: the case and the teardown's checks in a child. */
