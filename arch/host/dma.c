@@ -33,6 +33,10 @@ static size_t live;
 static unsigned long sync_count;
 static bool model_on;
 static size_t model_line;
+static host_cache_line_fn line_hook;
+static void *line_hook_ctx;
+static bool line_descending;
+static bool in_line_hook;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
 rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
@@ -291,12 +295,38 @@ void host_dma_cache_move(const void *va, size_t len, bool to_device,
      * the allocation. */
     size_t first = RL_ALIGN_DOWN(v - base, model_line);
     size_t end = RL_ALIGN_UP(v - base + len, model_line);
-    if (to_device) {
-      memcpy(d->dev + first, d->cpu + first, end - first);
-    } else {
-      memcpy(d->cpu + first, d->dev + first, end - first);
+    host_cache_line_fn hook = in_line_hook ? NULL : line_hook;
+    if (hook == NULL && !line_descending) {
+      if (to_device) {
+        memcpy(d->dev + first, d->cpu + first, end - first);
+      } else {
+        memcpy(d->cpu + first, d->dev + first, end - first);
+      }
+      pthread_mutex_unlock(&lock);
+      return;
     }
+    /* Line by line, in the order asked, the hook after each. */
+    uint8_t *cpu = d->cpu, *dev = d->dev;
+    size_t line = model_line;
+    size_t nlines = (end - first) / line;
+    void *ctx = line_hook_ctx;
+    bool down = line_descending;
     pthread_mutex_unlock(&lock);
+    for (size_t k = 0; k < nlines; k++) {
+      size_t off = first + (down ? nlines - 1 - k : k) * line;
+      pthread_mutex_lock(&lock);
+      if (to_device) {
+        memcpy(dev + off, cpu + off, line);
+      } else {
+        memcpy(cpu + off, dev + off, line);
+      }
+      pthread_mutex_unlock(&lock);
+      if (hook != NULL) {
+        in_line_hook = true;
+        hook(ctx, cpu + off, to_device);
+        in_line_hook = false;
+      }
+    }
     return;
   }
   pthread_mutex_unlock(&lock);
@@ -312,4 +342,12 @@ size_t host_dma_cache_line(void) {
   size_t line = model_on ? model_line : 64;
   pthread_mutex_unlock(&lock);
   return line;
+}
+
+void host_cache_line_hook(host_cache_line_fn fn, void *ctx, bool descending) {
+  pthread_mutex_lock(&lock);
+  line_hook = fn;
+  line_hook_ctx = ctx;
+  line_descending = descending;
+  pthread_mutex_unlock(&lock);
 }

@@ -53,6 +53,24 @@ static void sync_field(const struct vq_backend *q, volatile void *field) {
                            ARCH_DMA_TO_DEVICE, q->cfg.dma_coherent);
 }
 
+static void sync_desc(const struct vq_backend *q, uint16_t i) {
+  arch_dma_sync_for_device((const void *)&q->desc[i], sizeof(q->desc[i]),
+                           ARCH_DMA_TO_DEVICE, q->cfg.dma_coherent);
+}
+
+/* The used idx alone (what the device last published). */
+static void sync_used_idx_for_cpu(const struct vq_backend *q) {
+  arch_dma_sync_for_cpu((const void *)&q->used->idx, sizeof(q->used->idx),
+                        ARCH_DMA_FROM_DEVICE, q->cfg.dma_coherent);
+}
+
+/* The used entry of slot `pos`. */
+static void sync_used_entry_for_cpu(const struct vq_backend *q, uint16_t pos) {
+  arch_dma_sync_for_cpu((const void *)&q->used->ring[pos & (q->size - 1)],
+                        sizeof(struct vring_used_elem), ARCH_DMA_FROM_DEVICE,
+                        q->cfg.dma_coherent);
+}
+
 static void sync_used_for_cpu(const struct vq_backend *q) {
   arch_dma_sync_for_cpu((const uint8_t *)q->ring.cpu + q->used_off,
                         vring_used_bytes(q->size), ARCH_DMA_FROM_DEVICE,
@@ -183,6 +201,7 @@ static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
     write_desc(&q->desc[head], &ind, VRING_DESC_F_INDIRECT, 0);
     arch_dma_sync_for_device((const uint8_t *)q->indirect.cpu + off, ind.len,
                              ARCH_DMA_TO_DEVICE, q->cfg.dma_coherent);
+    sync_desc(q, head);
     idx = q->next[head];
   } else {
     for (unsigned i = 0; i < total; i++) {
@@ -192,6 +211,7 @@ static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
                                   (i + 1 < total ? VRING_DESC_F_NEXT : 0));
       last = idx;
       write_desc(&q->desc[idx], s, flags, q->next[idx]);
+      sync_desc(q, idx);
       idx = q->next[idx];
     }
   }
@@ -202,14 +222,17 @@ static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
   q->state[head].last = last;
   q->state[head].in_len = in_len;
 
-  /* §2.7.13.2: the ring entry, then (§2.7.13.3.1) a write barrier before
-   * the index that publishes it. */
-  q->avail->ring[q->avail_idx & (q->size - 1)] = head;
+  /* §2.7.13.2: the ring entry; (§2.7.13.3.1) the descriptors (synced
+   * above) and the entry in memory, a write barrier, then the index that
+   * publishes them, synced on its own: whatever order a cache writes
+   * lines back in, a device never sees the index before what it covers. */
+  volatile uint16_t *entry = &q->avail->ring[q->avail_idx & (q->size - 1)];
+  *entry = head;
+  sync_field(q, entry);
   arch_dma_wmb();
   q->avail_idx++;
   q->avail->idx = q->avail_idx;
-  arch_dma_sync_for_device(q->ring.cpu, q->used_off, ARCH_DMA_TO_DEVICE,
-                           q->cfg.dma_coherent);
+  sync_field(q, &q->avail->idx);
   return RL_OK;
 }
 
@@ -244,7 +267,10 @@ static rl_status split_get_used(struct vq_backend *q, void **token,
   if (q->broken) {
     return RL_ERR_BROKEN;
   }
-  sync_used_for_cpu(q);
+  /* §2.7.13.4 on a non-coherent device: the idx from memory, a read
+   * barrier, then the entry from memory: an entry fetched before the
+   * device wrote it can never hide behind a fresh idx. */
+  sync_used_idx_for_cpu(q);
   uint16_t used_idx = q->used->idx;
   if (used_idx == q->last_used) {
     return RL_ERR_NOT_FOUND;
@@ -256,6 +282,7 @@ static rl_status split_get_used(struct vq_backend *q, void **token,
     return RL_ERR_BROKEN;
   }
   arch_dma_rmb(); /* read idx, then the entries it covers */
+  sync_used_entry_for_cpu(q, q->last_used);
   volatile struct vring_used_elem *e =
       &q->used->ring[q->last_used & (q->size - 1)];
   uint32_t id = e->id;

@@ -65,6 +65,16 @@ rl_status host_dma_device_ptr(paddr_t pa, size_t len, void **out);
  * on, a cache operation on a range outside one DMA allocation aborts. */
 rl_status host_cache_model(bool on, size_t line_size);
 
+/* The model's cache behaves like hardware that gives no order among the
+ * lines of one range operation: with `descending` the lines of each
+ * clean or invalidate move from the highest address down. After each
+ * line moves, `fn(ctx, line, to_device)` runs (NULL: no hook): a device
+ * that acts between two lines, or between the operation and the next
+ * access. The hook runs outside the model's lock; a cache operation from
+ * inside it moves lines without calling it again. */
+typedef void (*host_cache_line_fn)(void *ctx, const void *line, bool to_device);
+void host_cache_line_hook(host_cache_line_fn fn, void *ctx, bool descending);
+
 /* Virtual time: arch_time_ns only moves when arch_idle_until jumps to its
  * deadline or host_time_advance is called; no real sleeping. Off by
  * default (real CLOCK_MONOTONIC). Turning it on restarts the clock at 1 s. */

@@ -39,6 +39,7 @@ static inline void cache_variant_enter(const struct cache_variant *v) {
 }
 
 static inline void cache_variant_leave(void) {
+  host_cache_line_hook(NULL, NULL, false);
   assert_int_equal(host_cache_model(false, 0), RL_OK);
 }
 

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arch/cache.h>
 #include <arch/dma.h>
 #include <virtio/core/vq_backend.h>
 
@@ -317,6 +318,111 @@ static void check_written(struct fx *f, size_t off, uint32_t len, uint32_t id,
 }
 
 /* ---- cases ------------------------------------------------------------ */
+
+/* ---- publication and collection order under a cache that writes lines
+ * back in any order (host_cache_line_hook, descending) ------------------ */
+
+/* The device, between two lines of the driver's write-back: takes every
+ * chain the index it can see announces, and checks its descriptors. */
+static void device_takes_now(void *ctx, const void *line, bool to_device) {
+  struct fx *f = ctx;
+  (void)line;
+  struct model_chain c;
+  while (to_device && f->mo->pop(f->m, &c)) {
+    assert_int_equal(c.nseg, 3);
+    assert_int_equal(f->held[c.id], 0);
+    f->held[c.id] = 1;
+    f->nheld++;
+  }
+}
+
+/* §2.7.13.3.1 / §2.8.21.3.1: a device that sees the new index (or flags)
+ * sees the chain's descriptors too, whatever order the lines reach
+ * memory in. */
+static void test_publish_order(void **state_) {
+  struct fx *f = *state_;
+  fx_open(f, 32, 0);
+  host_cache_line_hook(device_takes_now, f, true);
+  for (unsigned i = 0; i < 10; i++) {
+    assert_int_equal(add_chain(f, 1, 2, (size_t)i * 256, 64, tok(f, i)), RL_OK);
+  }
+  host_cache_line_hook(NULL, NULL, false);
+  device_takes_now(f, NULL, true); /* coherent: no line hook ran */
+  assert_int_equal(f->nheld, 10);
+}
+
+struct late_used {
+  struct fx *f;
+  uint32_t id;
+  const void *entry_line; /* answer once this line moved (NULL: any) */
+  bool done;
+};
+
+/* The device answers in the middle of the driver's invalidate of the
+ * used area: after the line of the entry it writes moved, before the
+ * others. */
+static void device_answers_now(void *ctx, const void *line, bool to_device) {
+  struct late_used *u = ctx;
+  (void)line;
+  if (!to_device && !u->done &&
+      (u->entry_line == NULL || line == u->entry_line)) {
+    u->done = true;
+    push(u->f, u->id, 7);
+  }
+}
+
+/* §2.7.13.4 (split) / §2.8.21.2 (packed): an entry is read only after the
+ * index (or flags) that covers it, each fetched from memory after the
+ * other: never a stale entry behind a fresh index. */
+static void test_used_order(void **state_) {
+  struct fx *f = *state_;
+  fx_open(f, 32, 0);
+  /* Move the used position past the first line of entries. */
+  for (unsigned i = 0; i < 20; i++) {
+    assert_int_equal(add_chain(f, 0, 1, 0, 16, tok(f, 0)), RL_OK);
+    struct model_chain c;
+    pop(f, &c);
+    push(f, c.id, 1);
+    void *t;
+    uint32_t len;
+    get(f, &t, &len);
+  }
+  assert_int_equal(add_chain(f, 0, 1, 0, 16, tok(f, 1)), RL_OK);
+  assert_int_equal(add_chain(f, 0, 1, 64, 16, tok(f, 2)), RL_OK);
+  struct model_chain c1, c2;
+  pop(f, &c1);
+  pop(f, &c2);
+  /* Split: the used entry the device writes next (slot 20) lies in
+   * another line than the used idx: the device answers as soon as that
+   * line was refreshed, before the idx line is (§2.7.8 layout). */
+  struct late_used u = {f, c2.id, NULL, false};
+  if (f->b->legacy_layout) {
+    void *used;
+    assert_int_equal(arch_phys_to_virt_checked(f->a.device, &used), RL_OK);
+    size_t line = arch_cache_writeback_granule();
+    u.entry_line = (const void *)RL_ALIGN_DOWN((uintptr_t)used + 4 + 8 * 20,
+                                               (uintptr_t)line);
+  }
+  host_cache_line_hook(device_answers_now, &u, true);
+  void *t = NULL;
+  uint32_t len = 0;
+  rl_status st = RL_ERR_NOT_FOUND;
+  for (unsigned tries = 0; tries < 4 && st == RL_ERR_NOT_FOUND; tries++) {
+    st = f->ops->get_used(f->q, &t, &len);
+  }
+  host_cache_line_hook(NULL, NULL, false);
+  if (!u.done) { /* coherent, or no stale line to exploit */
+    u.entry_line = NULL;
+    device_answers_now(&u, NULL, false);
+    st = f->ops->get_used(f->q, &t, &len);
+  }
+  assert_int_equal(st, RL_OK);
+  assert_ptr_equal(t, tok(f, 2)); /* the chain the device used */
+  assert_int_equal(len, 7);
+  push(f, c1.id, 0);
+  get(f, &t, &len);
+  assert_ptr_equal(t, tok(f, 1));
+}
 
 static void test_round_trip(void **state_) {
   struct fx *f = *state_;
@@ -1316,6 +1422,8 @@ static const struct test_case cases[] = {
     {"detach", test_detach},
     {"add_invalid", test_add_invalid},
     {"noncoherent", test_noncoherent},
+    {"publish_order", test_publish_order},
+    {"used_order", test_used_order},
 };
 
 /* Known driver bugs the cache model exposes (fixed in the drivers later,
