@@ -42,22 +42,25 @@ static void to_serial(const char *text, size_t n) {
   }
 }
 
+/* With interrupts masked: a line logged from an interrupt handler comes
+ * whole after the line it interrupted, and reaches every sink. */
 static void emit(const char *text, size_t n) {
+  unsigned long flags = lock();
   to_serial(text, n);
   for (size_t i = 0; i < n; i++) {
     log_keep[(log_pos + i) % LOG_KEEP] = text[i];
   }
   log_pos += n;
-  if (in_sink) {
-    return; /* a sink printed: don't recurse */
-  }
-  in_sink = true;
-  for (size_t i = 0; i < KLOG_MAX_SINKS; i++) {
-    if (sinks[i].fn != NULL) {
-      sinks[i].fn(text, n, sinks[i].ctx);
+  if (!in_sink) { /* a sink that prints does not recurse */
+    in_sink = true;
+    for (size_t i = 0; i < KLOG_MAX_SINKS; i++) {
+      if (sinks[i].fn != NULL) {
+        sinks[i].fn(text, n, sinks[i].ctx);
+      }
     }
+    in_sink = false;
   }
-  in_sink = false;
+  unlock(flags);
 }
 
 /* The end of the kept log to one sink. */
@@ -150,7 +153,9 @@ void kprintf_serial(const char *fmt, ...) {
   va_start(ap, fmt);
   size_t n = vformat(buf, sizeof(buf), NULL, fmt, ap);
   va_end(ap);
+  unsigned long flags = lock();
   to_serial(buf, n);
+  unlock(flags);
 }
 
 void kprintf(const char *fmt, ...) {
