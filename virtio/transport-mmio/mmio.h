@@ -30,7 +30,9 @@ struct virtio_mmio_device {
 extern const struct virtio_transport virtio_mmio_transport;
 
 /* Reads the index-th "virtio,mmio" node and its identification registers.
- * RL_ERR_NOT_FOUND past the last node. */
+ * RL_ERR_NOT_FOUND past the last node only; a node without a usable reg
+ * or interrupts is RL_ERR_BAD_FORMAT (or the mapping's error), and the
+ * nodes after it are still there. */
 rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
                               struct virtio_mmio_slot *slot);
 

@@ -8,15 +8,9 @@
 
 #include "virtio_mmio.h"
 
-rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
-                              struct virtio_mmio_slot *slot) {
-  int node = -1;
-  for (unsigned i = 0; i <= index; i++) {
-    rl_status st = fdt_find_compatible(fdt, node, "virtio,mmio", &node);
-    if (st != RL_OK) {
-      return st;
-    }
-  }
+/* The node's reg, interrupt and identification registers. */
+static rl_status read_slot(const struct fdt *fdt, int node,
+                           struct virtio_mmio_slot *slot) {
   slot->node = node;
   rl_status st = fdt_get_reg(fdt, node, 0, &slot->pa, &slot->size);
   if (st != RL_OK) {
@@ -46,6 +40,21 @@ rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
     return RL_ERR_BAD_FORMAT;
   }
   return RL_OK;
+}
+
+rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
+                              struct virtio_mmio_slot *slot) {
+  int node = -1;
+  for (unsigned i = 0; i <= index; i++) {
+    rl_status st = fdt_find_compatible(fdt, node, "virtio,mmio", &node);
+    if (st != RL_OK) {
+      return st; /* RL_ERR_NOT_FOUND: past the last node */
+    }
+  }
+  rl_status st = read_slot(fdt, node, slot);
+  /* A node missing reg or interrupts is one bad slot, not the end of
+   * the list: it must not hide the slots after it. */
+  return st == RL_ERR_NOT_FOUND ? RL_ERR_BAD_FORMAT : st;
 }
 
 unsigned virtio_mmio_log_slots(const struct fdt *fdt) {

@@ -1,0 +1,118 @@
+/* virtio-mmio discovery (virtio/transport-mmio/mmio_scan.c) on QEMU's own
+ * device trees (tests/fixtures), one virtio node broken with libfdt: a
+ * node without reg or interrupts is reported as one bad slot, and every
+ * slot after it is still found (issue 13 item 15). */
+/* clang-format off */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libfdt.h>
+
+#include <arch/vm.h>
+#include <devicetree/fdt.h>
+#include <virtio/core/virtio.h>
+#include <virtio/transport-mmio/mmio.h>
+
+#ifndef FIXTURES_DIR
+#error "FIXTURES_DIR must name tests/fixtures (set by BUILD.gn)"
+#endif
+
+/* Every slot maps to one register file that says "virt", version 2, no
+ * device: discovery reads only the identification registers. */
+static uint32_t regs[0x200 / 4] = {0x74726976u, 2, 0, 0x554d4551u};
+
+rl_status arch_ioremap(paddr_t pa, uint64_t size, volatile void **out) {
+  (void)pa;
+  (void)size;
+  *out = regs;
+  return RL_OK;
+}
+
+const struct virtio_driver *const virtio_drivers[] = {NULL};
+const size_t virtio_driver_count = 0;
+
+static void *load(const char *name, size_t *len) {
+  char path[512];
+  (void)snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, name);
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  assert_int_equal(fseek(f, 0, SEEK_END), 0);
+  long n = ftell(f);
+  assert_true(n > 0);
+  rewind(f);
+  /* Room for libfdt to edit in place. */
+  size_t size = (size_t)n + 4096;
+  void *blob = calloc(1, size);
+  assert_non_null(blob);
+  assert_int_equal(fread(blob, 1, (size_t)n, f), (size_t)n);
+  (void)fclose(f);
+  assert_int_equal(fdt_open_into(blob, blob, (int)size), 0);
+  *len = size;
+  return blob;
+}
+
+/* The `index`-th virtio,mmio node of the blob, by libfdt. */
+static int nth_virtio(const void *blob, unsigned index) {
+  int node = -1;
+  for (unsigned i = 0; i <= index; i++) {
+    node = fdt_node_offset_by_compatible(blob, node, "virtio,mmio");
+    assert_true(node >= 0);
+  }
+  return node;
+}
+
+static void scan_with_broken(const char *fixture, unsigned broken,
+                             const char *prop) {
+  size_t len;
+  void *blob = load(fixture, &len);
+  unsigned total = 0;
+  for (int n = fdt_node_offset_by_compatible(blob, -1, "virtio,mmio"); n >= 0;
+       n = fdt_node_offset_by_compatible(blob, n, "virtio,mmio")) {
+    total++;
+  }
+  assert_true(total > broken + 1);
+  assert_int_equal(fdt_delprop(blob, nth_virtio(blob, broken), prop), 0);
+  struct fdt fdt;
+  assert_int_equal(fdt_open(&fdt, blob, len), RL_OK);
+  for (unsigned i = 0; i < total; i++) {
+    struct virtio_mmio_slot slot;
+    rl_status st = virtio_mmio_slot_at(&fdt, i, &slot);
+    if (i == broken) {
+      assert_int_equal(st, RL_ERR_BAD_FORMAT);
+    } else {
+      assert_int_equal(st, RL_OK);
+      assert_int_equal(slot.version, 2);
+    }
+  }
+  struct virtio_mmio_slot slot;
+  assert_int_equal(virtio_mmio_slot_at(&fdt, total, &slot), RL_ERR_NOT_FOUND);
+  free(blob);
+}
+
+static void test_node_without_reg(void **state) {
+  (void)state;
+  scan_with_broken("qemu_virt_aarch64.dtb", 1, "reg");
+  scan_with_broken("qemu_virt_riscv64.dtb", 0, "reg");
+}
+
+static void test_node_without_interrupts(void **state) {
+  (void)state;
+  scan_with_broken("qemu_virt_aarch64.dtb", 5, "interrupts");
+  scan_with_broken("qemu_virt_riscv64.dtb", 3, "interrupts");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_node_without_reg),
+      cmocka_unit_test(test_node_without_interrupts),
+  };
+  return cmocka_run_group_tests_name("mmio_scan", tests, NULL, NULL);
+}
