@@ -10,12 +10,12 @@
 #include <arch/time.h>
 #include <kernel/panic.h>
 #include <lib/fmt.h>
+#include <lib/gfx/console.h>
 #include <mm/heap.h>
 #include <ringlight/config.h>
 #include <string.h>
 #include <virtio/core/virtio.h>
 
-#include "console.h"
 #include "gpu.h"
 #include "gpu_proto.h"
 

@@ -10,9 +10,8 @@
 #ifndef DRIVERS_GPU_GPU_H
 #define DRIVERS_GPU_GPU_H
 
+#include <lib/gfx/fb.h>
 #include <ringlight/status.h>
-
-#include "fb.h"
 
 struct gpu;
 struct virtio_device;
