@@ -10,6 +10,7 @@
 #include <devicetree/fdt.h>
 #include <drivers/gpu/gpu.h>
 #include <kernel/boot.h>
+#include <kernel/boot_picture.h>
 #include <kernel/panic.h>
 #include <mm/page_alloc.h>
 #include <ringlight/config.h>
@@ -146,6 +147,10 @@ void kernel_main(paddr_t dtb_pa) {
   panic("the deliberate fault did not fault");
 #endif
 
+#ifdef CONFIG_DRIVER_VIRTIO_GPU
+  /* Every scanout a GPU lights shows the boot picture under its console. */
+  gpu_set_painter(boot_picture_draw);
+#endif
   unsigned bound = virtio_mmio_probe_all(&fdt);
   kprintf("virtio: %u device(s) bound to a driver\n", bound);
 #ifdef CONFIG_DRIVER_VIRTIO_GPU

@@ -4,8 +4,9 @@
  *
  * All driver state lives in one struct gpu per device, allocated at the
  * device's first probe and kept in its `priv`; a re-probe (recovery after
- * a reset) releases and reuses that device's own state. The only
- * file-level variable is the list of those states, for gpu_get(). */
+ * a reset) releases and reuses that device's own state. The file-level
+ * variables are the list of those states, for gpu_get(), and the painter,
+ * the same for every device. */
 #include <arch/dma.h>
 #include <arch/time.h>
 #include <kernel/panic.h>
@@ -71,6 +72,12 @@ struct gpu {
 };
 
 static struct gpu *gpu_list;
+
+/* What every new scanout shows (gpu_set_painter); NULL: black. Set by the
+ * kernel before the devices are probed, the same for every device. */
+static gpu_painter_fn *painter;
+
+void gpu_set_painter(gpu_painter_fn *paint) { painter = paint; }
 
 static const struct virtio_feature_name gpu_feature_names[] = {
     {VIRTIO_GPU_F_VIRGL, "VIRGL"},
@@ -334,20 +341,6 @@ static void teardown_scanout(struct gpu *g, unsigned index) {
   free_chunks(so);
 }
 
-void gpu_draw_boot_picture(struct fb_surface *s) {
-  /* README "The boot picture": bar i spans columns floor(i*W/8) to
-   * floor((i+1)*W/8)-1 over rows 0 to floor(3H/4)-1. */
-  static const uint32_t bars[8] = {0xffffff, 0xffff00, 0x00ffff, 0x00ff00,
-                                   0xff00ff, 0xff0000, 0x0000ff, 0x000000};
-  uint32_t top = (uint32_t)((uint64_t)s->height * 3 / 4);
-  for (uint32_t i = 0; i < 8; i++) {
-    uint32_t x0 = (uint32_t)((uint64_t)i * s->width / 8);
-    uint32_t x1 = (uint32_t)((uint64_t)(i + 1) * s->width / 8);
-    fb_fill(s, (struct fb_rect){x0, 0, x1 - x0, top}, bars[i]);
-  }
-  fb_fill(s, (struct fb_rect){0, top, s->width, s->height - top}, 0x000000);
-}
-
 static void console_header(struct gpu *g, struct gpu_scanout *so,
                            unsigned index) {
   char line[160];
@@ -365,6 +358,14 @@ static void console_header(struct gpu *g, struct gpu_scanout *so,
                       so->edid.vendor, so->edid.pref_width,
                       so->edid.pref_height);
     fbcon_set_header(&so->con, 1, line);
+  }
+}
+
+static void paint(struct fb_surface *s) {
+  if (painter != NULL) {
+    painter(s);
+  } else {
+    fb_fill(s, (struct fb_rect){0, 0, s->width, s->height}, 0x000000);
   }
 }
 
@@ -404,7 +405,7 @@ static rl_status setup_scanout(struct gpu *g, unsigned index) {
     return st;
   }
   so->active = true;
-  gpu_draw_boot_picture(&so->fb);
+  paint(&so->fb);
   uint32_t top = (uint32_t)((uint64_t)h * 3 / 4);
   fbcon_init(&so->con, &so->fb, (struct fb_rect){0, top, w, h - top},
              CONSOLE_HEADER_ROWS);

@@ -1,6 +1,7 @@
 /* virtio-gpu driver (virtio 1.2 §5.7): 2D resources on every enabled
- * scanout, the boot picture, a text console mirroring the log, a
- * hardware cursor, display change events.
+ * scanout, a text console mirroring the log, a hardware cursor, display
+ * change events. What a scanout shows under the console is the painter's
+ * (gpu_set_painter): the kernel's boot picture.
  *
  * Every bound device has its own state (struct gpu, in the device's
  * `priv`); the kernel reaches a device through a handle: gpu_get(i) is
@@ -49,9 +50,14 @@ struct gpu_bench_result {
 rl_status gpu_bench(struct gpu *g, unsigned updates, uint32_t w, uint32_t h,
                     struct gpu_bench_result *out);
 
-/* Draws the boot picture (README: eight bars over the top three quarters,
- * the console below) on a surface. */
-void gpu_draw_boot_picture(struct fb_surface *s);
+/* Paints what a newly lit scanout shows: the whole surface, before the
+ * driver lays the text console over its bottom quarter and presents it.
+ * Called at every scanout setup: at probe, and again when a display
+ * change gives a scanout a new surface. */
+typedef void gpu_painter_fn(struct fb_surface *s);
+/* The painter of every device (NULL: black). Set before the devices are
+ * probed; the kernel sets its boot picture (kernel/boot_picture.h). */
+void gpu_set_painter(gpu_painter_fn *paint);
 
 /* Unbinds the driver from `dev` and frees its state (framebuffers,
  * request buffers, its log console). Only once the device no longer

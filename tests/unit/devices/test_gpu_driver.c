@@ -30,6 +30,7 @@
 
 #include <arch/time.h>
 #include <drivers/gpu/gpu.h>
+#include <kernel/boot_picture.h>
 #include <kernel/panic.h>
 #include <ringlight/config.h>
 #include <virtio/core/virtio.h>
@@ -142,6 +143,9 @@ static int fx_setup(void **state) {
   host_irq_reset();
   host_time_virtual(true);
   cache_variant_enter(run->v);
+  /* As kernel_main does before probing: the boot picture on every
+   * scanout. */
+  gpu_set_painter(boot_picture_draw);
   *state = device_create(run, GPU_PA, GPU_IRQ, W, H);
   return 0;
 }
@@ -387,6 +391,31 @@ static void test_boot_picture(void **state) {
   assert_int_equal(arrow->pixels[0], 0xff000000u);          /* edge */
   assert_int_equal(arrow->pixels[4 * 64 + 1], 0xffffffffu); /* inside */
   assert_int_equal(arrow->pixels[40], 0);                   /* clear */
+}
+
+/* Without a painter a new scanout is black above the console, and its
+ * first update is still the whole surface. */
+static void test_no_painter(void **state) {
+  struct fx *f = *state;
+  gpu_set_painter(NULL);
+  probe_settled(f);
+  size_t first;
+  assert_true(gpu_model_count(f->gm, GM_CMD_TRANSFER_TO_HOST_2D, &first) >= 1);
+  const struct gm_cmd *t = gpu_model_log(f->gm, first);
+  assert_int_equal(t->resource, 1);
+  assert_true(rect_eq(t->r, (struct gm_rect){0, 0, W, H}));
+  const struct gm_resource *r = resource(f, 1);
+  for (uint32_t y = 0; y < H * 3 / 4; y++) {
+    for (uint32_t x = 0; x < W; x++) {
+      uint32_t got = r->pixels[(size_t)y * W + x];
+      if (got != 0) {
+        fail_msg("pixel (%u,%u) without a painter: device has %#010x, "
+                 "expected black",
+                 x, y, got);
+      }
+    }
+  }
+  assert_device_shows_framebuffer(f);
 }
 
 /* One damaged rectangle, unique values per position inside it, junk
@@ -879,6 +908,7 @@ static const struct {
   CMUnitTestFunction fn;
 } cases[] = {
     {"boot_picture", test_boot_picture},
+    {"no_painter", test_no_painter},
     {"damage_rectangles", test_damage_rectangles},
     {"display_change", test_display_change},
     {"answers_at_idle", test_answers_at_idle},
