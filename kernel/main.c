@@ -9,6 +9,7 @@
 #include <arch/vm.h>
 #include <devicetree/fdt.h>
 #include <drivers/gpu/gpu.h>
+#include <drivers/gpu/gpu_bench.h>
 #include <kernel/boot.h>
 #include <kernel/boot_picture.h>
 #include <kernel/panic.h>

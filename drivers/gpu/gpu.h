@@ -35,21 +35,6 @@ rl_status gpu_present_all(void);
 /* Moves the cursor on scanout 0 (MOVE_CURSOR on the cursor queue). */
 rl_status gpu_move_cursor(struct gpu *g, uint32_t x, uint32_t y);
 
-/* arch_time_ns() when the device's boot picture was first on screen (0:
- * never). */
-uint64_t gpu_first_frame_ns(const struct gpu *g);
-
-struct gpu_bench_result {
-  uint64_t ns;
-  unsigned updates;
-  unsigned long notifications, interrupts;
-  unsigned long max_notifications, max_interrupts; /* per update */
-};
-/* `updates` back-to-back updates of a w x h rectangle of scanout 0
- * (transfer + flush each), timed with the guest's clock. */
-rl_status gpu_bench(struct gpu *g, unsigned updates, uint32_t w, uint32_t h,
-                    struct gpu_bench_result *out);
-
 /* Paints what a newly lit scanout shows: the whole surface, before the
  * driver lays the text console over its bottom quarter and presents it.
  * Called at every scanout setup: at probe, and again when a display
