@@ -43,10 +43,6 @@ static void open_device_tree(paddr_t dtb_pa, struct fdt *fdt) {
           (unsigned long long)dtb_pa, (unsigned long long)kstart / GIB * GIB);
   }
   const void *blob = (const void *)(uintptr_t)(ARCH_DIRECT_MAP_BASE + dtb_pa);
-#ifdef CONFIG_TEST_CORRUPT_DTB_HEADER
-  kprintf("test: corrupting the device tree header's magic\n");
-  *(volatile uint8_t *)(uintptr_t)blob ^= 0xff;
-#endif
   size_t limit = (size_t)(GIB - dtb_pa % GIB);
   rl_status st = fdt_open(fdt, blob, limit);
   if (st != RL_OK) {
