@@ -10,7 +10,9 @@
 #include <arch/vm.h>
 #include <devicetree/fdt.h>
 #include <drivers/gpu/gpu.h>
+#include <drivers/gpu/gpu_bench.h>
 #include <kernel/boot.h>
+#include <kernel/boot_picture.h>
 #include <lib/log.h>
 #include <mm/page_alloc.h>
 #include <ringlight/config.h>
@@ -42,10 +44,6 @@ static void open_device_tree(paddr_t dtb_pa, struct fdt *fdt) {
           (unsigned long long)dtb_pa, (unsigned long long)kstart / GIB * GIB);
   }
   const void *blob = (const void *)(uintptr_t)(ARCH_DIRECT_MAP_BASE + dtb_pa);
-#ifdef CONFIG_TEST_CORRUPT_DTB_HEADER
-  kprintf("test: corrupting the device tree header's magic\n");
-  *(volatile uint8_t *)(uintptr_t)blob ^= 0xff;
-#endif
   size_t limit = (size_t)(GIB - dtb_pa % GIB);
   rl_status st = fdt_open(fdt, blob, limit);
   if (st != RL_OK) {
@@ -161,6 +159,10 @@ void kernel_main(paddr_t dtb_pa) {
   panic("the deliberate fault did not fault");
 #endif
 
+#ifdef CONFIG_DRIVER_VIRTIO_GPU
+  /* Every scanout a GPU lights shows the boot picture under its console. */
+  gpu_set_painter(boot_picture_draw);
+#endif
   unsigned bound = virtio_mmio_probe_all(&fdt);
   kprintf("virtio: %u device(s) bound to a driver\n", bound);
 #ifdef CONFIG_DRIVER_VIRTIO_GPU

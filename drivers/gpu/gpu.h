@@ -1,6 +1,7 @@
 /* virtio-gpu driver (virtio 1.2 §5.7): 2D resources on every enabled
- * scanout, the boot picture, a text console mirroring the log, a
- * hardware cursor, display change events.
+ * scanout, a text console mirroring the log, a hardware cursor, display
+ * change events. What a scanout shows under the console is the painter's
+ * (gpu_set_painter): the kernel's boot picture.
  *
  * Every bound device has its own state (struct gpu, in the device's
  * `priv`); the kernel reaches a device through a handle: gpu_get(i) is
@@ -10,9 +11,8 @@
 #ifndef DRIVERS_GPU_GPU_H
 #define DRIVERS_GPU_GPU_H
 
+#include <lib/gfx/fb.h>
 #include <ringlight/status.h>
-
-#include "fb.h"
 
 struct gpu;
 struct virtio_device;
@@ -35,24 +35,14 @@ rl_status gpu_present_all(void);
 /* Moves the cursor on scanout 0 (MOVE_CURSOR on the cursor queue). */
 rl_status gpu_move_cursor(struct gpu *g, uint32_t x, uint32_t y);
 
-/* arch_time_ns() when the device's boot picture was first on screen (0:
- * never). */
-uint64_t gpu_first_frame_ns(const struct gpu *g);
-
-struct gpu_bench_result {
-  uint64_t ns;
-  unsigned updates;
-  unsigned long notifications, interrupts;
-  unsigned long max_notifications, max_interrupts; /* per update */
-};
-/* `updates` back-to-back updates of a w x h rectangle of scanout 0
- * (transfer + flush each), timed with the guest's clock. */
-rl_status gpu_bench(struct gpu *g, unsigned updates, uint32_t w, uint32_t h,
-                    struct gpu_bench_result *out);
-
-/* Draws the boot picture (README: eight bars over the top three quarters,
- * the console below) on a surface. */
-void gpu_draw_boot_picture(struct fb_surface *s);
+/* Paints what a newly lit scanout shows: the whole surface, before the
+ * driver lays the text console over its bottom quarter and presents it.
+ * Called at every scanout setup: at probe, and again when a display
+ * change gives a scanout a new surface. */
+typedef void gpu_painter_fn(struct fb_surface *s);
+/* The painter of every device (NULL: black). Set before the devices are
+ * probed; the kernel sets its boot picture (kernel/boot_picture.h). */
+void gpu_set_painter(gpu_painter_fn *paint);
 
 /* Unbinds the driver from `dev` and frees its state (framebuffers,
  * request buffers, its log console). Only once the device no longer

@@ -5,7 +5,7 @@ On every scanout of width W and height H, rows 0 to floor(3H/4)-1 are
 eight vertical bars, bar i spanning columns floor(iW/8) to
 floor((i+1)W/8)-1: white, yellow, cyan, green, magenta, red, blue, black.
 The bottom quarter is the text console, read back glyph by glyph with the
-project's own font (drivers/gpu/font8x16.h): every 8x16 cell holds exactly
+project's own font (lib/gfx/font8x16.h): every 8x16 cell holds exactly
 one glyph in the console's colour for its row on black, the two header
 rows read exactly what the README says, and the rows below are the last
 lines of the serial log, wrapped at W/8 columns.
@@ -16,14 +16,14 @@ import re
 from PIL import Image, ImageChops
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FONT_HEADER = os.path.join(ROOT, "drivers", "gpu", "font8x16.h")
+FONT_HEADER = os.path.join(ROOT, "lib", "gfx", "font8x16.h")
 
 BARS = [(255, 255, 255), (255, 255, 0), (0, 255, 255), (0, 255, 0),
         (255, 0, 255), (255, 0, 0), (0, 0, 255), (0, 0, 0)]
 PLACEHOLDER_SIZE = (640, 480)
 FONT_W, FONT_H = 8, 16
 HEADER_ROWS = 2
-HEADER_FG = (255, 255, 255)  # drivers/gpu/console.c: header_fg 0xffffff
+HEADER_FG = (255, 255, 255)  # lib/gfx/console.c: header_fg 0xffffff
 LOG_FG = (192, 192, 192)     # fg 0xc0c0c0
 BLACK = (0, 0, 0)
 # Lines the kernel prints on the serial console only (kprintf_serial),

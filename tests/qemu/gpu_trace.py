@@ -18,7 +18,7 @@ TRACES = ["virtio_gpu_cmd_get_display_info", "virtio_gpu_cmd_res_create_2d",
           "virtio_queue_notify"]
 
 B8G8R8X8 = 2  # virtio 1.2 §5.7.6.8 VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM
-CURSOR_RESOURCE = 0x100  # drivers/gpu/gpu.c GPU_CURSOR_RESOURCE
+CURSOR_RESOURCE = 0x100  # drivers/gpu/gpu_internal.h GPU_CURSOR_RESOURCE
 
 _EVENTS = [
     ("display_info", re.compile(r"virtio_gpu_cmd_get_display_info\b")),

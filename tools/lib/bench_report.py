@@ -95,8 +95,9 @@ Bytes per component in the linked image, from lld's map file
 (`out/NAME/kernel.map`): text, data and bss per input section. lld merges
 string literals of all objects into one section, so each component's
 rodata adds its objects' own string sections (an upper bound: duplicates
-are merged once in the image). The GPU driver's rodata includes the 1.5 KiB
-8x16 font.
+are merged once in the image). The graphics component (`lib/gfx`:
+surfaces, text console) has the 1.5 KiB 8x16 font in its rodata; the sum
+counts it with the GPU driver that shows it.
 
 """ + table + """
 Target (issue 7): virtio core + split ring + GPU driver under 8 KiB of

@@ -16,6 +16,7 @@ COMPONENTS = [
     ("kernel", ("obj/kernel/",)),
     ("devicetree", ("obj/devicetree/",)),
     ("mm", ("obj/mm/",)),
+    ("graphics", ("obj/lib/gfx/",)),
     ("lib", ("obj/lib/",)),
 ]
 KINDS = ("text", "rodata", "data", "bss")
@@ -99,9 +100,13 @@ def table(results):
             lines.append("| %s | %s | %s | %d | %d | %d | %d | %d |" % (
                 arch, config, name, s["text"], s["rodata"], s["data"], s["bss"],
                 s["text"] + s["rodata"]))
-        core = sum(fp.get(c, {}).get(k, 0) for c in ("virtio core", "split ring", "gpu driver")
+        # The GPU driver with the graphics it shows (lib/gfx, part of the
+        # driver until issue 12), as the size target counts it.
+        core = sum(fp.get(c, {}).get(k, 0)
+                   for c in ("virtio core", "split ring", "gpu driver", "graphics")
                    for k in ("text", "rodata"))
-        lines.append("| %s | %s | **core + split + gpu** | | | | | **%d** |" % (arch, config, core))
+        lines.append("| %s | %s | **core + split + gpu + gfx** | | | | | **%d** |"
+                     % (arch, config, core))
     return "\n".join(lines) + "\n"
 
 

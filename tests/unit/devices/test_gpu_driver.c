@@ -137,11 +137,32 @@ static void device_destroy(struct fx *f) {
   free(f);
 }
 
+/* README "The boot picture": bar i spans columns floor(i*W/8) to
+ * floor((i+1)*W/8)-1 over rows 0 to floor(3H/4)-1, in this order. */
+static const uint32_t bar_colour[8] = {0xffffff, 0xffff00, 0x00ffff, 0x00ff00,
+                                       0xff00ff, 0xff0000, 0x0000ff, 0x000000};
+
+/* The painter kernel_main hands the driver (kernel/boot_picture.c), drawn
+ * here from the README: the bars over the top three quarters, black
+ * below. */
+static void readme_picture(struct fb_surface *s) {
+  uint32_t top = s->height * 3 / 4;
+  for (uint32_t i = 0; i < 8; i++) {
+    uint32_t x0 = (uint32_t)((uint64_t)i * s->width / 8);
+    uint32_t x1 = (uint32_t)((uint64_t)(i + 1) * s->width / 8);
+    fb_fill(s, (struct fb_rect){x0, 0, x1 - x0, top}, bar_colour[i]);
+  }
+  fb_fill(s, (struct fb_rect){0, top, s->width, s->height - top}, 0);
+}
+
 static int fx_setup(void **state) {
   const struct run *run = *state;
   host_irq_reset();
   host_time_virtual(true);
   cache_variant_enter(run->v);
+  /* As kernel_main does before probing: the boot picture on every
+   * scanout. */
+  gpu_set_painter(readme_picture);
   *state = device_create(run, GPU_PA, GPU_IRQ, W, H);
   return 0;
 }
@@ -331,11 +352,6 @@ static unsigned check_updates(struct fx *f, uint32_t width) {
   return updates;
 }
 
-/* README "The boot picture": bar i spans columns floor(i*W/8) to
- * floor((i+1)*W/8)-1 over rows 0 to floor(3H/4)-1, in this order. */
-static const uint32_t bar_colour[8] = {0xffffff, 0xffff00, 0x00ffff, 0x00ff00,
-                                       0xff00ff, 0xff0000, 0x0000ff, 0x000000};
-
 static void assert_bars(struct fx *f, uint32_t id, uint32_t w, uint32_t h) {
   const struct gm_resource *r = resource(f, id);
   for (uint32_t y = 0; y < h * 3 / 4; y++) {
@@ -387,6 +403,31 @@ static void test_boot_picture(void **state) {
   assert_int_equal(arrow->pixels[0], 0xff000000u);          /* edge */
   assert_int_equal(arrow->pixels[4 * 64 + 1], 0xffffffffu); /* inside */
   assert_int_equal(arrow->pixels[40], 0);                   /* clear */
+}
+
+/* Without a painter a new scanout is black above the console, and its
+ * first update is still the whole surface. */
+static void test_no_painter(void **state) {
+  struct fx *f = *state;
+  gpu_set_painter(NULL);
+  probe_settled(f);
+  size_t first;
+  assert_true(gpu_model_count(f->gm, GM_CMD_TRANSFER_TO_HOST_2D, &first) >= 1);
+  const struct gm_cmd *t = gpu_model_log(f->gm, first);
+  assert_int_equal(t->resource, 1);
+  assert_true(rect_eq(t->r, (struct gm_rect){0, 0, W, H}));
+  const struct gm_resource *r = resource(f, 1);
+  for (uint32_t y = 0; y < H * 3 / 4; y++) {
+    for (uint32_t x = 0; x < W; x++) {
+      uint32_t got = r->pixels[(size_t)y * W + x];
+      if (got != 0) {
+        fail_msg("pixel (%u,%u) without a painter: device has %#010x, "
+                 "expected black",
+                 x, y, got);
+      }
+    }
+  }
+  assert_device_shows_framebuffer(f);
 }
 
 /* One damaged rectangle, unique values per position inside it, junk
@@ -879,6 +920,7 @@ static const struct {
   CMUnitTestFunction fn;
 } cases[] = {
     {"boot_picture", test_boot_picture},
+    {"no_painter", test_no_painter},
     {"damage_rectangles", test_damage_rectangles},
     {"display_change", test_display_change},
     {"answers_at_idle", test_answers_at_idle},

@@ -20,10 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <drivers/gpu/console.h>
-#include <drivers/gpu/fb.h>
-#include <drivers/gpu/font8x16.h>
 #include <drivers/gpu/gpu_proto.h>
+#include <lib/gfx/console.h>
+#include <lib/gfx/fb.h>
+#include <lib/gfx/font8x16.h>
 #include <ringlight/status.h>
 
 #ifndef FIXTURES_DIR

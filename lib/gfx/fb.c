@@ -1,4 +1,5 @@
-#include "fb.h"
+/* Framebuffer surfaces (fb.h): clipping, damage, fill, blit. */
+#include <lib/gfx/fb.h>
 
 bool fb_clip(const struct fb_surface *s, struct fb_rect *r) {
   if (r->x >= s->width || r->y >= s->height || r->w == 0 || r->h == 0) {

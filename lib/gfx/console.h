@@ -1,10 +1,10 @@
 /* A text console on a framebuffer area, with the built-in 8x16 font.
  * The first `header_rows` rows are a fixed status header; the rest
  * scroll. */
-#ifndef DRIVERS_GPU_CONSOLE_H
-#define DRIVERS_GPU_CONSOLE_H
+#ifndef LIB_GFX_CONSOLE_H
+#define LIB_GFX_CONSOLE_H
 
-#include "fb.h"
+#include <lib/gfx/fb.h>
 
 struct fb_console {
   struct fb_surface *s;

@@ -1,9 +1,9 @@
-/* Framebuffer surfaces for the kernel: 32-bit XRGB pixels (0x00RRGGBB) in
- * rows that may live in separate physically contiguous chunks (the GPU
- * sees them as one linear resource through a scatter list). Drawing
- * records damage; the driver sends only damaged rectangles. */
-#ifndef DRIVERS_GPU_FB_H
-#define DRIVERS_GPU_FB_H
+/* Framebuffer surfaces: 32-bit XRGB pixels (0x00RRGGBB) in rows that may
+ * live in separate physically contiguous chunks (a virtio-gpu device sees
+ * them as one linear resource through a scatter list). Drawing records
+ * damage; whoever shows the surface sends only the damaged rectangle. */
+#ifndef LIB_GFX_FB_H
+#define LIB_GFX_FB_H
 
 #include <ringlight/types.h>
 

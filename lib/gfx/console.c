@@ -1,6 +1,6 @@
-#include "console.h"
-
-#include "font8x16.h"
+/* The text console (console.h) on a framebuffer surface. */
+#include <lib/gfx/console.h>
+#include <lib/gfx/font8x16.h>
 
 static void draw_char(struct fb_console *c, uint32_t col, uint32_t row, char ch,
                       uint32_t fg) {

@@ -1,0 +1,59 @@
+/* The text console of every lit scanout (lib/gfx/console.h) over the
+ * bottom quarter of the screen: two header rows naming the device, its
+ * transport, ring and mode, and the EDID monitor; below them the kernel
+ * log, each device's consoles being one log sink. */
+#include <lib/fmt.h>
+#include <lib/log.h>
+#include <ringlight/config.h>
+
+#include "gpu_internal.h"
+
+#define CONSOLE_HEADER_ROWS 2
+
+static void console_header(struct gpu *g, struct gpu_scanout *so,
+                           unsigned index) {
+  char line[160];
+  /* The transport names the slot: one device's console from another's. */
+  char transport[48];
+  g->dev->transport->describe(g->dev, transport, sizeof(transport));
+  (void)rl_snprintf(
+      line, sizeof(line), "%s %s | %s | %s ring | scanout %u: %ux%u",
+      CONFIG_KERNEL_BANNER, CONFIG_ARCH, transport,
+      virtqueue_ring_name(g->ctrlq), index, so->mode.width, so->mode.height);
+  fbcon_set_header(&so->con, 0, line);
+  if (so->have_edid) {
+    (void)rl_snprintf(line, sizeof(line),
+                      "monitor \"%s\" (%s), preferred %ux%u", so->edid.name,
+                      so->edid.vendor, so->edid.pref_width,
+                      so->edid.pref_height);
+    fbcon_set_header(&so->con, 1, line);
+  }
+}
+
+void gpu_console_init(struct gpu *g, unsigned index) {
+  struct gpu_scanout *so = &g->scanout[index];
+  uint32_t w = so->fb.width, h = so->fb.height;
+  uint32_t top = (uint32_t)((uint64_t)h * 3 / 4);
+  fbcon_init(&so->con, &so->fb, (struct fb_rect){0, top, w, h - top},
+             CONSOLE_HEADER_ROWS);
+  console_header(g, so, index);
+}
+
+static void console_sink(const char *text, size_t len, void *ctx) {
+  struct gpu *g = ctx;
+  for (unsigned i = 0; i < g->num_scanouts; i++) {
+    if (g->scanout[i].active) {
+      fbcon_write(&g->scanout[i].con, text, len);
+    }
+  }
+}
+
+void gpu_console_start(struct gpu *g) {
+  rl_status st = klog_add_sink(console_sink, g);
+  if (st != RL_OK) {
+    klog(LOG_WARN, "%s: the log is not shown on screen: %s\n", g->dev->name,
+         rl_status_str(st));
+  }
+}
+
+void gpu_console_stop(struct gpu *g) { klog_remove_sink(console_sink, g); }

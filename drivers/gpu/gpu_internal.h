@@ -1,0 +1,135 @@
+/* The virtio-gpu driver's own header: the per-device state (struct gpu,
+ * in the device's `priv`) and what the driver's files call in each other.
+ * Not for the rest of the kernel, which uses gpu.h.
+ *
+ *   gpu.c          probe, release, remove, poll; the list of devices and
+ *                  the handles (gpu_count, gpu_get, gpu_surface, ...)
+ *   gpu_req.c      request plumbing: post, check, command
+ *   gpu_resource.c framebuffer chunks, CREATE_2D, ATTACH_BACKING, DETACH,
+ *                  UNREF
+ *   gpu_scanout.c  GET_DISPLAY_INFO, EDID, scanout setup and teardown,
+ *                  display-change events, the painter
+ *   gpu_update.c   TRANSFER_TO_HOST_2D + RESOURCE_FLUSH of the damage
+ *   gpu_cursor.c   the cursor resource, UPDATE_CURSOR, MOVE_CURSOR
+ *   gpu_console.c  the text console: layout, header, log sink
+ *   gpu_bench.c    the benchmark (CONFIG_BENCH builds only) */
+#ifndef DRIVERS_GPU_GPU_INTERNAL_H
+#define DRIVERS_GPU_GPU_INTERNAL_H
+
+#include <arch/dma.h>
+#include <lib/gfx/console.h>
+#include <ringlight/status.h>
+#include <virtio/core/virtio.h>
+
+#include "gpu.h"
+#include "gpu_proto.h"
+
+#define GPU_REQS 4
+#define GPU_REQ_PAGES 2 /* command in page 0, response in page 1 */
+#define GPU_TIMEOUT_NS 2000000000ull
+#define GPU_CHUNK_PAGES 256u /* framebuffer chunks of up to 1 MiB */
+#define GPU_CURSOR_SIZE 64u
+#define GPU_CURSOR_RESOURCE 0x100u
+
+struct gpu_req {
+  struct arch_dma_buf buf;
+  volatile bool done;
+  uint32_t used_len;
+};
+
+struct gpu_scanout {
+  struct gpu_mode mode;
+  bool active;
+  uint32_t resource_id;
+  struct fb_surface fb;
+  struct arch_dma_buf chunks[FB_MAX_CHUNKS];
+  struct fb_console con;
+  struct gpu_edid_info edid;
+  bool have_edid;
+};
+
+struct gpu {
+  struct gpu *next; /* the list of every device's state, in probe order */
+  struct virtio_device *dev;
+  bool ready; /* the last probe succeeded: gpu_get() hands it out */
+  struct virtqueue *ctrlq;
+  struct virtqueue *cursorq;
+  struct gpu_req req[GPU_REQS];
+  struct gpu_req cursor_req;
+  uint32_t num_scanouts;
+  struct gpu_scanout scanout[VIRTIO_GPU_MAX_SCANOUTS];
+  uint64_t next_fence;
+  struct arch_dma_buf cursor_mem;
+  bool cursor_ready;
+  volatile bool event_pending;
+  /* A request timed out or could not be posted: it may still sit in the
+   * ring, so no request is reused until the device is reset. */
+  bool broken;
+  unsigned long updates;
+  /* Per update: notifications and interrupts of the control queue. */
+  unsigned long last_notifications, last_interrupts;
+  unsigned long max_notifications, max_interrupts;
+  uint64_t first_frame_ns; /* arch_time_ns when the boot picture was out */
+  /* ATTACH_BACKING's entries while they are encoded. */
+  struct virtio_gpu_mem_entry entries[FB_MAX_CHUNKS];
+};
+
+/* gpu_req.c */
+static inline void *gpu_req_cmd(struct gpu_req *r) { return r->buf.cpu; }
+static inline void *gpu_req_resp(struct gpu_req *r) {
+  return (uint8_t *)r->buf.cpu + RL_PAGE_SIZE;
+}
+/* The completion callback of both queues. */
+void gpu_done(struct virtqueue *vq, void *token, uint32_t len);
+/* Posts requests [0, n) (each: a command of cmd_len[i] bytes, and a
+ * response page unless resp_len[i] is 0) with one notification, and waits
+ * for all of them. */
+rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
+                   const size_t *cmd_len, const size_t *resp_len, unsigned n);
+/* Checks request r's response: type `expected`, at least `expected_len`
+ * bytes, fence; logs the command, the resource and the answer if not. */
+rl_status gpu_check(struct gpu *g, struct gpu_req *r, uint32_t expected,
+                    size_t expected_len, uint64_t fence, uint32_t resource);
+/* One command (in req[0]) on the control queue, response checked. */
+rl_status gpu_command(struct gpu *g, size_t cmd_len, uint32_t expected,
+                      size_t resp_len, uint32_t resource);
+/* gpu_command for a command answered by RESP_OK_NODATA. */
+rl_status gpu_command_nodata(struct gpu *g, size_t cmd_len, uint32_t resource);
+
+/* gpu_resource.c */
+/* The scanout's framebuffer: w x h in chunks of whole rows. */
+rl_status gpu_fb_alloc(struct gpu_scanout *so, uint32_t w, uint32_t h);
+void gpu_fb_free(struct gpu_scanout *so);
+/* CREATE_2D of so->resource_id at the framebuffer's size, then
+ * ATTACH_BACKING of its chunks. */
+rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so);
+/* DETACH_BACKING, UNREF (errors ignored), then frees the framebuffer. */
+void gpu_resource_destroy(struct gpu *g, struct gpu_scanout *so);
+
+/* gpu_scanout.c */
+/* (Re)reads the display configuration; (re)builds the scanouts whose mode
+ * changed, each showing the painter's picture and the console. */
+rl_status gpu_configure_scanouts(struct gpu *g);
+/* Clears display events pending before the first configuration. */
+void gpu_events_clear(struct gpu *g);
+/* Handles a display-change event (§5.7.4.1) outside interrupt context. */
+void gpu_events_handle(struct gpu *g);
+
+/* gpu_update.c */
+/* Sends the scanout's damaged rectangle (nothing without damage). */
+rl_status gpu_present_scanout(struct gpu *g, struct gpu_scanout *so);
+
+/* gpu_cursor.c */
+/* The cursor on scanout 0, at its centre. */
+rl_status gpu_cursor_setup(struct gpu *g);
+
+/* gpu_console.c */
+/* The console over the bottom quarter of scanout `index`, header drawn. */
+void gpu_console_init(struct gpu *g, unsigned index);
+/* The device's consoles become a log sink (the last lines replayed
+ * first); a warning when no sink is free. */
+void gpu_console_start(struct gpu *g);
+/* The device's consoles stop mirroring the log. */
+void gpu_console_stop(struct gpu *g);
+
+#endif

@@ -1,0 +1,90 @@
+/* virtio-gpu request plumbing (virtio 1.2 §5.7.6): every command waits for
+ * its response with a deadline and checks it against the type the command
+ * expects; an error names the command, the resource and the code. */
+#include <arch/dma.h>
+#include <lib/log.h>
+#include <string.h>
+
+#include "gpu_internal.h"
+
+void gpu_done(struct virtqueue *vq, void *token, uint32_t len) {
+  (void)vq;
+  struct gpu_req *r = token;
+  r->used_len = len;
+  r->done = true;
+}
+
+rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
+                   const size_t *cmd_len, const size_t *resp_len, unsigned n) {
+  bool coherent = g->dev->dma_coherent;
+  if (g->broken) {
+    return RL_ERR_BROKEN;
+  }
+  for (unsigned i = 0; i < n; i++) {
+    struct gpu_req *r = reqs[i];
+    r->done = false;
+    r->used_len = 0;
+    memset(gpu_req_resp(r), 0, RL_PAGE_SIZE);
+    arch_dma_sync_for_device(r->buf.cpu, r->buf.size, ARCH_DMA_BIDIRECTIONAL,
+                             coherent);
+    struct vq_seg out = {r->buf.phys, (uint32_t)cmd_len[i]};
+    /* The whole response page is writable; the device says how much it
+     * wrote, and gpu_check() holds that against what the command
+     * expects. */
+    struct vq_seg in = {r->buf.phys + RL_PAGE_SIZE, (uint32_t)RL_PAGE_SIZE};
+    rl_status st = virtqueue_add(vq, &out, 1, &in, resp_len[i] != 0 ? 1 : 0, r);
+    if (st != RL_OK) {
+      g->broken = true;
+      return st;
+    }
+  }
+  virtqueue_kick(vq);
+  for (unsigned i = 0; i < n; i++) {
+    rl_status st = virtqueue_wait(vq, &reqs[i]->done, GPU_TIMEOUT_NS);
+    if (st != RL_OK) {
+      g->broken = true;
+      return st;
+    }
+    if (reqs[i]->used_len == UINT32_MAX) {
+      return RL_ERR_IO; /* failed by a device reset */
+    }
+    arch_dma_sync_for_cpu(gpu_req_resp(reqs[i]), RL_PAGE_SIZE,
+                          ARCH_DMA_FROM_DEVICE, coherent);
+  }
+  return RL_OK;
+}
+
+rl_status gpu_check(struct gpu *g, struct gpu_req *r, uint32_t expected,
+                    size_t expected_len, uint64_t fence, uint32_t resource) {
+  uint32_t type;
+  const struct virtio_gpu_ctrl_hdr *cmd = gpu_req_cmd(r);
+  rl_status st = gpu_check_response(gpu_req_resp(r), r->used_len, expected,
+                                    expected_len, fence, &type);
+  if (st != RL_OK) {
+    klog(LOG_ERROR,
+         "%s: %s (resource %u): device answered %s (%#x), %u bytes; "
+         "expected %s\n",
+         g->dev->name, gpu_type_name(cmd->type), resource, gpu_type_name(type),
+         type, r->used_len, gpu_type_name(expected));
+  }
+  return st;
+}
+
+rl_status gpu_command(struct gpu *g, size_t cmd_len, uint32_t expected,
+                      size_t resp_len, uint32_t resource) {
+  struct gpu_req *r = &g->req[0];
+  struct gpu_req *reqs[1] = {r};
+  rl_status st = gpu_post(g, g->ctrlq, reqs, &cmd_len, &resp_len, 1);
+  if (st != RL_OK) {
+    klog(LOG_ERROR, "%s: %s (resource %u): %s\n", g->dev->name,
+         gpu_type_name(((struct virtio_gpu_ctrl_hdr *)gpu_req_cmd(r))->type),
+         resource, rl_status_str(st));
+    return st;
+  }
+  return gpu_check(g, r, expected, resp_len, 0, resource);
+}
+
+rl_status gpu_command_nodata(struct gpu *g, size_t cmd_len, uint32_t resource) {
+  return gpu_command(g, cmd_len, VIRTIO_GPU_RESP_OK_NODATA,
+                     sizeof(struct virtio_gpu_ctrl_hdr), resource);
+}

@@ -1,0 +1,191 @@
+/* virtio-gpu scanouts (virtio 1.2 §5.7): the display configuration
+ * (GET_DISPLAY_INFO, GET_EDID), a resource set on every lit scanout
+ * (SET_SCANOUT) showing the painter's picture and the console, and the
+ * display-change events that rebuild them (§5.7.4.1). */
+#include <lib/log.h>
+#include <ringlight/config.h>
+#include <virtio/core/virtio.h>
+
+#include "gpu_internal.h"
+
+/* What every new scanout shows (gpu_set_painter); NULL: black. Set by the
+ * kernel before the devices are probed, the same for every device. */
+static gpu_painter_fn *painter;
+
+void gpu_set_painter(gpu_painter_fn *paint) { painter = paint; }
+
+static rl_status
+get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
+                 unsigned *enabled) {
+  gpu_hdr(gpu_req_cmd(&g->req[0]), VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
+  rl_status st = gpu_command(g, sizeof(struct virtio_gpu_ctrl_hdr),
+                             VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
+                             sizeof(struct virtio_gpu_resp_display_info), 0);
+  if (st == RL_OK) {
+    st = gpu_parse_display_info(gpu_req_resp(&g->req[0]), g->req[0].used_len,
+                                g->num_scanouts, modes, enabled);
+    if (st != RL_OK) {
+      klog(LOG_ERROR, "%s: GET_DISPLAY_INFO: malformed answer: %s\n",
+           g->dev->name, rl_status_str(st));
+    }
+  }
+  return st;
+}
+
+static void get_edid(struct gpu *g, unsigned index) {
+  struct gpu_scanout *so = &g->scanout[index];
+  so->have_edid = false;
+  if (!virtio_has_feature(g->dev, VIRTIO_GPU_F_EDID)) {
+    return;
+  }
+  size_t len = gpu_encode_get_edid(gpu_req_cmd(&g->req[0]), index);
+  rl_status st = gpu_command(g, len, VIRTIO_GPU_RESP_OK_EDID,
+                             offsetof(struct virtio_gpu_resp_edid, edid), 0);
+  if (st == RL_OK) {
+    st =
+        gpu_parse_edid(gpu_req_resp(&g->req[0]), g->req[0].used_len, &so->edid);
+  }
+  if (st != RL_OK) {
+    klog(LOG_WARN, "%s: scanout %u: EDID unusable: %s\n", g->dev->name, index,
+         rl_status_str(st));
+    return;
+  }
+  so->have_edid = true;
+  klog(LOG_INFO,
+       "%s: scanout %u: EDID monitor \"%s\" vendor %s, preferred "
+       "mode %ux%u\n",
+       g->dev->name, index, so->edid.name, so->edid.vendor, so->edid.pref_width,
+       so->edid.pref_height);
+}
+
+static void teardown_scanout(struct gpu *g, unsigned index) {
+  struct gpu_scanout *so = &g->scanout[index];
+  if (!so->active) {
+    return;
+  }
+  so->active = false;
+  struct virtio_gpu_rect none = {0, 0, 0, 0};
+  size_t len = gpu_encode_set_scanout(gpu_req_cmd(&g->req[0]), index, 0, &none);
+  (void)gpu_command_nodata(g, len, 0);
+  gpu_resource_destroy(g, so);
+}
+
+static void paint(struct fb_surface *s) {
+  if (painter != NULL) {
+    painter(s);
+  } else {
+    fb_fill(s, (struct fb_rect){0, 0, s->width, s->height}, 0x000000);
+  }
+}
+
+static rl_status setup_scanout(struct gpu *g, unsigned index) {
+  struct gpu_scanout *so = &g->scanout[index];
+  uint32_t w = so->mode.width, h = so->mode.height;
+  so->resource_id = index + 1;
+  rl_status st = gpu_fb_alloc(so, w, h);
+  if (st != RL_OK) {
+    klog(LOG_ERROR, "%s: scanout %u: no memory for a %ux%u framebuffer\n",
+         g->dev->name, index, w, h);
+    return st;
+  }
+  st = gpu_resource_create(g, so);
+  if (st == RL_OK) {
+    struct virtio_gpu_rect r = {0, 0, w, h};
+    size_t len = gpu_encode_set_scanout(gpu_req_cmd(&g->req[0]), index,
+                                        so->resource_id, &r);
+    st = gpu_command_nodata(g, len, so->resource_id);
+  }
+  if (st != RL_OK) {
+    gpu_fb_free(so);
+    return st;
+  }
+  so->active = true;
+  paint(&so->fb);
+  gpu_console_init(g, index);
+  klog(LOG_INFO,
+       "%s: scanout %u: %ux%u at (%u,%u), resource %u in %u "
+       "chunk(s)\n",
+       g->dev->name, index, w, h, so->mode.x, so->mode.y, so->resource_id,
+       so->fb.nchunks);
+  return RL_OK;
+}
+
+rl_status gpu_configure_scanouts(struct gpu *g) {
+  struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS];
+  unsigned enabled;
+  rl_status st = get_display_info(g, modes, &enabled);
+  if (st != RL_OK) {
+    return st;
+  }
+  if (enabled == 0) {
+    klog(LOG_WARN, "%s: no scanout is enabled\n", g->dev->name);
+  }
+  rl_status result = RL_OK;
+  for (unsigned i = 0; i < g->num_scanouts; i++) {
+    struct gpu_scanout *so = &g->scanout[i];
+    struct gpu_mode *m = &modes[i];
+    get_edid(g, i);
+#ifdef CONFIG_GPU_LIGHT_ALL_SCANOUTS
+    if (!m->enabled && so->have_edid) {
+      /* Reported disabled (QEMU enables only scanout 0 until a UI resizes
+       * another): light it at its EDID preferred mode. */
+      m->enabled = true;
+      m->width = so->edid.pref_width;
+      m->height = so->edid.pref_height;
+      klog(LOG_INFO,
+           "%s: scanout %u: reported disabled; using its EDID "
+           "preferred mode %ux%u\n",
+           g->dev->name, i, m->width, m->height);
+    }
+#endif
+    bool same = so->active && m->enabled && so->mode.width == m->width &&
+                so->mode.height == m->height;
+    if (same) {
+      continue;
+    }
+    /* A changed mode: teardown (detach, unref) first, then a new
+     * resource. */
+    teardown_scanout(g, i);
+    so->mode = *m;
+    if (!m->enabled) {
+      continue;
+    }
+    st = setup_scanout(g, i);
+    if (st != RL_OK) {
+      result = st;
+      continue;
+    }
+    st = gpu_present_scanout(g, so);
+    if (st != RL_OK) {
+      result = st;
+    }
+  }
+  return result;
+}
+
+void gpu_events_clear(struct gpu *g) {
+  uint64_t events = 0;
+  if (virtio_config_read(g->dev, VIRTIO_GPU_CFG_EVENTS_READ, 4, &events) ==
+          RL_OK &&
+      events != 0) {
+    (void)virtio_config_write32(g->dev, VIRTIO_GPU_CFG_EVENTS_CLEAR,
+                                (uint32_t)events);
+  }
+}
+
+void gpu_events_handle(struct gpu *g) {
+  if (!g->event_pending) {
+    return;
+  }
+  g->event_pending = false;
+  uint64_t events = 0;
+  if (virtio_config_read(g->dev, VIRTIO_GPU_CFG_EVENTS_READ, 4, &events) ==
+          RL_OK &&
+      (events & VIRTIO_GPU_EVENT_DISPLAY)) {
+    /* §5.7.4.1: acknowledge through events_clear, then re-read. */
+    (void)virtio_config_write32(g->dev, VIRTIO_GPU_CFG_EVENTS_CLEAR,
+                                VIRTIO_GPU_EVENT_DISPLAY);
+    klog(LOG_INFO, "%s: display configuration changed\n", g->dev->name);
+    (void)gpu_configure_scanouts(g);
+  }
+}
