@@ -37,7 +37,10 @@ class GdbStub:
             if start >= 0 and end >= 0 and len(self.buf) >= end + 3:
                 payload = self.buf[start + 1:end]
                 self.buf = self.buf[end + 3:]
-                self.sock.sendall(b"+")
+                try:
+                    self.sock.sendall(b"+")
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # QEMU answered and closed (detach, then exit)
                 return payload.decode()
             chunk = self.sock.recv(4096)
             if not chunk:
