@@ -1,27 +1,30 @@
 /* The virtio core's MMIO transport (virtio/core/virtio.c, virtqueue.c)
  * against a hostile register file (virtio 1.2 §4.2.2, legacy §4.2.4).
  *
- * The core is compiled with tests/fuzz/mmio_hook/arch_impl/mmio.h, so
- * each register access lands in dev_read/dev_write below: a device model
- * whose identity, feature words, QueueNumMax values and misbehaviour
- * (a status that never reads 0 after a reset, FEATURES_OK that does not
- * stick, DEVICE_NEEDS_RESET, a ConfigGeneration that keeps changing,
- * a QueueReady that stays set) come from the input, and whose every read
- * the input may also override with any value.
+ * The register window is a host MMIO window (arch_host.h's
+ * host_mmio_register), so each register access of the core lands in
+ * dev_read/dev_write below: a device model whose identity, feature
+ * words, QueueNumMax values and misbehaviour (a status that never reads 0
+ * after a reset, FEATURES_OK that does not stick, DEVICE_NEEDS_RESET, a
+ * ConfigGeneration that keeps changing, a QueueReady that stays set) come
+ * from the input, and whose every read the input may also override with
+ * any value.
  *
- * The model checks each access the core makes against the spec: inside
- * the register window, 32-bit and aligned below the configuration space,
- * no reads of write-only registers or writes of read-only ones, no
- * legacy registers on a modern device or the reverse, accepted features
- * a subset of what was offered (VERSION_1 on modern devices), QueueNum
- * within the QueueNumMax read, rings given to the device that are live
- * DMA memory of the right size before QueueReady, notifications only for
- * live queues after DRIVER_OK, interrupt acknowledgements only of bits
- * read. The harness checks each call's result against what the device
- * did: timeouts only when the status never cleared (and in virtual time,
- * so nothing sleeps), BUSY only when the generation kept changing, queue
- * sizes within every limit, every outstanding request failed exactly once
- * by a reset, and no DMA memory left after the last reset.
+ * The model checks each access the core makes against the spec: inside the
+ * register window (the rest of the address space is registered as two
+ * windows that report any access), 32-bit and aligned below the
+ * configuration space, no reads of write-only registers or writes of
+ * read-only ones, no legacy registers on a modern device or the reverse,
+ * accepted features a subset of what was offered (VERSION_1 on modern
+ * devices), QueueNum within the QueueNumMax read, rings given to the
+ * device that are live DMA memory of the right size before QueueReady,
+ * notifications only for live queues after DRIVER_OK, interrupt
+ * acknowledgements only of bits read. The harness checks each call's
+ * result against what the device did: timeouts only when the status never
+ * cleared (and in virtual time, so nothing sleeps), BUSY only when the
+ * generation kept changing, queue sizes within every limit, every
+ * outstanding request failed exactly once by a reset, and no DMA memory
+ * left after the last reset.
  *
  * Input: a 24-byte header (device, policies), then `ops` operation bytes
  * with arguments, then the override stream the register reads consume. */
@@ -37,7 +40,6 @@
 #include <virtio/transport-mmio/mmio.h>
 
 #include "arch_host.h"
-#include "fuzz_mmio_hook.h"
 #include "fuzz_util.h"
 
 /* Register offsets (§4.2.2), written from the spec here rather than taken
@@ -423,13 +425,10 @@ static void reg_write(uint32_t off, uint32_t v) {
   }
 }
 
-static uint32_t window_off(const volatile void *addr, unsigned width) {
-  uintptr_t a = (uintptr_t)addr, base = (uintptr_t)D.window;
-  FUZZ_CHECK(a >= base && a - base <= D.size && width <= D.size - (a - base),
-             "MMIO access at window offset %#llx (%u bytes) outside the "
-             "%zu-byte register window",
-             (unsigned long long)(a - base), width, D.size);
-  uint32_t off = (uint32_t)(a - base);
+/* The register window: its register at `off` (the host MMIO layer has
+ * checked that the access lies inside). */
+static uint32_t window_off(size_t offset, unsigned width) {
+  uint32_t off = (uint32_t)offset;
   FUZZ_CHECK(off % width == 0, "unaligned %u-byte access at %#x", width, off);
   FUZZ_CHECK(off >= R_CONFIG || width == 4,
              "%u-byte access to register %#x (§4.2.2: 32-bit only)", width,
@@ -437,8 +436,31 @@ static uint32_t window_off(const volatile void *addr, unsigned width) {
   return off;
 }
 
-uint32_t fuzz_mmio_read(const volatile void *addr, unsigned width) {
-  uint32_t off = window_off(addr, width);
+/* Everything around the register window is registered as two more windows
+ * (below and above it) that only report: the core touches nothing but its
+ * slot's registers through arch_mmio_*. `ctx` is the window's base. */
+static void stray(const void *ctx, size_t offset, unsigned width) {
+  uintptr_t a = (uintptr_t)ctx + offset, base = (uintptr_t)D.window;
+  FUZZ_CHECK(false,
+             "MMIO access at window offset %#llx (%u bytes) outside the "
+             "%zu-byte register window",
+             (unsigned long long)(a - base), width, D.size);
+}
+
+static uint32_t stray_read(void *ctx, size_t offset, unsigned width) {
+  stray(ctx, offset, width);
+  return 0;
+}
+
+static void stray_write(void *ctx, size_t offset, unsigned width,
+                        uint32_t value) {
+  (void)value;
+  stray(ctx, offset, width);
+}
+
+static uint32_t dev_read(void *ctx, size_t offset, unsigned width) {
+  (void)ctx;
+  uint32_t off = window_off(offset, width);
   D.reads++;
   FUZZ_CHECK(++D.call_reads < READ_LIMIT,
              "more than %lu register reads in "
@@ -470,8 +492,10 @@ uint32_t fuzz_mmio_read(const volatile void *addr, unsigned width) {
   return v;
 }
 
-void fuzz_mmio_write(volatile void *addr, unsigned width, uint32_t value) {
-  uint32_t off = window_off(addr, width);
+static void dev_write(void *ctx, size_t offset, unsigned width,
+                      uint32_t value) {
+  (void)ctx;
+  uint32_t off = window_off(offset, width);
   D.writes++;
   if (off >= R_CONFIG) {
     uint32_t c = off - R_CONFIG;
@@ -884,6 +908,29 @@ static void op_policy(struct fuzz_in *in) {
   }
 }
 
+/* The register file at D.window, and the guard windows below and above
+ * it (down to address 1, up to the top of the address space). */
+static void windows_register(void) {
+  uintptr_t lo = (uintptr_t)D.window, hi = lo + D.size;
+  FUZZ_CHECK(host_mmio_register(D.window, D.size, dev_read, dev_write, NULL) ==
+                 RL_OK,
+             "register window");
+  FUZZ_CHECK(host_mmio_register((volatile void *)1, lo - 1, stray_read,
+                                stray_write, (void *)1) == RL_OK &&
+                 host_mmio_register((volatile void *)hi, UINTPTR_MAX - hi,
+                                    stray_read, stray_write,
+                                    (void *)hi) == RL_OK,
+             "guard windows");
+}
+
+static void windows_unregister(void) {
+  uintptr_t hi = (uintptr_t)D.window + D.size;
+  FUZZ_CHECK(host_mmio_unregister((volatile void *)1) == RL_OK &&
+                 host_mmio_unregister(D.window) == RL_OK &&
+                 host_mmio_unregister((volatile void *)hi) == RL_OK,
+             "unregister windows");
+}
+
 static const uint32_t num_max_table[16] = {
     0,   1,   2,   3,    7,     8,     16,    64,
     128, 255, 256, 1024, 32768, 32769, 65535, 0xffffffffu};
@@ -926,6 +973,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
 
   D.window = malloc(D.size);
   FUZZ_CHECK(D.window != NULL, "malloc");
+  windows_register();
   struct virtio_mmio_slot slot = {
       .node = 0,
       .pa = 0x0a000000ull + ((uint64_t)seed << 9),
@@ -943,6 +991,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
       st == ((D.version == 1 || D.version == 2) ? RL_OK : RL_ERR_NOT_SUPPORTED),
       "virtio_mmio_device_init(version %u) returned %d", D.version, st);
   if (st != RL_OK) {
+    windows_unregister();
     free(D.window);
     return 0;
   }
@@ -1014,6 +1063,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
   }
   virtio_device_release(&vmm.dev); /* its queue records */
   host_irq_reset();
+  windows_unregister();
   free(D.window);
   return 0;
 }
