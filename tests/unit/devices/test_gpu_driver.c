@@ -112,13 +112,7 @@ static struct fx *device_create(const struct run *run, paddr_t pa, unsigned irq,
   };
   f->gm = gpu_model_create(&c);
   f->vm = gpu_model_vm(f->gm);
-  struct virtio_mmio_slot slot;
-  vm_slot(f->vm, run->v->line == 0, &slot);
-  struct virtio_mmio_device *m = calloc(1, sizeof(*m));
-  assert_non_null(m);
-  assert_int_equal(virtio_mmio_device_init(m, &slot), RL_OK);
-  f->dev = &m->dev; /* the first member: freed through it */
-  f->dev->driver = &virtio_gpu_driver;
+  f->dev = vm_core_device(f->vm, run->v->line == 0, &virtio_gpu_driver);
   return f;
 }
 
@@ -128,12 +122,11 @@ static void device_destroy(struct fx *f) {
   if (f == NULL) {
     return;
   }
-  (void)virtio_device_reset(f->dev);
-  virtio_device_release(f->dev);
+  vm_core_device_stop(f->dev);
   gpu_remove(f->dev);
   assert_null(f->dev->priv);
   gpu_model_destroy(f->gm);
-  free(f->dev);
+  vm_core_device_free(f->dev);
   free(f);
 }
 
@@ -984,18 +977,6 @@ int main(void) {
       }
     }
   }
-  size_t entries = 0;
-  for (size_t i = 0; i < RL_ARRAY_SIZE(expected_failures); i++) {
-    entries += expected_failures[i].test[0] != '\0' ? 1 : 0;
-  }
-  if (listed != entries) {
-    (void)fprintf(stderr, "expected_failures names %zu tests, %zu exist\n",
-                  entries, listed);
-    return 1;
-  }
-  const char *filter = getenv("TEST_FILTER");
-  if (filter != NULL) {
-    cmocka_set_test_filter(filter);
-  }
-  return _cmocka_run_group_tests("gpu_driver", tests, n, NULL, NULL);
+  return run_variant_suite("gpu_driver", tests, n, expected_failures,
+                           RL_ARRAY_SIZE(expected_failures), listed);
 }

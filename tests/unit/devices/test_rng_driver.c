@@ -79,13 +79,8 @@ static struct fx *device_create(const struct run *run, paddr_t pa, unsigned irq,
       .pa = pa,
   };
   f->rm = rng_model_create(&c);
-  struct virtio_mmio_slot slot;
-  vm_slot(rng_model_vm(f->rm), run->v->line == 0, &slot);
-  struct virtio_mmio_device *m = calloc(1, sizeof(*m));
-  assert_non_null(m);
-  assert_int_equal(virtio_mmio_device_init(m, &slot), RL_OK);
-  f->dev = &m->dev; /* the first member: freed through it */
-  f->dev->driver = &virtio_rng_driver;
+  f->dev = vm_core_device(rng_model_vm(f->rm), run->v->line == 0,
+                          &virtio_rng_driver);
   assert_int_equal(virtio_rng_driver.probe(f->dev), RL_OK);
   return f;
 }
@@ -94,12 +89,11 @@ static void device_destroy(struct fx *f) {
   if (f == NULL) {
     return;
   }
-  (void)virtio_device_reset(f->dev);
-  virtio_device_release(f->dev);
+  vm_core_device_stop(f->dev);
   rng_remove(f->dev);
   assert_null(f->dev->priv);
   rng_model_destroy(f->rm);
-  free(f->dev);
+  vm_core_device_free(f->dev);
   free(f);
 }
 
@@ -298,9 +292,5 @@ int main(void) {
       }
     }
   }
-  const char *filter = getenv("TEST_FILTER");
-  if (filter != NULL) {
-    cmocka_set_test_filter(filter);
-  }
-  return _cmocka_run_group_tests("rng_driver", tests, n, NULL, NULL);
+  return run_variant_suite("rng_driver", tests, n, NULL, 0, 0);
 }

@@ -166,45 +166,6 @@ static void no_done(struct virtqueue *vq, void *token, uint32_t len) {
   (void)len;
 }
 
-/* The virtio core's own sequences, legacy and modern, break no rule. */
-static void core_sequence(void **state, uint32_t version) {
-  struct fx *f = open_dev(state, version);
-  struct virtio_mmio_slot slot;
-  vm_slot(f->vm, true, &slot);
-  struct virtio_mmio_device m;
-  memset(&m, 0, sizeof(m));
-  assert_int_equal(virtio_mmio_device_init(&m, &slot), RL_OK);
-  struct virtio_device *dev = &m.dev;
-  assert_int_equal(virtio_negotiate(dev, 0), RL_OK);
-  struct virtqueue *vq;
-  assert_int_equal(virtio_queue_setup(dev, 0, "requestq", 8, no_done, &vq),
-                   RL_OK);
-  assert_int_equal(virtio_device_ready(dev), RL_OK);
-  assert_true(vm_queue_ready(f->vm, 0));
-  assert_int_equal(vm_queue_num(f->vm, 0), 8);
-  assert_string_equal(vm_violations(f->vm), "");
-  assert_int_equal(virtio_device_reset(dev), RL_OK);
-  assert_int_equal(vm_status(f->vm), 0);
-  assert_string_equal(vm_violations(f->vm), "");
-  virtio_device_release(dev);
-}
-
-/* The core's device on the model, negotiated, one queue, DRIVER_OK. */
-static struct virtio_device *core_device(struct fx *f,
-                                         struct virtio_mmio_device *m) {
-  struct virtio_mmio_slot slot;
-  vm_slot(f->vm, true, &slot);
-  memset(m, 0, sizeof(*m));
-  assert_int_equal(virtio_mmio_device_init(m, &slot), RL_OK);
-  struct virtio_device *dev = &m->dev;
-  struct virtqueue *vq;
-  assert_int_equal(virtio_negotiate(dev, 0), RL_OK);
-  assert_int_equal(virtio_queue_setup(dev, 0, "requestq", 8, no_done, &vq),
-                   RL_OK);
-  assert_int_equal(virtio_device_ready(dev), RL_OK);
-  return dev;
-}
-
 static unsigned long done_calls;
 static void count_done(struct virtqueue *vq, void *token, uint32_t len) {
   (void)vq;
@@ -213,22 +174,39 @@ static void count_done(struct virtqueue *vq, void *token, uint32_t len) {
   done_calls++;
 }
 
+/* The core's device on the model, negotiated, one queue (`done` its
+ * callback), DRIVER_OK; *vq is the queue. */
+static struct virtio_device *core_device(struct fx *f, virtqueue_done_fn done,
+                                         struct virtqueue **vq) {
+  struct virtio_device *dev = vm_core_device(f->vm, true, NULL);
+  assert_int_equal(virtio_negotiate(dev, 0), RL_OK);
+  assert_int_equal(virtio_queue_setup(dev, 0, "requestq", 8, done, vq), RL_OK);
+  assert_int_equal(virtio_device_ready(dev), RL_OK);
+  return dev;
+}
+
+/* The virtio core's own sequences, legacy and modern, break no rule. */
+static void core_sequence(void **state, uint32_t version) {
+  struct fx *f = open_dev(state, version);
+  struct virtqueue *vq;
+  struct virtio_device *dev = core_device(f, no_done, &vq);
+  assert_true(vm_queue_ready(f->vm, 0));
+  assert_int_equal(vm_queue_num(f->vm, 0), 8);
+  assert_string_equal(vm_violations(f->vm), "");
+  assert_int_equal(virtio_device_reset(dev), RL_OK);
+  assert_int_equal(vm_status(f->vm), 0);
+  assert_string_equal(vm_violations(f->vm), "");
+  virtio_device_release(dev);
+  vm_core_device_free(dev);
+}
+
 /* A reset that never completes: the device may still write into its
  * rings and the request's buffer, so nothing of it is freed or handed
  * back; the device is failed and says so (virtio 1.2 §2.4). */
 static void test_reset_timeout_leaks(void **state) {
   struct fx *f = open_dev(state, 2);
-  struct virtio_mmio_device m;
-  struct virtio_device *dev = &m.dev;
-  struct virtio_mmio_slot slot;
-  vm_slot(f->vm, true, &slot);
-  memset(&m, 0, sizeof(m));
-  assert_int_equal(virtio_mmio_device_init(&m, &slot), RL_OK);
   struct virtqueue *vq;
-  assert_int_equal(virtio_negotiate(dev, 0), RL_OK);
-  assert_int_equal(virtio_queue_setup(dev, 0, "requestq", 8, count_done, &vq),
-                   RL_OK);
-  assert_int_equal(virtio_device_ready(dev), RL_OK);
+  struct virtio_device *dev = core_device(f, count_done, &vq);
   struct arch_dma_buf buf;
   assert_int_equal(arch_dma_alloc(1, &buf), RL_OK);
   vm_set_answer(f->vm, VM_ANSWER_NEVER);
@@ -250,6 +228,7 @@ static void test_reset_timeout_leaks(void **state) {
   assert_int_equal(virtio_device_reset(dev), RL_OK);
   assert_int_equal(done_calls, 1);
   virtio_device_release(dev);
+  vm_core_device_free(dev);
   arch_dma_free(&buf);
 }
 
@@ -258,18 +237,18 @@ static void test_reset_timeout_leaks(void **state) {
  * no queue or a whole one, never a half-set record. */
 static void test_interrupt_during_setup(void **state) {
   struct fx *f = open_dev(state, 2);
-  struct virtio_mmio_device m;
-  struct virtio_device *dev = core_device(f, &m);
+  struct virtqueue *vq;
+  struct virtio_device *dev = core_device(f, no_done, &vq);
   assert_true(dev->irq_ready);
   assert_int_equal(virtio_device_reset(dev), RL_OK);
   vm_interrupt_on_enable(f->vm, true);
   assert_int_equal(virtio_negotiate(dev, 0), RL_OK);
-  struct virtqueue *vq;
   assert_int_equal(virtio_queue_setup(dev, 0, "requestq", 8, no_done, &vq),
                    RL_OK);
   assert_true(vm_interrupts(f->vm) > 0);
   assert_int_equal(virtio_device_reset(dev), RL_OK);
   virtio_device_release(dev);
+  vm_core_device_free(dev);
 }
 
 static void test_core_modern(void **state) { core_sequence(state, 2); }

@@ -789,6 +789,27 @@ void vm_slot(const struct vm_dev *d, bool dma_coherent,
   };
 }
 
+struct virtio_device *vm_core_device(const struct vm_dev *d, bool dma_coherent,
+                                     const struct virtio_driver *drv) {
+  struct virtio_mmio_slot slot;
+  vm_slot(d, dma_coherent, &slot);
+  struct virtio_mmio_device *m = calloc(1, sizeof(*m));
+  assert_non_null(m);
+  assert_int_equal(virtio_mmio_device_init(m, &slot), RL_OK);
+  m->dev.driver = drv;
+  return &m->dev;
+}
+
+void vm_core_device_stop(struct virtio_device *dev) {
+  (void)virtio_device_reset(dev);
+  virtio_device_release(dev);
+}
+
+void vm_core_device_free(struct virtio_device *dev) {
+  /* dev is the first member of its struct virtio_mmio_device. */
+  free(dev);
+}
+
 void vm_set_answer(struct vm_dev *d, enum vm_answer mode) { d->answer = mode; }
 void vm_refuse_features(struct vm_dev *d, bool refuse) { d->refuse = refuse; }
 void vm_stuck_reset(struct vm_dev *d, bool stuck) { d->stuck_reset = stuck; }

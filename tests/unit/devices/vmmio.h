@@ -64,6 +64,16 @@ void vm_destroy(struct vm_dev *d);
 void vm_slot(const struct vm_dev *d, bool dma_coherent,
              struct virtio_mmio_slot *out);
 
+/* The core's device on this slot (virtio_mmio_device_init), allocated;
+ * bound to `drv` (not probed). */
+struct virtio_device *vm_core_device(const struct vm_dev *d, bool dma_coherent,
+                                     const struct virtio_driver *drv);
+/* Resets it and frees the core's records of it (virtio_device_reset,
+ * virtio_device_release); the driver's state is the caller's to free
+ * before vm_core_device_free. */
+void vm_core_device_stop(struct virtio_device *dev);
+void vm_core_device_free(struct virtio_device *dev);
+
 /* ---- knobs ------------------------------------------------------------- */
 void vm_set_answer(struct vm_dev *d, enum vm_answer mode);
 /* FEATURES_OK does not stay set (§3.1.1 step 6: the device refuses). */

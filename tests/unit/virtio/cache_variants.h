@@ -60,6 +60,30 @@ expected_failure_of(const struct expected_failure *table, size_t n,
   return NULL;
 }
 
+/* Runs the variant-named tests of a suite: first checks that every entry
+ * of `table` names a test that exists (`listed` of them matched a name,
+ * no stale or misspelt ones), then honours TEST_FILTER=<glob> (cmocka's
+ * filter) and runs the group. Returns main's exit status. */
+static inline int run_variant_suite(const char *group,
+                                    const struct CMUnitTest *tests, size_t n,
+                                    const struct expected_failure *table,
+                                    size_t ntable, size_t listed) {
+  size_t entries = 0;
+  for (size_t i = 0; i < ntable; i++) {
+    entries += table[i].test[0] != '\0' ? 1 : 0;
+  }
+  if (listed != entries) {
+    (void)fprintf(stderr, "expected_failures names %zu tests, %zu exist\n",
+                  entries, listed);
+    return 1;
+  }
+  const char *filter = getenv("TEST_FILTER");
+  if (filter != NULL) {
+    cmocka_set_test_filter(filter);
+  }
+  return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
+}
+
 /* Runs body(state) in a child process that must fail. Prints the reason
  * and the first lines the child printed, indented (they never start a
  * line with cmocka's "[  FAILED  ]"). */
