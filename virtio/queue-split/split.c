@@ -69,11 +69,15 @@ static void sync_used_idx_for_cpu(const struct vq_backend *q) {
                         ARCH_DMA_FROM_DEVICE, q->cfg.dma_coherent);
 }
 
-/* The used entry of slot `pos`. */
+/* The used entry of slot `pos` (non-coherent devices: on a coherent one
+ * the read barrier after the idx is all it takes). */
 static void sync_used_entry_for_cpu(const struct vq_backend *q, uint16_t pos) {
+  if (q->cfg.dma_coherent) {
+    return;
+  }
   arch_dma_sync_for_cpu((const void *)&q->used->ring[pos & (q->size - 1)],
                         sizeof(struct vring_used_elem), ARCH_DMA_FROM_DEVICE,
-                        q->cfg.dma_coherent);
+                        false);
 }
 
 static void sync_used_for_cpu(const struct vq_backend *q) {
