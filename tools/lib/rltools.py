@@ -62,10 +62,13 @@ def ensure_packages(quiet=False, extra=()):
     sudo = [] if os.geteuid() == 0 else ["sudo"]
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     out = subprocess.DEVNULL if quiet else None
-    subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True, env=env,
+    # Another tool installing at the same time holds dpkg's lock: wait for
+    # it (up to 10 minutes) instead of failing.
+    lock = ["-o", "DPkg::Lock::Timeout=600"]
+    subprocess.run(sudo + ["apt-get"] + lock + ["update", "-qq"], check=True, env=env,
                    stdout=out)
-    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq",
-                           "--no-install-recommends"] + missing,
+    subprocess.run(sudo + ["apt-get"] + lock + ["install", "-y", "-qq",
+                                                "--no-install-recommends"] + missing,
                    check=True, env=env, stdout=out)
     still = [pkg for pkg, path in wanted if not os.path.exists(path)]
     if still:
