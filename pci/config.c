@@ -1,0 +1,67 @@
+/* Configuration space through ECAM (PCIe 4.0 §7.2.2) and the capability
+ * list (PCI Local Bus 3.0 §6.7). */
+#include <arch/mmio.h>
+#include <lib/fmt.h>
+#include <pci/pci.h>
+
+#include "pci_regs.h"
+
+static volatile uint8_t *cfg(const struct pci_function *f, unsigned offset) {
+  size_t at = ((size_t)(f->bus - f->host->bus_start) << PCI_ECAM_BUS_SHIFT) |
+              ((size_t)f->dev << PCI_ECAM_DEV_SHIFT) |
+              ((size_t)f->fn << PCI_ECAM_FN_SHIFT) |
+              (offset & (PCI_ECAM_FN_SIZE - 1));
+  return f->host->ecam + at;
+}
+
+uint8_t pci_cfg_read8(const struct pci_function *f, unsigned offset) {
+  return arch_mmio_read8(cfg(f, offset));
+}
+
+uint16_t pci_cfg_read16(const struct pci_function *f, unsigned offset) {
+  return arch_mmio_read16(cfg(f, offset & ~1u));
+}
+
+uint32_t pci_cfg_read32(const struct pci_function *f, unsigned offset) {
+  return arch_mmio_read32(cfg(f, offset & ~3u));
+}
+
+void pci_cfg_write16(const struct pci_function *f, unsigned offset,
+                     uint16_t value) {
+  arch_mmio_write16(cfg(f, offset & ~1u), value);
+}
+
+void pci_cfg_write32(const struct pci_function *f, unsigned offset,
+                     uint32_t value) {
+  arch_mmio_write32(cfg(f, offset & ~3u), value);
+}
+
+rl_status pci_cap_find(const struct pci_function *f, uint8_t id, unsigned from,
+                       unsigned *offset) {
+  if ((pci_cfg_read16(f, PCI_STATUS) & PCI_STATUS_CAP_LIST) == 0) {
+    return RL_ERR_NOT_FOUND;
+  }
+  /* Each entry takes at least a dword of [0x40, 0x100): a longer walk
+   * has met a loop. */
+  unsigned budget = (PCI_CFG_SIZE - PCI_CAP_FIRST) / 4;
+  unsigned at = pci_cfg_read8(f, PCI_CAP_PTR) & ~3u;
+  bool after = from == 0;
+  while (at != 0) {
+    if (at < PCI_CAP_FIRST || at > PCI_CFG_SIZE - 4 || budget-- == 0) {
+      return RL_ERR_BAD_FORMAT;
+    }
+    if (after && pci_cfg_read8(f, at + PCI_CAP_ID) == id) {
+      *offset = at;
+      return RL_OK;
+    }
+    if (at == from) {
+      after = true;
+    }
+    at = pci_cfg_read8(f, at + PCI_CAP_NEXT) & ~3u;
+  }
+  return RL_ERR_NOT_FOUND;
+}
+
+void pci_function_name(const struct pci_function *f, char *buf, size_t size) {
+  (void)rl_snprintf(buf, size, "%02x:%02x.%x", f->bus, f->dev, f->fn);
+}

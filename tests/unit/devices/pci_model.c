@@ -1,0 +1,159 @@
+/* The PCI bus model (pci_model.h). */
+#include "pci_model.h"
+
+#include <arch_host.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CMD_WRITABLE 0x0407u /* I/O, memory, bus master, INTx disable */
+
+uint32_t pci_model_get32(const struct pci_model_fn *f, unsigned at) {
+  return (uint32_t)f->cfg[at] | ((uint32_t)f->cfg[at + 1] << 8) |
+         ((uint32_t)f->cfg[at + 2] << 16) | ((uint32_t)f->cfg[at + 3] << 24);
+}
+
+void pci_model_set32(struct pci_model_fn *f, unsigned at, uint32_t v) {
+  for (unsigned i = 0; i < 4; i++) {
+    f->cfg[at + i] = (uint8_t)(v >> (8 * i));
+  }
+}
+
+static struct pci_model_fn *at(struct pci_model *m, size_t offset,
+                               unsigned *reg) {
+  size_t bus = offset >> 20;
+  size_t devfn = (offset >> 12) & 0xff;
+  *reg = (unsigned)(offset & 0xfff);
+  if (bus != 0 || !m->fns[devfn].present) {
+    return NULL;
+  }
+  return &m->fns[devfn];
+}
+
+static uint32_t model_read(void *ctx, size_t offset, unsigned width) {
+  unsigned reg;
+  struct pci_model_fn *f = at(ctx, offset, &reg);
+  if (f == NULL) {
+    return 0xffffffffu;
+  }
+  uint32_t v = 0;
+  for (unsigned i = 0; i < width; i++) {
+    v |= (uint32_t)f->cfg[reg + i] << (8 * i);
+  }
+  return v;
+}
+
+/* BAR register `r` (0..5) written with `v`: the address bits that the
+ * BAR's size leaves writable, the flag bits kept. */
+static void write_bar(struct pci_model *m, struct pci_model_fn *f, unsigned r,
+                      uint32_t v) {
+  unsigned reg = 0x10 + 4 * r;
+  uint32_t old = pci_model_get32(f, reg);
+  uint16_t cmd = (uint16_t)(f->cfg[4] | (f->cfg[5] << 8));
+  if (v == 0xffffffffu && (cmd & 0x3u) != 0) {
+    m->sizing_while_decoding++;
+  }
+  if (f->bar_raw_mask[r] != 0) {
+    pci_model_set32(f, reg, v == 0xffffffffu ? f->bar_raw_mask[r] : v);
+    return;
+  }
+  /* The upper half of a 64-bit BAR. */
+  if (r > 0 && f->bar_size[r - 1] != 0 &&
+      (f->cfg[0x10 + 4 * (r - 1)] & 0x7) == 0x4) {
+    uint64_t mask = ~(f->bar_size[r - 1] - 1);
+    pci_model_set32(f, reg, v & (uint32_t)(mask >> 32));
+    return;
+  }
+  if (f->bar_size[r] == 0) {
+    return;
+  }
+  uint32_t flags = old & ((old & 1u) ? 0x3u : 0xfu);
+  uint32_t mask =
+      (uint32_t) ~(f->bar_size[r] - 1) & ((old & 1u) ? ~0x3u : ~0xfu);
+  pci_model_set32(f, reg, (v & mask) | flags);
+}
+
+static void model_write(void *ctx, size_t offset, unsigned width, uint32_t v) {
+  struct pci_model *m = ctx;
+  unsigned reg;
+  struct pci_model_fn *f = at(m, offset, &reg);
+  if (f == NULL) {
+    return;
+  }
+  if (reg == 0x04 && width >= 2) {
+    uint16_t cmd = (uint16_t)(f->cfg[4] | (f->cfg[5] << 8));
+    cmd = (uint16_t)((cmd & ~f->command_writable) | (v & f->command_writable));
+    f->cfg[4] = (uint8_t)cmd;
+    f->cfg[5] = (uint8_t)(cmd >> 8);
+    return;
+  }
+  if (reg >= 0x10 && reg < 0x28 && width == 4 && reg % 4 == 0) {
+    write_bar(m, f, (reg - 0x10) / 4, v);
+  }
+  /* Everything else is read-only here. */
+}
+
+rl_status pci_model_init(struct pci_model *m, volatile void *base,
+                         size_t size) {
+  *m = (struct pci_model){0};
+  m->fns = calloc(32 * 8, sizeof(*m->fns));
+  if (m->fns == NULL) {
+    return RL_ERR_NO_MEMORY;
+  }
+  m->base = base;
+  rl_status st = host_mmio_register(base, size, model_read, model_write, m);
+  if (st != RL_OK) {
+    free(m->fns);
+    m->fns = NULL;
+  }
+  return st;
+}
+
+void pci_model_free(struct pci_model *m) {
+  if (m->fns != NULL) {
+    (void)host_mmio_unregister(m->base);
+    free(m->fns);
+  }
+  *m = (struct pci_model){0};
+}
+
+struct pci_model_fn *pci_model_add(struct pci_model *m, unsigned dev,
+                                   unsigned fn, uint16_t vendor,
+                                   uint16_t device, uint16_t class_code,
+                                   uint8_t header_type) {
+  struct pci_model_fn *f = &m->fns[dev * 8 + fn];
+  memset(f, 0, sizeof(*f));
+  f->present = true;
+  f->command_writable = CMD_WRITABLE;
+  pci_model_set32(f, 0x00, vendor | ((uint32_t)device << 16));
+  f->cfg[0x0a] = (uint8_t)class_code;
+  f->cfg[0x0b] = (uint8_t)(class_code >> 8);
+  f->cfg[0x0e] = header_type;
+  f->cfg[0x3d] = 1;
+  return f;
+}
+
+void pci_model_bar(struct pci_model_fn *f, unsigned i, uint64_t size,
+                   uint32_t flags) {
+  f->bar_size[i] = size;
+  pci_model_set32(f, 0x10 + 4 * i, flags);
+}
+
+void pci_model_cap(struct pci_model_fn *f, unsigned where, uint8_t id,
+                   const void *body, size_t len) {
+  /* Link it after the last capability. */
+  f->cfg[0x06] |= 0x10;
+  if (f->cfg[0x34] == 0) {
+    f->cfg[0x34] = (uint8_t)where;
+  } else {
+    unsigned p = f->cfg[0x34];
+    for (unsigned n = 0; f->cfg[p + 1] != 0 && n < 64; n++) {
+      p = f->cfg[p + 1];
+    }
+    f->cfg[p + 1] = (uint8_t)where;
+  }
+  f->cfg[where] = id;
+  f->cfg[where + 1] = 0;
+  if (len > 0) {
+    memcpy(&f->cfg[where + 2], body, len);
+  }
+}
