@@ -4,8 +4,11 @@
 #include <arch_host.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define CMD_WRITABLE 0x0407u /* I/O, memory, bus master, INTx disable */
+#define ECAM_SIZE (256u << 20)
+#define ARENA_SIZE (1u << 30)
 
 uint32_t pci_model_get32(const struct pci_model_fn *f, unsigned at) {
   return (uint32_t)f->cfg[at] | ((uint32_t)f->cfg[at + 1] << 8) |
@@ -92,28 +95,103 @@ static void model_write(void *ctx, size_t offset, unsigned width, uint32_t v) {
   /* Everything else is read-only here. */
 }
 
-rl_status pci_model_init(struct pci_model *m, volatile void *base,
-                         size_t size) {
+rl_status pci_model_init(struct pci_model *m) {
   *m = (struct pci_model){0};
-  m->fns = calloc(32 * 8, sizeof(*m->fns));
-  if (m->fns == NULL) {
+  void *arena =
+      mmap(NULL, ARENA_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (arena == MAP_FAILED) {
     return RL_ERR_NO_MEMORY;
   }
-  m->base = base;
-  rl_status st = host_mmio_register(base, size, model_read, model_write, m);
+  m->arena = arena;
+  m->arena_used = ECAM_SIZE;
+  m->fns = calloc(32 * 8, sizeof(*m->fns));
+  rl_status st =
+      m->fns == NULL
+          ? RL_ERR_NO_MEMORY
+          : host_mmio_register(m->arena, ECAM_SIZE, model_read, model_write, m);
   if (st != RL_OK) {
     free(m->fns);
-    m->fns = NULL;
+    (void)munmap(arena, ARENA_SIZE);
+    *m = (struct pci_model){0};
   }
   return st;
 }
 
 void pci_model_free(struct pci_model *m) {
   if (m->fns != NULL) {
-    (void)host_mmio_unregister(m->base);
+    (void)host_mmio_unregister(m->arena);
+    for (unsigned i = 0; i < 32 * 8; i++) {
+      for (unsigned b = 0; b < 6; b++) {
+        if (m->fns[i].bar_va[b] != NULL) {
+          (void)host_mmio_unregister(m->fns[i].bar_va[b]);
+        }
+      }
+    }
     free(m->fns);
+    (void)munmap(m->arena, ARENA_SIZE);
   }
   *m = (struct pci_model){0};
+}
+
+void pci_model_bar_handler(struct pci_model_fn *f, unsigned i,
+                           pci_model_bar_read read, pci_model_bar_write write,
+                           void *ctx) {
+  f->bar_read[i] = read;
+  f->bar_write[i] = write;
+  f->bar_ctx[i] = ctx;
+}
+
+/* The bus address BAR `b` of `f` holds now (0: none). */
+static uint64_t bar_addr(const struct pci_model_fn *f, unsigned b) {
+  uint32_t lo = pci_model_get32(f, 0x10 + 4 * b);
+  if (lo & 1u) {
+    return 0;
+  }
+  uint64_t a = lo & ~0xfu;
+  if ((lo & 0x6u) == 0x4u && b < 5) {
+    a |= (uint64_t)pci_model_get32(f, 0x14 + 4 * b) << 32;
+  }
+  return a;
+}
+
+rl_status pci_model_ioremap(struct pci_model *m, paddr_t pa, uint64_t size,
+                            volatile void **out) {
+  for (unsigned i = 0; i < 32 * 8; i++) {
+    struct pci_model_fn *f = &m->fns[i];
+    for (unsigned b = 0; f->present && b < 6; b++) {
+      uint64_t base = bar_addr(f, b);
+      if (f->bar_read[b] == NULL || base == 0 || pa < base ||
+          pa - base >= f->bar_size[b]) {
+        continue;
+      }
+      if (pa - base + size > f->bar_size[b]) {
+        return RL_ERR_OUT_OF_RANGE;
+      }
+      if (f->bar_va[b] == NULL) {
+        size_t len = (size_t)f->bar_size[b];
+        if (m->arena_used + len > ARENA_SIZE) {
+          return RL_ERR_NO_MEMORY;
+        }
+        f->bar_va[b] = m->arena + m->arena_used;
+        m->arena_used += (len + 4095) & ~(size_t)4095;
+        rl_status st = host_mmio_register(f->bar_va[b], len, f->bar_read[b],
+                                          f->bar_write[b], f->bar_ctx[b]);
+        if (st != RL_OK) {
+          f->bar_va[b] = NULL;
+          return st;
+        }
+      }
+      *out = (volatile uint8_t *)f->bar_va[b] + (pa - base);
+      return RL_OK;
+    }
+  }
+  if (size > ECAM_SIZE) {
+    return RL_ERR_OUT_OF_RANGE;
+  }
+  m->ecam_pa = pa;
+  m->ecam_size = size;
+  *out = m->arena;
+  return RL_OK;
 }
 
 struct pci_model_fn *pci_model_add(struct pci_model *m, unsigned dev,

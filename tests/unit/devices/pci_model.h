@@ -9,24 +9,48 @@
 #include <ringlight/status.h>
 #include <ringlight/types.h>
 
+typedef uint32_t (*pci_model_bar_read)(void *ctx, size_t offset,
+                                       unsigned width);
+typedef void (*pci_model_bar_write)(void *ctx, size_t offset, unsigned width,
+                                    uint32_t value);
+
 struct pci_model_fn {
   bool present;
+  /* What answers inside a BAR, once the kernel maps it (NULL: nothing). */
+  pci_model_bar_read bar_read[6];
+  pci_model_bar_write bar_write[6];
+  void *bar_ctx[6];
+  volatile void *bar_va[6]; /* where its window is registered */
   uint8_t cfg[4096];
-  uint64_t
-      bar_size[6]; /* 0: no BAR; a 64-bit BAR's size sits at its low index */
+  /* 0: no BAR; a 64-bit BAR's size sits at its low index. */
+  uint64_t bar_size[6];
   uint32_t bar_raw_mask[6]; /* non-zero: what all-ones reads back (a lie) */
   uint16_t command_writable;
 };
 
 struct pci_model {
-  struct pci_model_fn *fns;       /* [32 * 8], bus 0 */
-  volatile void *base;            /* the registered window */
+  struct pci_model_fn *fns; /* [32 * 8], bus 0 */
+  uint8_t *arena;           /* reserved address space, never touched */
+  size_t arena_used;
+  paddr_t ecam_pa; /* the last ECAM mapping's (for tests) */
+  uint64_t ecam_size;
   unsigned sizing_while_decoding; /* BAR all-ones writes with decoding on */
 };
 
-/* A bus with no function, answering at `base` for `size` bytes. */
-rl_status pci_model_init(struct pci_model *m, volatile void *base, size_t size);
+/* A bus with no function. Its ECAM window answers at the start of a
+ * reserved address range. */
+rl_status pci_model_init(struct pci_model *m);
 void pci_model_free(struct pci_model *m);
+
+/* arch_ioremap for a test on this model: an address inside an assigned
+ * memory BAR with a handler maps that BAR's window (PCI addresses equal
+ * CPU addresses, as in QEMU's windows); any other is the ECAM window. */
+rl_status pci_model_ioremap(struct pci_model *m, paddr_t pa, uint64_t size,
+                            volatile void **out);
+/* Who answers inside BAR `i` of `f`. */
+void pci_model_bar_handler(struct pci_model_fn *f, unsigned i,
+                           pci_model_bar_read read, pci_model_bar_write write,
+                           void *ctx);
 
 /* A function: vendor, device, class (base << 8 | sub), header type
  * (bit 7: multi-function); interrupt pin 1 (INTA). */

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <libfdt.h>
 
@@ -27,21 +26,11 @@
 #error "FIXTURES_DIR must name tests/fixtures (set by BUILD.gn)"
 #endif
 
-/* The ECAM window: reserved address space, never touched (the model
- * answers every access through the host MMIO hook). */
-#define ECAM_RESERVE (256u << 20)
-static void *ecam_va;
-static paddr_t ecam_pa_seen;
-static uint64_t ecam_size_seen;
+/* The model of the test that runs. */
+static struct pci_model *current;
 
 rl_status arch_ioremap(paddr_t pa, uint64_t size, volatile void **out) {
-  if (size > ECAM_RESERVE) {
-    return RL_ERR_OUT_OF_RANGE;
-  }
-  ecam_pa_seen = pa;
-  ecam_size_seen = size;
-  *out = ecam_va;
-  return RL_OK;
+  return pci_model_ioremap(current, pa, size, out);
 }
 
 static void *load(const char *name, size_t *len) {
@@ -82,6 +71,8 @@ static struct world *world_new(const char *fixture) {
   struct world *w = calloc(1, sizeof(*w));
   assert_non_null(w);
   w->blob = load(fixture, &w->len);
+  assert_int_equal(pci_model_init(&w->model), RL_OK);
+  current = &w->model;
   return w;
 }
 
@@ -93,7 +84,6 @@ static rl_status world_init_host(struct world *w) {
 
 static void world_start(struct world *w) {
   assert_int_equal(world_init_host(w), RL_OK);
-  assert_int_equal(pci_model_init(&w->model, ecam_va, ecam_size_seen), RL_OK);
 }
 
 static void world_free(struct world *w) {
@@ -122,8 +112,8 @@ static void test_aarch64_bridge(void **state) {
   assert_int_equal(h->bus_start, 0);
   assert_int_equal(h->bus_end, 255);
   assert_true(h->dma_coherent);
-  assert_int_equal(ecam_pa_seen, 0x4010000000ull);
-  assert_int_equal(ecam_size_seen, 0x10000000ull);
+  assert_int_equal(w->model.ecam_pa, 0x4010000000ull);
+  assert_int_equal(w->model.ecam_size, 0x10000000ull);
   assert_int_equal(h->window_count, 3);
   const struct pci_window *io = window(h, PCI_SPACE_IO);
   const struct pci_window *m32 = window(h, PCI_SPACE_MEM32);
@@ -170,7 +160,7 @@ static void test_small_ecam_limits_buses(void **state) {
   assert_int_equal(world_init_host(w), RL_OK);
   assert_int_equal(w->host.ecam_pa, 0x3f000000ull);
   assert_int_equal(w->host.bus_end, 15);
-  assert_int_equal(ecam_size_seen, 0x1000000ull);
+  assert_int_equal(w->model.ecam_size, 0x1000000ull);
   world_free(w);
 }
 
@@ -460,18 +450,6 @@ static void test_intx_routing(void **state) {
   }
 }
 
-static int setup(void **state) {
-  (void)state;
-  ecam_va =
-      mmap(NULL, ECAM_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  return ecam_va == MAP_FAILED ? -1 : 0;
-}
-
-static int teardown(void **state) {
-  (void)state;
-  return munmap(ecam_va, ECAM_RESERVE);
-}
-
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_aarch64_bridge),
@@ -486,5 +464,5 @@ int main(void) {
       cmocka_unit_test(test_capabilities),
       cmocka_unit_test(test_intx_routing),
   };
-  return cmocka_run_group_tests_name("pci", tests, setup, teardown);
+  return cmocka_run_group_tests_name("pci", tests, NULL, NULL);
 }
