@@ -48,7 +48,7 @@
 #define IMSIC_EIE0 0xc0
 #define IMSIC_MAX_IDS 2047u
 
-#define GENMSI_TIMEOUT_NS 10000000ull /* 10 ms */
+#define GENMSI_TIMEOUT_MS 10u
 
 static volatile uint8_t *aplic;
 static uint64_t aplic_size;
@@ -83,14 +83,24 @@ static unsigned long imsic_word(unsigned id) { return (id / 64) * 2; }
 static bool is_msi(void) { return chip.kind == RISCV_IRQCHIP_APLIC_MSI; }
 
 /* A genmsi message (AIA §4.5.17) to identity `eiid` of this hart's
- * interrupt file proves that M-mode set the MSI address. */
-static rl_status msi_selftest(unsigned eiid) {
+ * interrupt file proves that M-mode set the MSI address. This runs
+ * before arch_time_init, so the deadline is counted in time CSR ticks at
+ * the tree's timebase-frequency. */
+static rl_status msi_selftest(const struct fdt *fdt, unsigned eiid) {
+  int cpus;
+  uint32_t hz;
+  rl_status st = fdt_path(fdt, "/cpus", &cpus);
+  if (st != RL_OK ||
+      (st = fdt_get_u32(fdt, cpus, "timebase-frequency", &hz)) != RL_OK) {
+    return st;
+  }
   unsigned long bit = 1ul << (eiid % 64);
   imsic_clear(IMSIC_EIP0 + imsic_word(eiid), bit);
   reg_write(APLIC_GENMSI, (chip.index << APLIC_TARGET_HART_SHIFT) | eiid);
-  uint64_t deadline = arch_time_ns() + GENMSI_TIMEOUT_NS;
+  uint64_t start = arch_time_raw();
+  uint64_t limit = hz / 1000 * GENMSI_TIMEOUT_MS + 1;
   bool arrived = false;
-  while (!arrived && arch_time_ns() < deadline) {
+  while (!arrived && arch_time_raw() - start < limit) {
     arrived = (imsic_read(IMSIC_EIP0 + imsic_word(eiid)) & bit) != 0 &&
               (reg_read(APLIC_GENMSI) & APLIC_GENMSI_BUSY) == 0;
   }
@@ -168,7 +178,8 @@ rl_status riscv_aplic_init(const struct fdt *fdt,
     return RL_ERR_IO;
   }
   if (is_msi()) {
-    if (msi_selftest(chip.nids) != RL_OK) {
+    st = msi_selftest(fdt, chip.nids);
+    if (st == RL_ERR_TIMEOUT) {
       klog(LOG_ERROR,
            "irq: APLIC %#llx in MSI mode: a test MSI (genmsi) did not reach "
            "this hart's IMSIC: the M-level firmware did not set the APLIC's "
@@ -176,6 +187,9 @@ rl_status riscv_aplic_init(const struct fdt *fdt,
            "default PLIC\n",
            (unsigned long long)pa);
       return RL_ERR_NOT_SUPPORTED;
+    }
+    if (st != RL_OK) {
+      return st;
     }
     imsic_write(IMSIC_EIDELIVERY, 1);
   }
