@@ -78,7 +78,9 @@ static void imsic_clear(unsigned long reg, unsigned long bits) {
   csr_write(0x150, reg);
   csr_clear(0x151, bits);
 }
-static unsigned long imsic_word(unsigned id) { return (id / 64) * 2; }
+static unsigned long imsic_word(unsigned id) {
+  return (unsigned long)(id / 64) * 2;
+}
 
 static bool is_msi(void) { return chip.kind == RISCV_IRQCHIP_APLIC_MSI; }
 
