@@ -146,12 +146,13 @@ rl_status riscv_aplic_init(const struct fdt *fdt,
   }
   aplic = (volatile uint8_t *)va;
 
-  /* §4.5.1: interrupts off while the domain is set up; DM is fixed by
-   * the implementation in QEMU, so check that it is the mode the tree
-   * describes. */
-  reg_write(APLIC_DOMAINCFG, 0);
+  /* §4.5.1: interrupts off while the domain is set up. DM may be
+   * read-only (it is in QEMU): check that the mode the tree describes
+   * stuck. */
+  uint32_t mode = is_msi() ? APLIC_DOMAINCFG_DM : 0;
+  reg_write(APLIC_DOMAINCFG, mode);
   uint32_t dm = reg_read(APLIC_DOMAINCFG) & APLIC_DOMAINCFG_DM;
-  if ((dm != 0) != is_msi()) {
+  if (dm != mode) {
     klog(LOG_ERROR,
          "irq: APLIC %#llx is in %s delivery mode, the device "
          "tree describes %s\n",
@@ -175,7 +176,7 @@ rl_status riscv_aplic_init(const struct fdt *fdt,
     reg_write(APLIC_IDC(chip.index) + APLIC_IDC_ITHRESHOLD, 0);
     reg_write(APLIC_IDC(chip.index) + APLIC_IDC_IDELIVERY, 1);
   }
-  reg_write(APLIC_DOMAINCFG, APLIC_DOMAINCFG_IE);
+  reg_write(APLIC_DOMAINCFG, mode | APLIC_DOMAINCFG_IE);
   if ((reg_read(APLIC_DOMAINCFG) & APLIC_DOMAINCFG_IE) == 0) {
     return RL_ERR_IO;
   }
