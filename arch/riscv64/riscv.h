@@ -2,6 +2,7 @@
 #ifndef ARCH_RISCV64_H
 #define ARCH_RISCV64_H
 
+#include <ringlight/status.h>
 #include <ringlight/types.h>
 
 #define csr_read(csr)                                                          \
@@ -32,7 +33,24 @@ struct sbi_ret {
 struct sbi_ret sbi_call(unsigned long ext, unsigned long fid, unsigned long a0,
                         unsigned long a1, unsigned long a2);
 
+/* Interrupt controllers (irq.c picks one; irq_dt.h describes them). */
+struct fdt;
+struct riscv_irqchip_dt;
+rl_status riscv_plic_init(const struct fdt *fdt,
+                          const struct riscv_irqchip_dt *dt);
+rl_status riscv_plic_from_dt(const uint32_t *cells, size_t ncells,
+                             unsigned *irq);
+rl_status riscv_plic_set_enable(unsigned irq, bool on);
+void riscv_plic_eoi(unsigned irq);
 void riscv_plic_dispatch(void);
+rl_status riscv_aplic_init(const struct fdt *fdt,
+                           const struct riscv_irqchip_dt *dt);
+rl_status riscv_aplic_from_dt(const uint32_t *cells, size_t ncells,
+                              unsigned *irq);
+rl_status riscv_aplic_set_enable(unsigned irq, bool on);
+void riscv_aplic_dispatch(void);
+/* Supervisor external interrupt (scause 9): the chosen controller. */
+void riscv_external_dispatch(void);
 void riscv_timer_interrupt(void);
 unsigned long riscv_hart_id(void);
 

@@ -50,7 +50,7 @@ void riscv_trap(struct frame *f) {
       return;
     }
     if (code == 9) {
-      riscv_plic_dispatch();
+      riscv_external_dispatch();
       return;
     }
     panic("unexpected interrupt, scause %#lx", scause);

@@ -24,6 +24,21 @@ MACHINES = {
 }
 
 
+def refused_options(arch, extra):
+    """Why QEMU options in `extra` cannot boot the kernel on `arch` (a
+    message naming the option and what to use instead), or None."""
+    extra = list(extra)
+    for i, arg in enumerate(extra[:-1]):
+        if arch == "riscv64" and arg in ("-bios", "--bios") and extra[i + 1] == "none":
+            return ("-bios none cannot boot the riscv64 kernel: QEMU then starts "
+                    "the hart in M-mode at the start of RAM (0x80000000), where "
+                    "nothing is loaded, and the machine hangs without output. The "
+                    "kernel is linked at 0x80200000 and runs in S-mode behind SBI "
+                    "firmware (timer and start-up). Leave out -bios none: tools/run "
+                    "passes -bios default (QEMU's OpenSBI).")
+    return None
+
+
 def qemu_command(arch, kernel, memory="256M", display="none", serial=None,
                  qmp=None, append=None, gpu=True, extra=(), gdb=False):
     m = MACHINES[arch]
