@@ -36,20 +36,41 @@ void pci_cfg_write32(const struct pci_function *f, unsigned offset,
   arch_mmio_write32(cfg(f, offset & ~3u), value);
 }
 
+/* The capability after `at` (0: the first); RL_ERR_BAD_FORMAT for a
+ * pointer outside [0x40, 0x100). */
+static rl_status cap_next(const struct pci_function *f, unsigned at,
+                          unsigned *next) {
+  unsigned n =
+      pci_cfg_read8(f, at == 0 ? PCI_CAP_PTR : at + PCI_CAP_NEXT) & ~3u;
+  if (n != 0 && (n < PCI_CAP_FIRST || n > PCI_CFG_SIZE - 4)) {
+    return RL_ERR_BAD_FORMAT;
+  }
+  *next = n;
+  return RL_OK;
+}
+
 rl_status pci_cap_find(const struct pci_function *f, uint8_t id, unsigned from,
                        unsigned *offset) {
   if ((pci_cfg_read16(f, PCI_STATUS) & PCI_STATUS_CAP_LIST) == 0) {
     return RL_ERR_NOT_FOUND;
   }
-  /* Each entry takes at least a dword of [0x40, 0x100): a longer walk
-   * has met a loop. */
+  /* First the whole list: each entry takes at least a dword of
+   * [0x40, 0x100), so a longer walk has met a loop. Only an acyclic list
+   * gives "after `from`" a meaning, and the caller's walk an end. */
   unsigned budget = (PCI_CFG_SIZE - PCI_CAP_FIRST) / 4;
-  unsigned at = pci_cfg_read8(f, PCI_CAP_PTR) & ~3u;
-  bool after = from == 0;
-  while (at != 0) {
-    if (at < PCI_CAP_FIRST || at > PCI_CFG_SIZE - 4 || budget-- == 0) {
+  unsigned at = 0;
+  rl_status st;
+  do {
+    if ((st = cap_next(f, at, &at)) != RL_OK) {
+      return st;
+    }
+    if (budget-- == 0) {
       return RL_ERR_BAD_FORMAT;
     }
+  } while (at != 0);
+  bool after = from == 0;
+  at = 0;
+  while ((st = cap_next(f, at, &at)) == RL_OK && at != 0) {
     if (after && pci_cfg_read8(f, at + PCI_CAP_ID) == id) {
       *offset = at;
       return RL_OK;
@@ -57,9 +78,8 @@ rl_status pci_cap_find(const struct pci_function *f, uint8_t id, unsigned from,
     if (at == from) {
       after = true;
     }
-    at = pci_cfg_read8(f, at + PCI_CAP_NEXT) & ~3u;
   }
-  return RL_ERR_NOT_FOUND;
+  return st == RL_OK ? RL_ERR_NOT_FOUND : st;
 }
 
 void pci_function_name(const struct pci_function *f, char *buf, size_t size) {

@@ -1,0 +1,313 @@
+/* The virtio-pci transport (virtio/transport-pci) on the PCI bus model
+ * with a virtio-pci function in front of the rng and GPU models: the same
+ * drivers work over PCI as over MMIO (the device holds the pixels the
+ * driver drew), and a function that lies about its capabilities or its
+ * notify offsets is refused with a message, never used. */
+/* clang-format off */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+/* clang-format on */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arch/vm.h>
+#include <drivers/gpu/gpu.h>
+#include <drivers/rng/rng.h>
+#include <lib/gfx/fb.h>
+#include <lib/log.h>
+#include <pci/pci.h>
+#include <virtio/transport-pci/pci.h>
+#include <virtio/transport-pci/virtio_pci.h>
+
+#include "gpu_model.h"
+#include "rng_model.h"
+#include "vpci_model.h"
+
+#ifndef FIXTURES_DIR
+#error "FIXTURES_DIR must name tests/fixtures (set by BUILD.gn)"
+#endif
+
+extern const struct virtio_driver virtio_rng_driver;
+extern const struct virtio_driver virtio_gpu_driver;
+
+static struct pci_model *current;
+
+/* Devices are bound by hand here: no driver table. */
+const struct virtio_driver *const virtio_drivers[] = {NULL};
+const size_t virtio_driver_count = 0;
+
+/* The log since the last clear. */
+static char captured[16384];
+static size_t captured_len;
+
+static void capture(const char *text, size_t len, void *ctx) {
+  (void)ctx;
+  size_t n = RL_MIN(len, sizeof(captured) - 1 - captured_len);
+  memcpy(captured + captured_len, text, n);
+  captured_len += n;
+  captured[captured_len] = '\0';
+}
+
+static void host_log_clear(void) {
+  captured_len = 0;
+  captured[0] = '\0';
+}
+
+static const char *host_log_tail(void) { return captured; }
+
+rl_status arch_ioremap(paddr_t pa, uint64_t size, volatile void **out) {
+  return pci_model_ioremap(current, pa, size, out);
+}
+
+struct world {
+  void *blob;
+  struct fdt fdt;
+  struct pci_model model;
+  struct pci_host host;
+};
+
+static void *load(const char *name, size_t *len) {
+  char path[512];
+  (void)snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, name);
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  assert_int_equal(fseek(f, 0, SEEK_END), 0);
+  long n = ftell(f);
+  assert_true(n > 0);
+  rewind(f);
+  void *blob = malloc((size_t)n);
+  assert_non_null(blob);
+  assert_int_equal(fread(blob, 1, (size_t)n, f), (size_t)n);
+  (void)fclose(f);
+  *len = (size_t)n;
+  return blob;
+}
+
+/* QEMU's aarch64 tree: INTA of device d reaches GIC SPI 3 + d % 4. */
+static unsigned intx_irq(unsigned dev) { return 32 + 3 + dev % 4; }
+
+static struct world *world_new(void) {
+  struct world *w = calloc(1, sizeof(*w));
+  assert_non_null(w);
+  size_t len;
+  w->blob = load("qemu_virt_aarch64.dtb", &len);
+  assert_int_equal(fdt_open(&w->fdt, w->blob, len), RL_OK);
+  assert_int_equal(pci_model_init(&w->model), RL_OK);
+  current = &w->model;
+  return w;
+}
+
+static const struct pci_function *enumerate(struct world *w, unsigned dev) {
+  int node;
+  assert_int_equal(pci_host_find(&w->fdt, -1, &node), RL_OK);
+  assert_int_equal(pci_host_init(&w->fdt, node, &w->host), RL_OK);
+  assert_int_equal(pci_enumerate(&w->host), RL_OK);
+  for (unsigned i = 0; i < w->host.function_count; i++) {
+    if (w->host.functions[i].dev == dev) {
+      return &w->host.functions[i];
+    }
+  }
+  fail_msg("no function at device %u", dev);
+  return NULL;
+}
+
+static void world_free(struct world *w) {
+  pci_model_free(&w->model);
+  free(w->blob);
+  free(w);
+}
+
+static void test_rng_over_pci(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct rng_model_config rc = {.version = 2, .irq = intx_irq(1), .pa = 0x1};
+  struct rng_model *rm = rng_model_create(&rc);
+  struct vpci *v = vpci_add(&w->model, 1, rng_model_vm(rm), 4, 1);
+  const struct pci_function *fn = enumerate(w, 1);
+  assert_int_equal(virtio_pci_device_id(fn), 4);
+  struct virtio_pci_device p;
+  assert_int_equal(virtio_pci_device_init(&p, fn), RL_OK);
+  assert_int_equal(p.dev.irq, intx_irq(1));
+  assert_string_equal(p.dev.name, "virtio-rng@pci-00:01.0");
+  p.dev.driver = &virtio_rng_driver;
+  assert_int_equal(virtio_rng_driver.probe(&p.dev), RL_OK);
+  uint8_t buf[32];
+  size_t got;
+  assert_int_equal(rng_read(rng_get(0), buf, sizeof(buf), &got), RL_OK);
+  uint32_t len;
+  uint32_t offered;
+  const uint8_t *want = rng_model_last(rm, &len, &offered);
+  assert_int_equal(got, len);
+  assert_memory_equal(buf, want, got);
+  /* The probe's read and this one completed through INTx and the ISR,
+   * one notify each. */
+  assert_int_equal(vm_interrupts(rng_model_vm(rm)), 2);
+  assert_int_equal(vm_notifies(rng_model_vm(rm), 0), 2);
+  assert_int_equal(v->bad_accesses, 0);
+  assert_int_equal(v->bad_notifies, 0);
+  (void)virtio_device_reset(&p.dev);
+  rng_remove(&p.dev);
+  virtio_device_release(&p.dev);
+  vpci_free(v);
+  rng_model_destroy(rm);
+  world_free(w);
+}
+
+static void test_gpu_over_pci(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct gpu_model_config gc = {
+      .version = 2,
+      .edid = true,
+      .num_scanouts = 1,
+      .scanout = {{.enabled = true, .width = 320, .height = 200}},
+      .irq = intx_irq(2),
+      .pa = 0x2,
+  };
+  struct gpu_model *gm = gpu_model_create(&gc);
+  struct vpci *v = vpci_add(&w->model, 2, gpu_model_vm(gm), 16, 2);
+  const struct pci_function *fn = enumerate(w, 2);
+  struct virtio_pci_device p;
+  assert_int_equal(virtio_pci_device_init(&p, fn), RL_OK);
+  p.dev.driver = &virtio_gpu_driver;
+  rl_status st = virtio_gpu_driver.probe(&p.dev);
+  if (st != RL_OK) {
+    fail_msg("probe: %s; log:\n%s", rl_status_str(st), host_log_tail());
+  }
+  struct gpu *g = gpu_get(0);
+  assert_int_equal(gpu_present(g), RL_OK);
+  const struct fb_surface *s = gpu_surface(g, 0);
+  assert_non_null(s);
+  struct gm_rect r;
+  uint32_t id = gpu_model_scanout(gm, 0, &r);
+  assert_int_not_equal(id, 0);
+  assert_int_equal(r.w, 320);
+  assert_int_equal(r.h, 200);
+  const struct gm_resource *res = gpu_model_resource(gm, id);
+  assert_non_null(res);
+  for (uint32_t y = 0; y < s->height; y++) {
+    assert_memory_equal(res->pixels + (size_t)y * res->width, fb_row(s, y),
+                        (size_t)s->width * 4);
+  }
+  assert_int_equal(v->bad_accesses, 0);
+  assert_int_equal(v->bad_notifies, 0);
+  (void)virtio_device_reset(&p.dev);
+  gpu_remove(&p.dev);
+  virtio_device_release(&p.dev);
+  vpci_free(v);
+  gpu_model_destroy(gm);
+  world_free(w);
+}
+
+/* A function whose capabilities lie is refused at init, with what is
+ * wrong in the log. `edit` breaks the function after it is set up. */
+static void expect_refused(void (*edit)(struct pci_model_fn *f), rl_status want,
+                           const char *message) {
+  struct world *w = world_new();
+  struct rng_model_config rc = {.version = 2, .irq = intx_irq(1), .pa = 0x1};
+  struct rng_model *rm = rng_model_create(&rc);
+  struct vpci *v = vpci_add(&w->model, 1, rng_model_vm(rm), 4, 1);
+  edit(v->fn);
+  const struct pci_function *fn = enumerate(w, 1);
+  struct virtio_pci_device p;
+  host_log_clear();
+  assert_int_equal(virtio_pci_device_init(&p, fn), want);
+  if (strstr(host_log_tail(), message) == NULL) {
+    fail_msg("log lacks \"%s\":\n%s", message, host_log_tail());
+  }
+  vpci_free(v);
+  rng_model_destroy(rm);
+  world_free(w);
+}
+
+static void drop_common(struct pci_model_fn *f) {
+  f->cfg[0x43] = 0x7f; /* the common capability's cfg_type: unknown */
+}
+static void common_outside_bar(struct pci_model_fn *f) {
+  pci_model_set32(f, 0x48, VPCI_BAR_SIZE - 0x10); /* offset; length 4 KiB */
+}
+static void notify_in_io_bar(struct pci_model_fn *f) {
+  f->cfg[0x74] = 0; /* the notify capability names BAR 0 (none) */
+}
+static void short_notify_cap(struct pci_model_fn *f) {
+  f->cfg[0x72] = 16; /* cap_len without notify_off_multiplier */
+}
+static void cap_loop(struct pci_model_fn *f) {
+  f->cfg[0x71] = 0x40; /* the last capability points at the first */
+}
+
+static void test_refusals(void **state) {
+  (void)state;
+  expect_refused(drop_common, RL_ERR_NOT_SUPPORTED,
+                 "no common capability: not a modern virtio-pci device");
+  expect_refused(common_outside_bar, RL_ERR_BAD_FORMAT,
+                 "common capability at 0x40 points outside its BAR");
+  expect_refused(notify_in_io_bar, RL_ERR_BAD_FORMAT,
+                 "notify capability at 0x70 points outside its BAR");
+  expect_refused(short_notify_cap, RL_ERR_BAD_FORMAT,
+                 "notify capability at 0x70 is 16 bytes");
+  expect_refused(cap_loop, RL_ERR_BAD_FORMAT, "capability list is malformed");
+}
+
+/* queue_notify_off beyond the notify structure: the queue is refused,
+ * the probe fails with the reason, nothing is written out of bounds. */
+static void test_notify_offset_out_of_range(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct rng_model_config rc = {.version = 2, .irq = intx_irq(1), .pa = 0x1};
+  struct rng_model *rm = rng_model_create(&rc);
+  struct vpci *v = vpci_add(&w->model, 1, rng_model_vm(rm), 4, 1);
+  v->notify_off_override = 0x400; /* * 4 = 4 KiB: one past the end */
+  const struct pci_function *fn = enumerate(w, 1);
+  struct virtio_pci_device p;
+  assert_int_equal(virtio_pci_device_init(&p, fn), RL_OK);
+  p.dev.driver = &virtio_rng_driver;
+  host_log_clear();
+  assert_int_not_equal(virtio_rng_driver.probe(&p.dev), RL_OK);
+  if (strstr(host_log_tail(), "notify offset 0x1000 is outside") == NULL) {
+    fail_msg("log:\n%s", host_log_tail());
+  }
+  assert_int_equal(v->bad_accesses, 0);
+  (void)virtio_device_reset(&p.dev);
+  rng_remove(&p.dev);
+  virtio_device_release(&p.dev);
+  vpci_free(v);
+  rng_model_destroy(rm);
+  world_free(w);
+}
+
+/* A transitional device (0x1000 + n) names its virtio id in the
+ * subsystem id; other vendors and ids are not virtio. */
+static void test_device_ids(void **state) {
+  (void)state;
+  struct pci_host h = {0};
+  struct pci_function f = {
+      .host = &h, .vendor_id = 0x1af4, .device_id = 0x1005, .subsystem_id = 4};
+  assert_int_equal(virtio_pci_device_id(&f), 4);
+  f.device_id = 0x1050;
+  assert_int_equal(virtio_pci_device_id(&f), 16);
+  f.device_id = 0x1080;
+  assert_int_equal(virtio_pci_device_id(&f), 0);
+  f.vendor_id = 0x8086;
+  f.device_id = 0x1050;
+  assert_int_equal(virtio_pci_device_id(&f), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rng_over_pci),
+      cmocka_unit_test(test_gpu_over_pci),
+      cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_notify_offset_out_of_range),
+      cmocka_unit_test(test_device_ids),
+  };
+  if (klog_add_sink(capture, NULL) != RL_OK) {
+    return 1;
+  }
+  return cmocka_run_group_tests_name("virtio-pci", tests, NULL, NULL);
+}

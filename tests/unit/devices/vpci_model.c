@@ -1,0 +1,241 @@
+/* The virtio-pci function model (vpci_model.h). */
+#include "vpci_model.h"
+
+#include <arch/mmio.h>
+#include <pci/pci_regs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <virtio/transport-mmio/virtio_mmio.h>
+#include <virtio/transport-pci/virtio_pci.h>
+
+static uint32_t rd(struct vpci *v, unsigned reg) {
+  return arch_mmio_read32(v->regs + reg);
+}
+
+static void wr(struct vpci *v, unsigned reg, uint32_t val) {
+  arch_mmio_write32(v->regs + reg, val);
+}
+
+/* The 64-bit queue address halves: the virtio-mmio register of each. */
+static int queue_addr_reg(unsigned off) {
+  switch (off) {
+  case VIRTIO_PCI_COMMON_Q_DESCLO:
+    return VIRTIO_MMIO_QUEUE_DESC_LOW;
+  case VIRTIO_PCI_COMMON_Q_DESCHI:
+    return VIRTIO_MMIO_QUEUE_DESC_HIGH;
+  case VIRTIO_PCI_COMMON_Q_AVAILLO:
+    return VIRTIO_MMIO_QUEUE_DRIVER_LOW;
+  case VIRTIO_PCI_COMMON_Q_AVAILHI:
+    return VIRTIO_MMIO_QUEUE_DRIVER_HIGH;
+  case VIRTIO_PCI_COMMON_Q_USEDLO:
+    return VIRTIO_MMIO_QUEUE_DEVICE_LOW;
+  case VIRTIO_PCI_COMMON_Q_USEDHI:
+    return VIRTIO_MMIO_QUEUE_DEVICE_HIGH;
+  default:
+    return -1;
+  }
+}
+
+static unsigned width_of(unsigned off) {
+  if (off < VIRTIO_PCI_COMMON_MSIX) {
+    return 4;
+  }
+  if (off == VIRTIO_PCI_COMMON_STATUS ||
+      off == VIRTIO_PCI_COMMON_CFGGENERATION) {
+    return 1;
+  }
+  return off < VIRTIO_PCI_COMMON_Q_DESCLO ? 2 : 4;
+}
+
+static uint32_t common_read(struct vpci *v, unsigned off) {
+  unsigned q = v->queue_sel < VM_QUEUES ? v->queue_sel : 0;
+  switch (off) {
+  case VIRTIO_PCI_COMMON_DFSELECT:
+    return rd(v, VIRTIO_MMIO_DEVICE_FEATURES_SEL);
+  case VIRTIO_PCI_COMMON_DF:
+    return rd(v, VIRTIO_MMIO_DEVICE_FEATURES);
+  case VIRTIO_PCI_COMMON_MSIX:
+    return v->config_msix;
+  case VIRTIO_PCI_COMMON_NUMQ:
+    return v->num_queues;
+  case VIRTIO_PCI_COMMON_STATUS:
+    return rd(v, VIRTIO_MMIO_STATUS) & 0xff;
+  case VIRTIO_PCI_COMMON_CFGGENERATION:
+    return rd(v, VIRTIO_MMIO_CONFIG_GENERATION) & 0xff;
+  case VIRTIO_PCI_COMMON_Q_SELECT:
+    return v->queue_sel;
+  case VIRTIO_PCI_COMMON_Q_SIZE:
+    return v->queue_sel < v->num_queues ? v->queue_size[q] : 0;
+  case VIRTIO_PCI_COMMON_Q_MSIX:
+    return v->queue_msix[q];
+  case VIRTIO_PCI_COMMON_Q_ENABLE:
+    return rd(v, VIRTIO_MMIO_QUEUE_READY);
+  case VIRTIO_PCI_COMMON_Q_NOFF:
+    return v->notify_off_override != 0 ? v->notify_off_override : v->queue_sel;
+  default:
+    return 0; /* the queue addresses read back as written is not needed */
+  }
+}
+
+static void common_write(struct vpci *v, unsigned off, uint32_t val) {
+  int reg = queue_addr_reg(off);
+  if (reg >= 0) {
+    wr(v, (unsigned)reg, val);
+    return;
+  }
+  switch (off) {
+  case VIRTIO_PCI_COMMON_DFSELECT:
+    wr(v, VIRTIO_MMIO_DEVICE_FEATURES_SEL, val);
+    break;
+  case VIRTIO_PCI_COMMON_GFSELECT:
+    wr(v, VIRTIO_MMIO_DRIVER_FEATURES_SEL, val);
+    break;
+  case VIRTIO_PCI_COMMON_GF:
+    wr(v, VIRTIO_MMIO_DRIVER_FEATURES, val);
+    break;
+  case VIRTIO_PCI_COMMON_MSIX:
+    v->config_msix = (uint16_t)val;
+    break;
+  case VIRTIO_PCI_COMMON_STATUS:
+    wr(v, VIRTIO_MMIO_STATUS, val);
+    if (val == 0) {
+      for (unsigned q = 0; q < VM_QUEUES; q++) {
+        wr(v, VIRTIO_MMIO_QUEUE_SEL, q);
+        v->queue_size[q] = (uint16_t)rd(v, VIRTIO_MMIO_QUEUE_NUM_MAX);
+      }
+    }
+    break;
+  case VIRTIO_PCI_COMMON_Q_SELECT:
+    v->queue_sel = (uint16_t)val;
+    wr(v, VIRTIO_MMIO_QUEUE_SEL, val);
+    break;
+  case VIRTIO_PCI_COMMON_Q_SIZE:
+    if (v->queue_sel < VM_QUEUES) {
+      v->queue_size[v->queue_sel] = (uint16_t)val;
+    }
+    wr(v, VIRTIO_MMIO_QUEUE_NUM, val);
+    break;
+  case VIRTIO_PCI_COMMON_Q_MSIX:
+    if (v->queue_sel < VM_QUEUES) {
+      v->queue_msix[v->queue_sel] = (uint16_t)val;
+    }
+    break;
+  case VIRTIO_PCI_COMMON_Q_ENABLE:
+    wr(v, VIRTIO_MMIO_QUEUE_READY, val);
+    break;
+  default:
+    v->bad_accesses++; /* read-only or outside the structure */
+    break;
+  }
+}
+
+static uint32_t bar_read(void *ctx, size_t offset, unsigned width) {
+  struct vpci *v = ctx;
+  if (offset < VPCI_ISR) {
+    if (offset >= VIRTIO_PCI_COMMON_SIZE ||
+        width != width_of((unsigned)offset)) {
+      v->bad_accesses++;
+      return 0;
+    }
+    return common_read(v, (unsigned)offset);
+  }
+  if (offset == VPCI_ISR) {
+    /* §4.1.4.5: reading returns and clears the causes. */
+    uint32_t isr = rd(v, VIRTIO_MMIO_INTERRUPT_STATUS);
+    wr(v, VIRTIO_MMIO_INTERRUPT_ACK, isr);
+    return isr;
+  }
+  if (offset >= VPCI_DEVICE && offset < VPCI_NOTIFY) {
+    size_t at = VIRTIO_MMIO_CONFIG + (offset - VPCI_DEVICE);
+    return width == 1   ? arch_mmio_read8(v->regs + at)
+           : width == 2 ? arch_mmio_read16(v->regs + at)
+                        : arch_mmio_read32(v->regs + at);
+  }
+  v->bad_accesses++;
+  return 0;
+}
+
+static void bar_write(void *ctx, size_t offset, unsigned width, uint32_t val) {
+  struct vpci *v = ctx;
+  if (offset < VPCI_ISR) {
+    if (offset >= VIRTIO_PCI_COMMON_SIZE ||
+        width != width_of((unsigned)offset)) {
+      v->bad_accesses++;
+      return;
+    }
+    common_write(v, (unsigned)offset, val);
+    return;
+  }
+  if (offset >= VPCI_DEVICE && offset < VPCI_NOTIFY) {
+    size_t at = VIRTIO_MMIO_CONFIG + (offset - VPCI_DEVICE);
+    if (width == 1) {
+      arch_mmio_write8(v->regs + at, (uint8_t)val);
+    } else if (width == 2) {
+      arch_mmio_write16(v->regs + at, (uint16_t)val);
+    } else {
+      arch_mmio_write32(v->regs + at, val);
+    }
+    return;
+  }
+  if (offset >= VPCI_NOTIFY && offset < VPCI_BAR_SIZE && width == 2) {
+    /* §4.1.5.2: the queue index at the queue's own address. */
+    size_t q = (offset - VPCI_NOTIFY) / VPCI_NOTIFY_MULT;
+    if (v->notify_off_override == 0 && q != val) {
+      v->bad_notifies++;
+    }
+    wr(v, VIRTIO_MMIO_QUEUE_NOTIFY, val);
+    return;
+  }
+  v->bad_accesses++;
+}
+
+static void cap(struct pci_model_fn *f, unsigned at, uint8_t type,
+                uint32_t offset, uint32_t length) {
+  uint8_t body[18] = {0};
+  body[0] = type == VIRTIO_PCI_CAP_NOTIFY_CFG ? VIRTIO_PCI_NOTIFY_CAP_SIZE
+                                              : VIRTIO_PCI_CAP_SIZE;
+  body[1] = type;
+  body[2] = VPCI_BAR;
+  for (unsigned i = 0; i < 4; i++) {
+    body[6 + i] = (uint8_t)(offset >> (8 * i));
+    body[10 + i] = (uint8_t)(length >> (8 * i));
+    body[14 + i] = (uint8_t)(VPCI_NOTIFY_MULT >> (8 * i));
+  }
+  pci_model_cap(f, at, PCI_CAP_ID_VENDOR, body,
+                type == VIRTIO_PCI_CAP_NOTIFY_CFG ? 18 : 14);
+}
+
+struct vpci *vpci_add(struct pci_model *m, unsigned dev, struct vm_dev *vm,
+                      uint32_t device_id, uint16_t num_queues) {
+  struct vpci *v = calloc(1, sizeof(*v));
+  if (v == NULL) {
+    return NULL;
+  }
+  struct virtio_mmio_slot slot;
+  vm_slot(vm, true, &slot);
+  v->vm = vm;
+  v->regs = slot.regs;
+  v->num_queues = num_queues;
+  v->config_msix = VIRTIO_PCI_NO_VECTOR;
+  for (unsigned q = 0; q < VM_QUEUES; q++) {
+    wr(v, VIRTIO_MMIO_QUEUE_SEL, q);
+    v->queue_size[q] = (uint16_t)rd(v, VIRTIO_MMIO_QUEUE_NUM_MAX);
+    v->queue_msix[q] = VIRTIO_PCI_NO_VECTOR;
+  }
+  struct pci_model_fn *f =
+      pci_model_add(m, dev, 0, VIRTIO_PCI_VENDOR,
+                    (uint16_t)(VIRTIO_PCI_MODERN_BASE + device_id), 0x0000, 0);
+  f->cfg[PCI_SUBSYSTEM_VENDOR] = (uint8_t)VIRTIO_PCI_VENDOR;
+  f->cfg[PCI_SUBSYSTEM_VENDOR + 1] = (uint8_t)(VIRTIO_PCI_VENDOR >> 8);
+  f->cfg[PCI_SUBSYSTEM_ID] = (uint8_t)device_id;
+  pci_model_bar(f, VPCI_BAR, VPCI_BAR_SIZE, PCI_BAR_MEM_64 | PCI_BAR_PREFETCH);
+  pci_model_bar_handler(f, VPCI_BAR, bar_read, bar_write, v);
+  cap(f, 0x40, VIRTIO_PCI_CAP_COMMON_CFG, VPCI_COMMON, 0x1000);
+  cap(f, 0x50, VIRTIO_PCI_CAP_ISR_CFG, VPCI_ISR, 0x1000);
+  cap(f, 0x60, VIRTIO_PCI_CAP_DEVICE_CFG, VPCI_DEVICE, 0x1000);
+  cap(f, 0x70, VIRTIO_PCI_CAP_NOTIFY_CFG, VPCI_NOTIFY, 0x1000);
+  v->fn = f;
+  return v;
+}
+
+void vpci_free(struct vpci *v) { free(v); }

@@ -1,0 +1,42 @@
+/* A modern virtio-pci function (virtio 1.2 §4.1) for host tests: the
+ * vendor capabilities and BAR 4 laid out as QEMU 7.2 lays them out
+ * (common 0x0000, ISR 0x1000, device 0x2000, notify 0x3000 with a
+ * multiplier of 4, a 16 KiB 64-bit prefetchable BAR), in front of a
+ * device model of vmmio.h: every common-configuration access becomes the
+ * virtio-mmio register access with the same meaning, so the GPU and rng
+ * models serve both transports. Knobs make it lie. */
+#ifndef TESTS_DEVICES_VPCI_MODEL_H
+#define TESTS_DEVICES_VPCI_MODEL_H
+
+#include "pci_model.h"
+#include "vmmio.h"
+
+#define VPCI_BAR 4
+#define VPCI_BAR_SIZE 0x4000u
+#define VPCI_COMMON 0x0000u
+#define VPCI_ISR 0x1000u
+#define VPCI_DEVICE 0x2000u
+#define VPCI_NOTIFY 0x3000u
+#define VPCI_NOTIFY_MULT 4u
+
+struct vpci {
+  struct vm_dev *vm;
+  struct pci_model_fn *fn;
+  volatile uint8_t *regs; /* the vmmio model's registers */
+  uint16_t num_queues;
+  uint16_t queue_sel;
+  uint16_t queue_size[VM_QUEUES];
+  uint16_t queue_msix[VM_QUEUES];
+  uint16_t config_msix;
+  uint16_t notify_off_override; /* non-zero: every queue_notify_off */
+  unsigned bad_accesses;        /* wrong width or offset */
+  unsigned bad_notifies;        /* notify value not the queue's index */
+};
+
+/* A virtio-pci function at bus 0 device `dev` for the vmmio device `vm`
+ * (modern, version 2): device id 0x1040 + its virtio id. */
+struct vpci *vpci_add(struct pci_model *m, unsigned dev, struct vm_dev *vm,
+                      uint32_t device_id, uint16_t num_queues);
+void vpci_free(struct vpci *v);
+
+#endif
