@@ -94,9 +94,12 @@ static struct gpu *gpu_state(struct virtio_device *dev) {
   if (g != NULL) {
     gpu_release(g);
     struct gpu *next = g->next;
+    uint32_t retired[RL_ARRAY_SIZE(g->retired_ids)];
+    memcpy(retired, g->retired_ids, sizeof(retired));
     memset(g, 0, sizeof(*g));
     g->next = next;
     g->dev = dev;
+    memcpy(g->retired_ids, retired, sizeof(retired)); /* for its lifetime */
     return g;
   }
   g = rl_zalloc(sizeof(*g));
