@@ -54,7 +54,9 @@ struct gpu_scanout {
 struct gpu {
   struct gpu *next; /* the list of every device's state, in probe order */
   struct virtio_device *dev;
-  bool ready; /* the last probe succeeded: gpu_get() hands it out */
+  bool ready;             /* the last probe succeeded: gpu_get() hands it out */
+  rl_status probe_status; /* of the last probe */
+  bool negotiate_failed;  /* ... and it failed in feature negotiation */
   struct virtqueue *ctrlq;
   struct virtqueue *cursorq;
   struct gpu_req req[GPU_REQS];
