@@ -51,6 +51,13 @@ static void get_edid(struct gpu *g, unsigned index) {
     return;
   }
   so->have_edid = true;
+  if (so->edid.pref_width == 0) {
+    klog(LOG_WARN,
+         "%s: scanout %u: EDID monitor \"%s\" vendor %s, no usable "
+         "preferred mode\n",
+         g->dev->name, index, so->edid.name, so->edid.vendor);
+    return;
+  }
   klog(LOG_INFO,
        "%s: scanout %u: EDID monitor \"%s\" vendor %s, preferred "
        "mode %ux%u\n",
@@ -132,7 +139,7 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
     struct gpu_mode *m = &modes[i];
     get_edid(g, i);
 #ifdef CONFIG_GPU_LIGHT_ALL_SCANOUTS
-    if (!m->enabled && so->have_edid) {
+    if (!m->enabled && so->have_edid && so->edid.pref_width != 0) {
       /* Reported disabled (QEMU enables only scanout 0 until a UI resizes
        * another): light it at its EDID preferred mode. */
       m->enabled = true;
