@@ -225,7 +225,7 @@ static void preferred_mode(const uint8_t *e, uint32_t size,
   bool have_cta = false;
   uint32_t cta_w = 0, cta_h = 0;
   for (unsigned b = 1; b <= blocks; b++) {
-    const uint8_t *x = e + 128 * b;
+    const uint8_t *x = e + (size_t)128 * b;
     uint8_t sum = 0;
     for (unsigned i = 0; i < 128; i++) {
       sum = (uint8_t)(sum + x[i]);
