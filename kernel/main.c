@@ -167,8 +167,17 @@ void kernel_main(paddr_t dtb_pa) {
   kprintf("virtio: %u device(s) bound to a driver\n", bound);
 #ifdef CONFIG_DRIVER_VIRTIO_GPU
   if (gpu_surface(gpu_get(0), 0) == NULL) {
-    klog(LOG_WARN, "display: no usable virtio-gpu device: nothing is shown "
-                   "on screen (add -device virtio-gpu-device)\n");
+    /* The hint to add a GPU only when none was found; otherwise what
+     * keeps each one found dark. */
+    static char why[320];
+    unsigned found = 0;
+    for (; gpu_unusable(found, why, sizeof(why)); found++) {
+      klog(LOG_WARN, "display: %s: nothing is shown on screen\n", why);
+    }
+    if (found == 0) {
+      klog(LOG_WARN, "display: no virtio-gpu device found: nothing is shown "
+                     "on screen (add -device virtio-gpu-device)\n");
+    }
   }
 #endif
 

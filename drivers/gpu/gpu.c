@@ -10,8 +10,10 @@
  * (gpu_scanout.c), the same for every device. */
 #include <arch/dma.h>
 #include <arch/time.h>
+#include <lib/fmt.h>
 #include <lib/log.h>
 #include <mm/heap.h>
+#include <ringlight/config.h>
 #include <string.h>
 #include <virtio/core/virtio.h>
 
@@ -94,9 +96,12 @@ static struct gpu *gpu_state(struct virtio_device *dev) {
   if (g != NULL) {
     gpu_release(g);
     struct gpu *next = g->next;
+    uint32_t retired[RL_ARRAY_SIZE(g->retired_ids)];
+    memcpy(retired, g->retired_ids, sizeof(retired));
     memset(g, 0, sizeof(*g));
     g->next = next;
     g->dev = dev;
+    memcpy(g->retired_ids, retired, sizeof(retired)); /* for its lifetime */
     return g;
   }
   g = rl_zalloc(sizeof(*g));
@@ -129,13 +134,72 @@ void gpu_remove(struct virtio_device *dev) {
   rl_free(g);
 }
 
+/* Why `g` shows nothing; the known cause of a failed negotiation spelled
+ * out with its cure. */
+static void describe_unusable(const struct gpu *g, char *buf, size_t size) {
+  const struct virtio_device *dev = g->dev;
+  if (g->ready) {
+    (void)rl_snprintf(buf, size, "%s: scanout 0 is not lit", dev->name);
+    return;
+  }
+#ifndef CONFIG_VIRTIO_QUEUE_SPLIT
+  /* No ring backend fitted (virtio/core/vq_select.c): the packed ring is
+   * all this build has (§2.8; VIRTIO_F_RING_PACKED is a modern feature,
+   * bit 34, which a legacy interface cannot offer, §6). */
+  if (g->negotiate_failed && dev->ring == NULL) {
+    if (dev->legacy) {
+      (void)rl_snprintf(
+          buf, size,
+          "%s: the packed ring needs a modern (v2) transport, the device is "
+          "on a legacy (v1) one, and this build has no split ring; run QEMU "
+          "with -global virtio-mmio.force-legacy=false and -device "
+          "virtio-gpu-device,packed=on, or build a configuration with the "
+          "split ring",
+          dev->name);
+    } else {
+      (void)rl_snprintf(
+          buf, size,
+          "%s: the device does not offer the packed ring "
+          "(VIRTIO_F_RING_PACKED) and this build has no split ring; run "
+          "QEMU with -device virtio-gpu-device,packed=on, or build a "
+          "configuration with the split ring",
+          dev->name);
+    }
+    return;
+  }
+#endif
+  (void)rl_snprintf(buf, size, "%s: probe failed: %s", dev->name,
+                    rl_status_str(g->probe_status));
+}
+
+bool gpu_unusable(unsigned i, char *buf, size_t size) {
+  for (struct gpu *g = gpu_list; g != NULL; g = g->next) {
+    if (g->ready && g->scanout[0].active) {
+      continue;
+    }
+    if (i-- == 0) {
+      describe_unusable(g, buf, size);
+      return true;
+    }
+  }
+  return false;
+}
+
+static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev);
+
 static rl_status gpu_probe(struct virtio_device *dev) {
   struct gpu *g = gpu_state(dev);
   if (g == NULL) {
     klog(LOG_ERROR, "%s: no memory for the driver's state\n", dev->name);
     return RL_ERR_NO_MEMORY;
   }
+  g->probe_status = gpu_probe_once(g, dev);
+  return g->probe_status;
+}
+
+static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
   rl_status st = virtio_negotiate(dev, VIRTIO_BIT(VIRTIO_GPU_F_EDID));
+  g->negotiate_failed = st != RL_OK;
   if (st == RL_OK) {
     st = virtio_queue_setup(dev, 0, "controlq", 64, gpu_done, &g->ctrlq);
   }

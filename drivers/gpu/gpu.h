@@ -13,6 +13,8 @@
 
 #include <lib/gfx/fb.h>
 #include <ringlight/status.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 struct gpu;
 struct virtio_device;
@@ -23,6 +25,13 @@ unsigned gpu_count(void);
 struct gpu *gpu_get(unsigned i);
 /* The device's name ("virtio-gpu@0xa003e00"). */
 const char *gpu_name(const struct gpu *g);
+
+/* For the i-th virtio-gpu device the driver was given that shows nothing
+ * (its probe failed, or it lit no scanout 0), in probe order: "<name>:
+ * <why>" in `buf`, with what to change when the cause is known (e.g. a
+ * packed-only build on a legacy transport). False past the last one: no
+ * such device was found at all. */
+bool gpu_unusable(unsigned i, char *buf, size_t size);
 
 /* The surface of scanout `index` (NULL when not active). */
 struct fb_surface *gpu_surface(struct gpu *g, unsigned index);

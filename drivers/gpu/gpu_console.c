@@ -21,7 +21,12 @@ static void console_header(struct gpu *g, struct gpu_scanout *so,
       CONFIG_KERNEL_BANNER, CONFIG_ARCH, transport,
       virtqueue_ring_name(g->ctrlq), index, so->mode.width, so->mode.height);
   fbcon_set_header(&so->con, 0, line);
-  if (so->have_edid) {
+  if (so->have_edid && so->edid.pref_width == 0) {
+    (void)rl_snprintf(line, sizeof(line),
+                      "monitor \"%s\" (%s), no preferred mode", so->edid.name,
+                      so->edid.vendor);
+    fbcon_set_header(&so->con, 1, line);
+  } else if (so->have_edid) {
     (void)rl_snprintf(line, sizeof(line),
                       "monitor \"%s\" (%s), preferred %ux%u", so->edid.name,
                       so->edid.vendor, so->edid.pref_width,

@@ -30,6 +30,9 @@
 #define GPU_CHUNK_PAGES 256u /* framebuffer chunks of up to 1 MiB */
 #define GPU_CURSOR_SIZE 64u
 #define GPU_CURSOR_RESOURCE 0x100u
+/* Scanout resources take ids 1..GPU_RESOURCE_IDS-1 (the cursor's is
+ * GPU_CURSOR_RESOURCE, above them). */
+#define GPU_RESOURCE_IDS 256u
 
 struct gpu_req {
   struct arch_dma_buf buf;
@@ -51,7 +54,9 @@ struct gpu_scanout {
 struct gpu {
   struct gpu *next; /* the list of every device's state, in probe order */
   struct virtio_device *dev;
-  bool ready; /* the last probe succeeded: gpu_get() hands it out */
+  bool ready;             /* the last probe succeeded: gpu_get() hands it out */
+  rl_status probe_status; /* of the last probe */
+  bool negotiate_failed;  /* ... and it failed in feature negotiation */
   struct virtqueue *ctrlq;
   struct virtqueue *cursorq;
   struct gpu_req req[GPU_REQS];
@@ -70,6 +75,10 @@ struct gpu {
   unsigned long last_notifications, last_interrupts;
   unsigned long max_notifications, max_interrupts;
   uint64_t first_frame_ns; /* arch_time_ns when the boot picture was out */
+  /* Resource ids retired for the device's lifetime (kept across
+   * re-probes): a DETACH_BACKING or UNREF of them failed, so the device may
+   * still hold them (and their backing, leaked on purpose). */
+  uint32_t retired_ids[GPU_RESOURCE_IDS / 32];
   /* ATTACH_BACKING's entries while they are encoded. */
   struct virtio_gpu_mem_entry entries[FB_MAX_CHUNKS];
 };
@@ -100,10 +109,16 @@ rl_status gpu_command_nodata(struct gpu *g, size_t cmd_len, uint32_t resource);
 /* The scanout's framebuffer: w x h in chunks of whole rows. */
 rl_status gpu_fb_alloc(struct gpu_scanout *so, uint32_t w, uint32_t h);
 void gpu_fb_free(struct gpu_scanout *so);
+/* A resource id for scanout `index` that is neither retired nor used by
+ * another active scanout (index + 1 when free); 0 if none is left. */
+uint32_t gpu_resource_id(const struct gpu *g, unsigned index);
 /* CREATE_2D of so->resource_id at the framebuffer's size, then
- * ATTACH_BACKING of its chunks. */
+ * ATTACH_BACKING of its chunks. On failure the framebuffer is gone: freed,
+ * or leaked when the device may own it (as gpu_resource_destroy). */
 rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so);
-/* DETACH_BACKING, UNREF (errors ignored), then frees the framebuffer. */
+/* DETACH_BACKING, UNREF, then frees the framebuffer. If either failed
+ * (an error answer, a bad answer, a timeout) the device may still own the
+ * backing: it is leaked on purpose, the id retired, one line logged. */
 void gpu_resource_destroy(struct gpu *g, struct gpu_scanout *so);
 
 /* gpu_scanout.c */

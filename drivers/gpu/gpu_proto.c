@@ -115,6 +115,142 @@ rl_status gpu_parse_display_info(const void *resp, uint32_t len,
   return RL_OK;
 }
 
+static bool usable_mode(uint32_t w, uint32_t h) {
+  return w != 0 && h != 0 && w <= GPU_MAX_DIM && h <= GPU_MAX_DIM;
+}
+
+/* A detailed timing descriptor (EDID 1.4 §3.10.2) and its active size:
+ * 8 low bits in bytes 2 / 5, 4 high bits in the upper nibble of bytes
+ * 4 / 7, so at most 4095. False for a display descriptor (pixel clock 0,
+ * §3.10.3). */
+static bool dtd_size(const uint8_t *d, uint32_t *w, uint32_t *h) {
+  if (d[0] == 0 && d[1] == 0) {
+    return false;
+  }
+  *w = d[2] | (uint32_t)(d[4] & 0xf0) << 4;
+  *h = d[5] | (uint32_t)(d[7] & 0xf0) << 4;
+  return true;
+}
+
+/* A DisplayID section in an EDID extension block (tag 0x70; DisplayID
+ * 1.3 §2 / 2.0 §2: version, payload bytes, product type, extension count,
+ * then data blocks of tag, revision, payload bytes). Its detailed timings
+ * (1.3 Type I, tag 0x03; 2.0 Type VII, tag 0x22; 20 bytes each, active
+ * width and height minus one as le16 at bytes 4 and 12, bit 7 of byte 3
+ * "preferred") carry widths beyond the 12 bits of an EDID timing: the
+ * first usable one flagged preferred, else the first usable one. */
+static bool displayid_mode(const uint8_t *x, uint32_t *w, uint32_t *h) {
+  uint32_t end = 5u + x[2]; /* the section checksum byte follows */
+  if (end > 127) {
+    return false;
+  }
+  bool found = false;
+  for (uint32_t off = 5; off + 3 <= end;) {
+    uint32_t tag = x[off], len = x[off + 2];
+    if (off + 3 + len > end) {
+      break;
+    }
+    for (uint32_t k = 0; (tag == 0x03 || tag == 0x22) && k + 20 <= len;
+         k += 20) {
+      const uint8_t *t = x + off + 3 + k;
+      uint32_t tw = (t[4] | (uint32_t)t[5] << 8) + 1u;
+      uint32_t th = (t[12] | (uint32_t)t[13] << 8) + 1u;
+      if (!usable_mode(tw, th)) {
+        continue;
+      }
+      if (t[3] & 0x80) {
+        *w = tw;
+        *h = th;
+        return true;
+      }
+      if (!found) {
+        *w = tw;
+        *h = th;
+        found = true;
+      }
+    }
+    off += 3 + len;
+  }
+  return found;
+}
+
+/* The first usable detailed timing of a CTA-861 extension (tag 0x02,
+ * CTA-861-G §7.5: byte 2 is where they start, 18 bytes each, up to the
+ * checksum byte). */
+static bool cta_mode(const uint8_t *x, uint32_t *w, uint32_t *h) {
+  uint32_t start = x[2];
+  if (start < 4) {
+    return false;
+  }
+  for (uint32_t off = start; off + 18 <= 127; off += 18) {
+    uint32_t tw, th;
+    if (dtd_size(x + off, &tw, &th) && usable_mode(tw, th)) {
+      *w = tw;
+      *h = th;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* The preferred mode: the base block's first detailed timing (EDID 1.4
+ * §3.10.2 makes it the preferred one) when usable; else a DisplayID
+ * extension's timing (how a mode wider or taller than 4095 is given:
+ * QEMU 7.2 leaves the base block without a timing then); else the next
+ * usable timing of the base block or a CTA-861 extension. 0 x 0 when
+ * none is usable: the rest of the EDID still is. Extension blocks count
+ * only when they fit in `size` and their checksum is right. */
+static void preferred_mode(const uint8_t *e, uint32_t size,
+                           struct gpu_edid_info *out) {
+  uint32_t w = 0, h = 0;
+  bool first = true;
+  uint32_t next_w = 0, next_h = 0;
+  for (unsigned off = 54; off <= 108; off += 18) {
+    uint32_t tw, th;
+    if (!dtd_size(e + off, &tw, &th)) {
+      continue;
+    }
+    if (first && usable_mode(tw, th)) {
+      out->pref_width = tw;
+      out->pref_height = th;
+      return;
+    }
+    if (!first && next_w == 0 && usable_mode(tw, th)) {
+      next_w = tw;
+      next_h = th;
+    }
+    first = false;
+  }
+  unsigned blocks = RL_MIN((unsigned)e[126], size / 128 - 1);
+  bool have_cta = false;
+  uint32_t cta_w = 0, cta_h = 0;
+  for (unsigned b = 1; b <= blocks; b++) {
+    const uint8_t *x = e + (size_t)128 * b;
+    uint8_t sum = 0;
+    for (unsigned i = 0; i < 128; i++) {
+      sum = (uint8_t)(sum + x[i]);
+    }
+    if (sum != 0) {
+      continue; /* a broken extension is skipped, not the EDID */
+    }
+    if (x[0] == 0x70 && displayid_mode(x, &w, &h)) {
+      out->pref_width = w;
+      out->pref_height = h;
+      return;
+    }
+    if (x[0] == 0x02 && !have_cta) {
+      have_cta = cta_mode(x, &cta_w, &cta_h);
+    }
+  }
+  if (next_w != 0) {
+    out->pref_width = next_w;
+    out->pref_height = next_h;
+  } else if (have_cta) {
+    out->pref_width = cta_w;
+    out->pref_height = cta_h;
+  }
+}
+
 rl_status gpu_parse_edid(const void *resp, uint32_t len,
                          struct gpu_edid_info *out) {
   uint32_t type;
@@ -151,15 +287,10 @@ rl_status gpu_parse_edid(const void *resp, uint32_t len,
     static const char letters[] = "?ABCDEFGHIJKLMNOPQRSTUVWXYZ";
     out->vendor[i] = letters[(c >= 1 && c <= 26) ? c : 0];
   }
-  /* Detailed descriptors at 54, 72, 90, 108 (EDID §3.10). */
+  /* Display descriptors at 54, 72, 90, 108 (EDID §3.10.3). */
   for (unsigned off = 54; off <= 108; off += 18) {
     const uint8_t *d = e + off;
-    if (d[0] != 0 || d[1] != 0) {
-      if (out->pref_width == 0) { /* the first timing is the preferred */
-        out->pref_width = d[2] | (uint32_t)(d[4] & 0xf0) << 4;
-        out->pref_height = d[5] | (uint32_t)(d[7] & 0xf0) << 4;
-      }
-    } else if (d[3] == 0xfc) { /* monitor name, ends at 0x0a */
+    if (d[0] == 0 && d[1] == 0 && d[3] == 0xfc) { /* name, ends at 0x0a */
       unsigned n = 0;
       for (; n < 13 && d[5 + n] != 0x0a; n++) {
         uint8_t c = d[5 + n];
@@ -171,10 +302,7 @@ rl_status gpu_parse_edid(const void *resp, uint32_t len,
       out->name[n] = '\0';
     }
   }
-  if (out->pref_width == 0 || out->pref_height == 0 ||
-      out->pref_width > GPU_MAX_DIM || out->pref_height > GPU_MAX_DIM) {
-    return RL_ERR_BAD_FORMAT;
-  }
+  preferred_mode(e, size, out);
   return RL_OK;
 }
 

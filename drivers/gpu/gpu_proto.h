@@ -17,7 +17,7 @@ struct gpu_mode {
 };
 
 struct gpu_edid_info {
-  uint32_t pref_width, pref_height; /* first detailed timing */
+  uint32_t pref_width, pref_height; /* preferred mode; 0 x 0: none usable */
   char vendor[4];                   /* PNP id, e.g. "RHT" */
   char name[14];                    /* monitor name descriptor, or "" */
 };
@@ -44,7 +44,11 @@ rl_status gpu_parse_display_info(const void *resp, uint32_t len,
                                  unsigned *enabled);
 
 /* GET_EDID: EDID 1.x base block checked (header, checksum, size within
- * the response), preferred mode and monitor name read. */
+ * the response), monitor name read, and the preferred mode: the base
+ * block's first detailed timing, or, when it has none usable (its 12-bit
+ * fields stop at 4095), a DisplayID extension's timing (16-bit widths),
+ * else the next usable detailed timing (base block, CTA-861 extension).
+ * No usable mode is not an error: pref_width = pref_height = 0. */
 rl_status gpu_parse_edid(const void *resp, uint32_t len,
                          struct gpu_edid_info *out);
 

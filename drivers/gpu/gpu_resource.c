@@ -67,11 +67,69 @@ static rl_status attach_backing(struct gpu *g, struct gpu_scanout *so) {
   return gpu_command_nodata(g, len, so->resource_id);
 }
 
+static bool id_retired(const struct gpu *g, uint32_t id) {
+  return (g->retired_ids[id / 32] >> (id % 32)) & 1u;
+}
+
+static void retire_id(struct gpu *g, uint32_t id) {
+  if (id > 0 && id < GPU_RESOURCE_IDS) {
+    g->retired_ids[id / 32] |= 1u << (id % 32);
+  }
+}
+
+uint32_t gpu_resource_id(const struct gpu *g, unsigned index) {
+  for (uint32_t k = 0; k + 1 < GPU_RESOURCE_IDS; k++) {
+    uint32_t id = 1 + (index + k) % (GPU_RESOURCE_IDS - 1);
+    bool used = id_retired(g, id);
+    for (unsigned i = 0; i < VIRTIO_GPU_MAX_SCANOUTS && !used; i++) {
+      used =
+          i != index && g->scanout[i].active && g->scanout[i].resource_id == id;
+    }
+    if (!used) {
+      return id;
+    }
+  }
+  return 0;
+}
+
+/* `cmd` on the resource failed: the device may still hold the resource
+ * and read or write its backing (virtio 1.2 §5.7.6.8: only a completed
+ * DETACH_BACKING returns the pages). Forget the chunks without freeing
+ * them and never use the id again on this device. */
+static void abandon(struct gpu *g, struct gpu_scanout *so, const char *cmd,
+                    rl_status st) {
+  size_t pages = 0;
+  unsigned chunks = 0;
+  for (unsigned i = 0; i < FB_MAX_CHUNKS; i++) {
+    if (so->chunks[i].size != 0) {
+      pages += so->chunks[i].size / RL_PAGE_SIZE;
+      chunks++;
+    }
+  }
+  memset(so->chunks, 0, sizeof(so->chunks));
+  memset(&so->fb, 0, sizeof(so->fb));
+  retire_id(g, so->resource_id);
+  klog(LOG_WARN,
+       "%s: resource %u: %s failed (%s): the device may still own its "
+       "backing; %u chunk(s), %zu page(s) leaked on purpose, resource id %u "
+       "retired\n",
+       g->dev->name, so->resource_id, cmd, rl_status_str(st), chunks, pages,
+       so->resource_id);
+}
+
 rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
   size_t len = gpu_encode_create_2d(gpu_req_cmd(&g->req[0]), so->resource_id,
                                     VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM,
                                     so->fb.width, so->fb.height);
   rl_status st = gpu_command_nodata(g, len, so->resource_id);
+  if (st != RL_OK) {
+    if (st != RL_ERR_IO) {
+      /* No clear error answer: the device may have made it. */
+      retire_id(g, so->resource_id);
+    }
+    gpu_fb_free(so); /* nothing attached yet */
+    return st;
+  }
 #ifdef CONFIG_TEST_GPU_SKIP_ATTACH_BACKING
   bool skip_attach = true; /* test build: the display tests must fail */
   klog(LOG_WARN, "%s: test build: RESOURCE_ATTACH_BACKING skipped\n",
@@ -79,8 +137,20 @@ rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
 #else
   bool skip_attach = false;
 #endif
-  if (st == RL_OK && !skip_attach) {
-    st = attach_backing(g, so);
+  if (skip_attach) {
+    return RL_OK;
+  }
+  st = attach_backing(g, so);
+  if (st == RL_ERR_IO) {
+    /* The device answered an error: nothing attached (§5.7.6.8). */
+    len = gpu_encode_unref(gpu_req_cmd(&g->req[0]), so->resource_id);
+    if (gpu_command_nodata(g, len, so->resource_id) != RL_OK) {
+      retire_id(g, so->resource_id);
+    }
+    gpu_fb_free(so);
+  } else if (st != RL_OK) {
+    /* A bad answer or none: the device may have attached the chunks. */
+    gpu_resource_destroy(g, so);
   }
   return st;
 }
@@ -88,8 +158,14 @@ rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
 void gpu_resource_destroy(struct gpu *g, struct gpu_scanout *so) {
   size_t len =
       gpu_encode_detach_backing(gpu_req_cmd(&g->req[0]), so->resource_id);
-  (void)gpu_command_nodata(g, len, so->resource_id);
+  rl_status detach = gpu_command_nodata(g, len, so->resource_id);
   len = gpu_encode_unref(gpu_req_cmd(&g->req[0]), so->resource_id);
-  (void)gpu_command_nodata(g, len, so->resource_id);
-  gpu_fb_free(so);
+  rl_status unref = gpu_command_nodata(g, len, so->resource_id);
+  if (detach != RL_OK) {
+    abandon(g, so, "RESOURCE_DETACH_BACKING", detach);
+  } else if (unref != RL_OK) {
+    abandon(g, so, "RESOURCE_UNREF", unref);
+  } else {
+    gpu_fb_free(so);
+  }
 }

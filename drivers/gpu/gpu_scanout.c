@@ -51,6 +51,13 @@ static void get_edid(struct gpu *g, unsigned index) {
     return;
   }
   so->have_edid = true;
+  if (so->edid.pref_width == 0) {
+    klog(LOG_WARN,
+         "%s: scanout %u: EDID monitor \"%s\" vendor %s, no usable "
+         "preferred mode\n",
+         g->dev->name, index, so->edid.name, so->edid.vendor);
+    return;
+  }
   klog(LOG_INFO,
        "%s: scanout %u: EDID monitor \"%s\" vendor %s, preferred "
        "mode %ux%u\n",
@@ -81,22 +88,28 @@ static void paint(struct fb_surface *s) {
 static rl_status setup_scanout(struct gpu *g, unsigned index) {
   struct gpu_scanout *so = &g->scanout[index];
   uint32_t w = so->mode.width, h = so->mode.height;
-  so->resource_id = index + 1;
+  so->resource_id = gpu_resource_id(g, index);
+  if (so->resource_id == 0) {
+    klog(LOG_ERROR, "%s: scanout %u: every resource id is retired\n",
+         g->dev->name, index);
+    return RL_ERR_NO_SPACE;
+  }
   rl_status st = gpu_fb_alloc(so, w, h);
   if (st != RL_OK) {
     klog(LOG_ERROR, "%s: scanout %u: no memory for a %ux%u framebuffer\n",
          g->dev->name, index, w, h);
     return st;
   }
-  st = gpu_resource_create(g, so);
-  if (st == RL_OK) {
-    struct virtio_gpu_rect r = {0, 0, w, h};
-    size_t len = gpu_encode_set_scanout(gpu_req_cmd(&g->req[0]), index,
-                                        so->resource_id, &r);
-    st = gpu_command_nodata(g, len, so->resource_id);
-  }
+  st = gpu_resource_create(g, so); /* the framebuffer is gone on failure */
   if (st != RL_OK) {
-    gpu_fb_free(so);
+    return st;
+  }
+  struct virtio_gpu_rect r = {0, 0, w, h};
+  size_t len = gpu_encode_set_scanout(gpu_req_cmd(&g->req[0]), index,
+                                      so->resource_id, &r);
+  st = gpu_command_nodata(g, len, so->resource_id);
+  if (st != RL_OK) {
+    gpu_resource_destroy(g, so); /* created and backed: detach, unref */
     return st;
   }
   so->active = true;
@@ -126,7 +139,7 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
     struct gpu_mode *m = &modes[i];
     get_edid(g, i);
 #ifdef CONFIG_GPU_LIGHT_ALL_SCANOUTS
-    if (!m->enabled && so->have_edid) {
+    if (!m->enabled && so->have_edid && so->edid.pref_width != 0) {
       /* Reported disabled (QEMU enables only scanout 0 until a UI resizes
        * another): light it at its EDID preferred mode. */
       m->enabled = true;

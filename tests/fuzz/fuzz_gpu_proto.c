@@ -6,7 +6,8 @@
  * Each response sits in a malloc'd buffer of exactly the length the call
  * is told (so AddressSanitizer catches a read past it), and each result
  * is compared with an oracle written here from the header's contract and
- * the spec (virtio 1.2 §5.7.6; EDID 1.4 base block), plus properties any
+ * the spec (virtio 1.2 §5.7.6; EDID 1.4 base block, DisplayID and CTA-861
+ * extension timings), plus properties any
  * OK result must have: sizes 1..GPU_MAX_DIM, names printable and
  * terminated, vendor letters.
  *
@@ -124,9 +125,106 @@ static void fuzz_display(const uint8_t *r, uint32_t len, uint32_t nscan) {
   }
 }
 
+static bool expect_usable(uint32_t w, uint32_t h) {
+  return w >= 1 && h >= 1 && w <= GPU_MAX_DIM && h <= GPU_MAX_DIM;
+}
+
+/* The preferred mode as gpu_proto.h states it, from lists of candidates:
+ * [0] the base block's first detailed timing (12-bit sizes, §3.10.2) if
+ * usable; [1] the first extension block (within `size`, checksum right)
+ * of tag 0x70 whose DisplayID section (length within the block) has a
+ * usable Type I (0x03) or Type VII (0x22) timing: its first flagged
+ * preferred, else its first; [2] the base block's next usable timing;
+ * [3] the first usable timing of the CTA-861 blocks (tag 0x02, from
+ * byte 2's offset when >= 4) with a good checksum. */
+static void expect_pref(const uint8_t *e, uint32_t size, uint32_t *w,
+                        uint32_t *h) {
+  uint32_t cw[4] = {0}, ch[4] = {0};
+  unsigned timings = 0;
+  for (unsigned k = 0; k < 4; k++) {
+    const uint8_t *d = e + 54 + (size_t)18 * k;
+    if (d[0] == 0 && d[1] == 0) {
+      continue;
+    }
+    uint32_t tw = d[2] + ((uint32_t)(d[4] >> 4) << 8);
+    uint32_t th = d[5] + ((uint32_t)(d[7] >> 4) << 8);
+    unsigned slot = timings++ == 0 ? 0 : 2;
+    if (cw[slot] == 0 && expect_usable(tw, th)) {
+      cw[slot] = tw;
+      ch[slot] = th;
+    }
+  }
+  bool cta_seen = false;
+  unsigned nblocks = size / 128 - 1;
+  if (e[126] < nblocks) {
+    nblocks = e[126];
+  }
+  for (unsigned b = 1; b <= nblocks; b++) {
+    const uint8_t *x = e + (size_t)128 * b;
+    unsigned sum = 0;
+    for (unsigned i = 0; i < 128; i++) {
+      sum += x[i];
+    }
+    if (sum % 256 != 0) {
+      continue;
+    }
+    if (x[0] == 0x02 && !cta_seen) {
+      for (unsigned off = x[2]; x[2] >= 4 && off + 18 <= 127; off += 18) {
+        const uint8_t *d = x + off;
+        uint32_t tw = d[2] + ((uint32_t)(d[4] >> 4) << 8);
+        uint32_t th = d[5] + ((uint32_t)(d[7] >> 4) << 8);
+        if ((d[0] != 0 || d[1] != 0) && expect_usable(tw, th)) {
+          cw[3] = tw;
+          ch[3] = th;
+          cta_seen = true;
+          break;
+        }
+      }
+    }
+    if (x[0] != 0x70 || cw[1] != 0 || 5u + x[2] > 127) {
+      continue;
+    }
+    unsigned end = 5u + x[2];
+    uint32_t first_w = 0, first_h = 0, pref_w = 0, pref_h = 0;
+    unsigned off = 5;
+    while (off + 3 <= end && off + 3 + x[off + 2] <= end) {
+      unsigned n = x[off + 2];
+      if (x[off] == 0x03 || x[off] == 0x22) {
+        for (unsigned t = off + 3; t + 20 <= off + 3 + n; t += 20) {
+          uint32_t tw = (uint32_t)x[t + 4] + ((uint32_t)x[t + 5] << 8) + 1;
+          uint32_t th = (uint32_t)x[t + 12] + ((uint32_t)x[t + 13] << 8) + 1;
+          if (!expect_usable(tw, th)) {
+            continue;
+          }
+          if (first_w == 0) {
+            first_w = tw;
+            first_h = th;
+          }
+          if (pref_w == 0 && (x[t + 3] & 0x80) != 0) {
+            pref_w = tw;
+            pref_h = th;
+          }
+        }
+      }
+      off += 3 + n;
+    }
+    cw[1] = pref_w != 0 ? pref_w : first_w;
+    ch[1] = pref_w != 0 ? pref_h : first_h;
+  }
+  *w = 0;
+  *h = 0;
+  for (unsigned i = 0; i < 4; i++) {
+    if (cw[i] != 0) {
+      *w = cw[i];
+      *h = ch[i];
+      return;
+    }
+  }
+}
+
 /* EDID 1.4: header, checksum, version 1; manufacturer letters (§3.4.1);
- * the first detailed timing's active size (§3.10.2); the monitor name
- * descriptor (tag 0xfc, up to 13 bytes ended by 0x0a, §3.10.3). */
+ * the monitor name descriptor (tag 0xfc, up to 13 bytes ended by 0x0a,
+ * §3.10.3); the preferred mode (expect_pref). */
 static rl_status expect_edid(const uint8_t *r, uint32_t len,
                              struct gpu_edid_info *out) {
   static const char ascii[] = " !\"#$%&'()*+,-./0123456789:;<=>?@"
@@ -166,14 +264,7 @@ static rl_status expect_edid(const uint8_t *r, uint32_t len,
   }
   for (unsigned k = 0; k < 4; k++) {
     const uint8_t *d = e + 54 + (size_t)18 * k;
-    if (d[0] != 0 || d[1] != 0) {
-      if (out->pref_width == 0) {
-        out->pref_width = d[2] + ((uint32_t)(d[4] >> 4) << 8);
-        out->pref_height = d[5] + ((uint32_t)(d[7] >> 4) << 8);
-      }
-      continue;
-    }
-    if (d[3] == 0xfc) {
+    if (d[0] == 0 && d[1] == 0 && d[3] == 0xfc) {
       unsigned n = 0;
       while (n < 13 && d[5 + n] != 0x0a) {
         uint8_t c = d[5 + n];
@@ -182,9 +273,7 @@ static rl_status expect_edid(const uint8_t *r, uint32_t len,
       out->name[n] = '\0';
     }
   }
-  if (out->pref_width == 0 || out->pref_height == 0) {
-    return RL_ERR_BAD_FORMAT;
-  }
+  expect_pref(e, size, &out->pref_width, &out->pref_height);
   return RL_OK;
 }
 
@@ -201,8 +290,9 @@ static void fuzz_edid(const uint8_t *r, uint32_t len) {
                  got.pref_height == want.pref_height,
              "preferred %ux%u, expected %ux%u", got.pref_width, got.pref_height,
              want.pref_width, want.pref_height);
-  FUZZ_CHECK(got.pref_width >= 1 && got.pref_width <= GPU_MAX_DIM &&
-                 got.pref_height >= 1 && got.pref_height <= GPU_MAX_DIM,
+  FUZZ_CHECK((got.pref_width == 0 && got.pref_height == 0) ||
+                 (got.pref_width >= 1 && got.pref_width <= GPU_MAX_DIM &&
+                  got.pref_height >= 1 && got.pref_height <= GPU_MAX_DIM),
              "preferred size out of range");
   FUZZ_CHECK(memcmp(got.vendor, want.vendor, sizeof(got.vendor)) == 0 &&
                  got.vendor[3] == '\0',

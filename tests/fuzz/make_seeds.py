@@ -228,6 +228,10 @@ def gpu_seeds():
     with open(os.path.join(ROOT, "tests", "fixtures",
                            "qemu_edid_1280x800.bin"), "rb") as f:
         edid = f.read()
+    # QEMU's EDID for 5120x1440: the mode only in a DisplayID extension.
+    with open(os.path.join(ROOT, "tests", "fixtures",
+                           "qemu_edid_5120x1440.bin"), "rb") as f:
+        edid_wide = f.read()
     modes = b""
     for i in range(16):
         on = i < 2
@@ -235,6 +239,7 @@ def gpu_seeds():
                   u32(800 if on else 0) + u32(1 if on else 0) + u32(0))
     return {
         "edid_qemu": gpu_params(4, 6, 1) + edid,
+        "edid_qemu_5120": gpu_params(4, 6, 1) + edid_wide,
         "display_info": gpu_params(1, 5, 2) + gpu_hdr(OK_DISPLAY_INFO) + modes,
         "nodata": gpu_params(0, 0, 1) + gpu_hdr(OK_NODATA),
         "error": gpu_params(0, 0, 1) + gpu_hdr(ERR_INVALID_PARAMETER),

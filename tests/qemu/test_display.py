@@ -189,6 +189,23 @@ def test_display_two_scanouts(build, artifacts, arch):
     assert {u[0] for u in updates} == {1, 2}, updates
 
 
+def test_display_mode_wider_than_edid_timing_fields(build, artifacts):
+    """5120x1440: wider than the 4095 an EDID detailed timing can hold.
+    QEMU 7.2 then gives the mode only in a DisplayID extension of its
+    EDID; the driver reads it from there (the console's second header
+    row, 'preferred 5120x1440', is drawn from the EDID it parsed) and
+    drives the scanout at the size GET_DISPLAY_INFO reports: the
+    screendump is 5120x1440 with the boot picture."""
+    arch = "aarch64"
+    out = build("qemu_virt_" + arch)
+    log, (png,), stderr = boot_and_dump(arch, out, artifacts, ",xres=5120,yres=1440")
+    assert re.search(r"scanout 0: EDID monitor \"QEMU Monitor\" vendor RHT, "
+                     r"preferred mode 5120x1440", log), log
+    assert "EDID unusable" not in log, log
+    check_screen(png, arch, log, 5120, 1440, artifacts)
+    check_gpu_commands(stderr, {1: (5120, 1440)})
+
+
 @pytest.mark.parametrize("arch", ARCHES)
 def test_display_gpu_not_in_top_slot(build, artifacts, arch):
     out = build("qemu_virt_" + arch)

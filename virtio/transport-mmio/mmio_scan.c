@@ -61,14 +61,26 @@ unsigned virtio_mmio_log_slots(const struct fdt *fdt) {
   unsigned devices = 0;
   unsigned index = 0;
   for (;; index++) {
-    struct virtio_mmio_slot slot;
+    struct virtio_mmio_slot slot = {.node = -1};
     rl_status st = virtio_mmio_slot_at(fdt, index, &slot);
     if (st == RL_ERR_NOT_FOUND) {
       break;
     }
     if (st != RL_OK) {
-      klog(LOG_WARN, "virtio-mmio: slot %u unusable: %s\n", index,
-           rl_status_str(st));
+      /* Name the node and what it lacks, so the tree can be fixed. */
+      const char *name = slot.node >= 0 ? fdt_node_name(fdt, slot.node) : NULL;
+      const char *lacks = "";
+      if (slot.node >= 0 && !fdt_has_prop(fdt, slot.node, "reg")) {
+        lacks = " (no reg)";
+      } else if (slot.node >= 0 &&
+                 !fdt_has_prop(fdt, slot.node, "interrupts") &&
+                 !fdt_has_prop(fdt, slot.node, "interrupts-extended")) {
+        lacks = " (no interrupts)";
+      }
+      klog(LOG_WARN,
+           "virtio-mmio: slot %u, node %s%s unusable: %s; skipped, the "
+           "scan goes on\n",
+           index, name != NULL ? name : "?", lacks, rl_status_str(st));
       continue;
     }
     if (slot.device_id != 0) {

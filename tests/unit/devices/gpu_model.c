@@ -735,6 +735,21 @@ const struct gm_resource *gpu_model_resource(const struct gpu_model *g,
 
 size_t gpu_model_resource_count(const struct gpu_model *g) { return g->nres; }
 
+size_t gpu_model_backing(const struct gpu_model *g, uint32_t id, uint64_t *addr,
+                         uint32_t *len, size_t max) {
+  for (size_t i = 0; i < g->nres; i++) {
+    const struct gm_res *r = &g->res[i];
+    if (r->pub.id == id) {
+      for (size_t k = 0; k < r->nentries && k < max; k++) {
+        addr[k] = r->addr[k];
+        len[k] = r->len[k];
+      }
+      return r->nentries;
+    }
+  }
+  return 0;
+}
+
 uint32_t gpu_model_scanout(const struct gpu_model *g, unsigned i,
                            struct gm_rect *r) {
   assert_true(i < GM_MAX_SCANOUTS);

@@ -114,6 +114,10 @@ size_t gpu_model_count(const struct gpu_model *g, uint32_t type, size_t *first);
 const struct gm_resource *gpu_model_resource(const struct gpu_model *g,
                                              uint32_t id);
 size_t gpu_model_resource_count(const struct gpu_model *g);
+/* Resource `id`'s backing entries as ATTACH_BACKING gave them (at most
+ * `max` copied); returns how many it has (0: none, or no such resource). */
+size_t gpu_model_backing(const struct gpu_model *g, uint32_t id, uint64_t *addr,
+                         uint32_t *len, size_t max);
 /* The resource scanout `i` shows (0: none) and its rectangle. */
 uint32_t gpu_model_scanout(const struct gpu_model *g, unsigned i,
                            struct gm_rect *r);

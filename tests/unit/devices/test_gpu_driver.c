@@ -908,6 +908,113 @@ static void test_two_gpus_reprobe(void **state) {
   }
 }
 
+/* ---- teardown that fails ---------------------------------------------- */
+
+#define MAX_BACKING 64
+
+/* Resource `id`'s backing as the device holds it. */
+struct backing {
+  size_t n;
+  uint64_t addr[MAX_BACKING];
+  uint32_t len[MAX_BACKING];
+};
+
+static struct backing backing_of(struct fx *f, uint32_t id) {
+  struct backing b;
+  b.n = gpu_model_backing(f->gm, id, b.addr, b.len, MAX_BACKING);
+  assert_true(b.n > 0 && b.n <= MAX_BACKING);
+  return b;
+}
+
+/* Every entry is still live DMA memory: the driver did not free pages the
+ * device may still own. */
+static void assert_backing_not_freed(const struct backing *b, uint32_t id) {
+  for (size_t i = 0; i < b->n; i++) {
+    void *p;
+    if (host_dma_device_ptr(b->addr[i], b->len[i], &p) != RL_OK) {
+      fail_msg("resource %u: backing entry %zu at %#llx (%u bytes) was "
+               "freed although the device may still own it",
+               id, i, (unsigned long long)b->addr[i], b->len[i]);
+    }
+  }
+}
+
+/* The resource scanout 0 shows, with the boot picture at w x h. */
+static uint32_t shown(struct fx *f, uint32_t w, uint32_t h) {
+  main_loop(f); /* the change's log lines */
+  assert_picture(f, w, h);
+  return gpu_model_scanout(f->gm, 0, NULL);
+}
+
+/* A display change whose teardown of resource 1 fails as `detach` and
+ * `unref` say (GM_FAULT_NONE: answered OK): the old backing stays
+ * allocated (leaked on purpose, one log line), and id 1 is never handed
+ * out again on this device, not even after a re-initialisation. */
+static void teardown_fails(struct fx *f, enum gm_fault detach, uint32_t dv,
+                           enum gm_fault unref, uint32_t uv) {
+  probe_settled(f);
+  struct backing old = backing_of(f, 1);
+  size_t live = host_dma_live_count();
+  gpu_model_misbehave(f->gm, GM_CMD_RESOURCE_DETACH_BACKING, detach, dv);
+  gpu_model_misbehave(f->gm, GM_CMD_RESOURCE_UNREF, unref, uv);
+  gpu_model_display_change(f->gm, 0, true, 800, 600);
+  virtio_gpu_driver.poll(f->dev);
+  assert_backing_not_freed(&old, 1);
+  assert_log_has("leaked on purpose, resource id 1 retired");
+  uint32_t id = shown(f, 800, 600);
+  assert_int_not_equal(id, 1);
+  /* The allocator's count: the old chunks are all still there, next to
+   * the new framebuffer's. */
+  assert_int_equal(host_dma_live_count(), live + surface(f)->nchunks);
+  /* The device behaves again; the next resource still is not 1. */
+  gpu_model_misbehave(f->gm, GM_CMD_RESOURCE_DETACH_BACKING, GM_FAULT_NONE, 0);
+  gpu_model_misbehave(f->gm, GM_CMD_RESOURCE_UNREF, GM_FAULT_NONE, 0);
+  gpu_model_display_change(f->gm, 0, true, 1024, 768);
+  virtio_gpu_driver.poll(f->dev);
+  assert_int_not_equal(shown(f, 1024, 768), 1);
+  assert_backing_not_freed(&old, 1);
+  /* A reset and probe again: the id stays retired for the device's
+   * lifetime, the leaked pages stay leaked. */
+  assert_int_equal(virtio_device_recover(f->dev), RL_OK);
+  assert_int_not_equal(shown(f, 1024, 768), 1);
+  assert_backing_not_freed(&old, 1);
+}
+
+static void test_teardown_detach_unref_error(void **state) {
+  teardown_fails(*state, GM_FAULT_ERROR, GM_RESP_ERR_UNSPEC, GM_FAULT_ERROR,
+                 GM_RESP_ERR_UNSPEC);
+  assert_log_has("resource 1: RESOURCE_DETACH_BACKING failed (RL_ERR_IO)");
+}
+
+static void test_teardown_unref_error(void **state) {
+  teardown_fails(*state, GM_FAULT_NONE, 0, GM_FAULT_ERROR,
+                 GM_RESP_ERR_INVALID_RESOURCE_ID);
+  assert_log_has("resource 1: RESOURCE_UNREF failed (RL_ERR_IO)");
+}
+
+static void test_teardown_detach_wrong_type(void **state) {
+  teardown_fails(*state, GM_FAULT_TYPE, GM_RESP_OK_DISPLAY_INFO, GM_FAULT_NONE,
+                 0);
+  assert_log_has("RESOURCE_DETACH_BACKING failed (RL_ERR_BAD_FORMAT)");
+}
+
+/* DETACH_BACKING never answered: the device holds the request and maybe
+ * the backing; nothing of it is freed, not even when the driver lets go
+ * of the device (gpu_remove after the reset, in the fixture's teardown). */
+static void test_teardown_detach_timeout(void **state) {
+  struct fx *f = *state;
+  probe_settled(f);
+  struct backing old = backing_of(f, 1);
+  gpu_model_misbehave(f->gm, GM_CMD_RESOURCE_DETACH_BACKING, GM_FAULT_NO_ANSWER,
+                      0);
+  gpu_model_display_change(f->gm, 0, true, 800, 600);
+  virtio_gpu_driver.poll(f->dev);
+  assert_int_equal(vm_held(f->vm), 1);
+  assert_backing_not_freed(&old, 1);
+  assert_log_has("resource 1: RESOURCE_DETACH_BACKING failed (RL_ERR_TIMEOUT)");
+  assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_UNREF, NULL), 0);
+}
+
 static const struct {
   const char *name;
   CMUnitTestFunction fn;
@@ -928,6 +1035,10 @@ static const struct {
     {"flush_oversized_length", test_flush_oversized_length},
     {"transfer_never_answers", test_transfer_never_answers},
     {"display_info_never_answers", test_display_info_never_answers},
+    {"teardown_detach_unref_error", test_teardown_detach_unref_error},
+    {"teardown_unref_error", test_teardown_unref_error},
+    {"teardown_detach_wrong_type", test_teardown_detach_wrong_type},
+    {"teardown_detach_timeout", test_teardown_detach_timeout},
     {"two_gpus", test_two_gpus},
     {"two_gpus_display_change", test_two_gpus_display_change},
     {"two_gpus_reprobe", test_two_gpus_reprobe},

@@ -18,6 +18,7 @@
 
 #include <arch/vm.h>
 #include <devicetree/fdt.h>
+#include <lib/log.h>
 #include <virtio/core/virtio.h>
 #include <virtio/transport-mmio/mmio.h>
 
@@ -69,6 +70,17 @@ static int nth_virtio(const void *blob, unsigned index) {
   return node;
 }
 
+static char captured[16384];
+static size_t captured_len;
+
+static void capture(const char *text, size_t len, void *ctx) {
+  (void)ctx;
+  size_t n = RL_MIN(len, sizeof(captured) - 1 - captured_len);
+  memcpy(captured + captured_len, text, n);
+  captured_len += n;
+  captured[captured_len] = '\0';
+}
+
 static void scan_with_broken(const char *fixture, unsigned broken,
                              const char *prop) {
   size_t len;
@@ -94,6 +106,27 @@ static void scan_with_broken(const char *fixture, unsigned broken,
   }
   struct virtio_mmio_slot slot;
   assert_int_equal(virtio_mmio_slot_at(&fdt, total, &slot), RL_ERR_NOT_FOUND);
+  /* The boot log's slot list: one warning naming the node and what it
+   * lacks, and every slot counted. */
+  char want[160];
+  (void)snprintf(want, sizeof(want),
+                 "virtio-mmio: slot %u, node %s (no %s) unusable: "
+                 "RL_ERR_BAD_FORMAT; skipped, the scan goes on",
+                 broken, fdt_get_name(blob, nth_virtio(blob, broken), NULL),
+                 prop);
+  captured_len = 0;
+  captured[0] = '\0';
+  assert_int_equal(klog_add_sink(capture, NULL), RL_OK);
+  captured_len = 0; /* only what the scan logs */
+  captured[0] = '\0';
+  (void)virtio_mmio_log_slots(&fdt);
+  klog_remove_sink(capture, NULL);
+  if (strstr(captured, want) == NULL) {
+    fail_msg("no \"%s\" in the scan's log:\n%s", want, captured);
+  }
+  char count[64];
+  (void)snprintf(count, sizeof(count), "virtio-mmio: %u slots", total);
+  assert_non_null(strstr(captured, count));
   free(blob);
 }
 

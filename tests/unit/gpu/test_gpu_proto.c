@@ -1044,6 +1044,8 @@ static void test_edid_bad_version(void **state) {
   assert_int_equal(parse_edid_block(e, &info), RL_OK);
 }
 
+/* No usable timing is no usable preferred mode, not an unusable EDID:
+ * vendor and name still count, the preferred mode is 0 x 0. */
 static void test_edid_no_timing(void **state) {
   (void)state;
   uint8_t e[128];
@@ -1051,16 +1053,226 @@ static void test_edid_no_timing(void **state) {
   edid_make(e);
   edid_display(e + 54, 0x10); /* pixel clock 0 in all four */
   edid_checksum(e);
-  assert_int_equal(parse_edid_block(e, &info), RL_ERR_BAD_FORMAT);
+  assert_int_equal(parse_edid_block(e, &info), RL_OK);
+  assert_int_equal(info.pref_width, 0);
+  assert_int_equal(info.pref_height, 0);
+  assert_string_equal(info.name, "QEMU Monitor");
+  assert_string_equal(info.vendor, "RHT");
   /* A timing with zero active width or height. */
   edid_make(e);
   edid_timing(e + 54, 6500, 0, 320, 768, 38);
   edid_checksum(e);
-  assert_int_equal(parse_edid_block(e, &info), RL_ERR_BAD_FORMAT);
+  assert_int_equal(parse_edid_block(e, &info), RL_OK);
+  assert_int_equal(info.pref_width, 0);
+  assert_int_equal(info.pref_height, 0);
   edid_make(e);
   edid_timing(e + 54, 6500, 1024, 320, 0, 38);
   edid_checksum(e);
-  assert_int_equal(parse_edid_block(e, &info), RL_ERR_BAD_FORMAT);
+  assert_int_equal(parse_edid_block(e, &info), RL_OK);
+  assert_int_equal(info.pref_width, 0);
+  assert_string_equal(info.name, "QEMU Monitor");
+  /* An unusable first timing falls back to the next usable one. */
+  edid_timing(e + 108, 14850, 1920, 280, 1080, 45);
+  edid_checksum(e);
+  assert_int_equal(parse_edid_block(e, &info), RL_OK);
+  assert_int_equal(info.pref_width, 1920);
+  assert_int_equal(info.pref_height, 1080);
+}
+
+/* ---- EDID extensions: modes beyond the 12-bit fields -------------------- */
+
+struct did_timing {
+  uint32_t w, h;
+  bool preferred;
+};
+
+/* An EDID extension block holding one DisplayID section (tag 0x70;
+ * DisplayID 1.3 §2.1 / 2.0 §2.1: version, payload bytes, product type,
+ * extension count, data blocks, section checksum) with one timing data
+ * block of `tag` (0x03: 1.3 Type I, 0x22: 2.0 Type VII): 20-byte
+ * descriptors, pixel clock le24, options (bit 7 preferred), then active,
+ * blank, front porch, sync width - 1 as le16, horizontal then vertical.
+ * Both checksums right. */
+static void edid_ext_displayid(uint8_t x[128], uint8_t version, uint8_t tag,
+                               const struct did_timing *t, unsigned n) {
+  memset(x, 0, 128);
+  x[0] = 0x70;
+  x[1] = version;
+  x[2] = (uint8_t)(3 + 20 * n);
+  x[3] = 0x03;
+  x[4] = 0;
+  uint8_t *b = x + 5;
+  b[0] = tag;
+  b[1] = 0;
+  b[2] = (uint8_t)(20 * n);
+  for (unsigned i = 0; i < n; i++) {
+    uint8_t *d = b + 3 + 20 * i;
+    uint32_t clock = 77241; /* 10 kHz units, as QEMU's 5120x1440 */
+    d[0] = (uint8_t)clock;
+    d[1] = (uint8_t)(clock >> 8);
+    d[2] = (uint8_t)(clock >> 16);
+    d[3] = (uint8_t)(t[i].preferred ? 0x80 : 0x00);
+    uint32_t f[8] = {t[i].w - 1, 1791, 1279, 152, t[i].h - 1, 49, 6, 6};
+    for (unsigned k = 0; k < 8; k++) {
+      d[4 + 2 * k] = (uint8_t)f[k];
+      d[5 + 2 * k] = (uint8_t)(f[k] >> 8);
+    }
+  }
+  /* The section checksum: bytes 1 .. 5 + payload sum to 0. */
+  unsigned end = 5u + x[2];
+  uint8_t sum = 0;
+  for (unsigned i = 1; i < end; i++) {
+    sum = (uint8_t)(sum + x[i]);
+  }
+  x[end] = (uint8_t)(0x100 - sum);
+  edid_checksum(x);
+}
+
+/* A CTA-861 extension (tag 0x02, revision 3) whose detailed timings start
+ * at byte 4: `n` of them, w x h each. */
+static void edid_ext_cta(uint8_t x[128], const struct did_timing *t,
+                         unsigned n) {
+  memset(x, 0, 128);
+  x[0] = 0x02;
+  x[1] = 0x03;
+  x[2] = 4;
+  for (unsigned i = 0; i < n; i++) {
+    edid_timing(x + 4 + 18 * i, 14850, t[i].w, 280, t[i].h, 45);
+  }
+  edid_checksum(x);
+}
+
+/* The base block `e` followed by `nx` extension blocks, as one GET_EDID
+ * response of the whole 1024 bytes (QEMU's size). */
+static rl_status parse_edid_ext(uint8_t e[128], const uint8_t (*x)[128],
+                                unsigned nx, struct gpu_edid_info *out) {
+  e[126] = (uint8_t)nx;
+  edid_checksum(e);
+  uint8_t *r = edid_resp(e, 1024, EDID_RESP_LEN);
+  for (unsigned i = 0; i < nx; i++) {
+    memcpy(r + EDID_DATA_OFF + 128 * (i + 1), x[i], 128);
+  }
+  memset(out, 0x5a, sizeof(*out));
+  rl_status st = gpu_parse_edid(r, EDID_RESP_LEN, out);
+  free(r);
+  return st;
+}
+
+/* A base block without a detailed timing (what QEMU 7.2 sends for a mode
+ * wider or taller than 4095) and a DisplayID extension: the mode comes
+ * from the extension's 16-bit fields, Type I (DisplayID 1.3) or Type VII
+ * (2.0). */
+static void test_edid_displayid_wide(void **state) {
+  (void)state;
+  uint8_t e[128], x[2][128];
+  struct gpu_edid_info info;
+  static const uint8_t tags[2][2] = {{0x13, 0x03}, {0x20, 0x22}};
+  for (unsigned k = 0; k < 2; k++) {
+    edid_make(e);
+    edid_display(e + 54, 0x10);
+    const struct did_timing wide[] = {{5120, 1440, true}};
+    edid_ext_displayid(x[0], tags[k][0], tags[k][1], wide, 1);
+    assert_int_equal(parse_edid_ext(e, x, 1, &info), RL_OK);
+    assert_int_equal(info.pref_width, 5120);
+    assert_int_equal(info.pref_height, 1440);
+    assert_string_equal(info.name, "QEMU Monitor");
+    /* Bigger than 12 bits in both directions; 16384 still usable. */
+    const struct did_timing big[] = {{7680, 4320, true}};
+    edid_ext_displayid(x[0], tags[k][0], tags[k][1], big, 1);
+    assert_int_equal(parse_edid_ext(e, x, 1, &info), RL_OK);
+    assert_int_equal(info.pref_width, 7680);
+    assert_int_equal(info.pref_height, 4320);
+    const struct did_timing max[] = {{16384, 4096, true}};
+    edid_ext_displayid(x[0], tags[k][0], tags[k][1], max, 1);
+    assert_int_equal(parse_edid_ext(e, x, 1, &info), RL_OK);
+    assert_int_equal(info.pref_width, 16384);
+    assert_int_equal(info.pref_height, 4096);
+  }
+  /* The timing flagged preferred, not the first one. */
+  edid_make(e);
+  edid_display(e + 54, 0x10);
+  const struct did_timing two[] = {{3840, 2160, false}, {6016, 3384, true}};
+  edid_ext_displayid(x[0], 0x13, 0x03, two, 2);
+  assert_int_equal(parse_edid_ext(e, x, 1, &info), RL_OK);
+  assert_int_equal(info.pref_width, 6016);
+  assert_int_equal(info.pref_height, 3384);
+  /* None flagged: the first. */
+  const struct did_timing none[] = {{3840, 2160, false}, {6016, 3384, false}};
+  edid_ext_displayid(x[0], 0x13, 0x03, none, 2);
+  assert_int_equal(parse_edid_ext(e, x, 1, &info), RL_OK);
+  assert_int_equal(info.pref_width, 3840);
+  /* After a CTA-861 block, as QEMU orders them. */
+  const struct did_timing cta[] = {{1920, 1080, false}};
+  edid_ext_cta(x[0], cta, 1);
+  edid_ext_displayid(x[1], 0x13, 0x03, two, 2);
+  assert_int_equal(parse_edid_ext(e, x, 2, &info), RL_OK);
+  assert_int_equal(info.pref_width, 6016);
+  /* A usable base block timing stays the preferred one (EDID 1.4
+   * §3.10.2). */
+  edid_make(e);
+  assert_int_equal(parse_edid_ext(e, x, 2, &info), RL_OK);
+  assert_int_equal(info.pref_width, 1024);
+  assert_int_equal(info.pref_height, 768);
+}
+
+/* Oversized or broken preferred modes are skipped, never the EDID: the
+ * next usable mode, or none (0 x 0) with vendor and name kept. */
+static void test_edid_unusable_preferred(void **state) {
+  (void)state;
+  uint8_t e[128], x[2][128];
+  struct gpu_edid_info info;
+  edid_make(e);
+  edid_display(e + 54, 0x10);
+  /* Preferred wider than GPU_MAX_DIM: the other, usable one. */
+  const struct did_timing huge[] = {{20000, 1440, true}, {5120, 2160, false}};
+  edid_ext_displayid(x[0], 0x13, 0x03, huge, 2);
+  assert_int_equal(parse_edid_ext(e, x, 1, &info), RL_OK);
+  assert_int_equal(info.pref_width, 5120);
+  assert_int_equal(info.pref_height, 2160);
+  /* Only unusable ones (65536 x 65536: both fields 0xffff): no mode, but
+   * the EDID counts. */
+  const struct did_timing only[] = {{65536, 65536, true}};
+  edid_ext_displayid(x[0], 0x13, 0x03, only, 1);
+  assert_int_equal(parse_edid_ext(e, x, 1, &info), RL_OK);
+  assert_int_equal(info.pref_width, 0);
+  assert_int_equal(info.pref_height, 0);
+  assert_string_equal(info.name, "QEMU Monitor");
+  /* ... then a CTA-861 timing is the fallback. */
+  const struct did_timing cta[] = {{2560, 1080, false}};
+  edid_ext_cta(x[1], cta, 1);
+  assert_int_equal(parse_edid_ext(e, x, 2, &info), RL_OK);
+  assert_int_equal(info.pref_width, 2560);
+  assert_int_equal(info.pref_height, 1080);
+  /* A DisplayID block with a wrong block checksum is skipped. */
+  const struct did_timing wide[] = {{5120, 1440, true}};
+  edid_ext_displayid(x[0], 0x13, 0x03, wide, 1);
+  x[0][127]++;
+  assert_int_equal(parse_edid_ext(e, x, 2, &info), RL_OK);
+  assert_int_equal(info.pref_width, 2560);
+  /* A section length past the block, or a data block longer than its
+   * section: nothing read out of it. */
+  edid_ext_displayid(x[0], 0x13, 0x03, wide, 1);
+  x[0][2] = 123;
+  edid_checksum(x[0]);
+  assert_int_equal(parse_edid_ext(e, x, 1, &info), RL_OK);
+  assert_int_equal(info.pref_width, 0);
+  edid_ext_displayid(x[0], 0x13, 0x03, wide, 1);
+  x[0][7] = 40;
+  edid_checksum(x[0]);
+  assert_int_equal(parse_edid_ext(e, x, 1, &info), RL_OK);
+  assert_int_equal(info.pref_width, 0);
+  /* Extension blocks beyond the size the device gave are not read. */
+  edid_ext_displayid(x[0], 0x13, 0x03, wide, 1);
+  e[126] = 1;
+  edid_checksum(e);
+  uint8_t *r = edid_resp(e, 128, EDID_RESP_LEN);
+  memcpy(r + EDID_DATA_OFF + 128, x[0], 128);
+  assert_int_equal(gpu_parse_edid(r, EDID_RESP_LEN, &info), RL_OK);
+  assert_int_equal(info.pref_width, 0);
+  wr32(r, 24, 256);
+  assert_int_equal(gpu_parse_edid(r, EDID_RESP_LEN, &info), RL_OK);
+  assert_int_equal(info.pref_width, 5120);
+  free(r);
 }
 
 static void test_edid_wrong_type(void **state) {
@@ -1133,6 +1345,39 @@ static void test_edid_recorded(void **state) {
   free(r);
 }
 
+/* QEMU 7.2's answer for `-device virtio-gpu-device,xres=5120,yres=1440`
+ * (record_edid.py): no detailed timing in the base block, a CTA-861 block
+ * without one, and a DisplayID 1.3 block with a Type I timing flagged
+ * preferred. The 12-bit fields cannot hold 5120. */
+static void test_edid_recorded_5120(void **state) {
+  (void)state;
+  size_t len;
+  uint8_t *r = load_fixture("qemu_edid_5120x1440.bin", &len);
+  struct gpu_edid_info info;
+  assert_int_equal(len, EDID_RESP_LEN);
+  const uint8_t *e = r + EDID_DATA_OFF;
+  assert_int_equal(e[126], 2);
+  assert_int_equal(e[128], 0x02);     /* CTA-861 */
+  assert_int_equal(e[256], 0x70);     /* DisplayID */
+  assert_int_equal(e[256 + 5], 0x03); /* Type I timing */
+  for (unsigned off = 54; off <= 108; off += 18) {
+    assert_true(e[off] == 0 && e[off + 1] == 0); /* no timing in the base */
+  }
+  memset(&info, 0x5a, sizeof(info));
+  assert_int_equal(gpu_parse_edid(r, (uint32_t)len, &info), RL_OK);
+  assert_int_equal(info.pref_width, 5120);
+  assert_int_equal(info.pref_height, 1440);
+  assert_string_equal(info.vendor, "RHT");
+  assert_string_equal(info.name, "QEMU Monitor");
+  /* Without the DisplayID block (size 256): no usable mode, EDID kept. */
+  wr32(r, 24, 256);
+  assert_int_equal(gpu_parse_edid(r, (uint32_t)len, &info), RL_OK);
+  assert_int_equal(info.pref_width, 0);
+  assert_int_equal(info.pref_height, 0);
+  assert_string_equal(info.name, "QEMU Monitor");
+  free(r);
+}
+
 /* ---- randomized robustness ---------------------------------------------- */
 
 static uint64_t g_rng;
@@ -1148,8 +1393,10 @@ static uint64_t rnd(void) {
 static uint32_t rnd_below(uint32_t n) { return (uint32_t)(rnd() % n); }
 
 static void check_edid_info(const struct gpu_edid_info *info) {
-  assert_true(info->pref_width >= 1 && info->pref_width <= 4095);
-  assert_true(info->pref_height >= 1 && info->pref_height <= 4095);
+  /* No usable mode (0 x 0), or one inside the driver's limits. */
+  assert_true((info->pref_width == 0) == (info->pref_height == 0));
+  assert_true(info->pref_width <= GPU_MAX_DIM &&
+              info->pref_height <= GPU_MAX_DIM);
   assert_int_equal(info->vendor[3], '\0');
   for (int i = 0; i < 3; i++) {
     char c = info->vendor[i];
@@ -1891,6 +2138,9 @@ int main(void) {
       cmocka_unit_test(test_edid_no_timing),
       cmocka_unit_test(test_edid_wrong_type),
       cmocka_unit_test(test_edid_recorded),
+      cmocka_unit_test(test_edid_recorded_5120),
+      cmocka_unit_test(test_edid_displayid_wide),
+      cmocka_unit_test(test_edid_unusable_preferred),
       cmocka_unit_test(test_random_responses),
       cmocka_unit_test(test_fb_row),
       cmocka_unit_test(test_fb_clip),
