@@ -18,6 +18,9 @@
 #include <ringlight/config.h>
 #include <virtio/core/virtio.h>
 #include <virtio/transport-mmio/mmio.h>
+#ifdef CONFIG_VIRTIO_PCI
+#include <virtio/transport-pci/pci.h>
+#endif
 
 #define GIB ((uint64_t)1 << 30)
 
@@ -164,6 +167,9 @@ void kernel_main(paddr_t dtb_pa) {
   gpu_set_painter(boot_picture_draw);
 #endif
   unsigned bound = virtio_mmio_probe_all(&fdt);
+#ifdef CONFIG_VIRTIO_PCI
+  bound += virtio_pci_probe_all(&fdt);
+#endif
   kprintf("virtio: %u device(s) bound to a driver\n", bound);
 #ifdef CONFIG_DRIVER_VIRTIO_GPU
   if (gpu_surface(gpu_get(0), 0) == NULL) {

@@ -135,10 +135,11 @@ rl_status pci_host_init(const struct fdt *fdt, int node,
     return st;
   }
   host->dma_coherent = fdt_has_prop(fdt, node, "dma-coherent");
+  /* Only the first bus is enumerated (bridges are not followed): its
+   * 1 MiB of configuration space is all that is mapped. */
   volatile void *va;
-  uint64_t map = (uint64_t)(host->bus_end - host->bus_start + 1)
-                 << PCI_ECAM_BUS_SHIFT;
-  if ((st = arch_ioremap(host->ecam_pa, map, &va)) != RL_OK) {
+  if ((st = arch_ioremap(host->ecam_pa, (uint64_t)1 << PCI_ECAM_BUS_SHIFT,
+                         &va)) != RL_OK) {
     return st;
   }
   host->ecam = (volatile uint8_t *)va;

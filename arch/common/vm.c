@@ -83,19 +83,44 @@ rl_status arch_vm_init(const struct arch_mem_range *ram, size_t count) {
   return RL_OK;
 }
 
+/* Device addresses below ARCH_DEVICE_LOW_SIZE appear at a fixed offset
+ * in the device window; higher ones (aarch64 virt's PCI ECAM at 256 GiB
+ * and its 64-bit window at 512 GiB) get the next free range of the
+ * window's upper part, in mapping order. */
+static uint64_t high_next = ARCH_DEVICE_LOW_SIZE;
+
+static rl_status map_device(uint64_t va, paddr_t start, paddr_t end) {
+  rl_status st = pt_map(kernel_root, va, start, end - start, PT_DEVICE);
+  if (st == RL_OK) {
+    arch_pt_sync();
+  }
+  return st;
+}
+
 rl_status arch_ioremap(paddr_t pa, uint64_t size, volatile void **out) {
-  if (size == 0 || pa >= ARCH_DEVICE_SIZE || size > ARCH_DEVICE_SIZE - pa) {
+  if (size == 0 || pa + size < pa) {
     return RL_ERR_OUT_OF_RANGE;
   }
-  if (kernel_root != NULL) {
-    paddr_t start = RL_ALIGN_DOWN(pa, RL_PAGE_SIZE);
-    paddr_t end = RL_ALIGN_UP(pa + size, RL_PAGE_SIZE);
-    rl_status st = pt_map(kernel_root, ARCH_DEVICE_BASE + start, start,
-                          end - start, PT_DEVICE);
+  paddr_t start = RL_ALIGN_DOWN(pa, RL_PAGE_SIZE);
+  paddr_t end = RL_ALIGN_UP(pa + size, RL_PAGE_SIZE);
+  if (pa >= ARCH_DEVICE_LOW_SIZE || size > ARCH_DEVICE_LOW_SIZE - pa) {
+    if (kernel_root == NULL || end - start > ARCH_DEVICE_SIZE - high_next) {
+      return RL_ERR_OUT_OF_RANGE;
+    }
+    uint64_t va = ARCH_DEVICE_BASE + high_next;
+    rl_status st = map_device(va, start, end);
     if (st != RL_OK) {
       return st;
     }
-    arch_pt_sync();
+    high_next += end - start;
+    *out = (volatile void *)(uintptr_t)(va + (pa - start));
+    return RL_OK;
+  }
+  if (kernel_root != NULL) {
+    rl_status st = map_device(ARCH_DEVICE_BASE + start, start, end);
+    if (st != RL_OK) {
+      return st;
+    }
   } else if (pa + size > ((uint64_t)1 << 30)) {
     return RL_ERR_OUT_OF_RANGE; /* the boot tables map gigabyte 0 only */
   }

@@ -4,7 +4,10 @@
  *   0xffffffc000000000 + pa   direct map of RAM (normal memory); the kernel
  *                             image is linked inside it
  *   0xffffffe000000000 + pa   device window (device memory), mapped on
- *                             demand by arch_ioremap
+ *                             demand by arch_ioremap: devices below
+ *                             64 GiB at this fixed offset, higher ones
+ *                             (PCI on aarch64 virt) in the window's upper
+ *                             half, in mapping order
  *
  * So no kernel virtual address equals its physical address. */
 #ifndef ARCH_VM_H
@@ -17,6 +20,7 @@
 #define ARCH_DIRECT_MAP_SIZE 0x2000000000ull /* 128 GiB */
 #define ARCH_DEVICE_BASE 0xffffffe000000000ull
 #define ARCH_DEVICE_SIZE 0x2000000000ull
+#define ARCH_DEVICE_LOW_SIZE 0x1000000000ull /* 64 GiB at a fixed offset */
 
 struct arch_mem_range {
   paddr_t start;
