@@ -12,6 +12,8 @@ RL_NORETURN void aarch64_psci_off(void);
 
 /* The exception level QEMU entered the kernel at (start.S). */
 extern uint64_t aarch64_entry_el;
+/* SCR_EL3 as start.S left it when entered at EL3 (NS: bit 0), else 0. */
+extern uint64_t aarch64_entry_scr;
 
 /* One GIC driver (gic.c: GICv2, gicv3.c: GICv3) behind arch/irq.h. */
 struct gic_ops {

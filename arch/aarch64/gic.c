@@ -26,6 +26,7 @@
 #define SMC_GIC_NONSECURE 0xc2000001u /* el3.S */
 
 uint64_t aarch64_entry_el;
+uint64_t aarch64_entry_scr;
 
 static const struct gic_ops *gic;
 static volatile uint8_t *gicd;
@@ -119,9 +120,13 @@ rl_status arch_irq_init(const struct fdt *fdt) {
   static const char *const v2[] = {"arm,cortex-a15-gic", "arm,gic-400"};
   uint64_t mpidr;
   __asm__ volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
+  const char *state = "";
+  if (aarch64_entry_el == 3) {
+    state = (aarch64_entry_scr & 1) != 0 ? " (non-secure: SCR_EL3.NS 1)"
+                                         : " (secure: SCR_EL3.NS 0)";
+  }
   klog(LOG_INFO, "cpu: MPIDR %#llx, entered at EL%llu, running at EL1%s\n",
-       (unsigned long long)mpidr, (unsigned long long)aarch64_entry_el,
-       aarch64_entry_el == 3 ? " (non-secure)" : "");
+       (unsigned long long)mpidr, (unsigned long long)aarch64_entry_el, state);
   int node;
   rl_status st = RL_ERR_NOT_FOUND;
   for (size_t i = 0; i < RL_ARRAY_SIZE(v2) && st != RL_OK; i++) {

@@ -30,6 +30,7 @@ _start:
   and x19, x19, #~((1 << 30) - 1)
 0:
 
+  mov x23, xzr
   mrs x0, CurrentEL
   lsr x22, x0, #2                   /* the entry EL, kept for the log */
   cmp x22, #3
@@ -60,6 +61,8 @@ _start:
   orr x0, x0, #(1 << 8)             /* HCE */
 7:
   msr scr_el3, x0
+  isb
+  mrs x23, scr_el3                  /* as set, for the log */
   /* SCTLR_EL1 (and EL2's through its own path): MMU and caches off,
    * little-endian, RES1 bits (0x30d00800). */
   ldr x0, =0x30d00800
@@ -117,6 +120,8 @@ _start:
 3:
   adrp x0, aarch64_entry_el
   str x22, [x0, :lo12:aarch64_entry_el]
+  adrp x0, aarch64_entry_scr
+  str x23, [x0, :lo12:aarch64_entry_scr]
   /* Boot tables (level 1 tables, 1 GiB blocks). */
   adrp x20, boot_l1_ttbr0
   adrp x21, boot_l1_ttbr1

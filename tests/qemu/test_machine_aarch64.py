@@ -102,7 +102,8 @@ def test_machine_boot(build, artifacts, machine, gic, entry_el):
     out = build(CONFIG)
     log, (png,), stderr = boot_and_dump(ARCH, out, artifacts, extra=machine,
                                         trace=GIC_TRACES)
-    running = "running at EL1 (non-secure)" if entry_el == 3 else "running at EL1"
+    running = ("running at EL1 (non-secure: SCR_EL3.NS 1)" if entry_el == 3
+               else "running at EL1")
     assert re.search(r"cpu: MPIDR 0x[0-9a-f]+, entered at EL%d, %s\n"
                      % (entry_el, re.escape(running)), log), log
     if gic == 2:
