@@ -25,6 +25,18 @@ _start:
    * and puts the blob at the start of RAM (hw/arm/boot.c), which on virt
    * is the start of the kernel's gigabyte. kernel_main checks the magic. */
   mov x19, x0                       /* keep the DTB pointer */
+  /* One CPU only: QEMU holds secondary CPUs off through PSCI, but entered
+   * at EL3 (secure=on, no PSCI) it starts every CPU here. Park all but
+   * affinity 0.0.0.0 (MPIDR_EL1 Aff3, Aff2.Aff1.Aff0). */
+  mrs x1, mpidr_el1
+  ubfx x2, x1, #0, #24
+  ubfx x3, x1, #32, #8
+  orr x2, x2, x3
+  cbz x2, 10f
+11:
+  wfe
+  b 11b
+10:
   cbnz x19, 0f
   adr x19, _start
   and x19, x19, #~((1 << 30) - 1)

@@ -26,20 +26,21 @@ CONFIG = "qemu_virt_aarch64"
 
 # -machine options merge with qemu.py's "-machine virt"; a later -cpu wins.
 # (Test ids name artifact folders and QMP socket paths: short, no "=".)
-MACHINES = [
-    pytest.param(["-machine", "virt,gic-version=3"], 3, 1, id="gic3"),
-    pytest.param(["-machine", "virt,gic-version=max", "-cpu", "max"], 3, 1,
-                 id="gicmax-cpumax"),
-    pytest.param(["-machine", "virt,virtualization=on,gic-version=3"], 3, 2,
-                 id="virt-gic3"),
-    pytest.param(["-machine", "virt,virtualization=on,gic-version=max", "-cpu", "max"],
-                 4, 2, id="virt-gicmax-cpumax"),
-    pytest.param(["-machine", "virt,secure=on"], 2, 3, id="secure"),
-    pytest.param(["-machine", "virt,secure=on,virtualization=on"], 2, 3,
-                 id="secure-virt"),
-    pytest.param(["-machine", "virt,secure=on,gic-version=3"], 3, 3,
-                 id="secure-gic3"),
-]
+# id: (QEMU arguments, GIC version, EL QEMU enters the kernel at)
+MACHINES = {
+    "gic3": (["-machine", "virt,gic-version=3"], 3, 1),
+    "gicmax-cpumax": (["-machine", "virt,gic-version=max", "-cpu", "max"], 3, 1),
+    "virt-gic3": (["-machine", "virt,virtualization=on,gic-version=3"], 3, 2),
+    "virt-gicmax-cpumax": (["-machine", "virt,virtualization=on,gic-version=max",
+                            "-cpu", "max"], 4, 2),
+    "secure": (["-machine", "virt,secure=on"], 2, 3),
+    "secure-virt": (["-machine", "virt,secure=on,virtualization=on"], 2, 3),
+    "secure-gic3": (["-machine", "virt,secure=on,gic-version=3"], 3, 3),
+}
+# Each with the default kernel; one GICv3 and one EL3 machine also with the
+# kernel built by GCC.
+BOOTS = [pytest.param(*v, "", id=k) for k, v in MACHINES.items()] + \
+    [pytest.param(*MACHINES[k], "_gcc", id=k + "-gcc") for k in ("gicmax-cpumax", "secure-virt")]
 
 GIC_TRACES = ["gicv3_icc_iar1_read", "gicv3_redist_write", "gicv3_dist_write",
               "gic_acknowledge_irq", "gic_dist_write"]
@@ -97,9 +98,9 @@ def check_gicv2(stderr, log, timer, gpu, secure):
                 % (line, {hex(k): hex(v) for k, v in groups.items()}, log))
 
 
-@pytest.mark.parametrize("machine,gic,entry_el", MACHINES)
-def test_machine_boot(build, artifacts, machine, gic, entry_el):
-    out = build(CONFIG)
+@pytest.mark.parametrize("machine,gic,entry_el,compiler", BOOTS)
+def test_machine_boot(build, artifacts, machine, gic, entry_el, compiler):
+    out = build(CONFIG + compiler)
     log, (png,), stderr = boot_and_dump(ARCH, out, artifacts, extra=machine,
                                         trace=GIC_TRACES)
     running = ("running at EL1 (non-secure: SCR_EL3.NS 1)" if entry_el == 3
@@ -123,16 +124,19 @@ def test_machine_boot(build, artifacts, machine, gic, entry_el):
         check_gicv3(stderr, log, timer, gpu)
 
 
-@pytest.mark.parametrize("machine", [
-    pytest.param("virt,secure=on", id="secure"),
-    pytest.param("virt,secure=on,virtualization=on", id="secure-virt"),
+@pytest.mark.parametrize("extra", [
+    pytest.param(["-machine", "virt,secure=on"], id="secure"),
+    pytest.param(["-machine", "virt,secure=on,virtualization=on"], id="secure-virt"),
+    # No PSCI to hold them off: QEMU starts both CPUs at the entry point.
+    pytest.param(["-machine", "virt,secure=on,gic-version=3", "-smp", "2"],
+                 id="secure-gic3-smp2"),
 ])
-def test_secure_power_off(build, artifacts, machine):
+def test_secure_power_off(build, artifacts, extra):
     """Entered at EL3 QEMU offers no PSCI (no /psci node): the kernel powers
     off through semihosting, and QEMU exits with status 0 by itself."""
     out = build(CONFIG)
     status, log = boot(ARCH, os.path.join(out, "kernel.elf"), artifacts, "256M",
-                       extra=["-machine", machine])
+                       extra=extra)
     assert "power: no PSCI in the device tree: power off through semihosting" in log, log
     assert status == 0 and "RINGLIGHT: PASS" in log, \
         "exit status %s:\n%s" % (status, log)
