@@ -61,7 +61,7 @@ static void v2_set_edge(unsigned irq, bool edge) {
     return; /* SGIs and PPIs: fixed on QEMU's GICv2 */
   }
   /* GICD_ICFGR, 2 bits per line, the upper one: edge. */
-  volatile uint8_t *cfg = gicd + GICD_ICFGR + (irq / 16) * 4;
+  volatile uint8_t *cfg = gicd + GICD_ICFGR + (size_t)(irq / 16) * 4;
   uint32_t bit = 1u << ((irq % 16) * 2 + 1);
   uint32_t v = arch_mmio_read32(cfg);
   arch_mmio_write32(cfg, edge ? v | bit : v & ~bit);

@@ -101,7 +101,8 @@ static void v3_set_edge(unsigned irq, bool edge) {
     return; /* SGIs are always edge */
   }
   /* GICD_ICFGR<n> / GICR_ICFGR1: 2 bits per line, the upper one: edge. */
-  cfg = irq < 32 ? gicr + GICR_ICFGR1 : gicd + GICD_ICFGR + (irq / 16) * 4;
+  cfg = irq < 32 ? gicr + GICR_ICFGR1
+                 : gicd + GICD_ICFGR + (size_t)(irq / 16) * 4;
   uint32_t bit = 1u << ((irq % 16) * 2 + 1);
   uint32_t v = arch_mmio_read32(cfg);
   arch_mmio_write32(cfg, edge ? v | bit : v & ~bit);
