@@ -41,7 +41,7 @@ rl_status aarch64_el3_gic_nonsecure(unsigned version, paddr_t dist_pa,
   __asm__ volatile("smc #0"
                    : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
                    :
-                   : "x4", "x5", "x6", "x7", "x8", "memory");
+                   : "x4", "x5", "x6", "x7", "x8", "cc", "memory");
   if (x0 == 0) {
     return RL_OK;
   }
