@@ -75,8 +75,8 @@ _start:
   msr scr_el3, x0
   isb
   mrs x23, scr_el3                  /* as set, for the log */
-  /* SCTLR_EL1 (and EL2's through its own path): MMU and caches off,
-   * little-endian, RES1 bits (0x30d00800). */
+  /* SCTLR_EL1 from a known value (its reset value is UNKNOWN): MMU and
+   * caches off, little-endian, the RES1 bits (0x30d00800). */
   ldr x0, =0x30d00800
   msr sctlr_el1, x0
   /* ERET to EL2h (passing through the EL2 set-up below) or EL1h, all
