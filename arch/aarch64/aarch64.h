@@ -2,10 +2,40 @@
 #ifndef ARCH_AARCH64_H
 #define ARCH_AARCH64_H
 
+#include <devicetree/fdt.h>
+#include <ringlight/status.h>
 #include <ringlight/types.h>
 
 void aarch64_gic_dispatch(void);
 bool aarch64_semihosting_trapped(void);
 RL_NORETURN void aarch64_psci_off(void);
+
+/* The exception level QEMU entered the kernel at (start.S). */
+extern uint64_t aarch64_entry_el;
+/* SCR_EL3 as start.S left it when entered at EL3 (NS: bit 0), else 0. */
+extern uint64_t aarch64_entry_scr;
+
+/* One GIC driver (gic.c: GICv2, gicv3.c: GICv3) behind arch/irq.h. */
+struct gic_ops {
+  const char *name;
+  unsigned nr_irqs; /* INTIDs 0 .. nr_irqs - 1 */
+  void (*enable)(unsigned irq, bool on);
+  void (*set_edge)(unsigned irq, bool edge);
+  uint32_t (*ack)(void); /* the acknowledge register's value */
+  void (*eoi)(uint32_t ack);
+};
+
+#define GIC_MAX_IRQS 1020 /* INTIDs 1020-1023 are special */
+#define GIC_PRIORITY 0xa0 /* every line: one level, no preemption */
+#define GIC_PRIORITY_MASK 0xf0
+
+rl_status gicv3_init(const struct fdt *fdt, int node,
+                     const struct gic_ops **ops);
+
+/* Entered at EL3: asks the EL3 monitor (el3.S) to hand the GIC's
+ * interrupts to the non-secure side. `cpu_pa` is the GICv2 CPU interface
+ * or the GICv3 redistributor (RD_base) of this CPU. */
+rl_status aarch64_el3_gic_nonsecure(unsigned version, paddr_t dist_pa,
+                                    paddr_t cpu_pa);
 
 #endif

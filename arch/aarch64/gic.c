@@ -1,5 +1,7 @@
-/* GICv2 (Arm GIC architecture v2, §4): distributor and CPU interface from
- * the device tree's arm,cortex-a15-gic / arm,gic-400 node. */
+/* Interrupt controller: the driver is picked by the device tree's
+ * compatible — GICv2 (Arm GIC architecture v2, §4: distributor and
+ * memory-mapped CPU interface, arm,cortex-a15-gic / arm,gic-400, below)
+ * or GICv3 (arm,gic-v3, gicv3.c). Both sit behind arch/irq.h unchanged. */
 #include <arch/common/arch_common.h>
 #include <arch/irq.h>
 #include <arch/mmio.h>
@@ -20,55 +22,130 @@
 #define GICC_IAR 0x00c
 #define GICC_EOIR 0x010
 
-#define MAX_IRQS 1020 /* INTIDs 1020-1023 are special */
 #define SPURIOUS 1023
+#define SMC_GIC_NONSECURE 0xc2000001u /* el3.S */
 
+uint64_t aarch64_entry_el;
+uint64_t aarch64_entry_scr;
+
+static const struct gic_ops *gic;
 static volatile uint8_t *gicd;
 static volatile uint8_t *gicc;
-static unsigned nr_irqs;
 
-rl_status arch_irq_init(const struct fdt *fdt) {
-  static const char *const compat[] = {"arm,cortex-a15-gic", "arm,gic-400"};
-  int node = -1;
-  uint64_t dpa, dsize, cpa, csize;
-  volatile void *d, *c;
-  rl_status st = dt_map_compatible(fdt, compat, RL_ARRAY_SIZE(compat), 0, &node,
-                                   &dpa, &dsize, &d);
-  if (st == RL_ERR_NOT_FOUND) {
-    int v3;
-    if (fdt_find_compatible(fdt, -1, "arm,gic-v3", &v3) == RL_OK) {
-      klog(LOG_ERROR, "GICv3 found: only GICv2 is supported "
-                      "(use -machine virt,gic-version=2)\n");
-      return RL_ERR_NOT_SUPPORTED;
-    }
+rl_status aarch64_el3_gic_nonsecure(unsigned version, paddr_t dist_pa,
+                                    paddr_t cpu_pa) {
+  register uint64_t x0 __asm__("x0") = SMC_GIC_NONSECURE;
+  register uint64_t x1 __asm__("x1") = version;
+  register uint64_t x2 __asm__("x2") = dist_pa;
+  register uint64_t x3 __asm__("x3") = cpu_pa;
+  __asm__ volatile("smc #0"
+                   : "+r"(x0), "+r"(x1), "+r"(x2), "+r"(x3)
+                   :
+                   : "x4", "x5", "x6", "x7", "x8", "cc", "memory");
+  if (x0 == 0) {
+    return RL_OK;
   }
+  klog(LOG_ERROR, "irq: EL3 monitor refused GICv%u set-up (%lld)\n", version,
+       (long long)x0);
+  return (int64_t)x0 == -3 ? RL_ERR_TIMEOUT : RL_ERR_IO;
+}
+
+static void v2_enable(unsigned irq, bool on) {
+  arch_mmio_write32(gicd + (on ? GICD_ISENABLER : GICD_ICENABLER) +
+                        (size_t)(irq / 32) * 4,
+                    1u << (irq % 32));
+}
+
+static void v2_set_edge(unsigned irq, bool edge) {
+  if (irq < 32) {
+    return; /* SGIs and PPIs: fixed on QEMU's GICv2 */
+  }
+  /* GICD_ICFGR, 2 bits per line, the upper one: edge. */
+  volatile uint8_t *cfg = gicd + GICD_ICFGR + (size_t)(irq / 16) * 4;
+  uint32_t bit = 1u << ((irq % 16) * 2 + 1);
+  uint32_t v = arch_mmio_read32(cfg);
+  arch_mmio_write32(cfg, edge ? v | bit : v & ~bit);
+}
+
+static uint32_t v2_ack(void) { return arch_mmio_read32(gicc + GICC_IAR); }
+
+static void v2_eoi(uint32_t ack) { arch_mmio_write32(gicc + GICC_EOIR, ack); }
+
+static struct gic_ops v2_ops = {
+    .name = "GICv2",
+    .enable = v2_enable,
+    .set_edge = v2_set_edge,
+    .ack = v2_ack,
+    .eoi = v2_eoi,
+};
+
+static rl_status gicv2_init(const struct fdt *fdt, int node, paddr_t dpa,
+                            uint64_t dsize) {
+  uint64_t cpa, csize;
+  volatile void *d, *c;
+  rl_status st = arch_ioremap(dpa, dsize, &d);
   if (st != RL_OK || (st = fdt_get_reg(fdt, node, 1, &cpa, &csize)) != RL_OK ||
       (st = arch_ioremap(cpa, RL_MAX(csize, 0x2000), &c)) != RL_OK) {
     return st;
   }
+  if (aarch64_entry_el == 3 &&
+      (st = aarch64_el3_gic_nonsecure(2, dpa, cpa)) != RL_OK) {
+    return st;
+  }
   gicd = (volatile uint8_t *)d;
   gicc = (volatile uint8_t *)c;
-  nr_irqs = ((arch_mmio_read32(gicd + GICD_TYPER) & 0x1f) + 1) * 32;
-  if (nr_irqs > MAX_IRQS) {
-    nr_irqs = MAX_IRQS;
-  }
+  unsigned nr = ((arch_mmio_read32(gicd + GICD_TYPER) & 0x1f) + 1) * 32;
+  v2_ops.nr_irqs = RL_MIN(nr, GIC_MAX_IRQS);
   arch_mmio_write32(gicd + GICD_CTLR, 0);
-  for (unsigned i = 0; i < nr_irqs; i += 32) {
+  for (unsigned i = 0; i < v2_ops.nr_irqs; i += 32) {
     arch_mmio_write32(gicd + GICD_ICENABLER + i / 8, 0xffffffffu);
   }
-  for (unsigned i = 0; i < nr_irqs; i += 4) {
-    arch_mmio_write32(gicd + GICD_IPRIORITYR + i, 0xa0a0a0a0u);
+  for (unsigned i = 0; i < v2_ops.nr_irqs; i += 4) {
+    arch_mmio_write32(gicd + GICD_IPRIORITYR + i, GIC_PRIORITY * 0x01010101u);
     if (i >= 32) {
       arch_mmio_write32(gicd + GICD_ITARGETSR + i, 0x01010101u);
     }
   }
   arch_mmio_write32(gicd + GICD_CTLR, 1);
-  arch_mmio_write32(gicc + GICC_PMR, 0xf0);
+  arch_mmio_write32(gicc + GICC_PMR, GIC_PRIORITY_MASK);
   arch_mmio_write32(gicc + GICC_CTLR, 1);
   klog(LOG_INFO,
        "irq: GICv2 distributor %#llx, cpu interface %#llx, %u lines\n",
-       (unsigned long long)dpa, (unsigned long long)cpa, nr_irqs);
+       (unsigned long long)dpa, (unsigned long long)cpa, v2_ops.nr_irqs);
+  gic = &v2_ops;
   return RL_OK;
+}
+
+rl_status arch_irq_init(const struct fdt *fdt) {
+  static const char *const v2[] = {"arm,cortex-a15-gic", "arm,gic-400"};
+  uint64_t mpidr;
+  __asm__ volatile("mrs %0, mpidr_el1" : "=r"(mpidr));
+  const char *state = "";
+  if (aarch64_entry_el == 3) {
+    state = (aarch64_entry_scr & 1) != 0 ? " (non-secure: SCR_EL3.NS 1)"
+                                         : " (secure: SCR_EL3.NS 0)";
+  }
+  klog(LOG_INFO, "cpu: MPIDR %#llx, entered at EL%llu, running at EL1%s\n",
+       (unsigned long long)mpidr, (unsigned long long)aarch64_entry_el, state);
+  int node;
+  rl_status st = RL_ERR_NOT_FOUND;
+  for (size_t i = 0; i < RL_ARRAY_SIZE(v2) && st != RL_OK; i++) {
+    st = dt_find_enabled(fdt, v2[i], &node);
+  }
+  if (st == RL_OK) {
+    uint64_t pa, size;
+    st = fdt_get_reg(fdt, node, 0, &pa, &size);
+    return st == RL_OK ? gicv2_init(fdt, node, pa, size) : st;
+  }
+  if (st == RL_ERR_NOT_FOUND &&
+      (st = dt_find_enabled(fdt, "arm,gic-v3", &node)) == RL_OK) {
+    return gicv3_init(fdt, node, &gic);
+  }
+  if (st == RL_ERR_NOT_FOUND) {
+    klog(LOG_ERROR, "irq: no arm,gic-v3, arm,cortex-a15-gic or arm,gic-400 "
+                    "node in the device tree\n");
+  }
+  return st;
 }
 
 rl_status arch_irq_from_dt(const uint32_t *cells, size_t ncells,
@@ -86,54 +163,47 @@ rl_status arch_irq_from_dt(const uint32_t *cells, size_t ncells,
   } else {
     return RL_ERR_BAD_FORMAT;
   }
-  if (id >= MAX_IRQS) {
+  if (id >= GIC_MAX_IRQS) {
     return RL_ERR_OUT_OF_RANGE;
   }
   *irq = (unsigned)id;
-  if (gicd != NULL && id >= 32) {
-    /* Edge (flags 1 or 2) or level: GICD_ICFGR, 2 bits per line. */
-    volatile uint8_t *cfg = gicd + GICD_ICFGR + (id / 16) * 4;
-    uint32_t shift = (uint32_t)(id % 16) * 2 + 1;
-    uint32_t v = arch_mmio_read32(cfg);
-    if (cells[2] & 3) {
-      v |= 1u << shift;
-    } else {
-      v &= ~(1u << shift);
-    }
-    arch_mmio_write32(cfg, v);
+  if (gic != NULL && id < gic->nr_irqs) {
+    /* Flags 1 (rising) or 2 (falling): edge; 4 or 8: level. */
+    gic->set_edge((unsigned)id, (cells[2] & 3) != 0);
   }
   return RL_OK;
 }
 
 rl_status arch_irq_enable(unsigned irq) {
-  if (irq >= nr_irqs || gicd == NULL) {
+  if (gic == NULL || irq >= gic->nr_irqs) {
     return RL_ERR_INVALID;
   }
-  arch_mmio_write32(gicd + GICD_ISENABLER + (size_t)(irq / 32) * 4,
-                    1u << (irq % 32));
+  gic->enable(irq, true);
   return RL_OK;
 }
 
 rl_status arch_irq_disable(unsigned irq) {
-  if (irq >= nr_irqs || gicd == NULL) {
+  if (gic == NULL || irq >= gic->nr_irqs) {
     return RL_ERR_INVALID;
   }
-  arch_mmio_write32(gicd + GICD_ICENABLER + (size_t)(irq / 32) * 4,
-                    1u << (irq % 32));
+  gic->enable(irq, false);
   return RL_OK;
 }
 
-void arch_irq_eoi(unsigned irq) { arch_mmio_write32(gicc + GICC_EOIR, irq); }
+void arch_irq_eoi(unsigned irq) { gic->eoi(irq); }
 
 void aarch64_gic_dispatch(void) {
   for (;;) {
-    uint32_t iar = arch_mmio_read32(gicc + GICC_IAR);
-    unsigned id = iar & 0x3ff;
-    if (id >= SPURIOUS - 3) {
+    uint32_t ack = gic->ack();
+    unsigned id = ack & 0xffffffu; /* GICv2: 10 bits and the source CPU */
+    if (gic == &v2_ops) {
+      id &= 0x3ffu;
+    }
+    if (id >= SPURIOUS - 3 && id <= SPURIOUS) {
       return; /* 1020..1023: nothing (more) pending */
     }
     bool handled = irq_table_dispatch(id);
-    arch_mmio_write32(gicc + GICC_EOIR, iar);
+    gic->eoi(ack);
     if (!handled) {
       panic("unexpected interrupt %u (no handler registered)", id);
     }

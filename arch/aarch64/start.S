@@ -1,5 +1,7 @@
 /* aarch64 entry: QEMU jumps here at KERNEL_PHYS with the MMU off, at EL1
- * (or EL2 with virtualization=on), x0 = device tree physical address.
+ * (EL2 with virtualization=on, EL3 with secure=on), x0 = device tree
+ * physical address. EL3 drops to non-secure EL2 when it exists, EL2 to
+ * EL1: the kernel always runs at non-secure EL1.
  *
  * Builds boot tables with 1 GiB blocks (identity map of the kernel's
  * gigabyte in TTBR0, the same gigabyte in the upper-half direct map and
@@ -23,11 +25,71 @@ _start:
    * and puts the blob at the start of RAM (hw/arm/boot.c), which on virt
    * is the start of the kernel's gigabyte. kernel_main checks the magic. */
   mov x19, x0                       /* keep the DTB pointer */
+  /* One CPU only: QEMU holds secondary CPUs off through PSCI, but entered
+   * at EL3 (secure=on, no PSCI) it starts every CPU here. Park all but
+   * affinity 0.0.0.0 (MPIDR_EL1 Aff3, Aff2.Aff1.Aff0). */
+  mrs x1, mpidr_el1
+  ubfx x2, x1, #0, #24
+  ubfx x3, x1, #32, #8
+  orr x2, x2, x3
+  cbz x2, 10f
+11:
+  wfe
+  b 11b
+10:
   cbnz x19, 0f
   adr x19, _start
   and x19, x19, #~((1 << 30) - 1)
 0:
 
+  mov x23, xzr
+  mrs x0, CurrentEL
+  lsr x22, x0, #2                   /* the entry EL, kept for the log */
+  cmp x22, #3
+  b.ne 5f
+  /* EL3 (-machine virt,secure=on): leave the secure state for good.
+   * SCR_EL3 (Arm ARM D13.2.117): NS, RES1 bits 5:4, HCE when EL2 exists
+   * (HVC enabled), RW = lower levels are AArch64; IRQ/FIQ/EA stay at the
+   * lower levels. No FP/trace traps to EL3. */
+  msr cptr_el3, xzr
+  msr mdcr_el3, xzr
+  /* The monitor the non-secure kernel calls for what only the secure
+   * side may do to the GIC (el3.S); physical: the EL3 MMU stays off. */
+  adrp x0, aarch64_el3_vectors
+  add x0, x0, :lo12:aarch64_el3_vectors
+  msr vbar_el3, x0
+  mrs x1, id_aa64pfr0_el1
+  ubfx x2, x1, #24, #4              /* GIC: system-register interface */
+  cbz x2, 6f
+  /* ICC_SRE_EL3 (GICv3 §12.2.22): SRE, DFB, DIB, Enable (lower levels
+   * may use the system registers without trapping here). */
+  mov x2, #0xf
+  msr S3_6_C12_C12_5, x2
+  isb
+6:
+  ubfx x2, x1, #8, #4               /* EL2 implemented? */
+  mov x0, #((1 << 10) | (3 << 4) | (1 << 0))
+  cbz x2, 7f
+  orr x0, x0, #(1 << 8)             /* HCE */
+7:
+  msr scr_el3, x0
+  isb
+  mrs x23, scr_el3                  /* as set, for the log */
+  /* SCTLR_EL1 from a known value (its reset value is UNKNOWN): MMU and
+   * caches off, little-endian, the RES1 bits (0x30d00800). */
+  ldr x0, =0x30d00800
+  msr sctlr_el1, x0
+  /* ERET to EL2h (passing through the EL2 set-up below) or EL1h, all
+   * of DAIF masked. */
+  mov x0, #0x3c5
+  cbz x2, 8f
+  mov x0, #0x3c9
+8:
+  msr spsr_el3, x0
+  adr x0, 5f
+  msr elr_el3, x0
+  eret
+5:
   mrs x0, CurrentEL
   lsr x0, x0, #2
   cmp x0, #2
@@ -38,6 +100,14 @@ _start:
   mov x0, #3
   msr cnthctl_el2, x0
   msr cntvoff_el2, xzr
+  mrs x1, id_aa64pfr0_el1
+  ubfx x1, x1, #24, #4
+  cbz x1, 9f
+  /* ICC_SRE_EL2 (GICv3 §12.2.21): SRE, DFB, DIB, Enable. */
+  mov x1, #0xf
+  msr S3_4_C12_C9_5, x1
+  isb
+9:
   mov x0, #0x3c5
   msr spsr_el2, x0
   adr x0, 1f
@@ -60,6 +130,10 @@ _start:
   str xzr, [x0], #8
   b 2b
 3:
+  adrp x0, aarch64_entry_el
+  str x22, [x0, :lo12:aarch64_entry_el]
+  adrp x0, aarch64_entry_scr
+  str x23, [x0, :lo12:aarch64_entry_scr]
   /* Boot tables (level 1 tables, 1 GiB blocks). */
   adrp x20, boot_l1_ttbr0
   adrp x21, boot_l1_ttbr1

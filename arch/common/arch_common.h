@@ -24,8 +24,12 @@ void timebase_set(uint64_t hz);
 uint64_t timebase_hz(void);
 uint64_t timebase_ns_to_ticks(uint64_t ns);
 
-/* The first node compatible with one of `compat`, its index-th reg
- * mapped as device memory (dt_map.c). */
+/* The first enabled node (status absent or "okay") compatible with
+ * `compat`, after none (dt_map.c). */
+rl_status dt_find_enabled(const struct fdt *fdt, const char *compat, int *node);
+
+/* The first enabled node compatible with one of `compat`, its index-th
+ * reg mapped as device memory (dt_map.c). */
 rl_status dt_map_compatible(const struct fdt *fdt, const char *const *compat,
                             size_t ncompat, unsigned index, int *node,
                             paddr_t *pa, uint64_t *size, volatile void **va);

@@ -49,6 +49,21 @@ def settled_screendump(vm, qmp, kwargs, timeout=10.0):
         previous = shot
 
 
+def boot_failure(vm):
+    """Why 'boot complete' never came: QEMU's state, the serial log (a
+    silent hang shows an empty one) and the end of QEMU's stderr."""
+    status = vm.proc.poll()
+    state = ("QEMU exited with status %s" % status if status is not None
+             else "QEMU still running after %ss" % BOOT_TIMEOUT)
+    with open(vm.stderr_path, errors="replace") as f:
+        stderr = f.read().splitlines()
+    serial = vm.serial()
+    return "no 'RINGLIGHT: boot complete': %s\n--- serial log%s ---\n%s\n" \
+        "--- QEMU stderr (last lines) ---\n%s" % (
+            state, " (empty: nothing was printed)" if not serial.strip() else "",
+            serial, "\n".join(stderr[-10:]))
+
+
 def boot_and_dump(arch, out, artifacts, gpu_args="", extra=(), heads=(0,),
                   trace=()):
     """Boots with a virtio-gpu (`gpu_args` appended to its -device) and
@@ -60,7 +75,8 @@ def boot_and_dump(arch, out, artifacts, gpu_args="", extra=(), heads=(0,),
                    gpu=False, extra=args)
     pngs = []
     with vm:
-        assert vm.wait_for(r"RINGLIGHT: boot complete", BOOT_TIMEOUT), vm.serial()
+        if not vm.wait_for(r"RINGLIGHT: boot complete", BOOT_TIMEOUT):
+            raise AssertionError(boot_failure(vm))
         qmp = vm.connect()
         for head in heads:
             png = os.path.join(artifacts, "screen-head%d.png" % head)
@@ -468,7 +484,8 @@ def test_display_two_gpus(build, artifacts, arch):
         return log
 
     with vm:
-        assert vm.wait_for(r"RINGLIGHT: boot complete", BOOT_TIMEOUT), vm.serial()
+        if not vm.wait_for(r"RINGLIGHT: boot complete", BOOT_TIMEOUT):
+            raise AssertionError(boot_failure(vm))
         qmp = vm.connect()
         log = check_both(qmp, "boot")
         assert sorted(gpu_names(log)) == sorted(gpu_name(s) for s in gpus.values()), log

@@ -1,4 +1,4 @@
-/* Interrupts (contract): GICv2 on aarch64, PLIC on riscv64.
+/* Interrupts (contract): GICv2 or GICv3 on aarch64, PLIC on riscv64.
  *
  * Device tree interrupt specifiers are turned into one number per
  * controller (GIC INTID, PLIC source) by arch_irq_from_dt. Handlers run in
