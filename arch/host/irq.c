@@ -7,8 +7,10 @@
 #include "host_internal.h"
 
 struct host_irq {
-  arch_irq_handler handler;
-  void *ctx;
+  struct {
+    arch_irq_handler fn;
+    void *ctx;
+  } on[ARCH_IRQ_SHARERS];
   bool enabled;
   bool pending;
   unsigned long count;
@@ -44,6 +46,15 @@ rl_status arch_irq_from_dt(const uint32_t *cells, size_t ncells,
   return RL_OK;
 }
 
+static bool has_handler(unsigned irq) {
+  for (unsigned i = 0; i < ARCH_IRQ_SHARERS; i++) {
+    if (irqs[irq].on[i].fn != NULL) {
+      return true;
+    }
+  }
+  return false;
+}
+
 rl_status arch_irq_register(unsigned irq, arch_irq_handler handler, void *ctx) {
   if (irq >= HOST_IRQ_COUNT) {
     return RL_ERR_OUT_OF_RANGE;
@@ -51,21 +62,53 @@ rl_status arch_irq_register(unsigned irq, arch_irq_handler handler, void *ctx) {
   if (handler == NULL) {
     return RL_ERR_INVALID;
   }
-  if (irqs[irq].handler != NULL) {
-    return RL_ERR_BUSY;
+  int free_slot = -1;
+  for (int i = ARCH_IRQ_SHARERS - 1; i >= 0; i--) {
+    if (irqs[irq].on[i].fn == handler && irqs[irq].on[i].ctx == ctx) {
+      return RL_ERR_BUSY;
+    }
+    if (irqs[irq].on[i].fn == NULL) {
+      free_slot = i;
+    }
   }
-  irqs[irq].handler = handler;
-  irqs[irq].ctx = ctx;
+  if (free_slot < 0) {
+    return RL_ERR_NO_SPACE;
+  }
+  irqs[irq].on[free_slot].fn = handler;
+  irqs[irq].on[free_slot].ctx = ctx;
   return RL_OK;
 }
 
-/* Runs one handler the way the kernel's dispatcher does. */
+rl_status arch_irq_unregister(unsigned irq, arch_irq_handler handler,
+                              const void *ctx) {
+  if (irq >= HOST_IRQ_COUNT) {
+    return RL_ERR_OUT_OF_RANGE;
+  }
+  rl_status st = RL_ERR_NOT_FOUND;
+  for (unsigned i = 0; i < ARCH_IRQ_SHARERS; i++) {
+    if (irqs[irq].on[i].fn == handler && irqs[irq].on[i].ctx == ctx) {
+      irqs[irq].on[i].fn = NULL;
+      irqs[irq].on[i].ctx = NULL;
+      st = RL_OK;
+    }
+  }
+  if (st == RL_OK && !has_handler(irq)) {
+    irqs[irq].enabled = false;
+  }
+  return st;
+}
+
+/* Runs the line's handlers the way the kernel's dispatcher does. */
 static void dispatch(unsigned irq) {
   bool was_masked = masked;
   irqs[irq].pending = false;
   irqs[irq].count++;
   masked = true;
-  irqs[irq].handler(irqs[irq].ctx);
+  for (unsigned i = 0; i < ARCH_IRQ_SHARERS; i++) {
+    if (irqs[irq].on[i].fn != NULL) {
+      irqs[irq].on[i].fn(irqs[irq].on[i].ctx);
+    }
+  }
   arch_irq_eoi(irq);
   masked = was_masked;
 }
@@ -73,7 +116,7 @@ static void dispatch(unsigned irq) {
 bool host_irq_deliver_pending(void) {
   bool ran = false;
   for (unsigned i = 0; i < HOST_IRQ_COUNT && !masked; i++) {
-    if (irqs[i].pending && irqs[i].enabled && irqs[i].handler != NULL) {
+    if (irqs[i].pending && irqs[i].enabled && has_handler(i)) {
       dispatch(i);
       ran = true;
     }
@@ -128,7 +171,7 @@ rl_status host_irq_raise(unsigned irq) {
   if (irq >= HOST_IRQ_COUNT) {
     return RL_ERR_OUT_OF_RANGE;
   }
-  if (irqs[irq].handler == NULL) {
+  if (!has_handler(irq)) {
     return RL_ERR_NOT_FOUND;
   }
   if (!irqs[irq].enabled || masked) {
@@ -155,7 +198,7 @@ bool host_irq_masked(void) { return masked; }
 
 void host_irq_reset(void) {
   for (unsigned i = 0; i < HOST_IRQ_COUNT; i++) {
-    irqs[i] = (struct host_irq){NULL, NULL, false, false, 0, 0};
+    irqs[i] = (struct host_irq){0};
   }
   masked = false;
 }

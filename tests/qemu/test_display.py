@@ -65,11 +65,11 @@ def boot_failure(vm):
 
 
 def boot_and_dump(arch, out, artifacts, gpu_args="", extra=(), heads=(0,),
-                  trace=()):
-    """Boots with a virtio-gpu (`gpu_args` appended to its -device) and
-    QEMU's GPU command traces on, waits for the boot to complete, returns
-    (serial log, [png per head], stderr)."""
-    args = list(extra) + ["-device", "virtio-gpu-device,id=gpu" + gpu_args]
+                  trace=(), device="virtio-gpu-device"):
+    """Boots with a virtio-gpu (`device`, `gpu_args` appended to its
+    -device) and QEMU's GPU command traces on, waits for the boot to
+    complete, returns (serial log, [png per head], stderr)."""
+    args = list(extra) + ["-device", device + ",id=gpu" + gpu_args]
     args += trace_args(trace)
     vm = qemu.Qemu(arch, os.path.join(out, "kernel.elf"), workdir=artifacts,
                    gpu=False, extra=args)

@@ -331,6 +331,10 @@ rl_status virtio_device_reset(struct virtio_device *dev) {
 }
 
 void virtio_device_release(struct virtio_device *dev) {
+  if (dev->irq_ready) {
+    (void)arch_irq_unregister(dev->irq, irq_handler, dev);
+    dev->irq_ready = false;
+  }
   for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
     if (dev->queues[i] != NULL && dev->queues[i]->backend == NULL) {
       rl_free(dev->queues[i]);

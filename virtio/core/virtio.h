@@ -115,8 +115,9 @@ uint32_t virtio_device_status(struct virtio_device *dev);
  * queues, rings and outstanding requests to it: nothing is freed or
  * completed, since the device may still write them. */
 rl_status virtio_device_reset(struct virtio_device *dev);
-/* After a reset, frees the core's records of `dev` (its queue objects),
- * for a caller that frees the device itself (host tests). */
+/* After a reset, frees the core's records of `dev` (its queue objects)
+ * and takes its handler off its interrupt line (which other devices may
+ * share), for a caller that frees the device itself (host tests). */
 void virtio_device_release(struct virtio_device *dev);
 
 /* DEVICE_NEEDS_RESET (§2.1.2) recovery, outside interrupt context: resets

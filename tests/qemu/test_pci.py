@@ -1,0 +1,182 @@
+"""virtio over PCI on QEMU (issue 14): the boot picture from screendump
+pixels with virtio-gpu-pci on both architectures (transitional and
+modern-only, split and packed, another resolution, two heads, behind
+another PCI device, with a virtio-rng-pci next to it, aarch64's ECAM at
+0x40_1000_0000 and at 0x3f00_0000 with highmem=off), a virtio-mmio GPU
+and a virtio-pci rng in one boot, and from QEMU's side: QMP `query-pci`
+shows every BAR of every virtio function inside the device tree's
+windows (QEMU reports a BAR unmapped while memory decoding is off), the
+GPU's updates one notification each (gpu_trace), and the interrupt path
+(INTx: the swizzled GIC line acknowledged on aarch64, supervisor
+external interrupts on riscv64)."""
+import os
+import re
+import subprocess
+
+import pytest
+
+import qemu
+from display import check_boot_picture, qemu_edid
+from gpu_trace import check_gpu_commands
+from test_display import BOOT_TIMEOUT, boot_and_dump, boot_failure
+
+ARCHES = ["aarch64", "riscv64"]
+
+
+def header(arch, log, ring, w, h, scanout=0):
+    """The console header the README gives, for the PCI GPU of the log."""
+    m = re.search(r"virtio-gpu@pci-\S+: (virtio-pci@\S+ [0-9a-f]{4}:[0-9a-f]{4} "
+                  r"\(modern\)), irq (\d+)", log)
+    assert m, log
+    first = "Ringlight %s | %s | %s ring | scanout %d: %dx%d" % (
+        arch, m.group(1), ring, scanout, w, h)
+    return [first, 'monitor "%s" (%s), preferred %dx%d' % qemu_edid(w, h)]
+
+
+def intx_irq(arch, log):
+    m = re.search(r"virtio-gpu@pci-\S+: virtio-pci@\S+ .*, irq (\d+)", log)
+    assert m, log
+    return int(m.group(1))
+
+
+def check_interrupt_path(arch, log, stderr):
+    """INTx from QEMU's side: the GPU's line taken."""
+    if arch == "aarch64":
+        irq = intx_irq(arch, log)
+        acked = re.findall(r"gic_acknowledge_irq cpu \d+ acknowledged irq %d\b" % irq,
+                           stderr)
+        assert acked, "QEMU's GIC never delivered the GPU's INTx line %d" % irq
+    else:
+        taken = re.findall(r"riscv_trap hart:\d+, async:1, cause:9,", stderr)
+        assert taken, "no supervisor external interrupt in QEMU's trace"
+
+
+def irq_traces(arch):
+    return ["gic_acknowledge_irq"] if arch == "aarch64" else ["riscv_trap"]
+
+
+def gpu_ring(log):
+    m = re.search(r"virtio-gpu@pci-\S+: queue 0 \(controlq\): \d+ entries, "
+                  r"(split|packed) ring", log)
+    assert m, log
+    return m.group(1)
+
+
+CASES = [
+    pytest.param("", [], "split", id="transitional"),
+    pytest.param(",disable-legacy=on", [], "split", id="modern-only"),
+    pytest.param(",disable-legacy=on,packed=on", [], "packed", id="packed"),
+    pytest.param("", ["-device", "virtio-rng-pci"], "split", id="with-rng"),
+]
+
+
+@pytest.mark.parametrize("gpu_args,extra,ring", CASES)
+@pytest.mark.parametrize("arch", ARCHES)
+def test_pci_display(build, artifacts, arch, gpu_args, extra, ring):
+    out = build("qemu_virt_" + arch)
+    log, (png,), stderr = boot_and_dump(arch, out, artifacts, gpu_args, extra,
+                                        trace=irq_traces(arch),
+                                        device="virtio-gpu-pci")
+    assert gpu_ring(log) == ring
+    assert re.search(r"virtio-gpu@pci-00:0\d\.0: virtio-pci@", log), log
+    check_boot_picture(png, 1280, 800, artifacts, log, header(arch, log, ring, 1280, 800))
+    updates = check_gpu_commands(stderr, {1: (1280, 800)})
+    assert updates[0] == (1, 0, 0, 1280, 800), updates
+    check_interrupt_path(arch, log, stderr)
+    if extra:
+        assert re.search(r"virtio-rng@pci-\S+: 16 bytes of entropy: [0-9a-f]{32} "
+                         r"\(notifications 1, interrupts [1-9]", log), log
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_pci_display_other_mode_two_heads_behind_another_device(build, artifacts, arch):
+    """The GPU at slot 5 behind a rng at slot 1, two heads, 1024x768."""
+    out = build("qemu_virt_" + arch)
+    log, pngs, stderr = boot_and_dump(
+        arch, out, artifacts, ",addr=0x5,xres=1024,yres=768,max_outputs=2",
+        ["-device", "virtio-rng-pci,addr=0x1"], heads=(0, 1),
+        device="virtio-gpu-pci")
+    assert "virtio-gpu@pci-00:05.0: virtio-pci@00:05.0" in log, log
+    assert "virtio-rng@pci-00:01.0: virtio-pci@00:01.0" in log, log
+    for head, png in enumerate(pngs):
+        check_boot_picture(png, 1024, 768, artifacts, log,
+                           header(arch, log, "split", 1024, 768, head))
+
+
+def test_pci_highmem_off(build, artifacts):
+    """aarch64 with highmem=off: the ECAM at 0x3f00_0000 (16 buses), no
+    64-bit window: the 64-bit BARs go to the 32-bit one."""
+    out = build("qemu_virt_aarch64")
+    log, (png,), stderr = boot_and_dump("aarch64", out, artifacts, "",
+                                        ["-machine", "highmem=off"],
+                                        device="virtio-gpu-pci")
+    check_boot_picture(png, 1280, 800, artifacts, log,
+                       header("aarch64", log, "split", 1280, 800))
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_mmio_gpu_and_pci_rng(build, artifacts, arch):
+    """Both transports in one boot, each driven."""
+    out = build("qemu_virt_" + arch)
+    log, (png,), stderr = boot_and_dump(arch, out, artifacts, "",
+                                        ["-device", "virtio-rng-pci"])
+    assert re.search(r"virtio-gpu@0x[0-9a-f]+: virtio-mmio@", log), log
+    assert re.search(r"virtio-rng@pci-00:01.0: 16 bytes of entropy: [0-9a-f]{32}", log), log
+    assert "virtio: 2 device(s) bound to a driver" in log, log
+
+
+def dt_windows(arch, machine_extra, workdir):
+    """The memory windows of the PCI host bridge in the machine's own
+    device tree (dumped by QEMU with the same options): [(cpu, size)]."""
+    dtb = os.path.join(workdir, "machine.dtb")
+    m = qemu.MACHINES[arch]
+    args = list(m["args"])
+    i = args.index("-machine")
+    args[i + 1] += ",dumpdtb=" + dtb + "".join("," + e for e in machine_extra)
+    subprocess.run([m["binary"]] + args + ["-m", "256M", "-display", "none"],
+                   check=True, capture_output=True, timeout=30)
+    nodes = subprocess.run(["fdtget", "-l", dtb, "/"], capture_output=True, text=True,
+                           check=True).stdout.split()
+    path = next("/" + n for n in nodes if n.startswith(("pcie@", "pci@")))
+    if arch == "riscv64":
+        soc = subprocess.run(["fdtget", "-l", dtb, "/soc"], capture_output=True,
+                             text=True, check=True).stdout.split()
+        path = next("/soc/" + n for n in soc if n.startswith(("pcie@", "pci@")))
+    cells = [int(v) for v in subprocess.run(
+        ["fdtget", "-t", "u", dtb, path, "ranges"], capture_output=True, text=True,
+        check=True).stdout.split()]
+    windows = []
+    for k in range(0, len(cells), 7):
+        hi, cpu, size = cells[k], (cells[k + 3] << 32) | cells[k + 4], \
+            (cells[k + 5] << 32) | cells[k + 6]
+        if (hi >> 24) & 3 in (2, 3):
+            windows.append((cpu, size))
+    return windows
+
+
+@pytest.mark.parametrize("arch,machine", [("aarch64", []), ("aarch64", ["highmem=off"]),
+                                          ("riscv64", [])])
+def test_query_pci_bars_in_windows(build, artifacts, arch, machine):
+    out = build("qemu_virt_" + arch)
+    extra = ["-device", "virtio-gpu-pci", "-device", "virtio-rng-pci"]
+    if machine:
+        extra += ["-machine", ",".join(machine)]
+    vm = qemu.Qemu(arch, os.path.join(out, "kernel.elf"), workdir=artifacts,
+                   gpu=False, extra=extra)
+    with vm:
+        if not vm.wait_for(r"RINGLIGHT: boot complete", BOOT_TIMEOUT):
+            raise AssertionError(boot_failure(vm))
+        info = vm.connect().execute("query-pci")
+    windows = dt_windows(arch, machine, artifacts)
+    assert windows
+    virtio = [d for bus in info for d in bus["devices"] if d["id"]["vendor"] == 0x1af4]
+    assert len(virtio) == 2, info
+    for d in virtio:
+        mem = [r for r in d["regions"] if r["type"] == "memory"]
+        assert mem, d
+        for r in mem:
+            a, n = r["address"], r["size"]
+            assert any(c <= a and a + n <= c + s for c, s in windows), \
+                "BAR%d of %s at %#x (%d bytes) is outside the windows %s" % (
+                    r["bar"], d["qdev_id"] or d["slot"], a, n,
+                    ["%#x+%#x" % w for w in windows])
