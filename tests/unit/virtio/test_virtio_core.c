@@ -29,6 +29,8 @@
 #include "arch_host.h"
 #include "model.h"
 
+static const struct arch_dma_dev coherent = {.coherent = true};
+
 extern const struct vq_ops vq_split_ops;
 extern const struct vq_backend_desc vq_split_desc;
 
@@ -153,7 +155,7 @@ static struct virtqueue *open_queue(struct core_fx *f, unsigned index,
       .size = size,
       .event_idx = event_idx,
       .legacy_align = 4096,
-      .dma_coherent = true,
+      .dma = &coherent,
   };
   assert_int_equal(vq->ops->create(&f->cfg, &vq->backend), RL_OK);
   struct vq_addrs a;
@@ -539,7 +541,7 @@ static void test_queue_setup_registers(void **state) {
       reg(f, VIRTIO_MMIO_QUEUE_DEVICE_LOW) |
           (uint64_t)reg(f, VIRTIO_MMIO_QUEUE_DEVICE_HIGH) << 32,
   };
-  f->cfg = (struct vq_config){.size = 64, .dma_coherent = true};
+  f->cfg = (struct vq_config){.size = 64, .dma = &coherent};
   f->m = model_split_ops.attach(&a, &f->cfg);
   assert_int_equal(submit(f, vq, 0), RL_OK);
   model_split_ops.push(f->m, device_takes(f), 4);
@@ -587,7 +589,7 @@ static void test_queue_setup_legacy(void **state) {
       RL_ALIGN_UP(desc + 16 * n + 6 + 2 * n, (uint64_t)4096),
   };
   f->cfg = (struct vq_config){
-      .size = 256, .legacy = true, .legacy_align = 4096, .dma_coherent = true};
+      .size = 256, .legacy = true, .legacy_align = 4096, .dma = &coherent};
   f->m = model_split_ops.attach(&a, &f->cfg);
   for (unsigned i = 0; i < 3; i++) {
     assert_int_equal(submit(f, vq, i), RL_OK);
