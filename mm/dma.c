@@ -12,7 +12,8 @@
 static unsigned long sync_count;
 
 static void count_sync(void) {
-  __atomic_store_n(&sync_count, __atomic_load_n(&sync_count, __ATOMIC_RELAXED) + 1,
+  __atomic_store_n(&sync_count,
+                   __atomic_load_n(&sync_count, __ATOMIC_RELAXED) + 1,
                    __ATOMIC_RELAXED);
 }
 

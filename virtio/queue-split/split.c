@@ -100,8 +100,7 @@ static void split_destroy(struct vq_backend *q) {
 static rl_status split_create(const struct vq_config *cfg,
                               struct vq_backend **out) {
   uint32_t n = cfg->size;
-  if (n == 0 || n > SPLIT_MAX_SIZE || (n & (n - 1)) != 0 ||
-      cfg->dma == NULL) {
+  if (n == 0 || n > SPLIT_MAX_SIZE || (n & (n - 1)) != 0 || cfg->dma == NULL) {
     return RL_ERR_INVALID; /* §2.7: Queue Size is a power of 2 */
   }
   size_t avail_off = vring_desc_bytes(n); /* desc 16-aligned at 0 */
@@ -208,9 +207,8 @@ static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
     struct vq_seg ind = {q->indirect.phys + off,
                          (uint32_t)(total * sizeof(struct vring_desc))};
     write_desc(&q->desc[head], &ind, VRING_DESC_F_INDIRECT, 0);
-    arch_dma_sync_for_device(q->cfg.dma,
-                             (const uint8_t *)q->indirect.cpu + off, ind.len,
-                             ARCH_DMA_TO_DEVICE);
+    arch_dma_sync_for_device(q->cfg.dma, (const uint8_t *)q->indirect.cpu + off,
+                             ind.len, ARCH_DMA_TO_DEVICE);
     sync_desc(q, head);
     idx = q->next[head];
   } else {

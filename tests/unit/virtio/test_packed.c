@@ -196,8 +196,7 @@ static void user_wrote(struct fx *f, size_t off, size_t len,
 
 /* The driver's user reading data back: invalidated first. */
 static const uint8_t *user_reads(struct fx *f, size_t off, size_t len) {
-  arch_dma_sync_for_cpu(f->cfg.dma, data_at(f, off), len,
-                        ARCH_DMA_FROM_DEVICE);
+  arch_dma_sync_for_cpu(f->cfg.dma, data_at(f, off), len, ARCH_DMA_FROM_DEVICE);
   return data_at(f, off);
 }
 
@@ -1401,7 +1400,7 @@ int main(void) {
     }
   }
   static struct run refused = {&cache_variants[1], test_refused,
-                                     "packed/noncoherent/refused", NULL};
+                               "packed/noncoherent/refused", NULL};
   tests[n++] = (struct CMUnitTest){
       .name = refused.name,
       .test_func = test_refused,

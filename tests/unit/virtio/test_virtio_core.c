@@ -646,7 +646,7 @@ static void test_select_needs_coherent(void **state) {
                    &vq_split_desc);
   assert_string_equal(c.why, "not dma-coherent: no packed ring");
   assert_has(c.warning, DEV_NAME ": packed ring refused, using the split "
-                        "ring: the device is not dma-coherent");
+                                 "ring: the device is not dma-coherent");
 
   /* Split first, or only: split, nothing to warn about. */
   assert_ptr_equal(vq_select_from(prefer_split, 2, dev, offered, &c),
@@ -660,13 +660,13 @@ static void test_select_needs_coherent(void **state) {
   /* Packed only: none, and the message says why and what to do. */
   assert_null(vq_select_from(packed_only, 1, dev, offered, &c));
   assert_has(c.warning, DEV_NAME ": this build has only the packed ring, "
-                        "which needs a dma-coherent device");
+                                 "which needs a dma-coherent device");
   assert_has(c.warning, "no dma-coherent in its device-tree node");
   assert_has(c.warning, "choose a configuration with the split ring");
 
   /* Not offered at all still says so first (packed only). */
-  assert_null(vq_select_from(packed_only, 1, dev,
-                             VIRTIO_BIT(VIRTIO_F_VERSION_1), &c));
+  assert_null(
+      vq_select_from(packed_only, 1, dev, VIRTIO_BIT(VIRTIO_F_VERSION_1), &c));
   assert_has(c.warning, "does not offer VIRTIO_F_RING_PACKED (bit 34)");
 }
 

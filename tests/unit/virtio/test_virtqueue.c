@@ -44,9 +44,9 @@ struct backend {
   const char *name;
   const struct vq_ops *ops;
   const struct model_ops *model;
-  bool pow2_sizes;     /* queue sizes must be powers of two */
-  bool legacy_layout;  /* implements the legacy layout (§2.7.2) */
-  bool coherent_only;  /* refuses a non-coherent device: no nc variants */
+  bool pow2_sizes;    /* queue sizes must be powers of two */
+  bool legacy_layout; /* implements the legacy layout (§2.7.2) */
+  bool coherent_only; /* refuses a non-coherent device: no nc variants */
 };
 
 static const struct backend backends[] = {
@@ -1435,10 +1435,9 @@ static void cost_is(unsigned long syncs, const char *what, unsigned long dma_mb,
     fail_msg("%s on a coherent device: mb %lu rmb %lu wmb %lu dma_mb %lu "
              "dma_rmb %lu dma_wmb %lu, %lu cache op(s), %lu sync(s); "
              "expected only dma_mb %lu dma_rmb %lu dma_wmb %lu",
-             what, got[HOST_MB], got[HOST_RMB], got[HOST_WMB],
-             got[HOST_DMA_MB], got[HOST_DMA_RMB], got[HOST_DMA_WMB],
-             cache_ops(), arch_dma_sync_count() - syncs, dma_mb, dma_rmb,
-             dma_wmb);
+             what, got[HOST_MB], got[HOST_RMB], got[HOST_WMB], got[HOST_DMA_MB],
+             got[HOST_DMA_RMB], got[HOST_DMA_WMB], cache_ops(),
+             arch_dma_sync_count() - syncs, dma_mb, dma_rmb, dma_wmb);
   }
 }
 
