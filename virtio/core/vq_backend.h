@@ -125,6 +125,7 @@ struct vq_ops {
  * Kconfig-ordered table of these once, at negotiation. */
 struct vq_backend_desc {
   const char *name;         /* "split" */
+  const char *kconfig_name; /* "SPLIT": CONFIG_VIRTIO_QUEUE_..._<this> */
   int feature_bit;          /* the transport feature it needs, or -1 */
   const char *feature_name; /* "RING_PACKED" */
   bool needs_modern;        /* not on a legacy interface */

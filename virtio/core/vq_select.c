@@ -57,17 +57,9 @@ vq_select_from(const struct vq_backend_desc *const *table, size_t n,
     } else if (n == 1) {
       (void)rl_snprintf(why->why, sizeof(why->why), "the only backend built");
     } else if (i == 0) {
-      /* The Kconfig symbol names the backend in capitals. */
-      char upper[16];
-      size_t k = 0;
-      for (; b->name[k] != '\0' && k + 1 < sizeof(upper); k++) {
-        char ch = b->name[k];
-        upper[k] = ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
-      }
-      upper[k] = '\0';
       (void)rl_snprintf(why->why, sizeof(why->why),
                         "preferred (CONFIG_VIRTIO_QUEUE_BOTH_PREFER_%s)",
-                        upper);
+                        b->kconfig_name);
     } else {
       /* A fallback: say why the preferred one did not fit. */
       const struct vq_backend_desc *p = table[0];

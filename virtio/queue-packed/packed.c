@@ -437,6 +437,7 @@ const struct vq_ops vq_packed_ops = {
  * size up to 32768 (§2.8.10.1 wrap counters make sizes free). */
 const struct vq_backend_desc vq_packed_desc = {
     .name = "packed",
+    .kconfig_name = "PACKED",
     .feature_bit = 34, /* VIRTIO_F_RING_PACKED, §6 */
     .feature_name = "RING_PACKED",
     .needs_modern = true,

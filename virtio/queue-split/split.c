@@ -397,6 +397,7 @@ const struct vq_ops vq_split_ops = {
 /* §2.7: any interface, no feature needed; sizes are powers of two. */
 const struct vq_backend_desc vq_split_desc = {
     .name = "split",
+    .kconfig_name = "SPLIT",
     .feature_bit = -1,
     .feature_name = NULL,
     .needs_modern = false,

@@ -651,6 +651,8 @@ static void test_select_needs_coherent(void **state) {
   /* Split first, or only: split, nothing to warn about. */
   assert_ptr_equal(vq_select_from(prefer_split, 2, dev, offered, &c),
                    &vq_split_desc);
+  assert_string_equal(c.why,
+                      "preferred (CONFIG_VIRTIO_QUEUE_BOTH_PREFER_SPLIT)");
   assert_string_equal(c.warning, "");
   assert_ptr_equal(vq_select_from(split_only, 1, dev, offered, &c),
                    &vq_split_desc);
