@@ -89,7 +89,7 @@ vq_select_from(const struct vq_backend_desc *const *table, size_t n,
         why->warning, sizeof(why->warning),
         "%s: this build has only the %s ring, which needs a dma-coherent "
         "device (it shares cache lines between driver and device writes), "
-        "and this one is not (no dma-coherent in its device-tree node); "
+        "and the device tree does not make this one dma-coherent; "
         "choose a configuration with the split ring (menuconfig: Virtio > "
         "Virtqueue backends)",
         dev->name, b->name);
@@ -111,6 +111,7 @@ const struct vq_backend_desc *vq_select(const struct virtio_device *dev,
                                         struct vq_choice *why) {
   return vq_select_from(backends, NBACKENDS, dev, offered, why);
 }
+
 uint32_t vq_select_size(const struct vq_backend_desc *desc, uint32_t size) {
   size = RL_MIN(size, desc->max_size);
   if (!desc->pow2_sizes) {
