@@ -42,6 +42,8 @@
 
 #include "device.h"
 
+static const struct arch_dma_dev dma_coherent = {.coherent = true};
+
 extern const struct vq_ops vq_split_ops;
 extern const struct vq_ops vq_packed_ops;
 
@@ -494,7 +496,7 @@ int main(int argc, char **argv) {
 
   /* A coherent modern device with EVENT_IDX (QEMU virt's virtio-mmio). */
   struct vq_config cfg = {
-      .size = (uint16_t)o.ring, .event_idx = o.event_idx, .dma_coherent = true};
+      .size = (uint16_t)o.ring, .event_idx = o.event_idx, .dma = &dma_coherent};
   rl_status st = r.ops->create(&cfg, &r.q);
   if (st != RL_OK) {
     (void)fprintf(stderr, "ring_bench: %s create(size %u): status %d\n",

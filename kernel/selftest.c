@@ -45,14 +45,16 @@ static rl_status check_buffer(size_t pages) {
       FAIL("translation round trip failed at offset %zu\n", off);
     }
   }
+  static const struct arch_dma_dev nc = {.coherent = false};
+  static const struct arch_dma_dev coherent = {.coherent = true};
   unsigned long syncs = arch_dma_sync_count();
   for (size_t i = 0; i < buf.size; i++) {
     bytes[i] = (uint8_t)(i * 7 + 1);
   }
-  arch_dma_sync_for_device(buf.cpu, buf.size, ARCH_DMA_TO_DEVICE, false);
-  arch_dma_sync_for_device(buf.cpu, buf.size, ARCH_DMA_FROM_DEVICE, false);
-  arch_dma_sync_for_cpu(buf.cpu, buf.size, ARCH_DMA_FROM_DEVICE, false);
-  arch_dma_sync_for_cpu(buf.cpu, buf.size, ARCH_DMA_FROM_DEVICE, true);
+  arch_dma_sync_for_device(&nc, buf.cpu, buf.size, ARCH_DMA_TO_DEVICE);
+  arch_dma_sync_for_device(&nc, buf.cpu, buf.size, ARCH_DMA_FROM_DEVICE);
+  arch_dma_sync_for_cpu(&nc, buf.cpu, buf.size, ARCH_DMA_FROM_DEVICE);
+  arch_dma_sync_for_cpu(&coherent, buf.cpu, buf.size, ARCH_DMA_FROM_DEVICE);
   if (arch_dma_sync_count() != syncs + 3) {
     FAIL("sync calls ran %lu cache operations, expected 3\n",
          arch_dma_sync_count() - syncs);

@@ -1,12 +1,21 @@
-/* Kernel DMA memory: contiguous pages from the page allocator, reached
- * through the direct map, zeroed. Implements arch/dma.h's alloc and free
- * (translation and sync are the arch code's). */
+/* DMA memory and syncs, one portable implementation (arch/dma.h) for the
+ * kernel and the host: on the platform's page source and translation,
+ * <arch/cache.h> and <arch/barrier.h>. */
+#include <arch/barrier.h>
 #include <arch/cache.h>
 #include <arch/dma.h>
-#include <lib/log.h>
-#include <mm/page_alloc.h>
 
 #include <string.h>
+
+/* Read and written whole (no read-modify-write atomics, which some
+ * kernel targets would turn into library calls); only a statistic. */
+static unsigned long sync_count;
+
+static void count_sync(void) {
+  __atomic_store_n(&sync_count,
+                   __atomic_load_n(&sync_count, __ATOMIC_RELAXED) + 1,
+                   __ATOMIC_RELAXED);
+}
 
 rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
   if (out == NULL || pages == 0) {
@@ -16,16 +25,10 @@ rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
     return RL_ERR_NO_MEMORY;
   }
 
-  paddr_t pa;
-  rl_status st = page_alloc(pages, 1, &pa);
-  if (st != RL_OK) {
-    return st;
-  }
   void *va;
-  st = arch_phys_to_virt_checked(pa, &va);
+  paddr_t pa;
+  rl_status st = arch_dma_pages_alloc(pages, &va, &pa);
   if (st != RL_OK) {
-    /* Allocator memory outside the direct map: a setup bug. */
-    (void)page_free(pa, pages);
     return st;
   }
 
@@ -42,15 +45,35 @@ void arch_dma_free(struct arch_dma_buf *buf) {
   if (buf == NULL || (buf->cpu == NULL && buf->phys == 0 && buf->size == 0)) {
     return;
   }
-  rl_status st = RL_ERR_INVALID;
-  if (buf->size != 0 && buf->size % RL_PAGE_SIZE == 0) {
-    st = page_free(buf->phys, buf->size / RL_PAGE_SIZE);
-  }
-  if (st != RL_OK) {
-    /* A double free or a made-up buffer: a kernel bug. */
-    panic("arch_dma_free: %p (phys %#llx, %zu bytes) is not allocated: %s",
-          buf->cpu, (unsigned long long)buf->phys, buf->size,
-          rl_status_str(st));
-  }
+  /* A size that is not whole pages is not ours: the source says so. */
+  size_t pages = buf->size % RL_PAGE_SIZE == 0 ? buf->size / RL_PAGE_SIZE : 0;
+  arch_dma_pages_free(buf->cpu, buf->phys, pages);
   *buf = (struct arch_dma_buf){NULL, 0, 0};
+}
+
+void arch_dma_sync_nc_for_device(const void *va, size_t len,
+                                 enum arch_dma_dir dir) {
+  if (len > 0) {
+    if (dir == ARCH_DMA_TO_DEVICE) {
+      arch_cache_clean(va, len);
+    } else {
+      /* No dirty line may be written back over what the device writes. */
+      arch_cache_clean_invalidate(va, len);
+    }
+    count_sync();
+  }
+  arch_wmb();
+}
+
+void arch_dma_sync_nc_for_cpu(const void *va, size_t len,
+                              enum arch_dma_dir dir) {
+  arch_rmb();
+  if (len > 0 && dir != ARCH_DMA_TO_DEVICE) {
+    arch_cache_invalidate(va, len);
+    count_sync();
+  }
+}
+
+unsigned long arch_dma_sync_count(void) {
+  return __atomic_load_n(&sync_count, __ATOMIC_RELAXED);
 }

@@ -1,6 +1,8 @@
-/* Host cache maintenance, counted per operation. With the cache model on
+/* Host cache maintenance, counted per operation, and the barrier
+ * counters of arch_impl/barrier.h. With the cache model on
  * (host_cache_model) it also moves whole lines between the CPU's and the
  * device's copy of DMA memory (dma.c). */
+#include <arch/barrier.h>
 #include <arch/cache.h>
 
 #include "arch_host.h"
@@ -36,5 +38,17 @@ void host_cache_reset_counts(void) {
   for (int i = 0; i < HOST_CACHE_OP_COUNT; i++) {
     counts[i] = 0;
   }
-  host_dma_reset_sync_count();
+}
+
+_Thread_local unsigned long arch_host_barriers[6];
+_Static_assert(HOST_BARRIER_COUNT == 6, "arch_impl/barrier.h's table");
+
+unsigned long host_barrier_count(enum host_barrier kind) {
+  return kind < HOST_BARRIER_COUNT ? arch_host_barriers[kind] : 0;
+}
+
+void host_barrier_reset_counts(void) {
+  for (int i = 0; i < HOST_BARRIER_COUNT; i++) {
+    arch_host_barriers[i] = 0;
+  }
 }

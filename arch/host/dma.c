@@ -1,12 +1,13 @@
-/* Host DMA memory: aligned_alloc'd pages with fake physical addresses
- * (HOST_DMA_PHYS_BASE upward, a one-page gap between allocations), so code
- * that hands a pointer to a "device" without translating it is caught.
+/* The host's DMA primitives (arch/dma.h): a page source of aligned_alloc'd
+ * pages with fake physical addresses (HOST_DMA_PHYS_BASE upward, a
+ * one-page gap between allocations, never reused), so code that hands a
+ * pointer to a "device" without translating it is caught, and the
+ * translation. Allocation and syncs are the portable mm/dma.c on top.
  *
  * With the write-back cache model on (host_cache_model), each allocation
  * also has a device copy: what a non-coherent device sees in memory while
  * the CPU works in its cache. Only the arch_cache_* operations move whole
  * lines between the two (host_dma_cache_move). */
-#include <arch/barrier.h>
 #include <arch/cache.h>
 #include <arch/dma.h>
 
@@ -30,7 +31,6 @@ struct host_dma {
 static struct host_dma table[HOST_DMA_MAX];
 static paddr_t next_phys = HOST_DMA_PHYS_BASE;
 static size_t live;
-static unsigned long sync_count;
 static bool model_on;
 static size_t model_line;
 static host_cache_line_fn line_hook;
@@ -39,8 +39,8 @@ static bool line_descending;
 static bool in_line_hook;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
-  if (out == NULL || pages == 0) {
+rl_status arch_dma_pages_alloc(size_t pages, void **va, paddr_t *pa) {
+  if (va == NULL || pa == NULL || pages == 0) {
     return RL_ERR_INVALID;
   }
   if (pages > (SIZE_MAX / RL_PAGE_SIZE) - 1) {
@@ -52,12 +52,13 @@ rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
   if (cpu == NULL) {
     return RL_ERR_NO_MEMORY;
   }
+  /* Not left undefined: the device's copy below starts zeroed too (like
+   * memory under a cache), and mm/dma.c zeroes it again anyway. */
   memset(cpu, 0, size);
 
   rl_status st = RL_ERR_NO_MEMORY;
   uint8_t *dev = NULL;
   pthread_mutex_lock(&lock);
-  /* The device's copy starts zeroed too, like the memory under a cache. */
   if (model_on) {
     dev = aligned_alloc(RL_PAGE_SIZE, size);
   }
@@ -78,7 +79,8 @@ rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
     table[i] = (struct host_dma){cpu, dev, next_phys, size};
     next_phys += size + RL_PAGE_SIZE;
     live++;
-    *out = (struct arch_dma_buf){cpu, table[i].phys, size};
+    *va = cpu;
+    *pa = table[i].phys;
     st = RL_OK;
     break;
   }
@@ -90,29 +92,26 @@ rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
   return st;
 }
 
-void arch_dma_free(struct arch_dma_buf *buf) {
-  if (buf == NULL || (buf->cpu == NULL && buf->phys == 0 && buf->size == 0)) {
-    return;
-  }
+void arch_dma_pages_free(const void *va, paddr_t pa, size_t pages) {
   pthread_mutex_lock(&lock);
-  for (size_t i = 0; i < HOST_DMA_MAX; i++) {
-    if (table[i].cpu != NULL && table[i].cpu == buf->cpu &&
-        table[i].phys == buf->phys && table[i].size == buf->size) {
+  for (size_t i = 0; i < HOST_DMA_MAX && pages != 0; i++) {
+    if (table[i].cpu != NULL && table[i].cpu == va && table[i].phys == pa &&
+        table[i].size == pages * RL_PAGE_SIZE) {
+      uint8_t *cpu = table[i].cpu;
       uint8_t *dev = table[i].dev;
       table[i] = (struct host_dma){NULL, NULL, 0, 0};
       live--;
       pthread_mutex_unlock(&lock);
       free(dev);
-      free(buf->cpu);
-      *buf = (struct arch_dma_buf){NULL, 0, 0};
+      free(cpu);
       return;
     }
   }
   pthread_mutex_unlock(&lock);
   (void)fprintf(stderr,
-                "arch_dma_free: %p (phys 0x%llx, %zu bytes) is not a live "
+                "arch_dma_free: %p (phys 0x%llx, %zu pages) is not a live "
                 "DMA allocation\n",
-                buf->cpu, (unsigned long long)buf->phys, buf->size);
+                va, (unsigned long long)pa, pages);
   abort();
 }
 
@@ -170,39 +169,6 @@ void *arch_phys_to_virt(paddr_t pa) {
     abort();
   }
   return va;
-}
-
-/* Sync, as arch/common/dma_sync.c: a fence always; when not coherent and
- * len > 0, the cache operation a real CPU would need, counted (for_cpu
- * after TO_DEVICE needs none). */
-void arch_dma_sync_for_device(const void *va, size_t len, enum arch_dma_dir dir,
-                              bool coherent) {
-  if (!coherent && len > 0) {
-    if (dir == ARCH_DMA_TO_DEVICE) {
-      arch_cache_clean(va, len);
-    } else {
-      arch_cache_clean_invalidate(va, len);
-    }
-    __atomic_fetch_add(&sync_count, 1, __ATOMIC_RELAXED);
-  }
-  arch_wmb(); /* as arch/common/dma_sync.c */
-}
-
-void arch_dma_sync_for_cpu(const void *va, size_t len, enum arch_dma_dir dir,
-                           bool coherent) {
-  arch_rmb(); /* as arch/common/dma_sync.c */
-  if (!coherent && len > 0 && dir != ARCH_DMA_TO_DEVICE) {
-    arch_cache_invalidate(va, len);
-    __atomic_fetch_add(&sync_count, 1, __ATOMIC_RELAXED);
-  }
-}
-
-unsigned long arch_dma_sync_count(void) {
-  return __atomic_load_n(&sync_count, __ATOMIC_RELAXED);
-}
-
-void host_dma_reset_sync_count(void) {
-  __atomic_store_n(&sync_count, 0, __ATOMIC_RELAXED);
 }
 
 size_t host_dma_live_count(void) {

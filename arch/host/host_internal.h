@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-void host_dma_reset_sync_count(void);
 /* Cache model (dma.c): copies the whole lines [va, va + len) touches to
  * the device's copy (to_device) or back. Nothing when the model is off or
  * len is 0; aborts naming `op` when the range is not inside one DMA

@@ -50,8 +50,8 @@ rl_status gpu_cursor_setup(struct gpu *g) {
     }
   }
   if (st == RL_OK) {
-    arch_dma_sync_for_device(g->cursor_mem.cpu, g->cursor_mem.size,
-                             ARCH_DMA_TO_DEVICE, g->dev->dma_coherent);
+    arch_dma_sync_for_device(&g->dev->dma, g->cursor_mem.cpu,
+                             g->cursor_mem.size, ARCH_DMA_TO_DEVICE);
     struct virtio_gpu_rect r = {0, 0, GPU_CURSOR_SIZE, GPU_CURSOR_SIZE};
     len = gpu_encode_transfer_2d(gpu_req_cmd(&g->req[0]), GPU_CURSOR_RESOURCE,
                                  &r, 0);

@@ -16,7 +16,7 @@ void gpu_done(struct virtqueue *vq, void *token, uint32_t len) {
 
 rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
                    const size_t *cmd_len, const size_t *resp_len, unsigned n) {
-  bool coherent = g->dev->dma_coherent;
+  const struct arch_dma_dev *dma = &g->dev->dma;
   if (g->broken) {
     return RL_ERR_BROKEN;
   }
@@ -25,8 +25,8 @@ rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
     r->done = false;
     r->used_len = 0;
     memset(gpu_req_resp(r), 0, RL_PAGE_SIZE);
-    arch_dma_sync_for_device(r->buf.cpu, r->buf.size, ARCH_DMA_BIDIRECTIONAL,
-                             coherent);
+    arch_dma_sync_for_device(dma, r->buf.cpu, r->buf.size,
+                             ARCH_DMA_BIDIRECTIONAL);
     struct vq_seg out = {r->buf.phys, (uint32_t)cmd_len[i]};
     /* The whole response page is writable; the device says how much it
      * wrote, and gpu_check() holds that against what the command
@@ -48,8 +48,8 @@ rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
     if (reqs[i]->used_len == UINT32_MAX) {
       return RL_ERR_IO; /* failed by a device reset */
     }
-    arch_dma_sync_for_cpu(gpu_req_resp(reqs[i]), RL_PAGE_SIZE,
-                          ARCH_DMA_FROM_DEVICE, coherent);
+    arch_dma_sync_for_cpu(dma, gpu_req_resp(reqs[i]), RL_PAGE_SIZE,
+                          ARCH_DMA_FROM_DEVICE);
   }
   return RL_OK;
 }

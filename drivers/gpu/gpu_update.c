@@ -12,8 +12,8 @@ static rl_status update(struct gpu *g, struct gpu_scanout *so,
   struct virtio_gpu_rect vr = {r.x, r.y, r.w, r.h};
   uint64_t offset = (uint64_t)r.y * so->fb.stride + (uint64_t)r.x * 4;
   for (uint32_t y = r.y; y < r.y + r.h; y++) {
-    arch_dma_sync_for_device(fb_row(&so->fb, y) + r.x, (size_t)r.w * 4,
-                             ARCH_DMA_TO_DEVICE, g->dev->dma_coherent);
+    arch_dma_sync_for_device(&g->dev->dma, fb_row(&so->fb, y) + r.x,
+                             (size_t)r.w * 4, ARCH_DMA_TO_DEVICE);
   }
   uint64_t fence = ++g->next_fence;
 #ifdef CONFIG_GPU_LOG_UPDATES

@@ -79,8 +79,7 @@ static rl_status read_device(struct rng *r, void *buf, size_t len,
   }
   r->done = false;
   struct vq_seg seg = {r->buf.phys, (uint32_t)len};
-  arch_dma_sync_for_device(r->buf.cpu, len, ARCH_DMA_FROM_DEVICE,
-                           r->dev->dma_coherent);
+  arch_dma_sync_for_device(&r->dev->dma, r->buf.cpu, len, ARCH_DMA_FROM_DEVICE);
   r->in_flight = true;
   rl_status st = virtqueue_submit(r->vq, NULL, 0, &seg, 1, r);
   if (st != RL_OK) {
@@ -94,8 +93,7 @@ static rl_status read_device(struct rng *r, void *buf, size_t len,
   if (r->len == UINT32_MAX) {
     return RL_ERR_IO; /* failed by a device reset */
   }
-  arch_dma_sync_for_cpu(r->buf.cpu, len, ARCH_DMA_FROM_DEVICE,
-                        r->dev->dma_coherent);
+  arch_dma_sync_for_cpu(&r->dev->dma, r->buf.cpu, len, ARCH_DMA_FROM_DEVICE);
   /* The backend checked r->len <= len already. */
   memcpy(buf, r->buf.cpu, r->len);
   *got = r->len;

@@ -984,7 +984,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size) {
       .version = D.version,
       .device_id = D.device_id,
       .vendor_id = 0x554d4551u,
-      .dma_coherent = (pol & 0x20) != 0,
+      .dma_coherent = (pol & 0x20) != 0, /* the slot: from the device tree */
   };
   rl_status st = virtio_mmio_device_init(&vmm, &slot);
   FUZZ_CHECK(

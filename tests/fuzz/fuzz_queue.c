@@ -39,6 +39,9 @@
 #include "fuzz_util.h"
 #include "tests/unit/virtio/model.h"
 
+static const struct arch_dma_dev dma_coherent = {.coherent = true};
+static const struct arch_dma_dev dma_noncoherent = {.coherent = false};
+
 #if defined(FUZZ_LAYOUT_SPLIT)
 extern const struct vq_ops vq_split_ops;
 #define PACKED 0
@@ -1128,11 +1131,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       .indirect = (flags & 2) != 0,
       .legacy = (flags & 4) != 0,
       .legacy_align = aligns[(flags >> 4) & 7],
-      .dma_coherent = (flags & 8) == 0,
+      .dma = (flags & 8) == 0 ? &dma_coherent : &dma_noncoherent,
   };
   bool valid = n >= 1 && n <= MAX_QUEUE && n <= UINT16_MAX &&
                (PACKED || (n & (n - 1)) == 0);
   rl_status want = valid ? RL_OK : RL_ERR_INVALID;
+  if (PACKED && !H.cfg.legacy && !H.cfg.dma->coherent) {
+    want = RL_ERR_NOT_SUPPORTED; /* packed needs a coherent device */
+  }
   if (H.cfg.legacy) {
     if (PACKED) {
       want = RL_ERR_NOT_SUPPORTED; /* §2.8: modern only */

@@ -117,3 +117,54 @@ def test_images_hold_only_their_backends(build, arch):
     assert len(split_syms) > 5 and len(packed_syms) > 5
     assert split_syms <= split and not (packed_syms & split), packed_syms & split
     assert packed_syms <= packed and not (split_syms & packed), split_syms & packed
+
+
+def noncoherent_dtb(arch, path):
+    """QEMU's own tree with every virtio-mmio node non-coherent: aarch64's
+    lose dma-coherent (the arch default is non-coherent), riscv64's gain
+    dma-noncoherent (its default is coherent, as in Linux)."""
+    m = qemu.MACHINES[arch]
+    args = list(m["args"])
+    args[args.index("virt")] = "virt,dumpdtb=" + path
+    subprocess.run([m["binary"]] + args + ["-m", "256M", "-display", "none"],
+                   check=True, capture_output=True)
+    parent = "/soc" if arch == "riscv64" else "/"
+    nodes = [n for n in subprocess.run(["fdtget", "-l", path, parent], check=True,
+                                       capture_output=True, text=True).stdout.split()
+             if n.startswith("virtio_mmio@")]
+    assert nodes
+    for n in nodes:
+        node = parent.rstrip("/") + "/" + n
+        if arch == "aarch64":
+            subprocess.run(["fdtput", "-d", path, node, "dma-coherent"], check=True)
+        else:
+            subprocess.run(["fdtput", "-t", "s", path, node, "dma-noncoherent", ""],
+                           check=True)
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_packed_refused_on_noncoherent_device(build, artifacts, arch):
+    """Issue 13 item 1: packed descriptors share cache lines with the
+    device's writes, so a non-coherent device gets the split ring (one
+    warning naming it) where packed is preferred, and a packed-only build
+    fails its bind with the reason; the boot goes on either way."""
+    dtb = os.path.join(artifacts, "noncoherent.dtb")
+    noncoherent_dtb(arch, dtb)
+    extra = MODERN + ["-device", "virtio-rng-device,packed=on", "-dtb", dtb]
+
+    log, _ = boot(arch, build("qemu_virt_" + arch), artifacts, extra)
+    assert not re.search(r"virtio-mmio: slot .* dma-coherent", log), log
+    assert re.search(r"virtio-rng@0x[0-9a-f]+: packed ring refused, using the split "
+                     r"ring: the device is not dma-coherent", log), log
+    assert re.search(r"virtio-rng@0x[0-9a-f]+: queue 0 \(requestq\): 64 entries, "
+                     r"split ring \(not dma-coherent: no packed ring\)", log), log
+    m = re.search(r"virtio-rng@0x[0-9a-f]+: (\d+) bytes of entropy: ([0-9a-f]+)", log)
+    assert m and m.group(1) == "16" and m.group(2) != "0" * 32, log
+    accepted = re.search(r"virtio-rng@\S+: features accepted:(.*)", log).group(1)
+    assert "RING_PACKED" not in accepted.split()
+
+    log, _ = boot(arch, build("qemu_virt_%s_packed" % arch), artifacts, extra)
+    assert re.search(r"virtio-rng@0x[0-9a-f]+: this build has only the packed ring, "
+                     r"which needs a dma-coherent device", log), log
+    assert re.search(r"virtio-rng@0x[0-9a-f]+: probe failed", log), log
+    assert "bytes of entropy" not in log

@@ -4,7 +4,7 @@
  * plugs in the same way, without touching the core or the ring backends.
  *
  * A transport fills the generic part of struct virtio_device (name,
- * transport, device_id, irq, dma_coherent, legacy, legacy_align) when it
+ * transport, device_id, irq, dma (its coherence), legacy, legacy_align) when it
  * finds a device, then hands it to virtio_bind (bus.c). Every call takes
  * that device; the transport finds its own state from it. */
 #ifndef VIRTIO_CORE_TRANSPORT_H

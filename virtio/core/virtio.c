@@ -147,8 +147,8 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
   uint64_t device_bits = wanted & (VIRTIO_BIT(24) - 1);
   /* The ring backend: the first of the Kconfig table the device fits;
    * its feature (RING_PACKED) is accepted with the others. */
-  char why[256];
-  dev->ring = vq_select(dev, offered, why, sizeof(why));
+  struct vq_choice why;
+  dev->ring = vq_select(dev, offered, &why);
   uint64_t ring_bit = dev->ring != NULL && dev->ring->feature_bit >= 0
                           ? VIRTIO_BIT(dev->ring->feature_bit)
                           : 0;
@@ -163,11 +163,14 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
     return RL_ERR_NOT_SUPPORTED;
   }
   if (dev->ring == NULL) {
-    klog(LOG_ERROR, "%s: %s\n", dev->name, why);
+    klog(LOG_ERROR, "%s\n", why.warning);
     virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED, "no usable queue backend");
     return RL_ERR_NOT_SUPPORTED;
   }
-  (void)rl_snprintf(dev->ring_why, sizeof(dev->ring_why), "%s", why);
+  if (why.warning[0] != '\0') {
+    klog(LOG_WARN, "%s\n", why.warning);
+  }
+  (void)rl_snprintf(dev->ring_why, sizeof(dev->ring_why), "%s", why.why);
   dev->transport->set_features(dev, accept);
   dev->features = accept;
   if (!dev->legacy) {
@@ -227,7 +230,7 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
       .indirect = virtio_has_feature(dev, VIRTIO_F_INDIRECT_DESC),
       .legacy = dev->legacy,
       .legacy_align = dev->legacy_align,
-      .dma_coherent = dev->dma_coherent,
+      .dma = &dev->dma,
   };
   struct vq_backend *backend;
   st = ring->ops->create(&cfg, &backend);

@@ -12,6 +12,7 @@
 #ifndef VIRTIO_CORE_VIRTIO_H
 #define VIRTIO_CORE_VIRTIO_H
 
+#include <arch/dma.h>
 #include <ringlight/status.h>
 #include <ringlight/types.h>
 #include <virtio/core/transport.h>
@@ -67,10 +68,10 @@ struct virtio_device {
   /* Filled by the transport that found the device. */
   const struct virtio_transport *transport;
   uint32_t device_id;
-  unsigned irq;          /* interrupt line (arch_irq_* number) */
-  bool dma_coherent;     /* no cache maintenance for its DMA */
-  bool legacy;           /* legacy interface (§2.7.2 queue layout) */
-  uint32_t legacy_align; /* its QueueAlign */
+  unsigned irq;            /* interrupt line (arch_irq_* number) */
+  struct arch_dma_dev dma; /* its DMA domain: coherent or not */
+  bool legacy;             /* legacy interface (§2.7.2 queue layout) */
+  uint32_t legacy_align;   /* its QueueAlign */
   /* The core's. */
   uint64_t device_features; /* offered by the device */
   uint64_t features;        /* negotiated */

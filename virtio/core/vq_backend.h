@@ -26,7 +26,9 @@ struct vq_config {
   bool indirect;         /* VIRTIO_F_INDIRECT_DESC negotiated */
   bool legacy;           /* legacy transport: §2.7.2 contiguous layout */
   uint32_t legacy_align; /* QueueAlign for the legacy layout (4096) */
-  bool dma_coherent;     /* device tree dma-coherent: no cache maintenance */
+  /* The device's DMA domain (struct virtio_device's `dma`), never NULL:
+   * every sync of the queue's memory goes through it. */
+  const struct arch_dma_dev *dma;
 };
 
 /* Where the device finds the rings (virtio 1.2 §4.2.2 / §4.2.4). */
@@ -123,11 +125,16 @@ struct vq_ops {
  * Kconfig-ordered table of these once, at negotiation. */
 struct vq_backend_desc {
   const char *name;         /* "split" */
+  const char *kconfig_name; /* "SPLIT": CONFIG_VIRTIO_QUEUE_..._<this> */
   int feature_bit;          /* the transport feature it needs, or -1 */
   const char *feature_name; /* "RING_PACKED" */
   bool needs_modern;        /* not on a legacy interface */
   bool pow2_sizes;          /* queue sizes must be powers of two */
   uint32_t max_size;        /* largest queue size */
+  /* Only on a dma-coherent device: its layout shares cache lines between
+   * driver- and device-written data, which no cache maintenance can keep
+   * apart (packed: four descriptors per 64-byte line). */
+  bool needs_coherent;
   const struct vq_ops *ops;
 };
 

@@ -24,7 +24,7 @@ static const struct vq_backend_desc *const backends[] = {
 
 #define NBACKENDS RL_ARRAY_SIZE(backends)
 
-enum fit { FITS, NEEDS_MODERN, NOT_OFFERED };
+enum fit { FITS, NEEDS_MODERN, NOT_OFFERED, NEEDS_COHERENT };
 
 static enum fit fit(const struct vq_backend_desc *b,
                     const struct virtio_device *dev, uint64_t offered) {
@@ -34,46 +34,82 @@ static enum fit fit(const struct vq_backend_desc *b,
   if (b->feature_bit >= 0 && (offered & VIRTIO_BIT(b->feature_bit)) == 0) {
     return NOT_OFFERED;
   }
+  if (b->needs_coherent && !dev->dma.coherent) {
+    return NEEDS_COHERENT;
+  }
   return FITS;
 }
 
-const struct vq_backend_desc *vq_select(const struct virtio_device *dev,
-                                        uint64_t offered, char *why,
-                                        size_t why_size) {
-  for (size_t i = 0; i < NBACKENDS; i++) {
-    const struct vq_backend_desc *b = backends[i];
+const struct vq_backend_desc *
+vq_select_from(const struct vq_backend_desc *const *table, size_t n,
+               const struct virtio_device *dev, uint64_t offered,
+               struct vq_choice *why) {
+  why->why[0] = '\0';
+  why->warning[0] = '\0';
+  for (size_t i = 0; i < n; i++) {
+    const struct vq_backend_desc *b = table[i];
     if (fit(b, dev, offered) != FITS) {
       continue;
     }
     if (b->feature_bit >= 0) {
-      (void)rl_snprintf(why, why_size, "%s negotiated", b->feature_name);
-    } else if (NBACKENDS == 1) {
-      (void)rl_snprintf(why, why_size, "the only backend built");
+      (void)rl_snprintf(why->why, sizeof(why->why), "%s negotiated",
+                        b->feature_name);
+    } else if (n == 1) {
+      (void)rl_snprintf(why->why, sizeof(why->why), "the only backend built");
     } else if (i == 0) {
-      (void)rl_snprintf(why, why_size,
+      (void)rl_snprintf(why->why, sizeof(why->why),
                         "preferred (CONFIG_VIRTIO_QUEUE_BOTH_PREFER_%s)",
-                        b == &vq_split_desc ? "SPLIT" : "PACKED");
+                        b->kconfig_name);
     } else {
       /* A fallback: say why the preferred one did not fit. */
-      const struct vq_backend_desc *p = backends[0];
-      (void)rl_snprintf(why, why_size,
-                        fit(p, dev, offered) == NEEDS_MODERN
-                            ? "legacy transport: no %s"
-                            : "device does not offer %s",
-                        p->feature_name);
+      const struct vq_backend_desc *p = table[0];
+      enum fit pf = fit(p, dev, offered);
+      if (pf == NEEDS_COHERENT) {
+        (void)rl_snprintf(why->why, sizeof(why->why),
+                          "not dma-coherent: no %s ring", p->name);
+        (void)rl_snprintf(
+            why->warning, sizeof(why->warning),
+            "%s: %s ring refused, using the %s ring: the device is not "
+            "dma-coherent, and the %s ring shares cache lines between "
+            "driver and device writes",
+            dev->name, p->name, b->name, p->name);
+      } else {
+        (void)rl_snprintf(why->why, sizeof(why->why),
+                          pf == NEEDS_MODERN ? "legacy transport: no %s"
+                                             : "device does not offer %s",
+                          p->feature_name);
+      }
     }
     return b;
   }
   /* None fits (only possible without the split ring). */
-  const struct vq_backend_desc *b = backends[0];
-  (void)rl_snprintf(
-      why, why_size,
-      "this build has only the %s ring, and the device %s "
-      "VIRTIO_F_%s (bit %d)%s; choose a configuration with the split ring "
-      "(menuconfig: Virtio > Virtqueue backends)",
-      b->name, dev->legacy ? "cannot offer" : "does not offer", b->feature_name,
-      b->feature_bit, dev->legacy ? " on the legacy transport" : "");
+  const struct vq_backend_desc *b = table[0];
+  if (fit(b, dev, offered) == NEEDS_COHERENT) {
+    (void)rl_snprintf(
+        why->warning, sizeof(why->warning),
+        "%s: this build has only the %s ring, which needs a dma-coherent "
+        "device (it shares cache lines between driver and device writes), "
+        "and the device tree does not make this one dma-coherent; "
+        "choose a configuration with the split ring (menuconfig: Virtio > "
+        "Virtqueue backends)",
+        dev->name, b->name);
+  } else {
+    (void)rl_snprintf(
+        why->warning, sizeof(why->warning),
+        "%s: this build has only the %s ring, and the device %s "
+        "VIRTIO_F_%s (bit %d)%s; choose a configuration with the split ring "
+        "(menuconfig: Virtio > Virtqueue backends)",
+        dev->name, b->name, dev->legacy ? "cannot offer" : "does not offer",
+        b->feature_name, b->feature_bit,
+        dev->legacy ? " on the legacy transport" : "");
+  }
   return NULL;
+}
+
+const struct vq_backend_desc *vq_select(const struct virtio_device *dev,
+                                        uint64_t offered,
+                                        struct vq_choice *why) {
+  return vq_select_from(backends, NBACKENDS, dev, offered, why);
 }
 
 uint32_t vq_select_size(const struct vq_backend_desc *desc, uint32_t size) {

@@ -6,12 +6,28 @@
 
 #include <virtio/core/virtio.h>
 
-/* The first backend of the table that fits a device offering `offered`
- * (its feature, a modern interface where it needs one), and why, for the
- * boot log. NULL when none fits: then `why` is the message to log. */
+/* Why a backend was chosen, for the boot log. */
+struct vq_choice {
+  char why[64]; /* short, for the queue's log line ("RING_PACKED negotiated") */
+  /* Not empty: one line to log, naming the device: a warning when a
+   * backend was refused for a reason the user should see (the packed ring
+   * on a non-coherent device), the error when none fits. */
+  char warning[320];
+};
+
+/* The first backend of the build's Kconfig-ordered table that fits a
+ * device offering `offered` (its feature, a modern interface and a
+ * dma-coherent device where it needs them), and why. NULL when none
+ * fits: then `why->warning` says why. */
 const struct vq_backend_desc *vq_select(const struct virtio_device *dev,
-                                        uint64_t offered, char *why,
-                                        size_t why_size);
+                                        uint64_t offered,
+                                        struct vq_choice *why);
+/* The same walk over `table` (n entries, in preference order): tests run
+ * it on the tables of other configurations. */
+const struct vq_backend_desc *
+vq_select_from(const struct vq_backend_desc *const *table, size_t n,
+               const struct virtio_device *dev, uint64_t offered,
+               struct vq_choice *why);
 /* The queue size `desc` can use, at most `size`. */
 uint32_t vq_select_size(const struct vq_backend_desc *desc, uint32_t size);
 

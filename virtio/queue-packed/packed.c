@@ -1,4 +1,11 @@
-/* Packed virtqueue backend (virtio 1.2 §2.8). */
+/* Packed virtqueue backend (virtio 1.2 §2.8), for dma-coherent devices
+ * only: four 16-byte descriptors share a 64-byte cache line, and each is
+ * written by the driver (available) and by the device (used), so on a
+ * non-coherent device cleaning a line to publish one descriptor writes a
+ * stale copy of its neighbours over what the device wrote; no order of
+ * cache operations avoids it. The core picks the split ring for such a
+ * device (vq_select.c, needs_coherent) and create refuses one. So no
+ * cache maintenance here: the arch_dma_*mb() barriers order the ring. */
 #include <arch/barrier.h>
 #include <arch/dma.h>
 #include <mm/heap.h>
@@ -10,7 +17,7 @@
  * Longer chains go into the ring directly. */
 #define PACKED_INDIRECT_MAX 16u
 /* The driver and device event areas sit on cache lines of their own: each
- * side writes one, and a non-coherent clean must not overwrite the other. */
+ * side writes one (no false sharing between the driver and the device). */
 #define PACKED_EVENT_ALIGN 128u
 #define ID_NONE 0xffffu
 
@@ -70,26 +77,10 @@ static bool is_used(uint16_t flags, bool wrap) {
   return avail == wrap && used == wrap;
 }
 
-static void sync_desc_for_device(const struct vq_backend *q, uint32_t pos,
-                                 uint32_t count) {
-  arch_dma_sync_for_device((const void *)&q->desc[pos],
-                           count * sizeof(struct pvirtq_desc),
-                           ARCH_DMA_TO_DEVICE, q->cfg.dma_coherent);
-}
-
-static void sync_driver_evt(const struct vq_backend *q) {
-  arch_dma_sync_for_device((const void *)q->driver_evt,
-                           sizeof(struct pvirtq_event_suppress),
-                           ARCH_DMA_TO_DEVICE, q->cfg.dma_coherent);
-}
-
 /* Flags of the descriptor at the next used position, as the device left
  * them. */
 static uint16_t next_used_flags(const struct vq_backend *q) {
-  volatile struct pvirtq_desc *d = &q->desc[q->used_pos];
-  arch_dma_sync_for_cpu((const void *)d, sizeof(*d), ARCH_DMA_FROM_DEVICE,
-                        q->cfg.dma_coherent);
-  return d->flags;
+  return q->desc[q->used_pos].flags;
 }
 
 static void packed_destroy(struct vq_backend *q) {
@@ -132,8 +123,14 @@ static void reset_positions(struct vq_backend *q) {
 
 static rl_status packed_create(const struct vq_config *cfg,
                                struct vq_backend **out) {
+  if (cfg->dma == NULL) {
+    return RL_ERR_INVALID;
+  }
   if (cfg->legacy) {
     return RL_ERR_NOT_SUPPORTED; /* VIRTIO_F_RING_PACKED is modern only */
+  }
+  if (!cfg->dma->coherent) {
+    return RL_ERR_NOT_SUPPORTED; /* see the top of this file */
   }
   uint32_t n = cfg->size;
   if (n == 0 || n > PVIRTQ_MAX_SIZE) {
@@ -169,10 +166,7 @@ static rl_status packed_create(const struct vq_config *cfg,
   q->desc = (volatile struct pvirtq_desc *)base;
   q->driver_evt = (volatile struct pvirtq_event_suppress *)(base + driver_off);
   q->device_evt = (volatile struct pvirtq_event_suppress *)(base + device_off);
-  reset_positions(q);
-  /* §2.8.13: the descriptor ring starts zeroed. */
-  arch_dma_sync_for_device(q->ring.cpu, q->ring.size, ARCH_DMA_BIDIRECTIONAL,
-                           cfg->dma_coherent);
+  reset_positions(q); /* §2.8.13: the descriptor ring starts zeroed */
   *out = q;
   return RL_OK;
 }
@@ -229,8 +223,6 @@ static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
     }
     struct vq_seg ind = {q->indirect.phys + off,
                          (uint32_t)(total * sizeof(struct pvirtq_desc))};
-    arch_dma_sync_for_device((const uint8_t *)q->indirect.cpu + off, ind.len,
-                             ARCH_DMA_TO_DEVICE, q->cfg.dma_coherent);
     write_desc(&q->desc[pos], &ind, id);
     head_flags = (uint16_t)(PVIRTQ_DESC_F_INDIRECT | avail_bits(wrap));
     if (++pos == q->size) {
@@ -259,17 +251,10 @@ static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
       }
     }
   }
-  /* The list, which may straddle the end of the ring, to the device. */
-  uint32_t first = RL_MIN((uint32_t)need, (uint32_t)q->size - head);
-  sync_desc_for_device(q, head, first);
-  if (first < need) {
-    sync_desc_for_device(q, 0, need - first);
-  }
   /* §2.8.21.1.1: a write barrier, then the head's flags make the whole
    * list available at once (§2.8.17). */
   arch_dma_wmb();
   q->desc[head].flags = head_flags;
-  sync_desc_for_device(q, head, 1);
 
   q->free_id = q->ids[id].next;
   q->ids[id].token = token;
@@ -299,9 +284,6 @@ static bool packed_kick_prepare(struct vq_backend *q) {
   if (added == 0) {
     return false;
   }
-  arch_dma_sync_for_cpu((const void *)q->device_evt,
-                        sizeof(struct pvirtq_event_suppress),
-                        ARCH_DMA_FROM_DEVICE, q->cfg.dma_coherent);
   uint16_t flags = q->device_evt->flags & PVIRTQ_EVENT_F_MASK;
   if (flags == PVIRTQ_EVENT_F_DISABLE) {
     return false;
@@ -372,9 +354,10 @@ static rl_status packed_get_used(struct vq_backend *q, void **token,
   s->next = q->free_id;
   q->free_id = (uint16_t)id;
   if (q->evt_flags == PVIRTQ_EVENT_F_DESC) {
-    /* §2.8.10: interrupt us at the next used descriptor. */
+    /* §2.8.10: interrupt us at the next used descriptor, out before the
+     * next get_used reads flags (Linux: virtio_store_mb). */
     write_used_event(q);
-    sync_driver_evt(q);
+    arch_dma_mb();
   }
   return RL_OK;
 }
@@ -382,7 +365,6 @@ static rl_status packed_get_used(struct vq_backend *q, void **token,
 static void packed_disable_cb(struct vq_backend *q) {
   q->evt_flags = PVIRTQ_EVENT_F_DISABLE;
   q->driver_evt->flags = PVIRTQ_EVENT_F_DISABLE;
-  sync_driver_evt(q);
 }
 
 static bool packed_enable_cb(struct vq_backend *q) {
@@ -396,7 +378,6 @@ static bool packed_enable_cb(struct vq_backend *q) {
   }
   q->evt_flags = flags;
   q->driver_evt->flags = flags;
-  sync_driver_evt(q);
   arch_dma_mb(); /* publish before re-checking the next used descriptor */
   if (q->broken) {
     return false;
@@ -435,8 +416,6 @@ static void packed_detach(struct vq_backend *q,
     ring[i] = 0;
   }
   reset_positions(q);
-  arch_dma_sync_for_device(q->ring.cpu, q->ring.size, ARCH_DMA_BIDIRECTIONAL,
-                           q->cfg.dma_coherent);
 }
 
 const struct vq_ops vq_packed_ops = {
@@ -458,10 +437,12 @@ const struct vq_ops vq_packed_ops = {
  * size up to 32768 (§2.8.10.1 wrap counters make sizes free). */
 const struct vq_backend_desc vq_packed_desc = {
     .name = "packed",
+    .kconfig_name = "PACKED",
     .feature_bit = 34, /* VIRTIO_F_RING_PACKED, §6 */
     .feature_name = "RING_PACKED",
     .needs_modern = true,
     .pow2_sizes = false,
     .max_size = 32768,
+    .needs_coherent = true, /* see the top of this file */
     .ops = &vq_packed_ops,
 };

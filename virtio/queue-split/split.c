@@ -46,44 +46,44 @@ static volatile uint16_t *avail_event(const struct vq_backend *q) {
   return (volatile uint16_t *)&q->used->ring[q->size];
 }
 
-/* Driver-written fields the device reads (flags, used_event) reach it
- * even on a non-coherent device. */
+/* Syncs go through the device's DMA domain: on a coherent device each is
+ * nothing at all, and the arch_dma_*mb() barriers below order the ring
+ * (virtio 1.2 §2.7.13.3.1, §2.7.13.4); on a non-coherent one each is the
+ * cache operation it needs. */
+
+/* Driver-written fields the device reads (flags, used_event, a
+ * descriptor, an avail entry, the idx). */
 static void sync_field(const struct vq_backend *q, volatile void *field) {
-  arch_dma_sync_for_device((const void *)(uintptr_t)field, sizeof(uint16_t),
-                           ARCH_DMA_TO_DEVICE, q->cfg.dma_coherent);
+  arch_dma_sync_for_device(q->cfg.dma, (const void *)(uintptr_t)field,
+                           sizeof(uint16_t), ARCH_DMA_TO_DEVICE);
 }
 
-/* A descriptor (or the avail ring entry) to memory before the idx that
- * publishes it: non-coherent devices only. A coherent one needs only the
- * write barrier before the idx, so the add path keeps one sync call. */
 static void sync_desc(const struct vq_backend *q, uint16_t i) {
-  if (!q->cfg.dma_coherent) {
-    arch_dma_sync_for_device((const void *)&q->desc[i], sizeof(q->desc[i]),
-                             ARCH_DMA_TO_DEVICE, false);
-  }
+  arch_dma_sync_for_device(q->cfg.dma, (const void *)&q->desc[i],
+                           sizeof(q->desc[i]), ARCH_DMA_TO_DEVICE);
 }
 
 /* The used idx alone (what the device last published). */
 static void sync_used_idx_for_cpu(const struct vq_backend *q) {
-  arch_dma_sync_for_cpu((const void *)&q->used->idx, sizeof(q->used->idx),
-                        ARCH_DMA_FROM_DEVICE, q->cfg.dma_coherent);
+  arch_dma_sync_for_cpu(q->cfg.dma, (const void *)&q->used->idx,
+                        sizeof(q->used->idx), ARCH_DMA_FROM_DEVICE);
 }
 
-/* The used entry of slot `pos` (non-coherent devices: on a coherent one
- * the read barrier after the idx is all it takes). */
+/* The used entry of slot `pos`. */
 static void sync_used_entry_for_cpu(const struct vq_backend *q, uint16_t pos) {
-  if (q->cfg.dma_coherent) {
-    return;
-  }
-  arch_dma_sync_for_cpu((const void *)&q->used->ring[pos & (q->size - 1)],
-                        sizeof(struct vring_used_elem), ARCH_DMA_FROM_DEVICE,
-                        false);
+  arch_dma_sync_for_cpu(q->cfg.dma,
+                        (const void *)&q->used->ring[pos & (q->size - 1)],
+                        sizeof(struct vring_used_elem), ARCH_DMA_FROM_DEVICE);
 }
 
 static void sync_used_for_cpu(const struct vq_backend *q) {
-  arch_dma_sync_for_cpu((const uint8_t *)q->ring.cpu + q->used_off,
-                        vring_used_bytes(q->size), ARCH_DMA_FROM_DEVICE,
-                        q->cfg.dma_coherent);
+  arch_dma_sync_for_cpu(q->cfg.dma, (const uint8_t *)q->ring.cpu + q->used_off,
+                        vring_used_bytes(q->size), ARCH_DMA_FROM_DEVICE);
+}
+
+static void sync_ring_for_device(const struct vq_backend *q) {
+  arch_dma_sync_for_device(q->cfg.dma, q->ring.cpu, q->ring.size,
+                           ARCH_DMA_BIDIRECTIONAL);
 }
 
 static void split_destroy(struct vq_backend *q) {
@@ -100,7 +100,7 @@ static void split_destroy(struct vq_backend *q) {
 static rl_status split_create(const struct vq_config *cfg,
                               struct vq_backend **out) {
   uint32_t n = cfg->size;
-  if (n == 0 || n > SPLIT_MAX_SIZE || (n & (n - 1)) != 0) {
+  if (n == 0 || n > SPLIT_MAX_SIZE || (n & (n - 1)) != 0 || cfg->dma == NULL) {
     return RL_ERR_INVALID; /* §2.7: Queue Size is a power of 2 */
   }
   size_t avail_off = vring_desc_bytes(n); /* desc 16-aligned at 0 */
@@ -150,8 +150,7 @@ static rl_status split_create(const struct vq_config *cfg,
   }
   q->free_head = 0;
   q->num_free = (uint16_t)n;
-  arch_dma_sync_for_device(q->ring.cpu, q->ring.size, ARCH_DMA_BIDIRECTIONAL,
-                           cfg->dma_coherent);
+  sync_ring_for_device(q);
   *out = q;
   return RL_OK;
 }
@@ -208,8 +207,8 @@ static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
     struct vq_seg ind = {q->indirect.phys + off,
                          (uint32_t)(total * sizeof(struct vring_desc))};
     write_desc(&q->desc[head], &ind, VRING_DESC_F_INDIRECT, 0);
-    arch_dma_sync_for_device((const uint8_t *)q->indirect.cpu + off, ind.len,
-                             ARCH_DMA_TO_DEVICE, q->cfg.dma_coherent);
+    arch_dma_sync_for_device(q->cfg.dma, (const uint8_t *)q->indirect.cpu + off,
+                             ind.len, ARCH_DMA_TO_DEVICE);
     sync_desc(q, head);
     idx = q->next[head];
   } else {
@@ -234,12 +233,11 @@ static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
   /* §2.7.13.2: the ring entry; (§2.7.13.3.1) the descriptors (synced
    * above) and the entry in memory, a write barrier, then the index that
    * publishes them, synced on its own: whatever order a cache writes
-   * lines back in, a device never sees the index before what it covers. */
+   * lines back in, a device never sees the index before what it covers.
+   * On a coherent device the barrier is all of it (Linux's virtio_wmb). */
   volatile uint16_t *entry = &q->avail->ring[q->avail_idx & (q->size - 1)];
   *entry = head;
-  if (!q->cfg.dma_coherent) {
-    sync_field(q, entry);
-  }
+  sync_field(q, entry);
   arch_dma_wmb();
   q->avail_idx++;
   q->avail->idx = q->avail_idx;
@@ -311,6 +309,9 @@ static rl_status split_get_used(struct vq_backend *q, void **token,
     /* §2.7.10: interrupt us once the device passes what we consumed. */
     *used_event(q) = q->last_used;
     sync_field(q, used_event(q));
+    /* The event out before the next get_used reads the idx, or a device
+     * that read the old event never interrupts (Linux: virtio_store_mb). */
+    arch_dma_mb();
   }
   return RL_OK;
 }
@@ -375,8 +376,7 @@ static void split_detach(struct vq_backend *q,
   for (size_t i = 0; i < q->ring.size; i++) {
     ring[i] = 0;
   }
-  arch_dma_sync_for_device(q->ring.cpu, q->ring.size, ARCH_DMA_BIDIRECTIONAL,
-                           q->cfg.dma_coherent);
+  sync_ring_for_device(q);
 }
 
 const struct vq_ops vq_split_ops = {
@@ -397,10 +397,12 @@ const struct vq_ops vq_split_ops = {
 /* §2.7: any interface, no feature needed; sizes are powers of two. */
 const struct vq_backend_desc vq_split_desc = {
     .name = "split",
+    .kconfig_name = "SPLIT",
     .feature_bit = -1,
     .feature_name = NULL,
     .needs_modern = false,
     .pow2_sizes = true,
     .max_size = SPLIT_MAX_SIZE,
+    .needs_coherent = false,
     .ops = &vq_split_ops,
 };

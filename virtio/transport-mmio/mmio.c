@@ -191,7 +191,7 @@ rl_status virtio_mmio_device_init(struct virtio_mmio_device *m,
   dev->transport = &virtio_mmio_transport;
   dev->device_id = slot->device_id;
   dev->irq = slot->irq;
-  dev->dma_coherent = slot->dma_coherent;
+  dev->dma.coherent = slot->dma_coherent;
   dev->legacy = slot->version == 1;
   dev->legacy_align = VIRTIO_MMIO_LEGACY_ALIGN;
   (void)rl_snprintf(dev->name, sizeof(dev->name), "virtio-%s@%#llx",

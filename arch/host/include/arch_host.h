@@ -39,8 +39,23 @@ enum host_cache_op {
 /* Calls of each arch_cache_* function (with the cache model off they do
  * nothing else; see host_cache_model). */
 unsigned long host_cache_count(enum host_cache_op op);
-/* Zeroes the cache and DMA sync counters. */
+/* Zeroes the cache counters (arch_dma_sync_count is mm/dma.c's and
+ * never resets: compare it before and after). */
 void host_cache_reset_counts(void);
+
+/* Barriers (<arch/barrier.h>) the calling thread ran, by kind. */
+enum host_barrier {
+  HOST_MB,
+  HOST_RMB,
+  HOST_WMB,
+  HOST_DMA_MB,
+  HOST_DMA_RMB,
+  HOST_DMA_WMB,
+  HOST_BARRIER_COUNT,
+};
+unsigned long host_barrier_count(enum host_barrier kind);
+/* Zeroes the calling thread's barrier counters. */
+void host_barrier_reset_counts(void);
 
 /* DMA allocations not yet freed (a leak check for tests). */
 size_t host_dma_live_count(void);

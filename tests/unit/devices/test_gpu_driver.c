@@ -5,7 +5,8 @@
  * log), never by what the driver reports.
  *
  * Every case runs on each transport (legacy with the split ring, modern
- * with split, modern with packed) in each cache variant (coherent, and
+ * with split, modern with packed; packed falls back to split on a
+ * non-coherent device) in each cache variant (coherent, and
  * non-coherent on the host write-back cache model with 64- and 128-byte
  * lines: the device model then sees only what the driver cleaned, and
  * the driver only what it invalidated). Named
@@ -234,8 +235,20 @@ static void probe_ok(struct fx *f) {
   if (st != RL_OK) {
     fail_msg("probe: %s; log:\n%s", rl_status_str(st), log_tail());
   }
-  assert_string_equal(vm_queue_layout(f->vm, 0), f->run->t->ring);
-  assert_string_equal(vm_queue_layout(f->vm, 1), f->run->t->ring);
+  const char *ring = f->run->t->ring;
+  if (strcmp(ring, "packed") == 0 && f->run->v->line != 0) {
+    /* Not dma-coherent: the packed ring is refused and split used, with
+     * one warning naming the device (virtio/core/vq_select.c). */
+    char warning[160];
+    (void)snprintf(warning, sizeof(warning),
+                   "%s: packed ring refused, using the split ring: the "
+                   "device is not dma-coherent",
+                   f->dev->name);
+    assert_log_has(warning);
+    ring = "split";
+  }
+  assert_string_equal(vm_queue_layout(f->vm, 0), ring);
+  assert_string_equal(vm_queue_layout(f->vm, 1), ring);
 }
 
 /* Probe, then one more present: the probe's last log line damaged the

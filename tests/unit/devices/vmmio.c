@@ -17,6 +17,8 @@
 #include "arch_host.h"
 #include "vmmio.h"
 
+static const struct arch_dma_dev coherent = {.coherent = true};
+
 /* §4.2.2, Table 4.1 (and §4.2.4 for the legacy-only registers). */
 #define MAGIC 0x74726976u  /* "virt" */
 #define VENDOR 0x554d4551u /* "QEMU", as QEMU reports */
@@ -197,7 +199,7 @@ static void attach_queue(struct vm_dev *d, unsigned qi) {
       .indirect = (d->drv_features & BIT(F_INDIRECT_DESC)) != 0,
       .legacy = !modern(d),
       .legacy_align = q->align,
-      .dma_coherent = true, /* the models reach memory as a device does */
+      .dma = &coherent, /* the models reach memory as a device does */
   };
   struct vq_addrs a = {q->desc, q->driver, q->device};
   q->ops = (d->drv_features & BIT(F_RING_PACKED)) ? &model_packed_ops

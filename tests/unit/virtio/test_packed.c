@@ -13,11 +13,11 @@
  * After each case everything outstanding is completed, and every
  * descriptor and every DMA allocation must have come back.
  *
- * Every case runs in each cache variant (cache_variants.h) and is named
- * "packed/<variant>/<case>". The shared memory is read in the device's
- * view (host_dma_device_ptr); the test, as the driver's user, cleans the
- * data it writes for the device and invalidates what the device wrote
- * before reading it. Known driver bugs are in `expected_failures`. */
+ * Every case runs in the coherent cache variant (cache_variants.h) and is
+ * named "packed/coherent/<case>": the packed ring is for dma-coherent
+ * devices only (virtio/queue-packed/README.md), and
+ * packed/noncoherent/refused checks that create refuses any other. The
+ * shared memory is read in the device's view (host_dma_device_ptr). */
 /* clang-format off */
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +35,9 @@
 #include "arch_host.h"
 #include "cache_variants.h"
 #include "model.h"
+
+static const struct arch_dma_dev coherent = {.coherent = true};
+static const struct arch_dma_dev noncoherent = {.coherent = false};
 
 extern const struct vq_ops vq_packed_ops;
 
@@ -188,13 +191,12 @@ static uint8_t *data_at(struct fx *f, size_t off) {
  * write, so no dirty line lands on them later). No-ops when coherent. */
 static void user_wrote(struct fx *f, size_t off, size_t len,
                        enum arch_dma_dir dir) {
-  arch_dma_sync_for_device(data_at(f, off), len, dir, f->cfg.dma_coherent);
+  arch_dma_sync_for_device(f->cfg.dma, data_at(f, off), len, dir);
 }
 
 /* The driver's user reading data back: invalidated first. */
 static const uint8_t *user_reads(struct fx *f, size_t off, size_t len) {
-  arch_dma_sync_for_cpu(data_at(f, off), len, ARCH_DMA_FROM_DEVICE,
-                        f->cfg.dma_coherent);
+  arch_dma_sync_for_cpu(f->cfg.dma, data_at(f, off), len, ARCH_DMA_FROM_DEVICE);
   return data_at(f, off);
 }
 
@@ -245,7 +247,7 @@ static void fx_open(struct fx *f, uint32_t size, bool event_idx) {
   f->cfg = (struct vq_config){
       .size = (uint16_t)size,
       .event_idx = event_idx,
-      .dma_coherent = f->run->v->line == 0,
+      .dma = f->run->v->line == 0 ? &coherent : &noncoherent,
   };
   assert_int_equal(f->ops->create(&f->cfg, &f->q), RL_OK);
   f->ops->addrs(f->q, &f->a);
@@ -1323,29 +1325,38 @@ static const struct test_case cases[] = {
     CASE(interrupt_event_idx),
 };
 
-/* Known driver bugs the cache model exposes (fixed in the driver later,
- * not here). Each entry must fail; remove it once it passes.
- *
- * packed-desc-line: four (64-byte lines) or eight (128) descriptors share
- * a cache line, and the device writes used descriptors in the same ring
- * the driver fills (§2.8.1). packed_add cleans the lines of the
- * descriptors it writes, which writes the CPU's stale copy of a
- * neighbour back over a used descriptor the device wrote there and the
- * driver has not read yet: that buffer is never seen used. */
+/* Known driver bugs (each entry must fail; remove it once it passes).
+ * None: packed-desc-line (four or eight 16-byte descriptors share a cache
+ * line, so on a non-coherent device cleaning one to publish it wrote a
+ * stale neighbour back over the device's used write) is settled by
+ * refusing the packed ring on non-coherent devices (test_refused below;
+ * the core falls back to split). */
 static const struct expected_failure expected_failures[] = {
-    {"packed/nc64/out_of_order_random",
-     "packed-desc-line: an add after an uncollected completion rewrites "
-     "that used descriptor as available; get_used never finds it"},
-    {"packed/nc64/interrupt_event_idx",
-     "packed-desc-line: an add after an uncollected completion rewrites "
-     "that used descriptor as available; get_used never finds it"},
-    {"packed/nc128/out_of_order_random",
-     "packed-desc-line: an add after an uncollected completion rewrites "
-     "that used descriptor as available; get_used never finds it"},
-    {"packed/nc128/interrupt_event_idx",
-     "packed-desc-line: an add after an uncollected completion rewrites "
-     "that used descriptor as available; get_used never finds it"},
+    {"", ""},
 };
+
+/* A non-coherent device: create refuses it (RL_ERR_NOT_SUPPORTED), at
+ * every size and with every feature, and nothing stays allocated. */
+static void test_refused(void **state_) {
+  struct fx *f = *state_;
+  const uint16_t sizes[] = {1, 3, 64, 256, 32768};
+  for (size_t i = 0; i < RL_ARRAY_SIZE(sizes); i++) {
+    for (unsigned feat = 0; feat < 4; feat++) {
+      struct vq_config cfg = {.size = sizes[i],
+                              .event_idx = (feat & 1) != 0,
+                              .indirect = (feat & 2) != 0,
+                              .dma = &noncoherent};
+      struct vq_backend *q = NULL;
+      assert_int_equal(f->ops->create(&cfg, &q), RL_ERR_NOT_SUPPORTED);
+      assert_null(q);
+    }
+  }
+  struct vq_config none = {.size = 8, .dma = NULL};
+  struct vq_backend *q = NULL;
+  assert_int_equal(f->ops->create(&none, &q), RL_ERR_INVALID);
+  assert_null(q);
+  assert_int_equal(host_dma_live_count(), f->dma_base);
+}
 
 /* An expected failure: the case and the teardown's checks in a child. */
 static void case_and_finish(void **state_) {
@@ -1361,9 +1372,9 @@ static void expect_fail(void **state_) {
 
 int main(void) {
   enum {
-    NV = RL_ARRAY_SIZE(cache_variants),
+    NV = 1, /* cache_variants[0]: coherent (see the top of this file) */
     NC = RL_ARRAY_SIZE(cases),
-    N = NV * NC,
+    N = NV * NC + 1,
   };
   static struct CMUnitTest tests[N];
   static struct run runs[N];
@@ -1388,6 +1399,15 @@ int main(void) {
       n++;
     }
   }
+  static struct run refused = {&cache_variants[1], test_refused,
+                               "packed/noncoherent/refused", NULL};
+  tests[n++] = (struct CMUnitTest){
+      .name = refused.name,
+      .test_func = test_refused,
+      .setup_func = fx_setup,
+      .teardown_func = fx_teardown,
+      .initial_state = &refused,
+  };
   return run_variant_suite("packed", tests, n, expected_failures,
                            RL_ARRAY_SIZE(expected_failures), listed);
 }

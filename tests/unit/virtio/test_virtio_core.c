@@ -23,14 +23,18 @@
 #include <arch/time.h>
 #include <virtio/core/virtio.h>
 #include <virtio/core/virtqueue_impl.h>
+#include <virtio/core/vq_select.h>
 #include <virtio/transport-mmio/mmio.h>
 #include <virtio/transport-mmio/virtio_mmio.h>
 
 #include "arch_host.h"
 #include "model.h"
 
+static const struct arch_dma_dev coherent = {.coherent = true};
+
 extern const struct vq_ops vq_split_ops;
 extern const struct vq_backend_desc vq_split_desc;
+extern const struct vq_backend_desc vq_packed_desc;
 
 #define REGS_SIZE 0x200
 #define DEV_NAME "virtio-test@0x10001000"
@@ -153,7 +157,7 @@ static struct virtqueue *open_queue(struct core_fx *f, unsigned index,
       .size = size,
       .event_idx = event_idx,
       .legacy_align = 4096,
-      .dma_coherent = true,
+      .dma = &coherent,
   };
   assert_int_equal(vq->ops->create(&f->cfg, &vq->backend), RL_OK);
   struct vq_addrs a;
@@ -539,7 +543,7 @@ static void test_queue_setup_registers(void **state) {
       reg(f, VIRTIO_MMIO_QUEUE_DEVICE_LOW) |
           (uint64_t)reg(f, VIRTIO_MMIO_QUEUE_DEVICE_HIGH) << 32,
   };
-  f->cfg = (struct vq_config){.size = 64, .dma_coherent = true};
+  f->cfg = (struct vq_config){.size = 64, .dma = &coherent};
   f->m = model_split_ops.attach(&a, &f->cfg);
   assert_int_equal(submit(f, vq, 0), RL_OK);
   model_split_ops.push(f->m, device_takes(f), 4);
@@ -587,7 +591,7 @@ static void test_queue_setup_legacy(void **state) {
       RL_ALIGN_UP(desc + 16 * n + 6 + 2 * n, (uint64_t)4096),
   };
   f->cfg = (struct vq_config){
-      .size = 256, .legacy = true, .legacy_align = 4096, .dma_coherent = true};
+      .size = 256, .legacy = true, .legacy_align = 4096, .dma = &coherent};
   f->m = model_split_ops.attach(&a, &f->cfg);
   for (unsigned i = 0; i < 3; i++) {
     assert_int_equal(submit(f, vq, i), RL_OK);
@@ -598,6 +602,74 @@ static void test_queue_setup_legacy(void **state) {
   assert_int_equal(virtqueue_poll(vq), 3);
   assert_int_equal(f->ndone, 3);
   assert_int_equal(f->done_len[2], 2);
+}
+
+/* ---- backend choice (vq_select_from) on every configuration's table -- */
+
+static void assert_has(const char *s, const char *needle) {
+  if (strstr(s, needle) == NULL) {
+    fail_msg("\"%s\" does not say \"%s\"", s, needle);
+  }
+}
+
+/* Issue 13 item 1: the packed ring needs a dma-coherent device (its
+ * descriptors share cache lines with the device's writes). Preferring
+ * packed, a non-coherent device gets split with one warning naming it;
+ * a packed-only build refuses it with a message saying why and what to
+ * do; split-only and split-first builds are not affected. */
+static void test_select_needs_coherent(void **state) {
+  struct core_fx *f = *state;
+  struct virtio_device *dev = &f->mm.dev;
+  const uint64_t offered =
+      VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_F_RING_PACKED);
+  const struct vq_backend_desc *prefer_packed[] = {&vq_packed_desc,
+                                                   &vq_split_desc};
+  const struct vq_backend_desc *prefer_split[] = {&vq_split_desc,
+                                                  &vq_packed_desc};
+  const struct vq_backend_desc *packed_only[] = {&vq_packed_desc};
+  const struct vq_backend_desc *split_only[] = {&vq_split_desc};
+  struct vq_choice c;
+
+  /* Coherent: packed wherever the table has it first. */
+  dev->dma.coherent = true;
+  assert_ptr_equal(vq_select_from(prefer_packed, 2, dev, offered, &c),
+                   &vq_packed_desc);
+  assert_string_equal(c.why, "RING_PACKED negotiated");
+  assert_string_equal(c.warning, "");
+  assert_ptr_equal(vq_select_from(packed_only, 1, dev, offered, &c),
+                   &vq_packed_desc);
+  assert_string_equal(c.warning, "");
+
+  /* Not coherent, preferring packed: split, and a warning. */
+  dev->dma.coherent = false;
+  assert_ptr_equal(vq_select_from(prefer_packed, 2, dev, offered, &c),
+                   &vq_split_desc);
+  assert_string_equal(c.why, "not dma-coherent: no packed ring");
+  assert_has(c.warning, DEV_NAME ": packed ring refused, using the split "
+                                 "ring: the device is not dma-coherent");
+
+  /* Split first, or only: split, nothing to warn about. */
+  assert_ptr_equal(vq_select_from(prefer_split, 2, dev, offered, &c),
+                   &vq_split_desc);
+  assert_string_equal(c.why,
+                      "preferred (CONFIG_VIRTIO_QUEUE_BOTH_PREFER_SPLIT)");
+  assert_string_equal(c.warning, "");
+  assert_ptr_equal(vq_select_from(split_only, 1, dev, offered, &c),
+                   &vq_split_desc);
+  assert_string_equal(c.why, "the only backend built");
+  assert_string_equal(c.warning, "");
+
+  /* Packed only: none, and the message says why and what to do. */
+  assert_null(vq_select_from(packed_only, 1, dev, offered, &c));
+  assert_has(c.warning, DEV_NAME ": this build has only the packed ring, "
+                                 "which needs a dma-coherent device");
+  assert_has(c.warning, "the device tree does not make this one dma-coherent");
+  assert_has(c.warning, "choose a configuration with the split ring");
+
+  /* Not offered at all still says so first (packed only). */
+  assert_null(
+      vq_select_from(packed_only, 1, dev, VIRTIO_BIT(VIRTIO_F_VERSION_1), &c));
+  assert_has(c.warning, "does not offer VIRTIO_F_RING_PACKED (bit 34)");
 }
 
 int main(void) {
@@ -616,6 +688,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_queue_setup_registers, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_queue_setup_legacy, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_select_needs_coherent, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests_name("virtio_core", tests, NULL, NULL);
 }
