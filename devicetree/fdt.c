@@ -748,6 +748,16 @@ rl_status fdt_find_phandle(const struct fdt *fdt, uint32_t phandle, int *node) {
   }
 }
 
+bool fdt_dma_coherent(const struct fdt *fdt, int node, bool arch_default) {
+  if (fdt_has_prop(fdt, node, "dma-coherent")) {
+    return true;
+  }
+  if (fdt_has_prop(fdt, node, "dma-noncoherent")) {
+    return false;
+  }
+  return arch_default;
+}
+
 bool fdt_node_enabled(const struct fdt *fdt, int node) {
   struct fdt_prop p;
   rl_status st = fdt_get_prop(fdt, node, "status", &p);

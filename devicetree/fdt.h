@@ -82,6 +82,10 @@ rl_status fdt_find_compatible(const struct fdt *fdt, int from,
 rl_status fdt_find_phandle(const struct fdt *fdt, uint32_t phandle, int *node);
 /* "status" absent, "okay" or "ok". */
 bool fdt_node_enabled(const struct fdt *fdt, int node);
+/* The node's DMA coherence, as Linux's of_dma_is_coherent: dma-coherent
+ * or dma-noncoherent on the node, else `arch_default` (the
+ * architecture's: CONFIG_ARCH_DMA_COHERENT_DEFAULT). */
+bool fdt_dma_coherent(const struct fdt *fdt, int node, bool arch_default);
 
 /* #address-cells / #size-cells that apply to `node`'s reg (read from its
  * parent; defaults 2 and 1 per the spec, also for the root). Values above

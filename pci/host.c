@@ -5,6 +5,7 @@
 #include <arch/vm.h>
 #include <lib/log.h>
 #include <pci/pci.h>
+#include <ringlight/config.h>
 
 #include "pci_regs.h"
 
@@ -134,7 +135,11 @@ rl_status pci_host_init(const struct fdt *fdt, int node,
   if ((st = read_ranges(fdt, node, host)) != RL_OK) {
     return st;
   }
-  host->dma_coherent = fdt_has_prop(fdt, node, "dma-coherent");
+#ifdef CONFIG_ARCH_DMA_COHERENT_DEFAULT
+  host->dma_coherent = fdt_dma_coherent(fdt, node, true);
+#else
+  host->dma_coherent = fdt_dma_coherent(fdt, node, false);
+#endif
   /* Only the first bus is enumerated (bridges are not followed): its
    * 1 MiB of configuration space is all that is mapped. */
   volatile void *va;

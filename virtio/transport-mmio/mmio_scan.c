@@ -9,22 +9,11 @@
 
 #include "virtio_mmio.h"
 
-/* The node's DMA coherence, as Linux's of_dma_is_coherent: dma-coherent
- * or dma-noncoherent on the node, else the architecture's default
- * (CONFIG_ARCH_DMA_COHERENT_DEFAULT: riscv64 yes, aarch64 no). */
-static bool dma_coherent(const struct fdt *fdt, int node) {
-  if (fdt_has_prop(fdt, node, "dma-coherent")) {
-    return true;
-  }
-  if (fdt_has_prop(fdt, node, "dma-noncoherent")) {
-    return false;
-  }
 #ifdef CONFIG_ARCH_DMA_COHERENT_DEFAULT
-  return true;
+#define ARCH_COHERENT true
 #else
-  return false;
+#define ARCH_COHERENT false
 #endif
-}
 
 /* The node's reg, interrupt and identification registers. */
 static rl_status read_slot(const struct fdt *fdt, int node,
@@ -53,7 +42,7 @@ static rl_status read_slot(const struct fdt *fdt, int node,
   slot->version = arch_mmio_read32(slot->regs + VIRTIO_MMIO_VERSION);
   slot->device_id = arch_mmio_read32(slot->regs + VIRTIO_MMIO_DEVICE_ID);
   slot->vendor_id = arch_mmio_read32(slot->regs + VIRTIO_MMIO_VENDOR_ID);
-  slot->dma_coherent = dma_coherent(fdt, node);
+  slot->dma_coherent = fdt_dma_coherent(fdt, node, ARCH_COHERENT);
   if (slot->magic != VIRTIO_MMIO_MAGIC) {
     return RL_ERR_BAD_FORMAT;
   }

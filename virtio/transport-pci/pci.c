@@ -311,7 +311,7 @@ rl_status virtio_pci_device_init(struct virtio_pci_device *p,
     return st;
   }
   dev->transport = &virtio_pci_transport;
-  dev->dma_coherent = fn->host->dma_coherent;
+  dev->dma.coherent = fn->host->dma_coherent;
   dev->legacy = false;
   p->num_queues = arch_mmio_read16(common(dev, VIRTIO_PCI_COMMON_NUMQ));
   /* Config changes through INTx too, not through an MSI-X vector. */
