@@ -179,3 +179,24 @@ def test_query_pci_bars_in_windows(build, artifacts, arch, machine):
                 "BAR%d of %s at %#x (%d bytes) is outside the windows %s" % (
                     r["bar"], d["qdev_id"] or d["slot"], a, n,
                     ["%#x+%#x" % w for w in windows])
+
+
+def test_tools_run_pci(build, artifacts):
+    """The user's command: `tools/run --arch aarch64 --pci --headless`
+    boots with the GPU on PCI and saves the boot picture."""
+    out = build("qemu_virt_aarch64")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.run([os.path.join(root, "tools", "run"), "--arch", "aarch64",
+                           "--pci", "--headless"], capture_output=True, text=True,
+                          timeout=180, cwd=root)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 0, text
+    assert "-device virtio-gpu-pci" in text and "virtio-gpu-device" not in text, text
+    m = re.search(r"^screen: (\S+)$", proc.stdout, re.M)
+    assert m, text
+    # The serial log as QEMU wrote it (tools/run's own lines interleave
+    # with it on stdout).
+    with open(os.path.join(out, "run", "serial.log"), errors="replace") as f:
+        log = f.read()
+    check_boot_picture(m.group(1), 1280, 800, artifacts, log,
+                       header("aarch64", log, "split", 1280, 800))
