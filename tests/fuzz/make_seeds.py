@@ -342,6 +342,61 @@ def known():
     }
 
 
+def pci_function(dev, caps, bar4_shift=14, vendor_kind=3, device=0x10, bars=None):
+    """One fuzz_pci function record: device, identity, BARs, capability
+    area (`caps`: {offset: bytes}, linked in the order given)."""
+    rec = u8(dev) + u8(vendor_kind) + u16(device)
+    if not vendor_kind & 1:
+        rec += u16(0x1234)
+    rec += u16(0x0380) + u8(0) + u8(1) + u8(device & 0xFF)
+    bars = bars or {4: (bar4_shift, 0x0C)}
+    for b in range(6):
+        shift, flags = bars.get(b, (0, 0))
+        rec += u8(shift) + u8(flags)
+    area = bytearray(192)
+    order = list(caps)
+    for i, at in enumerate(order):
+        body = caps[at]
+        nxt = order[i + 1] if i + 1 < len(order) else 0
+        area[at - 0x40:at - 0x40 + 2 + len(body)] = bytes([0x09, nxt]) + body
+    rec += u8(0x10) + u8(order[0] if order else 0) + bytes(area)
+    return rec
+
+
+def virtio_cap(cfg_type, offset, length, bar=4, mult=None):
+    body = bytes([16 if mult is None else 20, cfg_type, bar, 0, 0, 0])
+    body += u32(offset) + u32(length) + (u32(mult) if mult is not None else b"")
+    return body
+
+
+def pci_seeds():
+    """A virtio-gpu-pci as QEMU 7.2 lays it out (common 0x0, ISR 0x1000,
+    device 0x2000, notify 0x3000 with multiplier 4, 16 KiB BAR 4), a
+    loop, a BAR that lies, and two functions sharing the bus."""
+    qemu_caps = {0x40: virtio_cap(1, 0, 0x1000), 0x50: virtio_cap(3, 0x1000, 0x1000),
+                 0x60: virtio_cap(4, 0x2000, 0x1000),
+                 0x70: virtio_cap(2, 0x3000, 0x1000, mult=4)}
+    # The BAR contents: num_queues 2 at 0x12, queue sizes 64.
+    tail = bytes(0x12) + u16(2) + bytes(4) + u16(64) + bytes(40)
+    loop = dict(qemu_caps)
+    seeds = {
+        "qemu_gpu": u8(0) + pci_function(1, qemu_caps) + tail,
+        "two_functions": u8(1) + pci_function(1, qemu_caps)
+        + pci_function(2, qemu_caps, device=0x04) + tail,
+        "bar_past_window": u8(0) + pci_function(1, qemu_caps, bar4_shift=47) + tail,
+        "no_common": u8(0) + pci_function(1, {0x50: virtio_cap(3, 0x1000, 0x1000)}) + tail,
+    }
+    far = dict(qemu_caps)
+    far[0x70] = virtio_cap(2, 0x3000, 0x1000, mult=0x4000)
+    seeds["notify_outside"] = u8(0) + pci_function(1, far) + tail
+    rec = bytearray(pci_function(1, loop))
+    # The last capability (0x70) points back at the first: its next byte
+    # sits after the 22 header bytes of the record.
+    rec[22 + (0x70 - 0x40) + 1] = 0x40
+    seeds["cap_loop"] = u8(0) + bytes(rec) + tail
+    return seeds
+
+
 def write(target, seeds, top=CORPUS):
     d = os.path.join(top, target)
     if os.path.isdir(d):
@@ -365,6 +420,7 @@ def main():
     write("fuzz_mmio", dict(mmio_seeds(), **fixed.get("fuzz_mmio", {})))
     write("fuzz_gpu_proto", gpu_seeds())
     write("fuzz_fdt", fdt_seeds())
+    write("fuzz_pci", pci_seeds())
     return 0
 
 

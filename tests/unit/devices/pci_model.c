@@ -133,6 +133,22 @@ void pci_model_free(struct pci_model *m) {
   *m = (struct pci_model){0};
 }
 
+void pci_model_reset(struct pci_model *m) {
+  for (unsigned i = 0; i < 32 * 8; i++) {
+    if (!m->fns[i].present) {
+      continue;
+    }
+    for (unsigned b = 0; b < 6; b++) {
+      if (m->fns[i].bar_va[b] != NULL) {
+        (void)host_mmio_unregister(m->fns[i].bar_va[b]);
+      }
+    }
+    memset(&m->fns[i], 0, sizeof(m->fns[i]));
+  }
+  m->arena_used = ECAM_SIZE;
+  m->sizing_while_decoding = 0;
+}
+
 void pci_model_bar_handler(struct pci_model_fn *f, unsigned i,
                            pci_model_bar_read read, pci_model_bar_write write,
                            void *ctx) {
@@ -158,7 +174,9 @@ rl_status pci_model_ioremap(struct pci_model *m, paddr_t pa, uint64_t size,
                             volatile void **out) {
   for (unsigned i = 0; i < 32 * 8; i++) {
     struct pci_model_fn *f = &m->fns[i];
-    for (unsigned b = 0; f->present && b < 6; b++) {
+    /* A BAR answers only while memory decoding is on (PCI 3.0 §6.2.2). */
+    bool decodes = (f->cfg[4] & 0x2u) != 0;
+    for (unsigned b = 0; f->present && decodes && b < 6; b++) {
       uint64_t base = bar_addr(f, b);
       if (f->bar_read[b] == NULL || base == 0 || pa < base ||
           pa - base >= f->bar_size[b]) {

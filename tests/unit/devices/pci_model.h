@@ -41,6 +41,9 @@ struct pci_model {
  * reserved address range. */
 rl_status pci_model_init(struct pci_model *m);
 void pci_model_free(struct pci_model *m);
+/* Back to a bus with no function, keeping the reserved range (fast, for
+ * a fuzzer's every input). */
+void pci_model_reset(struct pci_model *m);
 
 /* arch_ioremap for a test on this model: an address inside an assigned
  * memory BAR with a handler maps that BAR's window (PCI addresses equal
