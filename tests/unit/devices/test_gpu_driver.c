@@ -37,6 +37,9 @@
 #include <virtio/transport-mmio/mmio.h>
 
 #include "arch_host.h"
+#include <tests/unit/support/fixture.h>
+#include <tests/unit/support/log_capture.h>
+
 #include "gpu_model.h"
 #include "tests/unit/virtio/cache_variants.h"
 
@@ -180,26 +183,9 @@ static struct fx *second_device(struct fx *f) {
 
 /* ---- helpers ---------------------------------------------------------- */
 
-static char captured[8192];
-static size_t captured_len;
-
-static void capture(const char *text, size_t len, void *ctx) {
-  (void)ctx;
-  size_t n = RL_MIN(len, sizeof(captured) - 1 - captured_len);
-  memcpy(captured + captured_len, text, n);
-  captured_len += n;
-  captured[captured_len] = '\0';
-}
-
 /* The last lines of the kernel log (the replay klog_add_sink gives a new
  * sink), next to the consoles. */
-static const char *log_tail(void) {
-  captured_len = 0;
-  captured[0] = '\0';
-  assert_int_equal(klog_add_sink(capture, NULL), RL_OK);
-  klog_remove_sink(capture, NULL);
-  return captured;
-}
+static const char *log_tail(void) { return log_capture_replay(); }
 
 /* The driver's handle of the device `f` plays, found through the
  * kernel-facing API (NULL when not bound). */

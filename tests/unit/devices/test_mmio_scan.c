@@ -19,6 +19,8 @@
 #include <arch/vm.h>
 #include <devicetree/fdt.h>
 #include <lib/log.h>
+#include <tests/unit/support/fixture.h>
+#include <tests/unit/support/log_capture.h>
 #include <virtio/core/virtio.h>
 #include <virtio/transport-mmio/mmio.h>
 
@@ -41,22 +43,10 @@ const struct virtio_driver *const virtio_drivers[] = {NULL};
 const size_t virtio_driver_count = 0;
 
 static void *load(const char *name, size_t *len) {
-  char path[512];
-  (void)snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, name);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  assert_true(n > 0);
-  rewind(f);
-  /* Room for libfdt to edit in place. */
-  size_t size = (size_t)n + 4096;
-  void *blob = calloc(1, size);
-  assert_non_null(blob);
-  assert_int_equal(fread(blob, 1, (size_t)n, f), (size_t)n);
-  (void)fclose(f);
-  assert_int_equal(fdt_open_into(blob, blob, (int)size), 0);
-  *len = size;
+  size_t n;
+  uint8_t *blob = fixture_load(name, 4096, &n); /* room for libfdt's edits */
+  assert_int_equal(fdt_open_into(blob, blob, (int)(n + 4096)), 0);
+  *len = n + 4096;
   return blob;
 }
 
@@ -68,17 +58,6 @@ static int nth_virtio(const void *blob, unsigned index) {
     assert_true(node >= 0);
   }
   return node;
-}
-
-static char captured[16384];
-static size_t captured_len;
-
-static void capture(const char *text, size_t len, void *ctx) {
-  (void)ctx;
-  size_t n = RL_MIN(len, sizeof(captured) - 1 - captured_len);
-  memcpy(captured + captured_len, text, n);
-  captured_len += n;
-  captured[captured_len] = '\0';
 }
 
 static void scan_with_broken(const char *fixture, unsigned broken,
@@ -114,13 +93,9 @@ static void scan_with_broken(const char *fixture, unsigned broken,
                  "RL_ERR_BAD_FORMAT; skipped, the scan goes on",
                  broken, fdt_get_name(blob, nth_virtio(blob, broken), NULL),
                  prop);
-  captured_len = 0;
-  captured[0] = '\0';
-  assert_int_equal(klog_add_sink(capture, NULL), RL_OK);
-  captured_len = 0; /* only what the scan logs */
-  captured[0] = '\0';
+  log_capture_start(); /* only what the scan logs */
   (void)virtio_mmio_log_slots(&fdt);
-  klog_remove_sink(capture, NULL);
+  const char *captured = log_capture_text();
   if (strstr(captured, want) == NULL) {
     fail_msg("no \"%s\" in the scan's log:\n%s", want, captured);
   }

@@ -20,6 +20,7 @@
 #include <libfdt.h>
 
 #include <devicetree/fdt.h>
+#include <tests/unit/support/fixture.h>
 
 #ifndef FIXTURES_DIR
 #error "FIXTURES_DIR must name tests/fixtures (set by BUILD.gn)"
@@ -35,22 +36,8 @@ struct blob {
 static struct blob g_a64, g_rv64, g_loop;
 
 static struct blob load(const char *name) {
-  char path[512];
-  struct blob b = {NULL, 0};
-  (void)snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, name);
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fail_msg("cannot open %s", path);
-  }
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  assert_true(n > 0);
-  rewind(f);
-  b.len = (size_t)n;
-  b.data = malloc(b.len);
-  assert_non_null(b.data);
-  assert_int_equal(fread(b.data, 1, b.len, f), b.len);
-  (void)fclose(f);
+  struct blob b;
+  b.data = fixture_load(name, 0, &b.len);
   return b;
 }
 

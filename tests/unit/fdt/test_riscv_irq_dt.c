@@ -21,6 +21,7 @@
 
 #include <arch/riscv64/irq_dt.h>
 #include <devicetree/fdt.h>
+#include <tests/unit/support/fixture.h>
 
 #ifndef FIXTURES_DIR
 #error "FIXTURES_DIR must name tests/fixtures (set by BUILD.gn)"
@@ -33,22 +34,8 @@ struct blob {
 
 /* The fixture with `extra` bytes of room for libfdt edits. */
 static struct blob load(const char *name, size_t extra) {
-  char path[512];
-  struct blob b = {NULL, 0};
-  (void)snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, name);
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) {
-    fail_msg("cannot open %s", path);
-  }
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  assert_true(n > 0);
-  rewind(f);
-  b.len = (size_t)n;
-  b.data = malloc(b.len + extra);
-  assert_non_null(b.data);
-  assert_int_equal(fread(b.data, 1, b.len, f), b.len);
-  (void)fclose(f);
+  struct blob b;
+  b.data = fixture_load(name, extra, &b.len);
   if (extra) {
     assert_int_equal(fdt_open_into(b.data, b.data, (int)(b.len + extra)), 0);
     b.len += extra;

@@ -19,6 +19,7 @@
 #include <devicetree/fdt.h>
 #include <pci/pci.h>
 #include <pci/pci_regs.h>
+#include <tests/unit/support/fixture.h>
 
 #include "../devices/pci_model.h"
 
@@ -34,21 +35,10 @@ rl_status arch_ioremap(paddr_t pa, uint64_t size, volatile void **out) {
 }
 
 static void *load(const char *name, size_t *len) {
-  char path[512];
-  (void)snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, name);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  assert_true(n > 0);
-  rewind(f);
-  size_t size = (size_t)n + 4096; /* room for libfdt's edits */
-  void *blob = calloc(1, size);
-  assert_non_null(blob);
-  assert_int_equal(fread(blob, 1, (size_t)n, f), (size_t)n);
-  (void)fclose(f);
-  assert_int_equal(fdt_open_into(blob, blob, (int)size), 0);
-  *len = size;
+  size_t n;
+  uint8_t *blob = fixture_load(name, 4096, &n); /* room for libfdt's edits */
+  assert_int_equal(fdt_open_into(blob, blob, (int)(n + 4096)), 0);
+  *len = n + 4096;
   return blob;
 }
 
