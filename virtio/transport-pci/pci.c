@@ -75,9 +75,7 @@ static rl_status config_read(struct virtio_device *dev, uint32_t offset,
   if (p == NULL) {
     return RL_ERR_INVALID;
   }
-  *value = width == 1   ? arch_mmio_read8(p)
-           : width == 2 ? arch_mmio_read16(p)
-                        : arch_mmio_read32(p);
+  *value = arch_mmio_read(p, width);
   return RL_OK;
 }
 
@@ -87,13 +85,7 @@ static rl_status config_write(struct virtio_device *dev, uint32_t offset,
   if (p == NULL) {
     return RL_ERR_INVALID;
   }
-  if (width == 1) {
-    arch_mmio_write8(p, (uint8_t)value);
-  } else if (width == 2) {
-    arch_mmio_write16(p, (uint16_t)value);
-  } else {
-    arch_mmio_write32(p, value);
-  }
+  arch_mmio_write(p, width, value);
   return RL_OK;
 }
 

@@ -17,4 +17,24 @@ static inline void arch_mmio_write32(volatile void *addr, uint32_t value);
 
 #include <arch_impl/mmio.h>
 
+/* One access of `width` bytes (1, 2 or 4; 4 for any other value), for
+ * fields whose width is data (a device configuration space). */
+static inline uint32_t arch_mmio_read(const volatile void *addr,
+                                      unsigned width) {
+  return width == 1   ? arch_mmio_read8(addr)
+         : width == 2 ? arch_mmio_read16(addr)
+                      : arch_mmio_read32(addr);
+}
+
+static inline void arch_mmio_write(volatile void *addr, unsigned width,
+                                   uint32_t value) {
+  if (width == 1) {
+    arch_mmio_write8(addr, (uint8_t)value);
+  } else if (width == 2) {
+    arch_mmio_write16(addr, (uint16_t)value);
+  } else {
+    arch_mmio_write32(addr, value);
+  }
+}
+
 #endif

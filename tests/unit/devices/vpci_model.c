@@ -147,9 +147,7 @@ static uint32_t bar_read(void *ctx, size_t offset, unsigned width) {
   }
   if (offset >= VPCI_DEVICE && offset < VPCI_NOTIFY) {
     size_t at = VIRTIO_MMIO_CONFIG + (offset - VPCI_DEVICE);
-    return width == 1   ? arch_mmio_read8(v->regs + at)
-           : width == 2 ? arch_mmio_read16(v->regs + at)
-                        : arch_mmio_read32(v->regs + at);
+    return arch_mmio_read(v->regs + at, width);
   }
   v->bad_accesses++;
   return 0;
@@ -168,13 +166,7 @@ static void bar_write(void *ctx, size_t offset, unsigned width, uint32_t val) {
   }
   if (offset >= VPCI_DEVICE && offset < VPCI_NOTIFY) {
     size_t at = VIRTIO_MMIO_CONFIG + (offset - VPCI_DEVICE);
-    if (width == 1) {
-      arch_mmio_write8(v->regs + at, (uint8_t)val);
-    } else if (width == 2) {
-      arch_mmio_write16(v->regs + at, (uint16_t)val);
-    } else {
-      arch_mmio_write32(v->regs + at, val);
-    }
+    arch_mmio_write(v->regs + at, width, val);
     return;
   }
   if (offset >= VPCI_NOTIFY && offset < VPCI_BAR_SIZE && width == 2) {
