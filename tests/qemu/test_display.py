@@ -411,7 +411,7 @@ def test_display_mode_change(build, artifacts, arch):
     console showing the log since."""
     import vnc
     out = build("qemu_virt_" + arch)
-    sock = os.path.join(artifacts, "vnc.sock")
+    sock = qemu.socket_path(artifacts, "vnc.sock")
     vm = qemu.Qemu(arch, os.path.join(out, "kernel.elf"), workdir=artifacts,
                    gpu=False, extra=["-device", "virtio-gpu-device",
                                      "-vnc", "unix:" + sock,
@@ -458,7 +458,7 @@ def test_display_two_gpus(build, artifacts, arch):
     gpus = {"gpu0": top, "gpu1": top - SLOT_STRIDE[arch]}
     sizes = {"gpu0": (1280, 800), "gpu1": (1024, 768)}
     changes = [("gpu0", (1024, 640)), ("gpu1", (800, 600))]
-    socks = {g: os.path.join(artifacts, "vnc-%s.sock" % g) for g in gpus}
+    socks = {g: qemu.socket_path(artifacts, "vnc-%s.sock" % g) for g in gpus}
     extra = []
     for g in gpus:
         extra += ["-device", "virtio-gpu-device,id=%s,xres=%d,yres=%d" % ((g,) + sizes[g])]

@@ -182,7 +182,7 @@ def test_corrupted_device_tree_header(build, artifacts, arch):
     guest memory at the kernel's entry, through QEMU's gdbstub."""
     out = build("qemu_virt_" + arch)
     kernel = os.path.join(out, "kernel.elf")
-    sock = os.path.join(artifacts, "gdb.sock")
+    sock = qemu.socket_path(artifacts, "gdb.sock")
     if os.path.exists(sock):
         os.unlink(sock)
     vm = qemu.Qemu(arch, kernel, workdir=artifacts, memory=MEMORY,

@@ -110,6 +110,16 @@ class Qmp:
         self.sock.close()
 
 
+def socket_path(workdir, name):
+    """A unix socket path for `name` in `workdir`, or in a short temporary
+    folder when that path would pass the 108-byte limit of sun_path (a
+    checkout in a long path, a long test name)."""
+    path = os.path.join(workdir, name)
+    if len(path.encode()) < 100:
+        return path
+    return os.path.join(tempfile.mkdtemp(prefix="rl-"), name)
+
+
 class Qemu:
     """One QEMU run: serial to a log file, QMP on a unix socket."""
 
@@ -117,7 +127,7 @@ class Qemu:
         self.workdir = workdir or tempfile.mkdtemp(prefix="ringlight-qemu-")
         os.makedirs(self.workdir, exist_ok=True)
         self.serial_path = os.path.join(self.workdir, "serial.log")
-        self.qmp_path = os.path.join(self.workdir, "qmp.sock")
+        self.qmp_path = socket_path(self.workdir, "qmp.sock")
         self.stderr_path = os.path.join(self.workdir, "qemu-stderr.log")
         self.cmd = qemu_command(arch, kernel, serial="file:" + self.serial_path,
                                 qmp=self.qmp_path, **kwargs)
