@@ -520,8 +520,13 @@ rl_status virtio_queue_reset(struct virtqueue *vq) {
          dev->name, vq->index, vq->name, rl_status_str(st));
     return st;
   }
-  klog(LOG_INFO, "%s: queue %u (%s): reset and re-enabled\n", dev->name,
-       vq->index, vq->name);
+  struct vq_addrs a;
+  vq->ops->addrs(fresh, &a);
+  klog(LOG_INFO,
+       "%s: queue %u (%s): reset and re-enabled on fresh rings, desc %#llx "
+       "driver %#llx device %#llx\n",
+       dev->name, vq->index, vq->name, (unsigned long long)a.desc,
+       (unsigned long long)a.driver, (unsigned long long)a.device);
   return RL_OK;
 }
 

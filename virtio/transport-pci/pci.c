@@ -152,10 +152,16 @@ static rl_status queue_enable(struct virtio_device *dev, unsigned index,
   return RL_OK;
 }
 
-/* §4.1.4.3.2 / §4.1.5.1.3.1: write 1 to queue_reset of the selected
- * queue, then read it until it shows 1 (the device finished; the queue
- * reads disabled). Re-enabling goes through queue_enable. */
+/* §4.1.4.3.1/.2 (the polarity of virtio-spec issue 139, as QEMU 7.2):
+ * write 1 to queue_reset of the selected queue; the device shows 1 while
+ * the reset goes on and 0 in both queue_reset and queue_enable once it is
+ * done. Re-enabling goes through queue_enable. */
 #define QUEUE_RESET_TIMEOUT_NS 100000000ull /* 100 ms */
+
+static bool queue_reset_done(struct virtio_device *dev) {
+  return arch_mmio_read16(common(dev, VIRTIO_PCI_COMMON_Q_RESET)) == 0 &&
+         arch_mmio_read16(common(dev, VIRTIO_PCI_COMMON_Q_ENABLE)) == 0;
+}
 
 static rl_status queue_reset(struct virtio_device *dev, unsigned index) {
   struct virtio_pci_device *p = vp(dev);
@@ -166,10 +172,14 @@ static rl_status queue_reset(struct virtio_device *dev, unsigned index) {
   arch_mmio_write16(common(dev, VIRTIO_PCI_COMMON_Q_SELECT), (uint16_t)index);
   arch_mmio_write16(common(dev, VIRTIO_PCI_COMMON_Q_RESET), 1);
   uint64_t deadline = arch_deadline_in(QUEUE_RESET_TIMEOUT_NS);
-  while (arch_mmio_read16(common(dev, VIRTIO_PCI_COMMON_Q_RESET)) != 1) {
+  while (!queue_reset_done(dev)) {
     if (arch_deadline_passed(deadline)) {
-      klog(LOG_ERROR, "%s: queue %u: queue_reset still 0 after 100 ms\n",
-           dev->name, index);
+      klog(LOG_ERROR,
+           "%s: queue %u: queue_reset %u, queue_enable %u after 100 ms: "
+           "the reset did not complete\n",
+           dev->name, index,
+           arch_mmio_read16(common(dev, VIRTIO_PCI_COMMON_Q_RESET)),
+           arch_mmio_read16(common(dev, VIRTIO_PCI_COMMON_Q_ENABLE)));
       return RL_ERR_TIMEOUT;
     }
     arch_idle_until(RL_MIN(deadline, arch_time_ns() + 10000));

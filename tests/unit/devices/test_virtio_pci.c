@@ -369,7 +369,7 @@ static void read_ok(struct rng_pci *t) {
 
 /* The queue was reset alone, once, and is running again: the device was
  * not reset (DRIVER_OK stays, nothing failed) and the driver waited for
- * queue_reset to read 1 before touching the queue. */
+ * queue_reset to read 0 (done) before touching the queue. */
 static void expect_queue_reset_alone(struct rng_pci *t) {
   assert_int_equal(t->v->queue_reset_writes, 1);
   assert_int_equal(vm_queue_resets(t->vm), 1);
@@ -467,7 +467,8 @@ static void test_queue_reset_stuck(void **state) {
   host_log_clear();
   assert_int_equal(rng_read(rng_get(0), buf, sizeof(buf), &got),
                    RL_ERR_TIMEOUT);
-  expect_log("queue_reset still 0 after 100 ms");
+  expect_log("queue 0: queue_reset 1, queue_enable 1 after 100 ms: the reset "
+             "did not complete");
   expect_log("the queue reset did not complete: its rings and the buffers it "
              "holds are left to it (leaked)");
   expect_log("queue reset: RL_ERR_TIMEOUT; device marked FAILED");

@@ -83,9 +83,11 @@ static uint32_t common_read(struct vpci *v, unsigned off) {
   }
 }
 
-/* §4.1.4.3.1: 1 written to queue_reset (only with RING_RESET
- * negotiated) resets the selected queue; reading 1 says it is done. A
- * stuck device never finishes and keeps the queue's rings. */
+/* §4.1.4.3.1 (virtio-spec issue 139's polarity, as QEMU 7.2): 1 written
+ * to queue_reset (only with RING_RESET negotiated) resets the selected
+ * queue; queue_reset reads 1 while that goes on and 0, with queue_enable
+ * 0, once it is done. A stuck device never finishes and keeps the
+ * queue's rings. */
 static void queue_reset(struct vpci *v, uint32_t val) {
   unsigned q = v->queue_sel;
   if (val != 1 || q >= v->num_queues || q >= VM_QUEUES ||
@@ -94,7 +96,7 @@ static void queue_reset(struct vpci *v, uint32_t val) {
     return;
   }
   v->queue_reset_writes++;
-  v->queue_reset[q] = 0;
+  v->queue_reset[q] = 1;
   v->reset_pending[q] = v->queue_reset_reads + 1;
 }
 
@@ -106,7 +108,7 @@ static uint32_t queue_reset_read(struct vpci *v, unsigned q) {
     vm_queue_reset(v->vm, q);
     wr(v, VIRTIO_MMIO_QUEUE_SEL, q);
     v->queue_size[q] = (uint16_t)rd(v, VIRTIO_MMIO_QUEUE_NUM_MAX);
-    v->queue_reset[q] = 1;
+    v->queue_reset[q] = 0;
   }
   return v->queue_reset[q];
 }
@@ -170,9 +172,6 @@ static void common_write(struct vpci *v, unsigned off, uint32_t val) {
     break;
   case VIRTIO_PCI_COMMON_Q_ENABLE:
     wr(v, VIRTIO_MMIO_QUEUE_READY, val);
-    if (v->queue_sel < VM_QUEUES && val == 1) {
-      v->queue_reset[v->queue_sel] = 0; /* §4.1.4.3.1: 0 once re-enabled */
-    }
     break;
   case VIRTIO_PCI_COMMON_Q_RESET:
     queue_reset(v, val);

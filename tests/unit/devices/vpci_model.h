@@ -29,9 +29,9 @@ struct vpci {
   uint16_t queue_size[VM_QUEUES];
   uint16_t queue_msix[VM_QUEUES];
   uint16_t config_msix;
-  uint16_t queue_reset[VM_QUEUES]; /* §4.1.4.3 queue_reset: 1 = done */
+  uint16_t queue_reset[VM_QUEUES]; /* §4.1.4.3 queue_reset: 1 = ongoing */
   unsigned reset_pending[VM_QUEUES];
-  /* A queue reset reads done only at the n+1-th read of queue_reset
+  /* A queue reset reads done (0) only at the n+1-th read of queue_reset
    * after the 1 is written; stuck: never (the device keeps the rings). */
   unsigned queue_reset_reads;
   bool stuck_queue_reset;
