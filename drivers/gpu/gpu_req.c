@@ -42,7 +42,12 @@ rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
   for (unsigned i = 0; i < n; i++) {
     rl_status st = virtqueue_wait(vq, &reqs[i]->done, GPU_TIMEOUT_NS);
     if (st != RL_OK) {
-      g->broken = true;
+      /* A cursor command lost to a reset of the cursor queue alone
+       * (RING_RESET, virtqueue_wait did it) leaves no state behind: the
+       * GPU goes on. Anything else may have: the GPU stops. */
+      if (vq != g->cursorq || !virtqueue_resettable(vq) || g->dev->failed) {
+        g->broken = true;
+      }
       return st;
     }
     if (reqs[i]->used_len == UINT32_MAX) {

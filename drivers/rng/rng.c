@@ -172,6 +172,16 @@ static rl_status rng_probe(struct virtio_device *dev) {
   uint8_t bytes[16];
   size_t got = 0;
   st = read_device(r, bytes, sizeof(bytes), &got);
+  if ((st == RL_ERR_TIMEOUT || st == RL_ERR_BROKEN) && !r->in_flight &&
+      virtqueue_resettable(r->vq) && !dev->failed) {
+    /* The core reset the queue alone (RING_RESET) and failed the request:
+     * the device lives on, so one more try on the fresh queue. */
+    klog(LOG_WARN,
+         "%s: entropy read failed (%s); retrying on the reset "
+         "queue\n",
+         dev->name, rl_status_str(st));
+    st = read_device(r, bytes, sizeof(bytes), &got);
+  }
   if (st != RL_OK) {
     return st;
   }

@@ -14,6 +14,9 @@ void virtio_poll_all(void) {
     if (dev->needs_reset && !dev->failed) {
       (void)virtio_device_recover(dev);
     }
+    if (!dev->failed) {
+      virtio_reset_broken_queues(dev); /* §2.6.1, RING_RESET only */
+    }
     if (!dev->failed && dev->driver->poll != NULL) {
       dev->driver->poll(dev);
     }

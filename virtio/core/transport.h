@@ -54,6 +54,13 @@ struct virtio_transport {
    * error the queue stays disabled (the core frees the rings). */
   rl_status (*queue_enable)(struct virtio_device *dev, unsigned index,
                             uint32_t size, const struct vq_addrs *addrs);
+  /* §2.6.1 per-queue reset (NULL: the transport has none, as virtio-mmio
+   * in QEMU 7.2, and VIRTIO_F_RING_RESET is not accepted): resets queue
+   * `index` alone and waits, with a deadline, until the device says the
+   * reset is done; the queue is then disabled and the device no longer
+   * touches its rings. RL_ERR_TIMEOUT when it does not finish. Usable only
+   * when the transport set the device's `queue_reset_ok`. */
+  rl_status (*queue_reset)(struct virtio_device *dev, unsigned index);
   /* §2.7.13 / §2.8.22: available buffer notification for queue `index`,
    * ordered after the ring writes. */
   void (*notify)(struct virtio_device *dev, unsigned index);

@@ -80,6 +80,13 @@ static void log_features(const struct virtio_device *dev, const char *what,
        n == 0 ? " (none)" : line);
 }
 
+/* §2.6.1: per-queue reset needs the transport's register for it (PCI's
+ * queue_reset; virtio-mmio in QEMU 7.2 has none) and a modern interface. */
+static bool can_reset_queues(const struct virtio_device *dev) {
+  return !dev->legacy && dev->queue_reset_ok &&
+         dev->transport->queue_reset != NULL;
+}
+
 /* The transport features this build accepts. */
 static uint64_t transport_offer(const struct virtio_device *dev) {
   uint64_t mask = 0;
@@ -92,6 +99,9 @@ static uint64_t transport_offer(const struct virtio_device *dev) {
 #ifdef CONFIG_VIRTIO_INDIRECT_DESC
   mask |= VIRTIO_BIT(VIRTIO_F_INDIRECT_DESC);
 #endif
+  if (can_reset_queues(dev)) {
+    mask |= VIRTIO_BIT(VIRTIO_F_RING_RESET); /* §2.6.1 */
+  }
   return mask;
 }
 
@@ -419,6 +429,112 @@ void virtio_handle_interrupt(struct virtio_device *dev) {
     }
     if (dev->driver != NULL && dev->driver->config_changed != NULL) {
       dev->driver->config_changed(dev);
+    }
+  }
+}
+
+/* ---- per-queue reset (§2.6.1, VIRTIO_F_RING_RESET) ----------------------
+ */
+
+bool virtqueue_resettable(const struct virtqueue *vq) {
+  return vq->dev != NULL && virtio_has_feature(vq->dev, VIRTIO_F_RING_RESET) &&
+         can_reset_queues(vq->dev);
+}
+
+/* Fresh rings for `vq` at its size, enabled on the device. */
+static rl_status queue_recreate(struct virtqueue *vq, struct vq_backend **out) {
+  struct virtio_device *dev = vq->dev;
+  struct vq_config cfg = {
+      .size = vq->size,
+      .event_idx = virtio_has_feature(dev, VIRTIO_F_EVENT_IDX),
+      .indirect = virtio_has_feature(dev, VIRTIO_F_INDIRECT_DESC),
+      .legacy = dev->legacy,
+      .legacy_align = dev->legacy_align,
+      .dma = &dev->dma,
+  };
+  struct vq_backend *backend;
+  rl_status st = vq->ops->create(&cfg, &backend);
+  if (st != RL_OK) {
+    return st;
+  }
+  struct vq_addrs a;
+  vq->ops->addrs(backend, &a);
+  /* §2.6.1.2: re-enabled as at setup (the transport writes the size and
+   * the addresses, then queue_enable). */
+  st = dev->transport->queue_enable(dev, vq->index, vq->size, &a);
+  if (st != RL_OK) {
+    vq->ops->destroy(backend);
+    return st;
+  }
+  *out = backend;
+  return RL_OK;
+}
+
+rl_status virtio_queue_reset(struct virtqueue *vq) {
+  if (!virtqueue_resettable(vq)) {
+    return RL_ERR_NOT_SUPPORTED;
+  }
+  struct virtio_device *dev = vq->dev;
+  if (dev->failed || vq->backend == NULL) {
+    return RL_ERR_BROKEN;
+  }
+  klog(LOG_WARN,
+       "%s: queue %u (%s): resetting the queue alone (RING_RESET); its "
+       "pending requests fail\n",
+       dev->name, vq->index, vq->name);
+  /* The interrupt handler sees no queue from here until it is whole. */
+  unsigned long flags = arch_irq_save();
+  struct vq_backend *old = vq->backend;
+  vq->backend = NULL;
+  arch_irq_restore(flags);
+  rl_status st = dev->transport->queue_reset(dev, vq->index);
+  if (st != RL_OK) {
+    /* §2.6.1: until the reset completes the device may still write the
+     * rings and the buffers it holds: they stay its own (leaked). */
+    flags = arch_irq_save();
+    vq->backend = old;
+    vq->broken = true;
+    arch_irq_restore(flags);
+    klog(LOG_ERROR,
+         "%s: queue %u (%s): the queue reset did not complete: its rings "
+         "and the buffers it holds are left to it (leaked)\n",
+         dev->name, vq->index, vq->name);
+    virtio_device_fail(dev, st, "queue reset");
+    return st;
+  }
+  /* Done: the device no longer touches the old rings. */
+  struct vq_backend *fresh = NULL;
+  st = queue_recreate(vq, &fresh);
+  flags = arch_irq_save();
+  vq->backend = fresh != NULL ? fresh : old;
+  vq->broken = fresh == NULL; /* no rings: disabled for good */
+  arch_irq_restore(flags);
+  /* Every request of the old rings fails; the old rings go (unless they
+   * are all the queue has left). */
+  vq->ops->detach(old, fail_token, vq);
+  if (fresh != NULL) {
+    vq->ops->destroy(old);
+  }
+  if (st != RL_OK) {
+    klog(LOG_ERROR, "%s: queue %u (%s): not re-enabled after its reset: %s\n",
+         dev->name, vq->index, vq->name, rl_status_str(st));
+    return st;
+  }
+  struct vq_addrs a;
+  vq->ops->addrs(fresh, &a);
+  klog(LOG_INFO,
+       "%s: queue %u (%s): reset and re-enabled on fresh rings, desc %#llx "
+       "driver %#llx device %#llx\n",
+       dev->name, vq->index, vq->name, (unsigned long long)a.desc,
+       (unsigned long long)a.driver, (unsigned long long)a.device);
+  return RL_OK;
+}
+
+void virtio_reset_broken_queues(struct virtio_device *dev) {
+  for (unsigned i = 0; i < VIRTIO_MAX_QUEUES && !dev->failed; i++) {
+    struct virtqueue *vq = live_queue(dev, i);
+    if (vq != NULL && vq->broken && virtqueue_resettable(vq)) {
+      (void)virtio_queue_reset(vq);
     }
   }
 }

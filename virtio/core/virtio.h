@@ -72,6 +72,7 @@ struct virtio_device {
   struct arch_dma_dev dma; /* its DMA domain: coherent or not */
   bool legacy;             /* legacy interface (§2.7.2 queue layout) */
   uint32_t legacy_align;   /* its QueueAlign */
+  bool queue_reset_ok;     /* transport->queue_reset works on it */
   /* The core's. */
   uint64_t device_features; /* offered by the device */
   uint64_t features;        /* negotiated */
@@ -121,6 +122,23 @@ rl_status virtio_device_reset(struct virtio_device *dev);
  * share), for a caller that frees the device itself (host tests). */
 void virtio_device_release(struct virtio_device *dev);
 
+/* Per-queue reset (§2.6.1), when VIRTIO_F_RING_RESET was negotiated:
+ * resets `vq` alone through the transport, fails every request pending
+ * on it (its done callback gets len UINT32_MAX), gives it fresh rings and
+ * enables it again; the device and its other queues keep running.
+ * RL_ERR_NOT_SUPPORTED without RING_RESET (nothing done). A reset that
+ * does not complete fails the device (RL_ERR_TIMEOUT) and leaves the old
+ * rings and requests to it, as virtio_device_reset does. Outside
+ * interrupt context; done callbacks must not wait. virtqueue_wait calls it
+ * on a broken queue or a timeout, virtio_poll_all on a queue found broken
+ * in the interrupt handler. */
+rl_status virtio_queue_reset(struct virtqueue *vq);
+/* True when `vq` can be reset alone (RING_RESET negotiated). */
+bool virtqueue_resettable(const struct virtqueue *vq);
+/* From the main loop (virtio_poll_all): resets each broken queue of `dev`
+ * that can be reset alone. */
+void virtio_reset_broken_queues(struct virtio_device *dev);
+
 /* DEVICE_NEEDS_RESET (§2.1.2) recovery, outside interrupt context: resets
  * the device (its pending requests fail, see virtio_device_reset) and runs
  * the driver's probe again. virtio_poll_all calls it for devices that
@@ -148,11 +166,15 @@ rl_status virtqueue_submit(struct virtqueue *vq, const struct vq_seg *out,
                            unsigned nout, const struct vq_seg *in, unsigned nin,
                            void *token);
 /* Collects used buffers and calls `done` for each. Returns how many, or
- * RL_ERR_BROKEN (the queue is then broken for good). */
+ * RL_ERR_BROKEN (the queue is then broken until a reset of it, or of the
+ * device). */
 int virtqueue_poll(struct virtqueue *vq);
 /* Idles until *done is true (set by the done callback), polling the queue
  * after every wake-up, or until timeout_ns passes: RL_ERR_TIMEOUT, with a
- * log line naming the device, the queue and both sides' ring indices. */
+ * log line naming the device, the queue and both sides' ring indices.
+ * On that timeout, or a broken queue, with RING_RESET negotiated, the
+ * queue is reset alone first (virtio_queue_reset): every request pending
+ * on it, the awaited one too, has failed when this returns. */
 rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,
                          uint64_t timeout_ns);
 /* The ring layout in use ("split", "packed"), the queue size, and the

@@ -115,6 +115,15 @@ void virtqueue_counts(const struct virtqueue *vq,
                                    vq->completions};
 }
 
+/* §2.6.1: a queue that broke or stopped answering is reset alone when
+ * the device negotiated RING_RESET (its pending requests fail, the
+ * device and its other queues go on); otherwise it stays as it is. */
+static void reset_alone(struct virtqueue *vq) {
+  if (virtqueue_resettable(vq)) {
+    (void)virtio_queue_reset(vq);
+  }
+}
+
 rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,
                          uint64_t timeout_ns) {
   uint64_t start = arch_time_ns();
@@ -127,6 +136,9 @@ rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,
     int n = virtqueue_poll(vq);
     if (n < 0 || *done) {
       arch_irq_restore(flags);
+      if (n < 0) {
+        reset_alone(vq); /* its requests, this one too, fail */
+      }
       return n < 0 ? (rl_status)n : RL_OK;
     }
     if (vq->dev->needs_reset ||
@@ -161,5 +173,6 @@ rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,
        (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) ? " (DEVICE_NEEDS_RESET)"
                                                    : "",
        vq->dev->transport->interrupt_status(vq->dev));
+  reset_alone(vq);
   return RL_ERR_TIMEOUT;
 }

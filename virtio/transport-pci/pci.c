@@ -2,6 +2,7 @@
  * transport interface. */
 #include <arch/irq.h>
 #include <arch/mmio.h>
+#include <arch/time.h>
 #include <arch/vm.h>
 #include <lib/fmt.h>
 #include <lib/log.h>
@@ -143,6 +144,42 @@ static rl_status queue_enable(struct virtio_device *dev, unsigned index,
   return RL_OK;
 }
 
+/* §4.1.4.3.1/.2 (the polarity of virtio-spec issue 139, as QEMU 7.2):
+ * write 1 to queue_reset of the selected queue; the device shows 1 while
+ * the reset goes on and 0 in both queue_reset and queue_enable once it is
+ * done. Re-enabling goes through queue_enable. */
+#define QUEUE_RESET_TIMEOUT_NS 100000000ull /* 100 ms */
+
+static bool queue_reset_done(struct virtio_device *dev) {
+  return arch_mmio_read16(common(dev, VIRTIO_PCI_COMMON_Q_RESET)) == 0 &&
+         arch_mmio_read16(common(dev, VIRTIO_PCI_COMMON_Q_ENABLE)) == 0;
+}
+
+static rl_status queue_reset(struct virtio_device *dev, unsigned index) {
+  struct virtio_pci_device *p = vp(dev);
+  if (index >= p->num_queues || index >= VIRTIO_MAX_QUEUES ||
+      p->common.length < VIRTIO_PCI_COMMON_RESET_SIZE) {
+    return RL_ERR_NOT_SUPPORTED;
+  }
+  arch_mmio_write16(common(dev, VIRTIO_PCI_COMMON_Q_SELECT), (uint16_t)index);
+  arch_mmio_write16(common(dev, VIRTIO_PCI_COMMON_Q_RESET), 1);
+  uint64_t deadline = arch_deadline_in(QUEUE_RESET_TIMEOUT_NS);
+  while (!queue_reset_done(dev)) {
+    if (arch_deadline_passed(deadline)) {
+      klog(LOG_ERROR,
+           "%s: queue %u: queue_reset %u, queue_enable %u after 100 ms: "
+           "the reset did not complete\n",
+           dev->name, index,
+           arch_mmio_read16(common(dev, VIRTIO_PCI_COMMON_Q_RESET)),
+           arch_mmio_read16(common(dev, VIRTIO_PCI_COMMON_Q_ENABLE)));
+      return RL_ERR_TIMEOUT;
+    }
+    arch_idle_until(RL_MIN(deadline, arch_time_ns() + 10000));
+  }
+  p->queue_notify[index] = NULL; /* until queue_enable */
+  return RL_OK;
+}
+
 static void notify(struct virtio_device *dev, unsigned index) {
   /* §4.1.5.2: the queue index, 16 bits, at the queue's notify address;
    * the accessor's barrier orders it after the ring writes. */
@@ -179,6 +216,7 @@ const struct virtio_transport virtio_pci_transport = {
     .config_write = config_write,
     .queue_query = queue_query,
     .queue_enable = queue_enable,
+    .queue_reset = queue_reset,
     .notify = notify,
     .interrupt_take = interrupt_take,
     .interrupt_status = interrupt_status,
@@ -306,6 +344,8 @@ rl_status virtio_pci_device_init(struct virtio_pci_device *p,
   dev->dma.coherent = fn->host->dma_coherent;
   dev->legacy = false;
   p->num_queues = arch_mmio_read16(common(dev, VIRTIO_PCI_COMMON_NUMQ));
+  /* §4.1.4.3: queue_reset exists only in a structure long enough. */
+  dev->queue_reset_ok = p->common.length >= VIRTIO_PCI_COMMON_RESET_SIZE;
   /* Config changes through INTx too, not through an MSI-X vector. */
   arch_mmio_write16(common(dev, VIRTIO_PCI_COMMON_MSIX), VIRTIO_PCI_NO_VECTOR);
   uint32_t cells[8];

@@ -49,7 +49,10 @@
 #define VIRTIO_PCI_COMMON_Q_AVAILHI 0x2c
 #define VIRTIO_PCI_COMMON_Q_USEDLO 0x30
 #define VIRTIO_PCI_COMMON_Q_USEDHI 0x34
-#define VIRTIO_PCI_COMMON_SIZE 0x38 /* virtio 1.0's part: all we use */
+#define VIRTIO_PCI_COMMON_SIZE 0x38       /* virtio 1.0's part: required */
+#define VIRTIO_PCI_COMMON_Q_NDATA 0x38    /* le16 queue_notify_data */
+#define VIRTIO_PCI_COMMON_Q_RESET 0x3a    /* le16 queue_reset (§4.1.4.3) */
+#define VIRTIO_PCI_COMMON_RESET_SIZE 0x3c /* with queue_reset */
 
 #define VIRTIO_PCI_NO_VECTOR 0xffffu /* §4.1.5.1.2 */
 

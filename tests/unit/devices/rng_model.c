@@ -21,6 +21,7 @@ struct rng_model {
   uint8_t last[RNG_MAX_BUF];
   uint32_t last_len, last_offered;
   unsigned long requests;
+  bool overrun_once; /* the next answer's used length exceeds its buffer */
 };
 
 static uint8_t next_byte(struct rng_model *r) {
@@ -52,7 +53,12 @@ static void on_chain(struct vm_dev *d, unsigned q, const struct model_chain *c,
   r->last_len = n;
   r->last_offered = c->in_len;
   r->requests++;
-  vm_answer(d, q, c, r->last, n, n);
+  uint32_t used = n;
+  if (r->overrun_once) {
+    r->overrun_once = false;
+    used = c->in_len + 1; /* nonsense the driver must catch */
+  }
+  vm_answer(d, q, c, r->last, n, used);
 }
 
 static const struct vm_device_ops rng_ops = {.chain = on_chain};
@@ -93,6 +99,8 @@ struct vm_dev *rng_model_vm(struct rng_model *r) {
 void rng_model_set_max(struct rng_model *r, uint32_t max_bytes) {
   r->max_bytes = max_bytes;
 }
+
+void rng_model_overrun_once(struct rng_model *r) { r->overrun_once = true; }
 
 const uint8_t *rng_model_last(const struct rng_model *r, uint32_t *len,
                               uint32_t *offered) {

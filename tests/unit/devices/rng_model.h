@@ -24,6 +24,9 @@ struct rng_model *rng_model_create(const struct rng_model_config *cfg);
 void rng_model_destroy(struct rng_model *r);
 struct vm_dev *rng_model_vm(struct rng_model *r);
 void rng_model_set_max(struct rng_model *r, uint32_t max_bytes);
+/* The next answer says it wrote one byte more than its buffer holds (a
+ * device writing nonsense: the driver's queue breaks). */
+void rng_model_overrun_once(struct rng_model *r);
 /* What the last answered request received: its bytes and their count,
  * and the buffer's writable length. */
 const uint8_t *rng_model_last(const struct rng_model *r, uint32_t *len,

@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arch/dma.h>
 #include <arch/vm.h>
 #include <drivers/gpu/gpu.h>
+#include <drivers/gpu/virtio_gpu.h>
 #include <drivers/rng/rng.h>
 #include <lib/gfx/fb.h>
 #include <lib/log.h>
@@ -298,6 +300,363 @@ static void test_device_ids(void **state) {
   assert_int_equal(virtio_pci_device_id(&f), 0);
 }
 
+/* ---- per-queue reset (virtio 1.2 §2.6.1, VIRTIO_F_RING_RESET) ---------- */
+
+#define RING_RESET VIRTIO_BIT(VIRTIO_F_RING_RESET)
+
+/* An rng over PCI, probed: its model, function and core device. */
+struct rng_pci {
+  struct world *w;
+  struct rng_model *rm;
+  struct vm_dev *vm;
+  struct vpci *v;
+  struct virtio_pci_device p;
+};
+
+static struct rng_pci *rng_pci_new(uint64_t transport,
+                                   void (*edit)(struct pci_model_fn *f)) {
+  struct rng_pci *t = calloc(1, sizeof(*t));
+  assert_non_null(t);
+  t->w = world_new();
+  struct rng_model_config rc = {
+      .version = 2, .transport = transport, .irq = intx_irq(1), .pa = 0x1};
+  t->rm = rng_model_create(&rc);
+  t->vm = rng_model_vm(t->rm);
+  t->v = vpci_add(&t->w->model, 1, t->vm, 4, 1);
+  t->v->queue_reset_reads = 2; /* the driver must wait for it */
+  if (edit != NULL) {
+    edit(t->v->fn);
+  }
+  const struct pci_function *fn = enumerate(t->w, 1);
+  assert_int_equal(virtio_pci_device_init(&t->p, fn), RL_OK);
+  t->p.dev.driver = &virtio_rng_driver;
+  host_log_clear();
+  rl_status st = virtio_rng_driver.probe(&t->p.dev);
+  if (st != RL_OK) {
+    fail_msg("probe: %s; log:\n%s", rl_status_str(st), host_log_tail());
+  }
+  return t;
+}
+
+static void rng_pci_free(struct rng_pci *t) {
+  (void)virtio_device_reset(&t->p.dev);
+  rng_remove(&t->p.dev);
+  virtio_device_release(&t->p.dev);
+  vpci_free(t->v);
+  rng_model_destroy(t->rm);
+  world_free(t->w);
+  free(t);
+}
+
+static void expect_log(const char *text) {
+  if (strstr(host_log_tail(), text) == NULL) {
+    fail_msg("log lacks \"%s\":\n%s", text, host_log_tail());
+  }
+}
+
+/* A read gives the bytes the device wrote last. */
+static void read_ok(struct rng_pci *t) {
+  uint8_t buf[32];
+  size_t got = 0;
+  rl_status st = rng_read(rng_get(0), buf, sizeof(buf), &got);
+  if (st != RL_OK) {
+    fail_msg("read: %s; log:\n%s", rl_status_str(st), host_log_tail());
+  }
+  uint32_t len, offered;
+  const uint8_t *want = rng_model_last(t->rm, &len, &offered);
+  assert_int_equal(got, len);
+  assert_memory_equal(buf, want, got);
+}
+
+/* The queue was reset alone, once, and is running again: the device was
+ * not reset (DRIVER_OK stays, nothing failed) and the driver waited for
+ * queue_reset to read 0 (done) before touching the queue. */
+static void expect_queue_reset_alone(struct rng_pci *t) {
+  assert_int_equal(t->v->queue_reset_writes, 1);
+  assert_int_equal(vm_queue_resets(t->vm), 1);
+  assert_int_equal(t->v->writes_during_reset, 0);
+  assert_true(vm_status(t->vm) & VIRTIO_STATUS_DRIVER_OK);
+  assert_false(t->p.dev.failed);
+  assert_true(vm_queue_ready(t->vm, 0));
+  assert_int_equal(vm_held(t->vm), 0);
+  expect_log("queue 0 (requestq): resetting the queue alone (RING_RESET)");
+  expect_log("queue 0 (requestq): reset and re-enabled");
+  assert_null(strstr(host_log_tail(), "FAILED"));
+}
+
+/* RING_RESET offered over PCI with a common structure that has
+ * queue_reset: accepted. A request that times out resets its queue
+ * alone: it fails, the next one succeeds on fresh rings. */
+static void test_queue_reset_on_timeout(void **state) {
+  (void)state;
+  struct rng_pci *t = rng_pci_new(RING_RESET, NULL);
+  assert_true(vm_driver_features(t->vm) & RING_RESET);
+  vm_set_answer(t->vm, VM_ANSWER_NEVER);
+  uint8_t buf[32];
+  size_t got = 0;
+  host_log_clear();
+  assert_int_equal(rng_read(rng_get(0), buf, sizeof(buf), &got),
+                   RL_ERR_TIMEOUT);
+  expect_queue_reset_alone(t);
+  vm_set_answer(t->vm, VM_ANSWER_AT_NOTIFY);
+  read_ok(t);
+  read_ok(t);
+  assert_int_equal(t->v->bad_accesses, 0);
+  assert_int_equal(t->v->bad_notifies, 0);
+  rng_pci_free(t);
+}
+
+/* A used length beyond the buffer breaks the queue; it is reset alone,
+ * the request fails, the next one succeeds. */
+static void test_queue_reset_on_broken(void **state) {
+  (void)state;
+  struct rng_pci *t = rng_pci_new(RING_RESET, NULL);
+  rng_model_overrun_once(t->rm);
+  uint8_t buf[32];
+  size_t got = 0;
+  host_log_clear();
+  assert_int_equal(rng_read(rng_get(0), buf, sizeof(buf), &got), RL_ERR_BROKEN);
+  expect_log("invalid used entry; queue broken");
+  expect_queue_reset_alone(t);
+  read_ok(t);
+  assert_int_equal(t->v->bad_accesses, 0);
+  rng_pci_free(t);
+}
+
+/* The probe's own read broken by the device: the queue is reset and the
+ * probe's retry succeeds (the QEMU test's path, on the host). */
+static void test_probe_retries_after_queue_reset(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct rng_model_config rc = {
+      .version = 2, .transport = RING_RESET, .irq = intx_irq(1), .pa = 0x1};
+  struct rng_model *rm = rng_model_create(&rc);
+  struct vpci *v = vpci_add(&w->model, 1, rng_model_vm(rm), 4, 1);
+  rng_model_overrun_once(rm);
+  const struct pci_function *fn = enumerate(w, 1);
+  struct virtio_pci_device *p = calloc(1, sizeof(*p));
+  assert_non_null(p);
+  assert_int_equal(virtio_pci_device_init(p, fn), RL_OK);
+  p->dev.driver = &virtio_rng_driver;
+  host_log_clear();
+  rl_status st = virtio_rng_driver.probe(&p->dev);
+  if (st != RL_OK) {
+    fail_msg("probe: %s; log:\n%s", rl_status_str(st), host_log_tail());
+  }
+  expect_log("retrying on the reset queue");
+  expect_log("16 bytes of entropy");
+  assert_int_equal(vm_queue_resets(rng_model_vm(rm)), 1);
+  (void)virtio_device_reset(&p->dev);
+  rng_remove(&p->dev);
+  virtio_device_release(&p->dev);
+  free(p);
+  vpci_free(v);
+  rng_model_destroy(rm);
+  world_free(w);
+}
+
+/* A queue reset that never reads done: the device is marked FAILED, the
+ * rings and the request stay the device's (it writes them later, into
+ * memory still allocated), nothing is reset or freed behind its back. */
+static void test_queue_reset_stuck(void **state) {
+  (void)state;
+  struct rng_pci *t = rng_pci_new(RING_RESET, NULL);
+  t->v->stuck_queue_reset = true;
+  vm_set_answer(t->vm, VM_ANSWER_NEVER);
+  uint8_t buf[32];
+  size_t got = 0;
+  host_log_clear();
+  assert_int_equal(rng_read(rng_get(0), buf, sizeof(buf), &got),
+                   RL_ERR_TIMEOUT);
+  expect_log("queue 0: queue_reset 1, queue_enable 1 after 100 ms: the reset "
+             "did not complete");
+  expect_log("the queue reset did not complete: its rings and the buffers it "
+             "holds are left to it (leaked)");
+  expect_log("queue reset: RL_ERR_TIMEOUT; device marked FAILED");
+  assert_true(t->p.dev.failed);
+  assert_true(vm_status(t->vm) & VIRTIO_STATUS_FAILED);
+  assert_int_equal(vm_queue_resets(t->vm), 0);
+  assert_int_equal(t->v->writes_during_reset, 0);
+  /* The device still holds the request on its old rings: a late answer
+   * lands in live memory (the models check every address). */
+  assert_int_equal(vm_held(t->vm), 1);
+  assert_non_null(vm_queue_layout(t->vm, 0));
+  vm_answer_held(t->vm);
+  /* Failed: no more requests. */
+  assert_int_not_equal(rng_read(rng_get(0), buf, sizeof(buf), &got), RL_OK);
+  t->v->stuck_queue_reset = false;
+  rng_pci_free(t);
+}
+
+static void short_common(struct pci_model_fn *f) {
+  pci_model_set32(f, 0x4c, 0x38); /* common length: no queue_reset */
+}
+
+/* A common structure without queue_reset (0x38 bytes): RING_RESET is
+ * refused, a timeout stays a timeout (no queue reset), as over MMIO. */
+static void test_ring_reset_refused_without_register(void **state) {
+  (void)state;
+  struct rng_pci *t = rng_pci_new(RING_RESET, short_common);
+  assert_false(vm_driver_features(t->vm) & RING_RESET);
+  expect_log("features refused: RING_RESET");
+  vm_set_answer(t->vm, VM_ANSWER_NEVER);
+  uint8_t buf[32];
+  size_t got = 0;
+  assert_int_equal(rng_read(rng_get(0), buf, sizeof(buf), &got),
+                   RL_ERR_TIMEOUT);
+  assert_int_equal(t->v->queue_reset_writes, 0);
+  assert_int_equal(vm_queue_resets(t->vm), 0);
+  assert_int_equal(t->v->bad_accesses, 0);
+  vm_set_answer(t->vm, VM_ANSWER_AT_NOTIFY);
+  rng_pci_free(t);
+}
+
+/* virtio-mmio has no queue reset register (QEMU 7.2): RING_RESET
+ * offered there is refused. */
+static void test_ring_reset_refused_over_mmio(void **state) {
+  (void)state;
+  struct rng_model_config rc = {
+      .version = 2, .transport = RING_RESET, .irq = 48, .pa = 0x0a003c00};
+  struct rng_model *rm = rng_model_create(&rc);
+  struct virtio_device *dev =
+      vm_core_device(rng_model_vm(rm), true, &virtio_rng_driver);
+  host_log_clear();
+  assert_int_equal(virtio_rng_driver.probe(dev), RL_OK);
+  assert_false(vm_driver_features(rng_model_vm(rm)) & RING_RESET);
+  assert_false(virtio_has_feature(dev, VIRTIO_F_RING_RESET));
+  expect_log("features refused: RING_RESET");
+  vm_core_device_stop(dev);
+  rng_remove(dev);
+  vm_core_device_free(dev);
+  rng_model_destroy(rm);
+}
+
+/* The GPU's cursor queue breaks (a MOVE_CURSOR answered with a used
+ * length on a chain with nothing writable): it is reset alone; the
+ * controlq never stops (still enabled, frames still presented), the next
+ * cursor move works. */
+static void test_gpu_cursorq_reset_alone(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct gpu_model_config gc = {
+      .version = 2,
+      .transport = RING_RESET,
+      .num_scanouts = 1,
+      .scanout = {{.enabled = true, .width = 320, .height = 200}},
+      .irq = intx_irq(2),
+      .pa = 0x2,
+  };
+  struct gpu_model *gm = gpu_model_create(&gc);
+  struct vm_dev *vm = gpu_model_vm(gm);
+  struct vpci *v = vpci_add(&w->model, 2, vm, 16, 2);
+  v->queue_reset_reads = 2;
+  const struct pci_function *fn = enumerate(w, 2);
+  struct virtio_pci_device *p = calloc(1, sizeof(*p));
+  assert_non_null(p);
+  assert_int_equal(virtio_pci_device_init(p, fn), RL_OK);
+  p->dev.driver = &virtio_gpu_driver;
+  rl_status st = virtio_gpu_driver.probe(&p->dev);
+  if (st != RL_OK) {
+    fail_msg("probe: %s; log:\n%s", rl_status_str(st), host_log_tail());
+  }
+  assert_true(vm_driver_features(vm) & RING_RESET);
+  struct gpu *g = gpu_get(0);
+  unsigned long ctrl_notifies = vm_notifies(vm, 0);
+  gpu_model_misbehave(gm, VIRTIO_GPU_CMD_MOVE_CURSOR, GM_FAULT_USED_LEN, 24);
+  host_log_clear();
+  assert_int_equal(gpu_move_cursor(g, 10, 20), RL_ERR_BROKEN);
+  expect_log("queue 1 (cursorq): resetting the queue alone (RING_RESET)");
+  expect_log("queue 1 (cursorq): reset and re-enabled");
+  assert_int_equal(v->queue_reset_writes, 1);
+  assert_int_equal(vm_queue_resets(vm), 1);
+  assert_int_equal(v->writes_during_reset, 0);
+  assert_true(vm_queue_ready(vm, 0)); /* the controlq never stopped */
+  assert_true(vm_queue_ready(vm, 1));
+  assert_true(vm_status(vm) & VIRTIO_STATUS_DRIVER_OK);
+  assert_false(p->dev.failed);
+  /* The controlq still works, the cursor again. */
+  assert_int_equal(gpu_present(g), RL_OK);
+  assert_true(vm_notifies(vm, 0) > ctrl_notifies);
+  gpu_model_misbehave(gm, VIRTIO_GPU_CMD_MOVE_CURSOR, GM_FAULT_NONE, 0);
+  assert_int_equal(gpu_move_cursor(g, 30, 40), RL_OK);
+  struct gm_cursor c = gpu_model_cursor(gm);
+  assert_int_equal(c.x, 30);
+  assert_int_equal(c.y, 40);
+  assert_int_equal(v->bad_accesses, 0);
+  assert_int_equal(v->bad_notifies, 0);
+  (void)virtio_device_reset(&p->dev);
+  gpu_remove(&p->dev);
+  virtio_device_release(&p->dev);
+  free(p);
+  vpci_free(v);
+  gpu_model_destroy(gm);
+  world_free(w);
+}
+
+/* A queue nobody waits on, found broken by the interrupt handler (which
+ * must not wait): it stays broken until the main loop's
+ * virtio_reset_broken_queues resets it alone; then requests work. */
+struct own_req {
+  volatile bool done;
+  uint32_t len;
+};
+
+static void own_done(struct virtqueue *vq, void *token, uint32_t len) {
+  (void)vq;
+  struct own_req *r = token;
+  r->len = len;
+  r->done = true;
+}
+
+static void test_broken_in_interrupt_reset_from_main_loop(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct rng_model_config rc = {
+      .version = 2, .transport = RING_RESET, .irq = intx_irq(1), .pa = 0x1};
+  struct rng_model *rm = rng_model_create(&rc);
+  struct vm_dev *vm = rng_model_vm(rm);
+  struct vpci *v = vpci_add(&w->model, 1, vm, 4, 1);
+  v->queue_reset_reads = 1;
+  const struct pci_function *fn = enumerate(w, 1);
+  struct virtio_pci_device *p = calloc(1, sizeof(*p));
+  assert_non_null(p);
+  assert_int_equal(virtio_pci_device_init(p, fn), RL_OK);
+  struct virtio_device *dev = &p->dev;
+  struct virtqueue *vq;
+  assert_int_equal(virtio_negotiate(dev, 0), RL_OK);
+  assert_int_equal(virtio_queue_setup(dev, 0, "requestq", 8, own_done, &vq),
+                   RL_OK);
+  assert_int_equal(virtio_device_ready(dev), RL_OK);
+  struct arch_dma_buf buf;
+  assert_int_equal(arch_dma_alloc(1, &buf), RL_OK);
+  struct vq_seg seg = {buf.phys, 64};
+  struct own_req a = {0}, b = {0};
+  rng_model_overrun_once(rm);
+  host_log_clear();
+  /* Answered inside the notify; the interrupt handler finds the lie. */
+  assert_int_equal(virtqueue_submit(vq, NULL, 0, &seg, 1, &a), RL_OK);
+  expect_log("invalid used entry; queue broken");
+  assert_int_equal(virtqueue_submit(vq, NULL, 0, &seg, 1, &b), RL_ERR_BROKEN);
+  assert_int_equal(vm_queue_resets(vm), 0);
+  virtio_reset_broken_queues(dev);
+  assert_int_equal(vm_queue_resets(vm), 1);
+  assert_true(a.done);
+  assert_int_equal(a.len, UINT32_MAX);
+  expect_log("queue 0 (requestq): reset and re-enabled");
+  assert_int_equal(virtqueue_submit(vq, NULL, 0, &seg, 1, &b), RL_OK);
+  assert_int_equal(virtqueue_wait(vq, &b.done, 1000000000ull), RL_OK);
+  assert_int_equal(b.len, 64);
+  assert_int_equal(v->writes_during_reset, 0);
+  assert_int_equal(v->bad_accesses, 0);
+  (void)virtio_device_reset(dev);
+  virtio_device_release(dev);
+  arch_dma_free(&buf);
+  free(p);
+  vpci_free(v);
+  rng_model_destroy(rm);
+  world_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rng_over_pci),
@@ -305,6 +664,14 @@ int main(void) {
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_notify_offset_out_of_range),
       cmocka_unit_test(test_device_ids),
+      cmocka_unit_test(test_queue_reset_on_timeout),
+      cmocka_unit_test(test_queue_reset_on_broken),
+      cmocka_unit_test(test_probe_retries_after_queue_reset),
+      cmocka_unit_test(test_queue_reset_stuck),
+      cmocka_unit_test(test_ring_reset_refused_without_register),
+      cmocka_unit_test(test_ring_reset_refused_over_mmio),
+      cmocka_unit_test(test_gpu_cursorq_reset_alone),
+      cmocka_unit_test(test_broken_in_interrupt_reset_from_main_loop),
   };
   if (klog_add_sink(capture, NULL) != RL_OK) {
     return 1;

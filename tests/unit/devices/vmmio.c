@@ -144,6 +144,7 @@ struct vm_dev {
   unsigned nheld, held_cap;
   bool busy; /* working on chains: a nested notification waits */
   unsigned long batch, idle_batches, interrupts;
+  unsigned long queue_resets;
 };
 
 /* Live devices, for the idle hook. */
@@ -342,6 +343,28 @@ static void reset(struct vm_dev *d) {
   if (d->cfg.ops->reset != NULL) {
     d->cfg.ops->reset(d, d->cfg.ctx);
   }
+}
+
+void vm_queue_reset(struct vm_dev *d, unsigned qi) {
+  /* §2.6.1: the queue alone goes back to its reset state; the chains it
+   * held are dropped (never used), the other queues keep theirs. */
+  if (qi >= VM_QUEUES) {
+    return;
+  }
+  detach_queue(&d->q[qi]);
+  d->q[qi] = (struct vm_queue){.notifies = d->q[qi].notifies};
+  unsigned kept = 0;
+  for (unsigned h = 0; h < d->nheld; h++) {
+    if (d->held[h].q != qi) {
+      d->held[kept++] = d->held[h];
+    }
+  }
+  d->nheld = kept;
+  d->queue_resets++;
+}
+
+unsigned long vm_queue_resets(const struct vm_dev *d) {
+  return d->queue_resets;
 }
 
 static struct vm_queue *selected(struct vm_dev *d, const char *reg) {

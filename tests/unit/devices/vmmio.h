@@ -117,6 +117,12 @@ void vm_answer_held(struct vm_dev *d);
 void vm_violation(struct vm_dev *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Per-queue reset (virtio 1.2 §2.6.1), for transports that have one (the
+ * virtio-pci model's queue_reset): queue `q` alone back to its reset
+ * state, disabled, its held chains dropped; the others keep running. */
+void vm_queue_reset(struct vm_dev *d, unsigned q);
+unsigned long vm_queue_resets(const struct vm_dev *d);
+
 /* ---- what the driver did ----------------------------------------------- */
 uint32_t vm_status(const struct vm_dev *d);
 uint64_t vm_driver_features(const struct vm_dev *d);

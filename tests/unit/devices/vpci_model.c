@@ -44,8 +44,12 @@ static unsigned width_of(unsigned off) {
       off == VIRTIO_PCI_COMMON_CFGGENERATION) {
     return 1;
   }
-  return off < VIRTIO_PCI_COMMON_Q_DESCLO ? 2 : 4;
+  return off < VIRTIO_PCI_COMMON_Q_DESCLO || off >= VIRTIO_PCI_COMMON_Q_NDATA
+             ? 2
+             : 4;
 }
+
+static uint32_t queue_reset_read(struct vpci *v, unsigned q);
 
 static uint32_t common_read(struct vpci *v, unsigned off) {
   unsigned q = v->queue_sel < VM_QUEUES ? v->queue_sel : 0;
@@ -72,13 +76,59 @@ static uint32_t common_read(struct vpci *v, unsigned off) {
     return rd(v, VIRTIO_MMIO_QUEUE_READY);
   case VIRTIO_PCI_COMMON_Q_NOFF:
     return v->notify_off_override != 0 ? v->notify_off_override : v->queue_sel;
+  case VIRTIO_PCI_COMMON_Q_RESET:
+    return v->queue_sel < v->num_queues ? queue_reset_read(v, q) : 0;
   default:
     return 0; /* the queue addresses read back as written is not needed */
   }
 }
 
+/* §4.1.4.3.1 (virtio-spec issue 139's polarity, as QEMU 7.2): 1 written
+ * to queue_reset (only with RING_RESET negotiated) resets the selected
+ * queue; queue_reset reads 1 while that goes on and 0, with queue_enable
+ * 0, once it is done. A stuck device never finishes and keeps the
+ * queue's rings. */
+static void queue_reset(struct vpci *v, uint32_t val) {
+  unsigned q = v->queue_sel;
+  if (val != 1 || q >= v->num_queues || q >= VM_QUEUES ||
+      (vm_driver_features(v->vm) & ((uint64_t)1 << 40)) == 0) {
+    v->bad_accesses++;
+    return;
+  }
+  v->queue_reset_writes++;
+  v->queue_reset[q] = 1;
+  v->reset_pending[q] = v->queue_reset_reads + 1;
+}
+
+/* A read of queue_reset: the pending reset finishes after
+ * `queue_reset_reads` reads (never when stuck). */
+static uint32_t queue_reset_read(struct vpci *v, unsigned q) {
+  if (v->reset_pending[q] != 0 && !v->stuck_queue_reset &&
+      --v->reset_pending[q] == 0) {
+    vm_queue_reset(v->vm, q);
+    wr(v, VIRTIO_MMIO_QUEUE_SEL, q);
+    v->queue_size[q] = (uint16_t)rd(v, VIRTIO_MMIO_QUEUE_NUM_MAX);
+    v->queue_reset[q] = 0;
+  }
+  return v->queue_reset[q];
+}
+
+/* §4.1.4.3.2: nothing of a queue changes before its reset reads done. */
+static bool reset_pending(struct vpci *v) {
+  if (v->queue_sel < VM_QUEUES && v->reset_pending[v->queue_sel] != 0) {
+    v->writes_during_reset++;
+    return true;
+  }
+  return false;
+}
+
 static void common_write(struct vpci *v, unsigned off, uint32_t val) {
   int reg = queue_addr_reg(off);
+  if ((reg >= 0 || off == VIRTIO_PCI_COMMON_Q_SIZE ||
+       off == VIRTIO_PCI_COMMON_Q_ENABLE) &&
+      reset_pending(v)) {
+    return;
+  }
   if (reg >= 0) {
     wr(v, (unsigned)reg, val);
     return;
@@ -123,6 +173,9 @@ static void common_write(struct vpci *v, unsigned off, uint32_t val) {
   case VIRTIO_PCI_COMMON_Q_ENABLE:
     wr(v, VIRTIO_MMIO_QUEUE_READY, val);
     break;
+  case VIRTIO_PCI_COMMON_Q_RESET:
+    queue_reset(v, val);
+    break;
   default:
     v->bad_accesses++; /* read-only or outside the structure */
     break;
@@ -132,7 +185,7 @@ static void common_write(struct vpci *v, unsigned off, uint32_t val) {
 static uint32_t bar_read(void *ctx, size_t offset, unsigned width) {
   struct vpci *v = ctx;
   if (offset < VPCI_ISR) {
-    if (offset >= VIRTIO_PCI_COMMON_SIZE ||
+    if (offset >= VIRTIO_PCI_COMMON_RESET_SIZE ||
         width != width_of((unsigned)offset)) {
       v->bad_accesses++;
       return 0;
@@ -156,7 +209,7 @@ static uint32_t bar_read(void *ctx, size_t offset, unsigned width) {
 static void bar_write(void *ctx, size_t offset, unsigned width, uint32_t val) {
   struct vpci *v = ctx;
   if (offset < VPCI_ISR) {
-    if (offset >= VIRTIO_PCI_COMMON_SIZE ||
+    if (offset >= VIRTIO_PCI_COMMON_RESET_SIZE ||
         width != width_of((unsigned)offset)) {
       v->bad_accesses++;
       return;

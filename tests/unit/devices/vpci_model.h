@@ -4,7 +4,8 @@
  * multiplier of 4, a 16 KiB 64-bit prefetchable BAR), in front of a
  * device model of vmmio.h: every common-configuration access becomes the
  * virtio-mmio register access with the same meaning, so the GPU and rng
- * models serve both transports. Knobs make it lie. */
+ * models serve both transports. queue_reset (§4.1.4.3, with RING_RESET
+ * negotiated) becomes vm_queue_reset on that queue. Knobs make it lie. */
 #ifndef TESTS_DEVICES_VPCI_MODEL_H
 #define TESTS_DEVICES_VPCI_MODEL_H
 
@@ -28,6 +29,14 @@ struct vpci {
   uint16_t queue_size[VM_QUEUES];
   uint16_t queue_msix[VM_QUEUES];
   uint16_t config_msix;
+  uint16_t queue_reset[VM_QUEUES]; /* §4.1.4.3 queue_reset: 1 = ongoing */
+  unsigned reset_pending[VM_QUEUES];
+  /* A queue reset reads done (0) only at the n+1-th read of queue_reset
+   * after the 1 is written; stuck: never (the device keeps the rings). */
+  unsigned queue_reset_reads;
+  bool stuck_queue_reset;
+  unsigned queue_reset_writes;  /* 1s written to queue_reset */
+  unsigned writes_during_reset; /* queue fields written before it read 1 */
   uint16_t notify_off_override; /* non-zero: every queue_notify_off */
   unsigned bad_accesses;        /* wrong width or offset */
   unsigned bad_notifies;        /* notify value not the queue's index */
