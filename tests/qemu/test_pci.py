@@ -237,7 +237,7 @@ def test_rng_queue_reset(build, artifacts, arch):
     the new rings the log names, with fresh indices (one request), the
     device never reset or broken."""
     out = build("qemu_virt_" + arch)
-    sock_path = os.path.join(artifacts, "egd.sock")
+    sock_path = qemu.socket_path(artifacts, "egd.sock")
     extra = ["-chardev", "socket,id=egd,path=%s,server=on,wait=off" % sock_path,
              "-object", "rng-egd,id=egd0,chardev=egd",
              "-device", "virtio-rng-pci,rng=egd0"]
