@@ -68,7 +68,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 
 /* What the BARs hold: the input's tail, repeated; the last writes are
  * kept (a short list: the transport writes little). */
-#define BAR_BYTES 0x4000u
 #define WRITES_KEPT 64
 struct bar_mem {
   unsigned fn;
@@ -208,7 +207,8 @@ static struct window locate(const struct pci_function *f, unsigned fi,
   for (unsigned b = 0; b < PCI_BARS; b++) {
     const struct pci_model_fn *mf = &model.fns[f->dev * 8 + f->fn];
     const volatile uint8_t *va = mf->bar_va[b];
-    if (va != NULL && r->base >= va && (size_t)(r->base - va) < BAR_BYTES) {
+    if (va != NULL && r->base >= va &&
+        (uint64_t)(r->base - va) < f->bars[b].size) {
       w.bar = (int)b;
       w.start = (size_t)(r->base - va);
       w.len = r->length;
