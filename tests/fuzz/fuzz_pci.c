@@ -209,7 +209,8 @@ static struct window locate(const struct pci_function *f, unsigned fi,
   for (unsigned b = 0; b < PCI_BARS; b++) {
     const struct pci_model_fn *mf = &model.fns[f->dev * 8 + f->fn];
     const volatile uint8_t *va = mf->bar_va[b];
-    if (va != NULL && r->base >= va && (size_t)(r->base - va) < BAR_BYTES) {
+    if (va != NULL && r->base >= va &&
+        (uint64_t)(r->base - va) < f->bars[b].size) {
       w.bar = (int)b;
       w.start = (size_t)(r->base - va);
       w.len = r->length;
