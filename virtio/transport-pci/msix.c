@@ -45,7 +45,10 @@ static rl_status setup(struct virtio_pci_device *p, char *why,
   uint16_t ctrl = pci_cfg_read16(fn, cap + PCI_MSIX_CTRL);
   uint32_t table = pci_cfg_read32(fn, cap + PCI_MSIX_TABLE);
   unsigned size = (ctrl & PCI_MSIX_CTRL_SIZE) + 1u;
-  unsigned queues = RL_MIN((unsigned)p->num_queues, VIRTIO_MAX_QUEUES);
+  unsigned queues = p->num_queues;
+  if (queues > VIRTIO_MAX_QUEUES) {
+    queues = VIRTIO_MAX_QUEUES;
+  }
   unsigned want = 1 + queues;
   if (size < want) {
     (void)rl_snprintf(why, why_size, "MSI-X table has %u entries, %u needed",
@@ -120,9 +123,10 @@ static void vector_handler(void *ctx) {
   }
 }
 
-static char pin_name(const struct virtio_pci_device *p) {
+static const char *pin_name(const struct virtio_pci_device *p) {
+  static const char *const names[] = {"?", "A", "B", "C", "D"};
   unsigned pin = p->fn->interrupt_pin;
-  return pin >= 1 && pin <= 4 ? (char)('A' + pin - 1) : '?';
+  return names[pin <= 4 ? pin : 0];
 }
 
 static rl_status intx_on(struct virtio_pci_device *p) {
@@ -134,7 +138,7 @@ static rl_status intx_on(struct virtio_pci_device *p) {
   if (st == RL_OK) {
     p->msix.intx = true;
     klog(LOG_INFO,
-         "%s: interrupts: INTx pin %c, irq %u (MSI-X unavailable: "
+         "%s: interrupts: INTx pin %s, irq %u (MSI-X unavailable: "
          "%s)\n",
          dev->name, pin_name(p), dev->irq, p->msix.why);
   }
