@@ -179,6 +179,39 @@ def test_pci_msix_rng_and_gpu(build, artifacts):
                      r"\(notifications 1, interrupts 1\)", log), log
 
 
+@pytest.mark.parametrize("aia,msix", [("aplic-imsic", True), ("aplic", False)])
+def test_pci_riscv64_aia(build, artifacts, aia, msix):
+    """riscv64 with the AIA: with aia=aplic-imsic the bridge's msi-parent
+    is the S-level IMSIC, and the GPU and the rng get MSI-X vectors there
+    (identities above the APLIC's 96 sources); QEMU sees MSI-X enabled and
+    unmasked on both functions (while it is, QEMU signals only through the
+    vectors, never INTx: virtio_pci_notify) and the hart takes supervisor
+    external interrupts. With aia=aplic (direct) there is no MSI
+    controller: INTx, and the log says why."""
+    out = build("qemu_virt_riscv64")
+    log, (png,), stderr = boot_and_dump(
+        "riscv64", out, artifacts, ",addr=0x2",
+        ["-machine", "aia=" + aia, "-device", "virtio-rng-pci,addr=0x3"],
+        trace=["riscv_trap", "msix_write_config"], device="virtio-gpu-pci")
+    check_boot_picture(png, 1280, 800, artifacts, log,
+                       header("riscv64", log, "split", 1280, 800))
+    assert re.search(r"riscv_trap hart:\d+, async:1, cause:9,", stderr), \
+        "no supervisor external interrupt in QEMU's trace"
+    assert re.search(r"virtio-rng@pci-00:03.0: 16 bytes of entropy: [0-9a-f]{32} "
+                     r"\(notifications 1, interrupts 1\)", log), log
+    if msix:
+        for name in ("virtio-gpu", "virtio-rng"):
+            config, queues = msix_irqs(log, name)
+            assert all(96 < i < 255 for i in [config] + queues), (name, config, queues)
+            assert re.search(r"msix_write_config dev %s-pci enabled 1 masked 0" % name,
+                             stderr), "QEMU never saw MSI-X enabled on the %s" % name
+    else:
+        assert re.search(r"virtio-gpu@pci-00:02.0: interrupts: INTx pin A, irq \d+ "
+                         r"\(MSI-X unavailable: the bridge names no MSI controller\)",
+                         log), log
+        assert not re.search(r"msix_write_config dev \S+ enabled 1", stderr)
+
+
 def test_pci_highmem_off(build, artifacts):
     """aarch64 with highmem=off: the ECAM at 0x3f00_0000 (16 buses), no
     64-bit window: the 64-bit BARs go to the 32-bit one."""
