@@ -6,7 +6,8 @@
  * and the irq number whose handlers run when it does: register and enable
  * it with arch/irq.h as any other line. aarch64: GICv2m frames (one SPI
  * per vector, edge-triggered); GICv3 ITS is not supported yet. riscv64:
- * not yet. Host: a fake controller for unit tests (arch_host.h). */
+ * identities of the S-level IMSIC (aia=aplic-imsic). Host: a fake
+ * controller for unit tests (arch_host.h). */
 #ifndef ARCH_MSI_H
 #define ARCH_MSI_H
 
