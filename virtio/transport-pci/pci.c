@@ -318,8 +318,9 @@ rl_status virtio_pci_device_init(struct virtio_pci_device *p,
   dev->dma.coherent = fn->host->dma_coherent;
   dev->legacy = false;
   p->num_queues = arch_mmio_read16(common(dev, VIRTIO_PCI_COMMON_NUMQ));
-  /* No configuration vector until the driver's negotiation sets it. */
+  /* Config changes through INTx too, not through an MSI-X vector. */
   arch_mmio_write16(common(dev, VIRTIO_PCI_COMMON_MSIX), VIRTIO_PCI_NO_VECTOR);
+  /* (Until msix.c sets up its vectors: from set_features.) */
   uint32_t cells[8];
   size_t n;
   if ((st = pci_intx_spec(fn, cells, RL_ARRAY_SIZE(cells), &n)) != RL_OK ||

@@ -309,7 +309,7 @@ static uint16_t command_of(const struct vpci *v) {
   return (uint16_t)(v->fn->cfg[PCI_COMMAND] | v->fn->cfg[PCI_COMMAND + 1] << 8);
 }
 
-static void expect_log(const char *what) {
+static void msix_log_has(const char *what) {
   if (strstr(host_log_tail(), what) == NULL) {
     fail_msg("log lacks \"%s\":\n%s", what, host_log_tail());
   }
@@ -376,8 +376,8 @@ static void test_rng_msix(void **state) {
   (void)state;
   struct rng_world r;
   rng_start(&r, 2, NULL);
-  expect_log("virtio-rng@pci-00:01.0: interrupts: MSI-X (2 vectors: config + "
-             "1 queue, irqs 960-961)");
+  msix_log_has("virtio-rng@pci-00:01.0: interrupts: MSI-X (2 vectors: config + "
+               "1 queue, irqs 960-961)");
   struct vpci *v = r.v;
   assert_int_equal(vpci_msix_control(v) &
                        (PCI_MSIX_CTRL_ENABLE | PCI_MSIX_CTRL_MASKALL),
@@ -432,8 +432,8 @@ static void test_gpu_msix(void **state) {
   if (st != RL_OK) {
     fail_msg("probe: %s; log:\n%s", rl_status_str(st), host_log_tail());
   }
-  expect_log("virtio-gpu@pci-00:02.0: interrupts: MSI-X (3 vectors: config + "
-             "2 queues");
+  msix_log_has("virtio-gpu@pci-00:02.0: interrupts: MSI-X (3 vectors: config + "
+               "2 queues");
   struct gpu *g = gpu_get(0);
   assert_int_equal(gpu_present(g), RL_OK);
   const struct fb_surface *s = gpu_surface(g, 0);
@@ -472,7 +472,7 @@ static void expect_intx(unsigned entries, void (*edit)(struct vpci *v),
                  "virtio-rng@pci-00:01.0: interrupts: INTx pin A, irq %u "
                  "(MSI-X unavailable: %s)",
                  intx_irq(1), reason);
-  expect_log(want);
+  msix_log_has(want);
   assert_int_equal(r.v->msix_messages, 0);
   assert_int_equal(r.v->intx_raised, 2);
   assert_int_equal(arch_irq_count(intx_irq(1)), 2);

@@ -18,6 +18,15 @@ static void wr(struct vpci *v, unsigned reg, uint32_t val) {
   arch_mmio_write32(v->regs + reg, val);
 }
 
+/* §4.1.5.1.2: a vector the device cannot use reads back NO_VECTOR (QEMU:
+ * one past its table, or the knob's). */
+static uint16_t accept_vector(const struct vpci *v, uint32_t val) {
+  if (val >= v->msix_entries || val == v->refuse_vector) {
+    return VIRTIO_PCI_NO_VECTOR;
+  }
+  return (uint16_t)val;
+}
+
 /* The 64-bit queue address halves: the virtio-mmio register of each. */
 static int queue_addr_reg(unsigned off) {
   switch (off) {
@@ -77,15 +86,6 @@ static uint32_t common_read(struct vpci *v, unsigned off) {
   default:
     return 0; /* the queue addresses read back as written is not needed */
   }
-}
-
-/* §4.1.5.1.2: a vector the device cannot use reads back NO_VECTOR (QEMU:
- * one past its table, or the knob's). */
-static uint16_t accept_vector(const struct vpci *v, uint32_t val) {
-  if (val >= v->msix_entries || val == v->refuse_vector) {
-    return VIRTIO_PCI_NO_VECTOR;
-  }
-  return (uint16_t)val;
 }
 
 static void common_write(struct vpci *v, unsigned off, uint32_t val) {
