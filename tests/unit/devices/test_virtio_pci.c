@@ -127,182 +127,6 @@ static void world_free(struct world *w) {
   free(w);
 }
 
-static void test_rng_over_pci(void **state) {
-  (void)state;
-  struct world *w = world_new();
-  struct rng_model_config rc = {.version = 2, .irq = intx_irq(1), .pa = 0x1};
-  struct rng_model *rm = rng_model_create(&rc);
-  struct vpci *v = vpci_add(&w->model, 1, rng_model_vm(rm), 4, 1);
-  const struct pci_function *fn = enumerate(w, 1);
-  assert_int_equal(virtio_pci_device_id(fn), 4);
-  struct virtio_pci_device p;
-  assert_int_equal(virtio_pci_device_init(&p, fn), RL_OK);
-  assert_int_equal(p.dev.irq, intx_irq(1));
-  assert_string_equal(p.dev.name, "virtio-rng@pci-00:01.0");
-  p.dev.driver = &virtio_rng_driver;
-  assert_int_equal(virtio_rng_driver.probe(&p.dev), RL_OK);
-  uint8_t buf[32];
-  size_t got;
-  assert_int_equal(rng_read(rng_get(0), buf, sizeof(buf), &got), RL_OK);
-  uint32_t len;
-  uint32_t offered;
-  const uint8_t *want = rng_model_last(rm, &len, &offered);
-  assert_int_equal(got, len);
-  assert_memory_equal(buf, want, got);
-  /* The probe's read and this one completed through INTx and the ISR,
-   * one notify each. */
-  assert_int_equal(vm_interrupts(rng_model_vm(rm)), 2);
-  assert_int_equal(vm_notifies(rng_model_vm(rm), 0), 2);
-  assert_int_equal(v->bad_accesses, 0);
-  assert_int_equal(v->bad_notifies, 0);
-  (void)virtio_device_reset(&p.dev);
-  rng_remove(&p.dev);
-  virtio_device_release(&p.dev);
-  vpci_free(v);
-  rng_model_destroy(rm);
-  world_free(w);
-}
-
-static void test_gpu_over_pci(void **state) {
-  (void)state;
-  struct world *w = world_new();
-  struct gpu_model_config gc = {
-      .version = 2,
-      .edid = true,
-      .num_scanouts = 1,
-      .scanout = {{.enabled = true, .width = 320, .height = 200}},
-      .irq = intx_irq(2),
-      .pa = 0x2,
-  };
-  struct gpu_model *gm = gpu_model_create(&gc);
-  struct vpci *v = vpci_add(&w->model, 2, gpu_model_vm(gm), 16, 2);
-  const struct pci_function *fn = enumerate(w, 2);
-  struct virtio_pci_device p;
-  assert_int_equal(virtio_pci_device_init(&p, fn), RL_OK);
-  p.dev.driver = &virtio_gpu_driver;
-  rl_status st = virtio_gpu_driver.probe(&p.dev);
-  if (st != RL_OK) {
-    fail_msg("probe: %s; log:\n%s", rl_status_str(st), host_log_tail());
-  }
-  struct gpu *g = gpu_get(0);
-  assert_int_equal(gpu_present(g), RL_OK);
-  const struct fb_surface *s = gpu_surface(g, 0);
-  assert_non_null(s);
-  struct gm_rect r;
-  uint32_t id = gpu_model_scanout(gm, 0, &r);
-  assert_int_not_equal(id, 0);
-  assert_int_equal(r.w, 320);
-  assert_int_equal(r.h, 200);
-  const struct gm_resource *res = gpu_model_resource(gm, id);
-  assert_non_null(res);
-  for (uint32_t y = 0; y < s->height; y++) {
-    assert_memory_equal(res->pixels + (size_t)y * res->width, fb_row(s, y),
-                        (size_t)s->width * 4);
-  }
-  assert_int_equal(v->bad_accesses, 0);
-  assert_int_equal(v->bad_notifies, 0);
-  (void)virtio_device_reset(&p.dev);
-  gpu_remove(&p.dev);
-  virtio_device_release(&p.dev);
-  vpci_free(v);
-  gpu_model_destroy(gm);
-  world_free(w);
-}
-
-/* A function whose capabilities lie is refused at init, with what is
- * wrong in the log. `edit` breaks the function after it is set up. */
-static void expect_refused(void (*edit)(struct pci_model_fn *f), rl_status want,
-                           const char *message) {
-  struct world *w = world_new();
-  struct rng_model_config rc = {.version = 2, .irq = intx_irq(1), .pa = 0x1};
-  struct rng_model *rm = rng_model_create(&rc);
-  struct vpci *v = vpci_add(&w->model, 1, rng_model_vm(rm), 4, 1);
-  edit(v->fn);
-  const struct pci_function *fn = enumerate(w, 1);
-  struct virtio_pci_device p;
-  host_log_clear();
-  assert_int_equal(virtio_pci_device_init(&p, fn), want);
-  if (strstr(host_log_tail(), message) == NULL) {
-    fail_msg("log lacks \"%s\":\n%s", message, host_log_tail());
-  }
-  vpci_free(v);
-  rng_model_destroy(rm);
-  world_free(w);
-}
-
-static void drop_common(struct pci_model_fn *f) {
-  f->cfg[0x43] = 0x7f; /* the common capability's cfg_type: unknown */
-}
-static void common_outside_bar(struct pci_model_fn *f) {
-  pci_model_set32(f, 0x48, VPCI_BAR_SIZE - 0x10); /* offset; length 4 KiB */
-}
-static void notify_in_io_bar(struct pci_model_fn *f) {
-  f->cfg[0x74] = 0; /* the notify capability names BAR 0 (none) */
-}
-static void short_notify_cap(struct pci_model_fn *f) {
-  f->cfg[0x72] = 16; /* cap_len without notify_off_multiplier */
-}
-static void cap_loop(struct pci_model_fn *f) {
-  f->cfg[0x71] = 0x40; /* the last capability points at the first */
-}
-
-static void test_refusals(void **state) {
-  (void)state;
-  expect_refused(drop_common, RL_ERR_NOT_SUPPORTED,
-                 "no common capability: not a modern virtio-pci device");
-  expect_refused(common_outside_bar, RL_ERR_BAD_FORMAT,
-                 "common capability at 0x40 points outside its BAR");
-  expect_refused(notify_in_io_bar, RL_ERR_BAD_FORMAT,
-                 "notify capability at 0x70 points outside its BAR");
-  expect_refused(short_notify_cap, RL_ERR_BAD_FORMAT,
-                 "notify capability at 0x70 is 16 bytes");
-  expect_refused(cap_loop, RL_ERR_BAD_FORMAT, "capability list is malformed");
-}
-
-/* queue_notify_off beyond the notify structure: the queue is refused,
- * the probe fails with the reason, nothing is written out of bounds. */
-static void test_notify_offset_out_of_range(void **state) {
-  (void)state;
-  struct world *w = world_new();
-  struct rng_model_config rc = {.version = 2, .irq = intx_irq(1), .pa = 0x1};
-  struct rng_model *rm = rng_model_create(&rc);
-  struct vpci *v = vpci_add(&w->model, 1, rng_model_vm(rm), 4, 1);
-  v->notify_off_override = 0x400; /* * 4 = 4 KiB: one past the end */
-  const struct pci_function *fn = enumerate(w, 1);
-  struct virtio_pci_device p;
-  assert_int_equal(virtio_pci_device_init(&p, fn), RL_OK);
-  p.dev.driver = &virtio_rng_driver;
-  host_log_clear();
-  assert_int_not_equal(virtio_rng_driver.probe(&p.dev), RL_OK);
-  if (strstr(host_log_tail(), "notify offset 0x1000 is outside") == NULL) {
-    fail_msg("log:\n%s", host_log_tail());
-  }
-  assert_int_equal(v->bad_accesses, 0);
-  (void)virtio_device_reset(&p.dev);
-  rng_remove(&p.dev);
-  virtio_device_release(&p.dev);
-  vpci_free(v);
-  rng_model_destroy(rm);
-  world_free(w);
-}
-
-/* A transitional device (0x1000 + n) names its virtio id in the
- * subsystem id; other vendors and ids are not virtio. */
-static void test_device_ids(void **state) {
-  (void)state;
-  struct pci_host h = {0};
-  struct pci_function f = {
-      .host = &h, .vendor_id = 0x1af4, .device_id = 0x1005, .subsystem_id = 4};
-  assert_int_equal(virtio_pci_device_id(&f), 4);
-  f.device_id = 0x1050;
-  assert_int_equal(virtio_pci_device_id(&f), 16);
-  f.device_id = 0x1080;
-  assert_int_equal(virtio_pci_device_id(&f), 0);
-  f.vendor_id = 0x8086;
-  f.device_id = 0x1050;
-  assert_int_equal(virtio_pci_device_id(&f), 0);
-}
-
 /* ---- MSI-X ---------------------------------------------------------- */
 
 static uint16_t command_of(const struct vpci *v) {
@@ -509,16 +333,192 @@ static void test_msix_fallbacks(void **state) {
               "MSI-X table (BAR 1 offset 0xff8) is outside its BAR");
 }
 
+static void test_rng_over_pci(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct rng_model_config rc = {.version = 2, .irq = intx_irq(1), .pa = 0x1};
+  struct rng_model *rm = rng_model_create(&rc);
+  struct vpci *v = vpci_add(&w->model, 1, rng_model_vm(rm), 4, 1);
+  const struct pci_function *fn = enumerate(w, 1);
+  assert_int_equal(virtio_pci_device_id(fn), 4);
+  struct virtio_pci_device p;
+  assert_int_equal(virtio_pci_device_init(&p, fn), RL_OK);
+  assert_int_equal(p.dev.irq, intx_irq(1));
+  assert_string_equal(p.dev.name, "virtio-rng@pci-00:01.0");
+  p.dev.driver = &virtio_rng_driver;
+  assert_int_equal(virtio_rng_driver.probe(&p.dev), RL_OK);
+  uint8_t buf[32];
+  size_t got;
+  assert_int_equal(rng_read(rng_get(0), buf, sizeof(buf), &got), RL_OK);
+  uint32_t len;
+  uint32_t offered;
+  const uint8_t *want = rng_model_last(rm, &len, &offered);
+  assert_int_equal(got, len);
+  assert_memory_equal(buf, want, got);
+  /* The probe's read and this one completed through INTx and the ISR,
+   * one notify each. */
+  assert_int_equal(vm_interrupts(rng_model_vm(rm)), 2);
+  assert_int_equal(vm_notifies(rng_model_vm(rm), 0), 2);
+  assert_int_equal(v->bad_accesses, 0);
+  assert_int_equal(v->bad_notifies, 0);
+  (void)virtio_device_reset(&p.dev);
+  rng_remove(&p.dev);
+  virtio_device_release(&p.dev);
+  vpci_free(v);
+  rng_model_destroy(rm);
+  world_free(w);
+}
+
+static void test_gpu_over_pci(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct gpu_model_config gc = {
+      .version = 2,
+      .edid = true,
+      .num_scanouts = 1,
+      .scanout = {{.enabled = true, .width = 320, .height = 200}},
+      .irq = intx_irq(2),
+      .pa = 0x2,
+  };
+  struct gpu_model *gm = gpu_model_create(&gc);
+  struct vpci *v = vpci_add(&w->model, 2, gpu_model_vm(gm), 16, 2);
+  const struct pci_function *fn = enumerate(w, 2);
+  struct virtio_pci_device p;
+  assert_int_equal(virtio_pci_device_init(&p, fn), RL_OK);
+  p.dev.driver = &virtio_gpu_driver;
+  rl_status st = virtio_gpu_driver.probe(&p.dev);
+  if (st != RL_OK) {
+    fail_msg("probe: %s; log:\n%s", rl_status_str(st), host_log_tail());
+  }
+  struct gpu *g = gpu_get(0);
+  assert_int_equal(gpu_present(g), RL_OK);
+  const struct fb_surface *s = gpu_surface(g, 0);
+  assert_non_null(s);
+  struct gm_rect r;
+  uint32_t id = gpu_model_scanout(gm, 0, &r);
+  assert_int_not_equal(id, 0);
+  assert_int_equal(r.w, 320);
+  assert_int_equal(r.h, 200);
+  const struct gm_resource *res = gpu_model_resource(gm, id);
+  assert_non_null(res);
+  for (uint32_t y = 0; y < s->height; y++) {
+    assert_memory_equal(res->pixels + (size_t)y * res->width, fb_row(s, y),
+                        (size_t)s->width * 4);
+  }
+  assert_int_equal(v->bad_accesses, 0);
+  assert_int_equal(v->bad_notifies, 0);
+  (void)virtio_device_reset(&p.dev);
+  gpu_remove(&p.dev);
+  virtio_device_release(&p.dev);
+  vpci_free(v);
+  gpu_model_destroy(gm);
+  world_free(w);
+}
+
+/* A function whose capabilities lie is refused at init, with what is
+ * wrong in the log. `edit` breaks the function after it is set up. */
+static void expect_refused(void (*edit)(struct pci_model_fn *f), rl_status want,
+                           const char *message) {
+  struct world *w = world_new();
+  struct rng_model_config rc = {.version = 2, .irq = intx_irq(1), .pa = 0x1};
+  struct rng_model *rm = rng_model_create(&rc);
+  struct vpci *v = vpci_add(&w->model, 1, rng_model_vm(rm), 4, 1);
+  edit(v->fn);
+  const struct pci_function *fn = enumerate(w, 1);
+  struct virtio_pci_device p;
+  host_log_clear();
+  assert_int_equal(virtio_pci_device_init(&p, fn), want);
+  if (strstr(host_log_tail(), message) == NULL) {
+    fail_msg("log lacks \"%s\":\n%s", message, host_log_tail());
+  }
+  vpci_free(v);
+  rng_model_destroy(rm);
+  world_free(w);
+}
+
+static void drop_common(struct pci_model_fn *f) {
+  f->cfg[0x43] = 0x7f; /* the common capability's cfg_type: unknown */
+}
+static void common_outside_bar(struct pci_model_fn *f) {
+  pci_model_set32(f, 0x48, VPCI_BAR_SIZE - 0x10); /* offset; length 4 KiB */
+}
+static void notify_in_io_bar(struct pci_model_fn *f) {
+  f->cfg[0x74] = 0; /* the notify capability names BAR 0 (none) */
+}
+static void short_notify_cap(struct pci_model_fn *f) {
+  f->cfg[0x72] = 16; /* cap_len without notify_off_multiplier */
+}
+static void cap_loop(struct pci_model_fn *f) {
+  f->cfg[0x71] = 0x40; /* the last capability points at the first */
+}
+
+static void test_refusals(void **state) {
+  (void)state;
+  expect_refused(drop_common, RL_ERR_NOT_SUPPORTED,
+                 "no common capability: not a modern virtio-pci device");
+  expect_refused(common_outside_bar, RL_ERR_BAD_FORMAT,
+                 "common capability at 0x40 points outside its BAR");
+  expect_refused(notify_in_io_bar, RL_ERR_BAD_FORMAT,
+                 "notify capability at 0x70 points outside its BAR");
+  expect_refused(short_notify_cap, RL_ERR_BAD_FORMAT,
+                 "notify capability at 0x70 is 16 bytes");
+  expect_refused(cap_loop, RL_ERR_BAD_FORMAT, "capability list is malformed");
+}
+
+/* queue_notify_off beyond the notify structure: the queue is refused,
+ * the probe fails with the reason, nothing is written out of bounds. */
+static void test_notify_offset_out_of_range(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct rng_model_config rc = {.version = 2, .irq = intx_irq(1), .pa = 0x1};
+  struct rng_model *rm = rng_model_create(&rc);
+  struct vpci *v = vpci_add(&w->model, 1, rng_model_vm(rm), 4, 1);
+  v->notify_off_override = 0x400; /* * 4 = 4 KiB: one past the end */
+  const struct pci_function *fn = enumerate(w, 1);
+  struct virtio_pci_device p;
+  assert_int_equal(virtio_pci_device_init(&p, fn), RL_OK);
+  p.dev.driver = &virtio_rng_driver;
+  host_log_clear();
+  assert_int_not_equal(virtio_rng_driver.probe(&p.dev), RL_OK);
+  if (strstr(host_log_tail(), "notify offset 0x1000 is outside") == NULL) {
+    fail_msg("log:\n%s", host_log_tail());
+  }
+  assert_int_equal(v->bad_accesses, 0);
+  (void)virtio_device_reset(&p.dev);
+  rng_remove(&p.dev);
+  virtio_device_release(&p.dev);
+  vpci_free(v);
+  rng_model_destroy(rm);
+  world_free(w);
+}
+
+/* A transitional device (0x1000 + n) names its virtio id in the
+ * subsystem id; other vendors and ids are not virtio. */
+static void test_device_ids(void **state) {
+  (void)state;
+  struct pci_host h = {0};
+  struct pci_function f = {
+      .host = &h, .vendor_id = 0x1af4, .device_id = 0x1005, .subsystem_id = 4};
+  assert_int_equal(virtio_pci_device_id(&f), 4);
+  f.device_id = 0x1050;
+  assert_int_equal(virtio_pci_device_id(&f), 16);
+  f.device_id = 0x1080;
+  assert_int_equal(virtio_pci_device_id(&f), 0);
+  f.vendor_id = 0x8086;
+  f.device_id = 0x1050;
+  assert_int_equal(virtio_pci_device_id(&f), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rng_msix),
+      cmocka_unit_test(test_gpu_msix),
+      cmocka_unit_test(test_msix_fallbacks),
       cmocka_unit_test(test_rng_over_pci),
       cmocka_unit_test(test_gpu_over_pci),
       cmocka_unit_test(test_refusals),
       cmocka_unit_test(test_notify_offset_out_of_range),
       cmocka_unit_test(test_device_ids),
-      cmocka_unit_test(test_rng_msix),
-      cmocka_unit_test(test_gpu_msix),
-      cmocka_unit_test(test_msix_fallbacks),
   };
   if (klog_add_sink(capture, NULL) != RL_OK) {
     return 1;
