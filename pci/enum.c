@@ -344,3 +344,38 @@ rl_status pci_intx_spec(const struct pci_function *f, uint32_t *cells,
   }
   return off == map.len ? RL_ERR_NOT_FOUND : RL_ERR_BAD_FORMAT;
 }
+
+rl_status pci_msi_controller(const struct pci_function *f, int *ctrl) {
+  const struct fdt *fdt = f->host->fdt;
+  int node = f->host->node;
+  /* PCI MSI binding (Linux's pci-msi.txt): msi-map is <rid-base
+   * msi-controller msi-base length>..., the requester id first masked
+   * with msi-map-mask; else msi-parent names one controller for all. */
+  uint32_t rid = (uint32_t)f->bus << 8 | (uint32_t)(f->dev << 3 | f->fn);
+  struct fdt_prop map;
+  if (fdt_get_prop(fdt, node, "msi-map", &map) == RL_OK) {
+    uint32_t mask = 0xffffu;
+    if (fdt_has_prop(fdt, node, "msi-map-mask") &&
+        fdt_get_u32(fdt, node, "msi-map-mask", &mask) != RL_OK) {
+      return RL_ERR_BAD_FORMAT;
+    }
+    rid &= mask;
+    const uint8_t *p = (const uint8_t *)map.data;
+    for (uint32_t off = 0; map.len - off >= 16; off += 16) {
+      uint32_t base = fdt_be32(p + off);
+      uint32_t len = fdt_be32(p + off + 12);
+      if (rid >= base && (uint64_t)rid - base < len) {
+        return fdt_find_phandle(fdt, fdt_be32(p + off + 4), ctrl) == RL_OK
+                   ? RL_OK
+                   : RL_ERR_BAD_FORMAT;
+      }
+    }
+    return RL_ERR_NOT_FOUND;
+  }
+  uint32_t phandle;
+  if (fdt_get_u32(fdt, node, "msi-parent", &phandle) == RL_OK) {
+    return fdt_find_phandle(fdt, phandle, ctrl) == RL_OK ? RL_OK
+                                                         : RL_ERR_BAD_FORMAT;
+  }
+  return RL_ERR_NOT_FOUND;
+}

@@ -48,6 +48,23 @@
 #define PCI_CAP_NEXT 1
 #define PCI_CAP_ID_VENDOR 0x09
 #define PCI_CAP_ID_MSIX 0x11
+/* MSI-X capability (PCI 3.0 §6.8.2): Message Control, then Table and
+ * PBA offset/BIR (BIR: the low 3 bits, the BAR). */
+#define PCI_MSIX_CTRL 2
+#define PCI_MSIX_TABLE 4
+#define PCI_MSIX_PBA 8
+#define PCI_MSIX_CAP_SIZE 12
+#define PCI_MSIX_CTRL_SIZE 0x07ffu /* table size - 1 */
+#define PCI_MSIX_CTRL_MASKALL 0x4000u
+#define PCI_MSIX_CTRL_ENABLE 0x8000u
+#define PCI_MSIX_BIR 0x7u
+/* One table entry (§6.8.2.8): address low/high, data, vector control. */
+#define PCI_MSIX_ENTRY_SIZE 16
+#define PCI_MSIX_ENTRY_ADDR_LO 0
+#define PCI_MSIX_ENTRY_ADDR_HI 4
+#define PCI_MSIX_ENTRY_DATA 8
+#define PCI_MSIX_ENTRY_CTRL 12
+#define PCI_MSIX_ENTRY_MASKED 0x1u
 #define PCI_CAP_FIRST 0x40 /* capabilities live in [0x40, 0x100) */
 #define PCI_CFG_SIZE 0x100 /* the conventional space every function has */
 

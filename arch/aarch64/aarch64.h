@@ -29,6 +29,10 @@ struct gic_ops {
 #define GIC_PRIORITY 0xa0 /* every line: one level, no preemption */
 #define GIC_PRIORITY_MASK 0xf0
 
+/* Edge-triggered (true) or level: a line the GIC driver knows, else
+ * RL_ERR_INVALID (msi_v2m.c). */
+rl_status aarch64_gic_set_edge(unsigned irq, bool edge);
+
 rl_status gicv3_init(const struct fdt *fdt, int node,
                      const struct gic_ops **ops);
 

@@ -174,6 +174,14 @@ rl_status arch_irq_from_dt(const uint32_t *cells, size_t ncells,
   return RL_OK;
 }
 
+rl_status aarch64_gic_set_edge(unsigned irq, bool edge) {
+  if (gic == NULL || irq < 32 || irq >= gic->nr_irqs) {
+    return RL_ERR_INVALID;
+  }
+  gic->set_edge(irq, edge);
+  return RL_OK;
+}
+
 rl_status arch_irq_enable(unsigned irq) {
   if (gic == NULL || irq >= gic->nr_irqs) {
     return RL_ERR_INVALID;

@@ -14,6 +14,7 @@
 #include <arch/mmio.h>
 #include <arch/time.h>
 #include <arch/vm.h>
+#include <lib/fmt.h>
 #include <lib/log.h>
 
 #include "irq_dt.h"
@@ -221,7 +222,26 @@ rl_status riscv_aplic_from_dt(const uint32_t *cells, size_t ncells,
   return st;
 }
 
+/* Identities above the APLIC's sources, for devices' own MSIs (msi.c);
+ * the top one is the genmsi self-test's. */
+static uint64_t msi_ids_used[(IMSIC_MAX_IDS + 1) / 64];
+static paddr_t msi_file; /* this hart's S-level interrupt file */
+
+static bool device_msi(unsigned irq) {
+  return is_msi() && irq > chip.nsources && irq < chip.nids &&
+         ((msi_ids_used[irq / 64] >> (irq % 64)) & 1u) != 0;
+}
+
 rl_status riscv_aplic_set_enable(unsigned irq, bool on) {
+  if (aplic != NULL && device_msi(irq)) {
+    /* A device's MSI: only the interrupt file's enable bit (AIA §3.8). */
+    if (on) {
+      imsic_set(IMSIC_EIE0 + imsic_word(irq), 1ul << (irq % 64));
+    } else {
+      imsic_clear(IMSIC_EIE0 + imsic_word(irq), 1ul << (irq % 64));
+    }
+    return RL_OK;
+  }
   if (aplic == NULL || irq == 0 || irq > chip.nsources) {
     return RL_ERR_INVALID;
   }
@@ -284,6 +304,80 @@ void riscv_aplic_dispatch(void) {
     }
     if (is_msi() && id <= chip.nsources) {
       msi_retrigger(id);
+    }
+  }
+}
+
+/* AIA §3.6: hart index i's S-level interrupt file is 4 KiB (times
+ * 2^guest-index-bits with guest files) after the previous one, from the
+ * IMSIC node's first reg; a device writes the identity there
+ * (seteipnum_le at offset 0). */
+static rl_status msi_file_addr(const struct fdt *fdt, char *why,
+                               size_t why_size) {
+  uint64_t base, size;
+  uint32_t guest_bits = 0;
+  rl_status st = fdt_get_reg(fdt, chip.imsic, 0, &base, &size);
+  if (st != RL_OK) {
+    (void)rl_snprintf(why, why_size, "IMSIC node has no reg");
+    return st;
+  }
+  if (fdt_has_prop(fdt, chip.imsic, "riscv,guest-index-bits") &&
+      (fdt_get_u32(fdt, chip.imsic, "riscv,guest-index-bits", &guest_bits) !=
+           RL_OK ||
+       guest_bits > 6)) {
+    (void)rl_snprintf(why, why_size, "IMSIC riscv,guest-index-bits is bad");
+    return RL_ERR_BAD_FORMAT;
+  }
+  uint64_t stride = (uint64_t)0x1000 << guest_bits;
+  uint64_t off = (uint64_t)chip.index * stride;
+  if (off + 0x1000 > size) {
+    (void)rl_snprintf(why, why_size,
+                      "hart index %u's interrupt file is past the IMSIC's "
+                      "first reg (groups: not yet)",
+                      chip.index);
+    return RL_ERR_NOT_SUPPORTED;
+  }
+  msi_file = base + off;
+  return RL_OK;
+}
+
+rl_status riscv_aplic_msi_alloc(const struct fdt *fdt, int ctrl, unsigned count,
+                                struct arch_msi_vector *out, char *why,
+                                size_t why_size) {
+  if (aplic == NULL || !is_msi() || ctrl != chip.imsic) {
+    (void)rl_snprintf(why, why_size,
+                      "MSI controller %s is not the S-level IMSIC this "
+                      "kernel's interrupts go to",
+                      fdt_node_name(fdt, ctrl));
+    return RL_ERR_NOT_SUPPORTED;
+  }
+  rl_status st;
+  if (msi_file == 0 && (st = msi_file_addr(fdt, why, why_size)) != RL_OK) {
+    return st;
+  }
+  unsigned got = 0;
+  for (unsigned id = chip.nsources + 1; id < chip.nids && got < count; id++) {
+    if (((msi_ids_used[id / 64] >> (id % 64)) & 1u) == 0) {
+      msi_ids_used[id / 64] |= (uint64_t)1 << (id % 64);
+      imsic_clear(IMSIC_EIE0 + imsic_word(id), 1ul << (id % 64));
+      out[got++] =
+          (struct arch_msi_vector){.address = msi_file, .data = id, .irq = id};
+    }
+  }
+  if (got < count) {
+    riscv_aplic_msi_free(out, got);
+    (void)rl_snprintf(why, why_size, "IMSIC: %u of %u identities free", got,
+                      count);
+    return RL_ERR_NO_SPACE;
+  }
+  return RL_OK;
+}
+
+void riscv_aplic_msi_free(const struct arch_msi_vector *v, unsigned count) {
+  for (unsigned i = 0; i < count; i++) {
+    if (device_msi(v[i].irq)) {
+      imsic_clear(IMSIC_EIE0 + imsic_word(v[i].irq), 1ul << (v[i].irq % 64));
+      msi_ids_used[v[i].irq / 64] &= ~((uint64_t)1 << (v[i].irq % 64));
     }
   }
 }

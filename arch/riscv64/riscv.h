@@ -2,6 +2,8 @@
 #ifndef ARCH_RISCV64_H
 #define ARCH_RISCV64_H
 
+#include <arch/msi.h>
+#include <devicetree/fdt.h>
 #include <ringlight/status.h>
 #include <ringlight/types.h>
 
@@ -49,6 +51,11 @@ rl_status riscv_aplic_from_dt(const uint32_t *cells, size_t ncells,
                               unsigned *irq);
 rl_status riscv_aplic_set_enable(unsigned irq, bool on);
 void riscv_aplic_dispatch(void);
+/* arch/msi.h on the IMSIC of APLIC MSI mode (msi.c). */
+rl_status riscv_aplic_msi_alloc(const struct fdt *fdt, int ctrl, unsigned count,
+                                struct arch_msi_vector *out, char *why,
+                                size_t why_size);
+void riscv_aplic_msi_free(const struct arch_msi_vector *v, unsigned count);
 /* Supervisor external interrupt (scause 9): the chosen controller. */
 void riscv_external_dispatch(void);
 void riscv_timer_interrupt(void);

@@ -101,7 +101,7 @@ struct window {
 static struct {
   bool active;
   unsigned fn;
-  struct window common, isr, device, notify;
+  struct window common, isr, device, notify, msix;
 } watch;
 
 static bool inside(const struct window *w, unsigned bar, size_t off,
@@ -118,7 +118,8 @@ static void check_access(const struct bar_mem *m, size_t off, unsigned width,
   bool ok = inside(&watch.common, m->bar, off, width) ||
             inside(&watch.isr, m->bar, off, width) ||
             inside(&watch.device, m->bar, off, width) ||
-            inside(&watch.notify, m->bar, off, width);
+            inside(&watch.notify, m->bar, off, width) ||
+            inside(&watch.msix, m->bar, off, width);
   FUZZ_CHECK(ok, "%s of %u bytes at BAR%u + %#zx is outside every structure",
              write ? "write" : "read", width, m->bar, off);
 }
@@ -229,6 +230,10 @@ static void drive(struct virtio_pci_device *p, unsigned fi) {
   watch.isr = locate(p->fn, fi, &p->isr);
   watch.device = locate(p->fn, fi, &p->device);
   watch.notify = locate(p->fn, fi, &p->notify);
+  /* The MSI-X table, when the transport mapped one (msix.c). */
+  struct virtio_pci_region table = {p->msix.table,
+                                    p->msix.count * PCI_MSIX_ENTRY_SIZE};
+  watch.msix = locate(p->fn, fi, &table);
   (void)t->get_status(dev);
   t->set_status(dev, 0);
   (void)t->get_features(dev);
@@ -249,6 +254,9 @@ static void drive(struct virtio_pci_device *p, unsigned fi) {
   }
   (void)t->interrupt_take(dev);
   (void)t->interrupt_status(dev);
+  /* MSI-X vectors or INTx, registered and given back. */
+  (void)t->interrupts_enable(dev);
+  t->interrupts_release(dev);
   watch.active = false;
 }
 

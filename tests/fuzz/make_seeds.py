@@ -342,9 +342,11 @@ def known():
     }
 
 
-def pci_function(dev, caps, bar4_shift=14, vendor_kind=3, device=0x10, bars=None):
+def pci_function(dev, caps, bar4_shift=14, vendor_kind=3, device=0x10, bars=None,
+                 ids=None):
     """One fuzz_pci function record: device, identity, BARs, capability
-    area (`caps`: {offset: bytes}, linked in the order given)."""
+    area (`caps`: {offset: bytes}, linked in the order given; `ids`:
+    {offset: capability id} where it is not the vendor's 0x09)."""
     rec = u8(dev) + u8(vendor_kind) + u16(device)
     if not vendor_kind & 1:
         rec += u16(0x1234)
@@ -358,7 +360,8 @@ def pci_function(dev, caps, bar4_shift=14, vendor_kind=3, device=0x10, bars=None
     for i, at in enumerate(order):
         body = caps[at]
         nxt = order[i + 1] if i + 1 < len(order) else 0
-        area[at - 0x40:at - 0x40 + 2 + len(body)] = bytes([0x09, nxt]) + body
+        cap_id = (ids or {}).get(at, 0x09)
+        area[at - 0x40:at - 0x40 + 2 + len(body)] = bytes([cap_id, nxt]) + body
     rec += u8(0x10) + u8(order[0] if order else 0) + bytes(area)
     return rec
 
@@ -394,6 +397,12 @@ def pci_seeds():
     # sits after the 22 header bytes of the record.
     rec[22 + (0x70 - 0x40) + 1] = 0x40
     seeds["cap_loop"] = u8(0) + bytes(rec) + tail
+    # MSI-X as QEMU lays it out: 3 entries (config + 2 queues) in a 4 KiB
+    # BAR 1, the table at 0, the PBA at 0x800 (PCI 3.0 §6.8.2).
+    msix = dict(qemu_caps)
+    msix[0x84] = u16(2) + u32(0x000 | 1) + u32(0x800 | 1)
+    seeds["qemu_gpu_msix"] = u8(0) + pci_function(
+        1, msix, bars={1: (12, 0x00), 4: (14, 0x0C)}, ids={0x84: 0x11}) + tail
     return seeds
 
 

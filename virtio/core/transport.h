@@ -71,6 +71,16 @@ struct virtio_transport {
   uint32_t (*interrupt_take)(struct virtio_device *dev);
   /* The interrupt status as the device shows it, for diagnostics. */
   uint32_t (*interrupt_status)(struct virtio_device *dev);
+
+  /* Optional: the transport delivers interrupts itself (virtio-pci
+   * MSI-X: a vector per queue and one for configuration changes, whose
+   * handlers call virtio_queue_interrupt and virtio_config_interrupt).
+   * NULL: the core registers one handler on dev->irq that runs
+   * virtio_handle_interrupt. interrupts_enable registers and enables the
+   * handlers (from virtio_device_ready, once); interrupts_release takes
+   * them off (virtio_device_release). */
+  rl_status (*interrupts_enable)(struct virtio_device *dev);
+  void (*interrupts_release)(struct virtio_device *dev);
 };
 
 #endif

@@ -281,7 +281,15 @@ rl_status virtio_device_ready(struct virtio_device *dev) {
   if (dev->failed) {
     return RL_ERR_BROKEN;
   }
-  if (!dev->irq_ready) {
+  if (!dev->irq_ready && dev->transport->interrupts_enable != NULL) {
+    rl_status st = dev->transport->interrupts_enable(dev);
+    if (st != RL_OK) {
+      klog(LOG_WARN, "%s: interrupts unusable (%s): polling\n", dev->name,
+           rl_status_str(st));
+    } else {
+      dev->irq_ready = true;
+    }
+  } else if (!dev->irq_ready) {
     rl_status st = arch_irq_register(dev->irq, irq_handler, dev);
     if (st == RL_OK) {
       st = arch_irq_enable(dev->irq);
@@ -344,7 +352,10 @@ rl_status virtio_device_reset(struct virtio_device *dev) {
 }
 
 void virtio_device_release(struct virtio_device *dev) {
-  if (dev->irq_ready) {
+  if (dev->transport->interrupts_release != NULL) {
+    dev->transport->interrupts_release(dev);
+    dev->irq_ready = false;
+  } else if (dev->irq_ready) {
     (void)arch_irq_unregister(dev->irq, irq_handler, dev);
     dev->irq_ready = false;
   }
@@ -406,30 +417,39 @@ rl_status virtio_config_write32(struct virtio_device *dev, uint32_t offset,
   return dev->transport->config_write(dev, offset, 4, value);
 }
 
+void virtio_queue_interrupt(struct virtio_device *dev, unsigned index) {
+  struct virtqueue *vq =
+      index < VIRTIO_MAX_QUEUES ? live_queue(dev, index) : NULL;
+  if (vq != NULL) {
+    vq->interrupts++;
+    (void)virtqueue_poll(vq);
+  }
+}
+
+void virtio_config_interrupt(struct virtio_device *dev) {
+  dev->config_changes++;
+  if (status_of(dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
+    /* §2.1.2: the device gave up; recovery runs from the main loop. */
+    if (!dev->needs_reset) {
+      klog(LOG_ERROR, "%s: device set DEVICE_NEEDS_RESET\n", dev->name);
+    }
+    dev->needs_reset = true;
+    return;
+  }
+  if (dev->driver != NULL && dev->driver->config_changed != NULL) {
+    dev->driver->config_changed(dev);
+  }
+}
+
 void virtio_handle_interrupt(struct virtio_device *dev) {
   uint32_t isr = dev->transport->interrupt_take(dev);
   if (isr & VIRTIO_INT_USED) {
     for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
-      struct virtqueue *vq = live_queue(dev, i);
-      if (vq != NULL) {
-        vq->interrupts++;
-        (void)virtqueue_poll(vq);
-      }
+      virtio_queue_interrupt(dev, i);
     }
   }
   if (isr & VIRTIO_INT_CONFIG) {
-    dev->config_changes++;
-    if (status_of(dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
-      /* §2.1.2: the device gave up; recovery runs from the main loop. */
-      if (!dev->needs_reset) {
-        klog(LOG_ERROR, "%s: device set DEVICE_NEEDS_RESET\n", dev->name);
-      }
-      dev->needs_reset = true;
-      return;
-    }
-    if (dev->driver != NULL && dev->driver->config_changed != NULL) {
-      dev->driver->config_changed(dev);
-    }
+    virtio_config_interrupt(dev);
   }
 }
 

@@ -155,6 +155,11 @@ rl_status virtio_config_write32(struct virtio_device *dev, uint32_t offset,
 /* The interrupt handler: acknowledges, drains every queue (done
  * callbacks), reports configuration changes to the driver. */
 void virtio_handle_interrupt(struct virtio_device *dev);
+/* For a transport with its own interrupt per cause (interrupts_enable):
+ * queue `index` has used buffers (drains it: done callbacks); the device
+ * configuration changed (or the device needs a reset). */
+void virtio_queue_interrupt(struct virtio_device *dev, unsigned index);
+void virtio_config_interrupt(struct virtio_device *dev);
 
 /* Requests. */
 rl_status virtqueue_add(struct virtqueue *vq, const struct vq_seg *out,

@@ -11,6 +11,7 @@
 #include <virtio/core/transport.h>
 #include <virtio/transport-pci/pci.h>
 
+#include "msix.h"
 #include "virtio_pci.h"
 
 static struct virtio_pci_device *vp(const struct virtio_device *dev) {
@@ -53,6 +54,8 @@ static void set_features(struct virtio_device *dev, uint64_t features) {
     arch_mmio_write32(common(dev, VIRTIO_PCI_COMMON_GF),
                       (uint32_t)(features >> (32 * word)));
   }
+  /* Each negotiation follows a reset, which clears the vectors. */
+  virtio_pci_msix_config_vector(vp(dev));
 }
 
 static uint32_t config_generation(struct virtio_device *dev) {
@@ -137,9 +140,8 @@ static rl_status queue_enable(struct virtio_device *dev, unsigned index,
   write64(dev, VIRTIO_PCI_COMMON_Q_DESCLO, a->desc);
   write64(dev, VIRTIO_PCI_COMMON_Q_AVAILLO, a->driver);
   write64(dev, VIRTIO_PCI_COMMON_Q_USEDLO, a->device);
-  /* INTx: no MSI-X vector for the queue (§4.1.5.1.2). */
-  arch_mmio_write16(common(dev, VIRTIO_PCI_COMMON_Q_MSIX),
-                    VIRTIO_PCI_NO_VECTOR);
+  /* Its MSI-X vector, or none with INTx (§4.1.5.1.2). */
+  virtio_pci_msix_queue_vector(p, index);
   arch_mmio_write16(common(dev, VIRTIO_PCI_COMMON_Q_ENABLE), 1);
   return RL_OK;
 }
@@ -220,6 +222,8 @@ const struct virtio_transport virtio_pci_transport = {
     .notify = notify,
     .interrupt_take = interrupt_take,
     .interrupt_status = interrupt_status,
+    .interrupts_enable = virtio_pci_interrupts_enable,
+    .interrupts_release = virtio_pci_interrupts_release,
 };
 
 uint32_t virtio_pci_device_id(const struct pci_function *fn) {
@@ -348,6 +352,7 @@ rl_status virtio_pci_device_init(struct virtio_pci_device *p,
   dev->queue_reset_ok = p->common.length >= VIRTIO_PCI_COMMON_RESET_SIZE;
   /* Config changes through INTx too, not through an MSI-X vector. */
   arch_mmio_write16(common(dev, VIRTIO_PCI_COMMON_MSIX), VIRTIO_PCI_NO_VECTOR);
+  /* (Until msix.c sets up its vectors: from set_features.) */
   uint32_t cells[8];
   size_t n;
   if ((st = pci_intx_spec(fn, cells, RL_ARRAY_SIZE(cells), &n)) != RL_OK ||
@@ -356,6 +361,7 @@ rl_status virtio_pci_device_init(struct virtio_pci_device *p,
          dev->name, fn->interrupt_pin, rl_status_str(st));
     return st;
   }
+  virtio_pci_msix_init(p);
   return RL_OK;
 }
 

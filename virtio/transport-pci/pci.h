@@ -4,6 +4,7 @@
 #ifndef VIRTIO_TRANSPORT_PCI_PCI_H
 #define VIRTIO_TRANSPORT_PCI_PCI_H
 
+#include <arch/msi.h>
 #include <pci/pci.h>
 #include <virtio/core/virtio.h>
 
@@ -11,6 +12,29 @@
 struct virtio_pci_region {
   volatile uint8_t *base;
   uint32_t length;
+};
+
+/* MSI-X (msix.c): table entry and vector 0 for configuration changes,
+ * 1 + i for queue i (virtio 1.2 §4.1.5.1.2). */
+#define VIRTIO_PCI_VECTORS (1 + VIRTIO_MAX_QUEUES)
+
+struct virtio_pci_device;
+
+struct virtio_pci_vector {
+  struct virtio_pci_device *p;
+  unsigned entry; /* 0: configuration changes, 1 + i: queue i */
+};
+
+struct virtio_pci_msix {
+  bool on;      /* MSI-X enabled, the vectors programmed */
+  bool live;    /* handlers registered on the vectors' irqs */
+  bool intx;    /* the INTx handler registered (fallback) */
+  unsigned cap; /* the capability's offset */
+  volatile uint8_t *table;
+  unsigned count; /* vectors allocated */
+  struct arch_msi_vector vec[VIRTIO_PCI_VECTORS];
+  struct virtio_pci_vector ctx[VIRTIO_PCI_VECTORS];
+  char why[80]; /* why INTx, when it is */
 };
 
 struct virtio_pci_device {
@@ -21,6 +45,7 @@ struct virtio_pci_device {
   uint16_t num_queues;
   volatile uint8_t *queue_notify[VIRTIO_MAX_QUEUES];
   uint32_t last_isr; /* the ISR's last reading (reading clears it) */
+  struct virtio_pci_msix msix;
 };
 
 extern const struct virtio_transport virtio_pci_transport;

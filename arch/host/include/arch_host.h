@@ -30,6 +30,23 @@ bool host_irq_masked(void);
 /* Forgets handlers, counts and pending state; unmasks local interrupts. */
 void host_irq_reset(void);
 
+/* The fake MSI controller (arch/msi.h, msi.c): any device tree node with
+ * `msi-controller` gives out vectors whose irqs are HOST_MSI_IRQ_BASE
+ * and up, the address HOST_MSI_DOORBELL and the data the irq number.
+ * A device model "writes" a message with host_msi_write: the vector's irq
+ * is raised (host_irq_raise); any other message is counted as stray. */
+#define HOST_MSI_DOORBELL 0xfee00000ull
+#define HOST_MSI_IRQ_BASE 960u
+#define HOST_MSI_IRQ_COUNT 64u
+void host_msi_write(uint64_t address, uint32_t data);
+unsigned long host_msi_stray(void);
+/* false: arch_msi_alloc says RL_ERR_NOT_SUPPORTED ("host: MSIs off"). */
+void host_msi_set_available(bool on);
+/* Vectors given out and not freed. */
+unsigned host_msi_allocated(void);
+/* Frees every vector, counts stray messages from 0, MSIs available. */
+void host_msi_reset(void);
+
 enum host_cache_op {
   HOST_CACHE_CLEAN,
   HOST_CACHE_INVALIDATE,

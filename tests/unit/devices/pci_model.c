@@ -91,8 +91,12 @@ static void model_write(void *ctx, size_t offset, unsigned width, uint32_t v) {
   }
   if (reg >= 0x10 && reg < 0x28 && width == 4 && reg % 4 == 0) {
     write_bar(m, f, (reg - 0x10) / 4, v);
+    return;
   }
-  /* Everything else is read-only here. */
+  /* Everything else is read-only here, unless the function says. */
+  if (f->cfg_write != NULL && reg >= 0x40) {
+    f->cfg_write(f->cfg_ctx, reg, width, v);
+  }
 }
 
 rl_status pci_model_init(struct pci_model *m) {

@@ -26,6 +26,10 @@ struct pci_model_fn {
   uint64_t bar_size[6];
   uint32_t bar_raw_mask[6]; /* non-zero: what all-ones reads back (a lie) */
   uint16_t command_writable;
+  /* Writes outside the command register and the BARs (NULL: read-only):
+   * a capability's registers (vpci_model.c's MSI-X). */
+  void (*cfg_write)(void *ctx, unsigned reg, unsigned width, uint32_t value);
+  void *cfg_ctx;
 };
 
 struct pci_model {

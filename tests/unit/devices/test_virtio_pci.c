@@ -16,13 +16,16 @@
 #include <string.h>
 
 #include <arch/dma.h>
+#include <arch/irq.h>
 #include <arch/vm.h>
+#include <arch_host.h>
 #include <drivers/gpu/gpu.h>
 #include <drivers/gpu/virtio_gpu.h>
 #include <drivers/rng/rng.h>
 #include <lib/gfx/fb.h>
 #include <lib/log.h>
 #include <pci/pci.h>
+#include <pci/pci_regs.h>
 #include <virtio/transport-pci/pci.h>
 #include <virtio/transport-pci/virtio_pci.h>
 
@@ -101,6 +104,8 @@ static struct world *world_new(void) {
   assert_int_equal(fdt_open(&w->fdt, w->blob, len), RL_OK);
   assert_int_equal(pci_model_init(&w->model), RL_OK);
   current = &w->model;
+  host_msi_reset();
+  host_irq_reset();
   return w;
 }
 
@@ -122,6 +127,212 @@ static void world_free(struct world *w) {
   pci_model_free(&w->model);
   free(w->blob);
   free(w);
+}
+
+/* ---- MSI-X ---------------------------------------------------------- */
+
+static uint16_t command_of(const struct vpci *v) {
+  return (uint16_t)(v->fn->cfg[PCI_COMMAND] | v->fn->cfg[PCI_COMMAND + 1] << 8);
+}
+
+static void msix_log_has(const char *what) {
+  if (strstr(host_log_tail(), what) == NULL) {
+    fail_msg("log lacks \"%s\":\n%s", what, host_log_tail());
+  }
+}
+
+/* The rng at 00:01.0 with `entries` MSI-X entries (0: no capability),
+ * `edit` run on the model before enumeration; probed, one read done. */
+struct rng_world {
+  struct world *w;
+  struct rng_model *rm;
+  struct vpci *v;
+  struct virtio_pci_device p;
+};
+
+static void rng_start(struct rng_world *r, unsigned entries,
+                      void (*edit)(struct vpci *v)) {
+  r->w = world_new();
+  struct rng_model_config rc = {.version = 2, .irq = intx_irq(1), .pa = 0x1};
+  r->rm = rng_model_create(&rc);
+  r->v = vpci_add(&r->w->model, 1, rng_model_vm(r->rm), 4, 1);
+  if (entries != 0) {
+    vpci_msix(r->v, entries);
+  }
+  if (edit != NULL) {
+    edit(r->v);
+  }
+  const struct pci_function *fn = enumerate(r->w, 1);
+  host_log_clear();
+  assert_int_equal(virtio_pci_device_init(&r->p, fn), RL_OK);
+  r->p.dev.driver = &virtio_rng_driver;
+  rl_status st = virtio_rng_driver.probe(&r->p.dev);
+  if (st != RL_OK) {
+    fail_msg("probe: %s; log:\n%s", rl_status_str(st), host_log_tail());
+  }
+  uint8_t buf[16];
+  size_t got;
+  assert_int_equal(rng_read(rng_get(0), buf, sizeof(buf), &got), RL_OK);
+  assert_int_equal(got, sizeof(buf));
+}
+
+static void rng_stop(struct rng_world *r) {
+  (void)virtio_device_reset(&r->p.dev);
+  rng_remove(&r->p.dev);
+  virtio_device_release(&r->p.dev);
+  /* Every vector back, MSI-X off, INTx allowed again. */
+  assert_int_equal(host_msi_allocated(), 0);
+  assert_int_equal(r->v->msix_entries == 0
+                       ? 0
+                       : vpci_msix_control(r->v) & PCI_MSIX_CTRL_ENABLE,
+                   0);
+  assert_int_equal(command_of(r->v) & PCI_COMMAND_INTX_DISABLE, 0);
+  assert_int_equal(r->v->bad_accesses, 0);
+  vpci_free(r->v);
+  rng_model_destroy(r->rm);
+  world_free(r->w);
+}
+
+/* MSI-X on: the table programmed from the fake controller's vectors,
+ * MSI-X enabled with the function unmasked, INTx disabled; the probe's
+ * read and the test's completed through the queue's vector (messages,
+ * never INTx), and a configuration change through vector 0 reaches the
+ * core as one, without the queue's handler. */
+static void test_rng_msix(void **state) {
+  (void)state;
+  struct rng_world r;
+  rng_start(&r, 2, NULL);
+  msix_log_has("virtio-rng@pci-00:01.0: interrupts: MSI-X (2 vectors: config + "
+               "1 queue, irqs 960-961)");
+  struct vpci *v = r.v;
+  assert_int_equal(vpci_msix_control(v) &
+                       (PCI_MSIX_CTRL_ENABLE | PCI_MSIX_CTRL_MASKALL),
+                   PCI_MSIX_CTRL_ENABLE);
+  assert_int_equal(command_of(v) & PCI_COMMAND_INTX_DISABLE,
+                   PCI_COMMAND_INTX_DISABLE);
+  for (unsigned i = 0; i < 2; i++) {
+    assert_int_equal(v->msix_table[i][0], (uint32_t)HOST_MSI_DOORBELL);
+    assert_int_equal(v->msix_table[i][1], 0);
+    assert_int_equal(v->msix_table[i][2], HOST_MSI_IRQ_BASE + i);
+    assert_int_equal(v->msix_table[i][3], 0); /* unmasked */
+  }
+  assert_int_equal(v->config_msix, 0);
+  assert_int_equal(v->queue_msix[0], 1);
+  assert_int_equal(v->msix_messages, 2);
+  assert_int_equal(v->intx_raised, 0);
+  assert_int_equal(v->lost, 0);
+  assert_int_equal(host_msi_stray(), 0);
+  assert_int_equal(arch_irq_count(HOST_MSI_IRQ_BASE + 1), 2);
+  assert_int_equal(arch_irq_count(HOST_MSI_IRQ_BASE), 0);
+  assert_int_equal(arch_irq_count(intx_irq(1)), 0);
+  assert_false(host_irq_is_enabled(intx_irq(1)));
+  vm_config_changed(rng_model_vm(r.rm));
+  assert_int_equal(arch_irq_count(HOST_MSI_IRQ_BASE), 1);
+  assert_int_equal(r.p.dev.config_changes, 1);
+  assert_int_equal(arch_irq_count(HOST_MSI_IRQ_BASE + 1), 2);
+  rng_stop(&r);
+}
+
+/* The GPU: config + 2 queues, each queue's completions on its own
+ * vector; the picture as over INTx. */
+static void test_gpu_msix(void **state) {
+  (void)state;
+  struct world *w = world_new();
+  struct gpu_model_config gc = {
+      .version = 2,
+      .edid = true,
+      .num_scanouts = 1,
+      .scanout = {{.enabled = true, .width = 320, .height = 200}},
+      .irq = intx_irq(2),
+      .pa = 0x2,
+  };
+  struct gpu_model *gm = gpu_model_create(&gc);
+  struct vpci *v = vpci_add(&w->model, 2, gpu_model_vm(gm), 16, 2);
+  vpci_msix(v, 3);
+  const struct pci_function *fn = enumerate(w, 2);
+  struct virtio_pci_device p;
+  host_log_clear();
+  assert_int_equal(virtio_pci_device_init(&p, fn), RL_OK);
+  p.dev.driver = &virtio_gpu_driver;
+  rl_status st = virtio_gpu_driver.probe(&p.dev);
+  if (st != RL_OK) {
+    fail_msg("probe: %s; log:\n%s", rl_status_str(st), host_log_tail());
+  }
+  msix_log_has("virtio-gpu@pci-00:02.0: interrupts: MSI-X (3 vectors: config + "
+               "2 queues");
+  struct gpu *g = gpu_get(0);
+  assert_int_equal(gpu_present(g), RL_OK);
+  const struct fb_surface *s = gpu_surface(g, 0);
+  assert_non_null(s);
+  struct gm_rect rect;
+  uint32_t id = gpu_model_scanout(gm, 0, &rect);
+  const struct gm_resource *res = gpu_model_resource(gm, id);
+  assert_non_null(res);
+  for (uint32_t y = 0; y < s->height; y++) {
+    assert_memory_equal(res->pixels + (size_t)y * res->width, fb_row(s, y),
+                        (size_t)s->width * 4);
+  }
+  assert_int_equal(v->queue_msix[0], 1);
+  assert_int_equal(v->queue_msix[1], 2);
+  assert_true(arch_irq_count(HOST_MSI_IRQ_BASE + 1) > 0); /* controlq */
+  assert_int_equal(v->intx_raised, 0);
+  assert_int_equal(v->lost, 0);
+  assert_int_equal(host_msi_stray(), 0);
+  (void)virtio_device_reset(&p.dev);
+  gpu_remove(&p.dev);
+  virtio_device_release(&p.dev);
+  assert_int_equal(host_msi_allocated(), 0);
+  vpci_free(v);
+  gpu_model_destroy(gm);
+  world_free(w);
+}
+
+/* INTx when MSI-X cannot be had, with the reason in the log; the rng
+ * works through INTx and the ISR, no message is sent. */
+static void expect_intx(unsigned entries, void (*edit)(struct vpci *v),
+                        const char *reason) {
+  struct rng_world r;
+  rng_start(&r, entries, edit);
+  char want[160];
+  (void)snprintf(want, sizeof(want),
+                 "virtio-rng@pci-00:01.0: interrupts: INTx pin A, irq %u "
+                 "(MSI-X unavailable: %s)",
+                 intx_irq(1), reason);
+  msix_log_has(want);
+  assert_int_equal(r.v->msix_messages, 0);
+  assert_int_equal(r.v->intx_raised, 2);
+  assert_int_equal(arch_irq_count(intx_irq(1)), 2);
+  if (entries != 0) {
+    assert_int_equal(vpci_msix_control(r.v) & PCI_MSIX_CTRL_ENABLE, 0);
+  }
+  assert_int_equal(command_of(r.v) & PCI_COMMAND_INTX_DISABLE, 0);
+  rng_stop(&r);
+  host_irq_reset();
+}
+
+static void refuse_queue_vector(struct vpci *v) { v->refuse_vector = 1; }
+static void refuse_config_vector(struct vpci *v) { v->refuse_vector = 0; }
+static void msis_off(struct vpci *v) {
+  (void)v;
+  host_msi_set_available(false);
+}
+static void table_outside_bar(struct vpci *v) {
+  pci_model_set32(v->fn, VPCI_MSIX_CAP + PCI_MSIX_TABLE,
+                  0xff8u | VPCI_MSIX_BAR);
+}
+
+static void test_msix_fallbacks(void **state) {
+  (void)state;
+  host_irq_reset();
+  expect_intx(0, NULL, "no MSI-X capability");
+  expect_intx(2, refuse_queue_vector,
+              "the device refused vector 1 for queue 0");
+  expect_intx(2, refuse_config_vector,
+              "the device refused vector 0 for configuration changes");
+  expect_intx(2, msis_off, "host: MSIs off");
+  expect_intx(1, NULL, "MSI-X table has 1 entries, 2 needed");
+  expect_intx(2, table_outside_bar,
+              "MSI-X table (BAR 1 offset 0xff8) is outside its BAR");
 }
 
 static void test_rng_over_pci(void **state) {
@@ -659,6 +870,9 @@ static void test_broken_in_interrupt_reset_from_main_loop(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rng_msix),
+      cmocka_unit_test(test_gpu_msix),
+      cmocka_unit_test(test_msix_fallbacks),
       cmocka_unit_test(test_rng_over_pci),
       cmocka_unit_test(test_gpu_over_pci),
       cmocka_unit_test(test_refusals),

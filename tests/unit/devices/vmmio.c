@@ -137,6 +137,8 @@ struct vm_dev {
   bool refuse;
   bool stuck_reset;
   bool irq_on_enable;
+  vm_signal_fn signal; /* NULL: host_irq_raise(cfg.irq) */
+  void *signal_ctx;
   bool collect;
   char violations[4096];
   size_t vlen;
@@ -247,23 +249,37 @@ static void check_not_held(struct vm_dev *d, unsigned q,
   }
 }
 
-static void raise_irq(struct vm_dev *d, uint32_t bits) {
+/* `queues`: which queues have used buffers (a bit each). */
+static void raise_irq_for(struct vm_dev *d, uint32_t bits, uint32_t queues) {
   d->isr |= bits;
   d->interrupts++;
+  if (d->signal != NULL) {
+    d->signal(d->signal_ctx, bits, queues);
+    return;
+  }
   /* No handler yet (a driver that polls): the status bit stays set. */
   (void)host_irq_raise(d->cfg.irq);
 }
 
+static void raise_irq(struct vm_dev *d, uint32_t bits) {
+  raise_irq_for(d, bits, bits & ISR_VRING ? (1u << VM_QUEUES) - 1 : 0);
+}
+
+void vm_set_signal(struct vm_dev *d, vm_signal_fn fn, void *ctx) {
+  d->signal = fn;
+  d->signal_ctx = ctx;
+}
+
 /* One used buffer interrupt if any ring asks for it (§2.7.7, §2.8.10). */
 static void interrupt_if_asked(struct vm_dev *d) {
-  bool irq = false;
+  uint32_t queues = 0;
   for (unsigned qi = 0; qi < VM_QUEUES; qi++) {
     if (d->q[qi].m != NULL && d->q[qi].ops->should_interrupt(d->q[qi].m)) {
-      irq = true;
+      queues |= 1u << qi;
     }
   }
-  if (irq) {
-    raise_irq(d, ISR_VRING);
+  if (queues != 0) {
+    raise_irq_for(d, ISR_VRING, queues);
   }
 }
 
@@ -507,7 +523,7 @@ static void write_legacy_pfn(struct vm_dev *d, uint32_t v) {
   q->device = (avail_end + q->align - 1) / q->align * q->align;
   attach_queue(d, d->queue_sel);
   if (d->irq_on_enable) {
-    raise_irq(d, ISR_VRING);
+    raise_irq_for(d, ISR_VRING, 1u << d->queue_sel);
   }
 }
 
@@ -533,7 +549,7 @@ static void write_queue_ready(struct vm_dev *d, uint32_t v) {
   }
   attach_queue(d, d->queue_sel);
   if (d->irq_on_enable) {
-    raise_irq(d, ISR_VRING);
+    raise_irq_for(d, ISR_VRING, 1u << d->queue_sel);
   }
 }
 

@@ -84,6 +84,12 @@ void vm_stuck_reset(struct vm_dev *d, bool stuck);
 /* A used buffer interrupt raised as the driver enables a queue (QueueReady
  * or QueuePFN written): an interrupt that arrives in the middle of setup. */
 void vm_interrupt_on_enable(struct vm_dev *d, bool on);
+/* How the device signals an interrupt: `fn(ctx, causes, queues)` (causes
+ * ISR_VRING/ISR_CONFIG as in InterruptStatus, queues a bit per queue with
+ * used buffers) instead of raising cfg.irq: a PCI model's MSI-X. The
+ * InterruptStatus bits are set either way. NULL: back to cfg.irq. */
+typedef void (*vm_signal_fn)(void *ctx, uint32_t causes, uint32_t queues);
+void vm_set_signal(struct vm_dev *d, vm_signal_fn fn, void *ctx);
 /* Violations go to a text buffer instead of failing the test. */
 void vm_collect_violations(struct vm_dev *d, bool on);
 const char *vm_violations(const struct vm_dev *d);

@@ -1,7 +1,9 @@
 /* The virtio-pci function model (vpci_model.h). */
 #include "vpci_model.h"
 
+#include <arch/irq.h>
 #include <arch/mmio.h>
+#include <arch_host.h>
 #include <pci/pci_regs.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,15 @@ static uint32_t rd(struct vpci *v, unsigned reg) {
 
 static void wr(struct vpci *v, unsigned reg, uint32_t val) {
   arch_mmio_write32(v->regs + reg, val);
+}
+
+/* §4.1.5.1.2: a vector the device cannot use reads back NO_VECTOR (QEMU:
+ * one past its table, or the knob's). */
+static uint16_t accept_vector(const struct vpci *v, uint32_t val) {
+  if (val >= v->msix_entries || val == v->refuse_vector) {
+    return VIRTIO_PCI_NO_VECTOR;
+  }
+  return (uint16_t)val;
 }
 
 /* The 64-bit queue address halves: the virtio-mmio register of each. */
@@ -144,11 +155,16 @@ static void common_write(struct vpci *v, unsigned off, uint32_t val) {
     wr(v, VIRTIO_MMIO_DRIVER_FEATURES, val);
     break;
   case VIRTIO_PCI_COMMON_MSIX:
-    v->config_msix = (uint16_t)val;
+    v->config_msix = accept_vector(v, val);
     break;
   case VIRTIO_PCI_COMMON_STATUS:
     wr(v, VIRTIO_MMIO_STATUS, val);
     if (val == 0) {
+      /* A reset forgets the vectors (QEMU's virtio_reset). */
+      v->config_msix = VIRTIO_PCI_NO_VECTOR;
+      for (unsigned q = 0; q < VM_QUEUES; q++) {
+        v->queue_msix[q] = VIRTIO_PCI_NO_VECTOR;
+      }
       for (unsigned q = 0; q < VM_QUEUES; q++) {
         wr(v, VIRTIO_MMIO_QUEUE_SEL, q);
         v->queue_size[q] = (uint16_t)rd(v, VIRTIO_MMIO_QUEUE_NUM_MAX);
@@ -167,7 +183,7 @@ static void common_write(struct vpci *v, unsigned off, uint32_t val) {
     break;
   case VIRTIO_PCI_COMMON_Q_MSIX:
     if (v->queue_sel < VM_QUEUES) {
-      v->queue_msix[v->queue_sel] = (uint16_t)val;
+      v->queue_msix[v->queue_sel] = accept_vector(v, val);
     }
     break;
   case VIRTIO_PCI_COMMON_Q_ENABLE:
@@ -250,6 +266,136 @@ static void cap(struct pci_model_fn *f, unsigned at, uint8_t type,
                 type == VIRTIO_PCI_CAP_NOTIFY_CFG ? 18 : 14);
 }
 
+uint16_t vpci_msix_control(const struct vpci *v) {
+  return (uint16_t)(v->fn->cfg[VPCI_MSIX_CAP + PCI_MSIX_CTRL] |
+                    v->fn->cfg[VPCI_MSIX_CAP + PCI_MSIX_CTRL + 1] << 8);
+}
+
+static bool msix_enabled(const struct vpci *v) {
+  return v->msix_entries != 0 &&
+         (vpci_msix_control(v) & PCI_MSIX_CTRL_ENABLE) != 0;
+}
+
+/* §6.8.2: the message, or its pending bit while masked. */
+static void msix_send(struct vpci *v, uint16_t vector) {
+  if (vector >= v->msix_entries) {
+    v->lost++;
+    return;
+  }
+  const uint32_t *e = v->msix_table[vector];
+  if ((vpci_msix_control(v) & PCI_MSIX_CTRL_MASKALL) != 0 ||
+      (e[3] & PCI_MSIX_ENTRY_MASKED) != 0) {
+    v->msix_pba |= 1u << vector;
+    return;
+  }
+  v->msix_pba &= ~(1u << vector);
+  v->msix_messages++;
+  host_msi_write((uint64_t)e[1] << 32 | e[0], e[2]);
+}
+
+static void msix_send_pending(struct vpci *v) {
+  for (unsigned i = 0; i < v->msix_entries; i++) {
+    if ((v->msix_pba >> i) & 1u) {
+      msix_send(v, (uint16_t)i);
+    }
+  }
+}
+
+static void signal(void *ctx, uint32_t causes, uint32_t queues) {
+  struct vpci *v = ctx;
+  if (!msix_enabled(v)) {
+    uint16_t cmd =
+        (uint16_t)(v->fn->cfg[PCI_COMMAND] | v->fn->cfg[PCI_COMMAND + 1] << 8);
+    if ((cmd & PCI_COMMAND_INTX_DISABLE) == 0) {
+      v->intx_raised++;
+      (void)host_irq_raise(v->irq);
+    }
+    return;
+  }
+  /* §4.1.5.1.2: with MSI-X the ISR is not needed: each cause has its
+   * vector. */
+  if (causes & VIRTIO_PCI_ISR_CONFIG) {
+    msix_send(v, v->config_msix);
+  }
+  for (unsigned q = 0; q < VM_QUEUES && q < v->num_queues; q++) {
+    if ((causes & VIRTIO_PCI_ISR_QUEUE) && ((queues >> q) & 1u)) {
+      msix_send(v, v->queue_msix[q]);
+    }
+  }
+}
+
+static void msix_cfg_write(void *ctx, unsigned reg, unsigned width,
+                           uint32_t val) {
+  struct vpci *v = ctx;
+  unsigned at = VPCI_MSIX_CAP + PCI_MSIX_CTRL;
+  uint16_t ctrl;
+  if (reg == at && width == 2) {
+    ctrl = (uint16_t)val;
+  } else if (reg == VPCI_MSIX_CAP && width == 4) {
+    ctrl = (uint16_t)(val >> 16);
+  } else {
+    return; /* read-only */
+  }
+  uint16_t keep = vpci_msix_control(v) & PCI_MSIX_CTRL_SIZE;
+  ctrl = (uint16_t)(keep |
+                    (ctrl & (PCI_MSIX_CTRL_ENABLE | PCI_MSIX_CTRL_MASKALL)));
+  v->fn->cfg[at] = (uint8_t)ctrl;
+  v->fn->cfg[at + 1] = (uint8_t)(ctrl >> 8);
+  if (msix_enabled(v)) {
+    msix_send_pending(v);
+  }
+}
+
+static uint32_t msix_bar_read(void *ctx, size_t offset, unsigned width) {
+  struct vpci *v = ctx;
+  if (width != 4 || offset % 4 != 0) {
+    v->bad_accesses++;
+    return 0;
+  }
+  if (offset < (size_t)v->msix_entries * PCI_MSIX_ENTRY_SIZE) {
+    return v->msix_table[offset / 16][(offset % 16) / 4];
+  }
+  return offset == VPCI_MSIX_PBA ? v->msix_pba : 0;
+}
+
+static void msix_bar_write(void *ctx, size_t offset, unsigned width,
+                           uint32_t val) {
+  struct vpci *v = ctx;
+  if (width != 4 || offset % 4 != 0 ||
+      offset >= (size_t)v->msix_entries * PCI_MSIX_ENTRY_SIZE) {
+    v->bad_accesses++;
+    return;
+  }
+  unsigned i = (unsigned)(offset / 16);
+  unsigned word = (unsigned)((offset % 16) / 4);
+  v->msix_table[i][word] = word == 3 ? (val & PCI_MSIX_ENTRY_MASKED) : val;
+  if (word == 3 && msix_enabled(v)) {
+    msix_send_pending(v); /* §6.8.2.9: unmasked with its bit pending */
+  }
+}
+
+void vpci_msix(struct vpci *v, unsigned entries) {
+  struct pci_model_fn *f = v->fn;
+  v->msix_entries = entries < VPCI_MSIX_MAX ? entries : VPCI_MSIX_MAX;
+  for (unsigned i = 0; i < v->msix_entries; i++) {
+    v->msix_table[i][3] = PCI_MSIX_ENTRY_MASKED; /* §6.8.2.9: reset */
+  }
+  uint8_t body[10] = {0};
+  uint16_t ctrl = (uint16_t)(v->msix_entries - 1);
+  body[0] = (uint8_t)ctrl;
+  body[1] = (uint8_t)(ctrl >> 8);
+  body[2] = VPCI_MSIX_BAR; /* table: BAR 1 offset 0 */
+  uint32_t pba = VPCI_MSIX_PBA | VPCI_MSIX_BAR;
+  for (unsigned i = 0; i < 4; i++) {
+    body[6 + i] = (uint8_t)(pba >> (8 * i));
+  }
+  pci_model_cap(f, VPCI_MSIX_CAP, PCI_CAP_ID_MSIX, body, sizeof(body));
+  pci_model_bar(f, VPCI_MSIX_BAR, 0x1000, 0);
+  pci_model_bar_handler(f, VPCI_MSIX_BAR, msix_bar_read, msix_bar_write, v);
+  f->cfg_write = msix_cfg_write;
+  f->cfg_ctx = v;
+}
+
 struct vpci *vpci_add(struct pci_model *m, unsigned dev, struct vm_dev *vm,
                       uint32_t device_id, uint16_t num_queues) {
   struct vpci *v = calloc(1, sizeof(*v));
@@ -261,6 +407,9 @@ struct vpci *vpci_add(struct pci_model *m, unsigned dev, struct vm_dev *vm,
   v->vm = vm;
   v->regs = slot.regs;
   v->num_queues = num_queues;
+  v->irq = slot.irq;
+  v->refuse_vector = VIRTIO_PCI_NO_VECTOR;
+  vm_set_signal(vm, signal, v);
   v->config_msix = VIRTIO_PCI_NO_VECTOR;
   for (unsigned q = 0; q < VM_QUEUES; q++) {
     wr(v, VIRTIO_MMIO_QUEUE_SEL, q);
@@ -283,4 +432,9 @@ struct vpci *vpci_add(struct pci_model *m, unsigned dev, struct vm_dev *vm,
   return v;
 }
 
-void vpci_free(struct vpci *v) { free(v); }
+void vpci_free(struct vpci *v) {
+  if (v != NULL) {
+    vm_set_signal(v->vm, NULL, NULL);
+  }
+  free(v);
+}
