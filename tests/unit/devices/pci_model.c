@@ -45,6 +45,24 @@ static uint32_t model_read(void *ctx, size_t offset, unsigned width) {
   return v;
 }
 
+/* Whether BAR register `r` is the upper half of a 64-bit BAR, walking the
+ * BARs from the first as a driver does (a 64-bit BAR's upper half is
+ * never itself a BAR). */
+static bool upper_half(const struct pci_model_fn *f, unsigned r) {
+  for (unsigned b = 0; b < r;) {
+    uint32_t lo = pci_model_get32(f, 0x10 + 4 * b);
+    if ((lo & 1u) == 0 && (lo & 0x6u) == 0x4u) {
+      if (b + 1 == r) {
+        return true;
+      }
+      b += 2;
+    } else {
+      b++;
+    }
+  }
+  return false;
+}
+
 /* BAR register `r` (0..5) written with `v`: the address bits that the
  * BAR's size leaves writable, the flag bits kept. */
 static void write_bar(struct pci_model *m, struct pci_model_fn *f, unsigned r,
@@ -56,12 +74,14 @@ static void write_bar(struct pci_model *m, struct pci_model_fn *f, unsigned r,
     m->sizing_while_decoding++;
   }
   if (f->bar_raw_mask[r] != 0) {
-    pci_model_set32(f, reg, v == 0xffffffffu ? f->bar_raw_mask[r] : v);
+    /* A lie when sized; an address written keeps the type bits. */
+    uint32_t type = old & ((old & 1u) ? 0x3u : 0xfu);
+    pci_model_set32(f, reg,
+                    v == 0xffffffffu ? f->bar_raw_mask[r] : (v & ~0xfu) | type);
     return;
   }
   /* The upper half of a 64-bit BAR. */
-  if (r > 0 && f->bar_size[r - 1] != 0 &&
-      (f->cfg[0x10 + 4 * (r - 1)] & 0x7) == 0x4) {
+  if (upper_half(f, r) && f->bar_size[r - 1] != 0) {
     uint64_t mask = ~(f->bar_size[r - 1] - 1);
     pci_model_set32(f, reg, v & (uint32_t)(mask >> 32));
     return;
@@ -181,6 +201,9 @@ rl_status pci_model_ioremap(struct pci_model *m, paddr_t pa, uint64_t size,
     /* A BAR answers only while memory decoding is on (PCI 3.0 §6.2.2). */
     bool decodes = (f->cfg[4] & 0x2u) != 0;
     for (unsigned b = 0; f->present && decodes && b < 6; b++) {
+      if (upper_half(f, b)) {
+        continue;
+      }
       uint64_t base = bar_addr(f, b);
       if (f->bar_read[b] == NULL || base == 0 || pa < base ||
           pa - base >= f->bar_size[b]) {
