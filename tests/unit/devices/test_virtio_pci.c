@@ -26,6 +26,8 @@
 #include <lib/log.h>
 #include <pci/pci.h>
 #include <pci/pci_regs.h>
+#include <tests/unit/support/fixture.h>
+#include <tests/unit/support/log_capture.h>
 #include <virtio/transport-pci/pci.h>
 #include <virtio/transport-pci/virtio_pci.h>
 
@@ -33,9 +35,6 @@
 #include "rng_model.h"
 #include "vpci_model.h"
 
-#ifndef FIXTURES_DIR
-#error "FIXTURES_DIR must name tests/fixtures (set by BUILD.gn)"
-#endif
 
 extern const struct virtio_driver virtio_rng_driver;
 extern const struct virtio_driver virtio_gpu_driver;
@@ -46,24 +45,9 @@ static struct pci_model *current;
 const struct virtio_driver *const virtio_drivers[] = {NULL};
 const size_t virtio_driver_count = 0;
 
-/* The log since the last clear. */
-static char captured[16384];
-static size_t captured_len;
-
-static void capture(const char *text, size_t len, void *ctx) {
-  (void)ctx;
-  size_t n = RL_MIN(len, sizeof(captured) - 1 - captured_len);
-  memcpy(captured + captured_len, text, n);
-  captured_len += n;
-  captured[captured_len] = '\0';
-}
-
-static void host_log_clear(void) {
-  captured_len = 0;
-  captured[0] = '\0';
-}
-
-static const char *host_log_tail(void) { return captured; }
+/* The log since the last clear (tests/unit/support/log_capture.h). */
+static void host_log_clear(void) { log_capture_clear(); }
+static const char *host_log_tail(void) { return log_capture_text(); }
 
 rl_status arch_ioremap(paddr_t pa, uint64_t size, volatile void **out) {
   return pci_model_ioremap(current, pa, size, out);
@@ -76,23 +60,6 @@ struct world {
   struct pci_host host;
 };
 
-static void *load(const char *name, size_t *len) {
-  char path[512];
-  (void)snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, name);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  assert_int_equal(fseek(f, 0, SEEK_END), 0);
-  long n = ftell(f);
-  assert_true(n > 0);
-  rewind(f);
-  void *blob = malloc((size_t)n);
-  assert_non_null(blob);
-  assert_int_equal(fread(blob, 1, (size_t)n, f), (size_t)n);
-  (void)fclose(f);
-  *len = (size_t)n;
-  return blob;
-}
-
 /* QEMU's aarch64 tree: INTA of device d reaches GIC SPI 3 + d % 4. */
 static unsigned intx_irq(unsigned dev) { return 32 + 3 + dev % 4; }
 
@@ -100,7 +67,7 @@ static struct world *world_new(void) {
   struct world *w = calloc(1, sizeof(*w));
   assert_non_null(w);
   size_t len;
-  w->blob = load("qemu_virt_aarch64.dtb", &len);
+  w->blob = fixture_load("qemu_virt_aarch64.dtb", 0, &len);
   assert_int_equal(fdt_open(&w->fdt, w->blob, len), RL_OK);
   assert_int_equal(pci_model_init(&w->model), RL_OK);
   current = &w->model;
@@ -887,8 +854,6 @@ int main(void) {
       cmocka_unit_test(test_gpu_cursorq_reset_alone),
       cmocka_unit_test(test_broken_in_interrupt_reset_from_main_loop),
   };
-  if (klog_add_sink(capture, NULL) != RL_OK) {
-    return 1;
-  }
+  log_capture_start();
   return cmocka_run_group_tests_name("virtio-pci", tests, NULL, NULL);
 }
