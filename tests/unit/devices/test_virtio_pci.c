@@ -35,7 +35,6 @@
 #include "rng_model.h"
 #include "vpci_model.h"
 
-
 extern const struct virtio_driver virtio_rng_driver;
 extern const struct virtio_driver virtio_gpu_driver;
 
