@@ -200,6 +200,19 @@ bool virtio_has_feature(const struct virtio_device *dev, unsigned bit) {
   return bit < 64 && (dev->features & VIRTIO_BIT(bit)) != 0;
 }
 
+/* A ring's configuration for `dev`: its negotiated features, layout and
+ * DMA domain. */
+static struct vq_config queue_config(struct virtio_device *dev, uint16_t size) {
+  return (struct vq_config){
+      .size = size,
+      .event_idx = virtio_has_feature(dev, VIRTIO_F_EVENT_IDX),
+      .indirect = virtio_has_feature(dev, VIRTIO_F_INDIRECT_DESC),
+      .legacy = dev->legacy,
+      .legacy_align = dev->legacy_align,
+      .dma = &dev->dma,
+  };
+}
+
 rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
                              const char *name, uint16_t max_size,
                              virtqueue_done_fn done, struct virtqueue **out) {
@@ -234,14 +247,7 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
     return RL_ERR_INVALID; /* not negotiated */
   }
   uint32_t size = vq_select_size(ring, RL_MIN((uint32_t)max_size, num_max));
-  struct vq_config cfg = {
-      .size = (uint16_t)size,
-      .event_idx = virtio_has_feature(dev, VIRTIO_F_EVENT_IDX),
-      .indirect = virtio_has_feature(dev, VIRTIO_F_INDIRECT_DESC),
-      .legacy = dev->legacy,
-      .legacy_align = dev->legacy_align,
-      .dma = &dev->dma,
-  };
+  struct vq_config cfg = queue_config(dev, (uint16_t)size);
   struct vq_backend *backend;
   st = ring->ops->create(&cfg, &backend);
   if (st != RL_OK) {
@@ -464,14 +470,7 @@ bool virtqueue_resettable(const struct virtqueue *vq) {
 /* Fresh rings for `vq` at its size, enabled on the device. */
 static rl_status queue_recreate(struct virtqueue *vq, struct vq_backend **out) {
   struct virtio_device *dev = vq->dev;
-  struct vq_config cfg = {
-      .size = vq->size,
-      .event_idx = virtio_has_feature(dev, VIRTIO_F_EVENT_IDX),
-      .indirect = virtio_has_feature(dev, VIRTIO_F_INDIRECT_DESC),
-      .legacy = dev->legacy,
-      .legacy_align = dev->legacy_align,
-      .dma = &dev->dma,
-  };
+  struct vq_config cfg = queue_config(dev, vq->size);
   struct vq_backend *backend;
   rl_status st = vq->ops->create(&cfg, &backend);
   if (st != RL_OK) {
