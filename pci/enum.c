@@ -345,7 +345,8 @@ rl_status pci_intx_spec(const struct pci_function *f, uint32_t *cells,
   return off == map.len ? RL_ERR_NOT_FOUND : RL_ERR_BAD_FORMAT;
 }
 
-rl_status pci_msi_controller(const struct pci_function *f, int *ctrl) {
+rl_status pci_msi_controller(const struct pci_function *f, int *ctrl,
+                             uint32_t *devid) {
   const struct fdt *fdt = f->host->fdt;
   int node = f->host->node;
   /* PCI MSI binding (Linux's pci-msi.txt): msi-map is <rid-base
@@ -365,6 +366,7 @@ rl_status pci_msi_controller(const struct pci_function *f, int *ctrl) {
       uint32_t base = fdt_be32(p + off);
       uint32_t len = fdt_be32(p + off + 12);
       if (rid >= base && (uint64_t)rid - base < len) {
+        *devid = fdt_be32(p + off + 8) + (rid - base);
         return fdt_find_phandle(fdt, fdt_be32(p + off + 4), ctrl) == RL_OK
                    ? RL_OK
                    : RL_ERR_BAD_FORMAT;
@@ -374,6 +376,7 @@ rl_status pci_msi_controller(const struct pci_function *f, int *ctrl) {
   }
   uint32_t phandle;
   if (fdt_get_u32(fdt, node, "msi-parent", &phandle) == RL_OK) {
+    *devid = rid;
     return fdt_find_phandle(fdt, phandle, ctrl) == RL_OK ? RL_OK
                                                          : RL_ERR_BAD_FORMAT;
   }

@@ -108,11 +108,14 @@ rl_status pci_cap_find(const struct pci_function *f, uint8_t id, unsigned from,
 rl_status pci_intx_spec(const struct pci_function *f, uint32_t *cells,
                         size_t max, size_t *ncells);
 
-/* The MSI controller node the bridge names for the function (msi-map
- * for its requester id, else msi-parent), for arch_msi_alloc.
- * RL_ERR_NOT_FOUND when the bridge names none (or msi-map leaves the
- * function out), RL_ERR_BAD_FORMAT for a phandle that names no node. */
-rl_status pci_msi_controller(const struct pci_function *f, int *ctrl);
+/* The MSI controller node the bridge names for the function and the id
+ * its MSIs carry there, for arch_msi_alloc: msi-map translates the
+ * requester id (masked by msi-map-mask) to msi-base + (rid - rid-base);
+ * with msi-parent the id is the requester id. RL_ERR_NOT_FOUND when the
+ * bridge names none (or msi-map leaves the function out),
+ * RL_ERR_BAD_FORMAT for a phandle that names no node. */
+rl_status pci_msi_controller(const struct pci_function *f, int *ctrl,
+                             uint32_t *devid);
 
 /* "00:02.0" */
 void pci_function_name(const struct pci_function *f, char *buf, size_t size);

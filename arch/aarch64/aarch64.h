@@ -35,6 +35,24 @@ rl_status aarch64_gic_set_edge(unsigned irq, bool edge);
 
 rl_status gicv3_init(const struct fdt *fdt, int node,
                      const struct gic_ops **ops);
+/* The boot CPU's redistributor (RD_base), NULL without a GICv3; its
+ * GICR_TYPER.Processor_Number; GICD_TYPER (gicv3.c, for the ITS). */
+volatile uint8_t *gicv3_redistributor(void);
+unsigned gicv3_processor_number(void);
+uint32_t gicv3_dist_typer(void);
+
+/* LPIs the ITS hands out are arch irqs GIC_LPI_IRQ_BASE + n for INTID
+ * 8192 + n (gicv3_its.c); the irq table covers them. */
+#define GIC_LPI_IRQ_BASE 1024
+#define GIC_LPI_COUNT 64
+struct arch_msi_vector;
+rl_status gicv3_its_alloc(const struct fdt *fdt, int ctrl, uint32_t devid,
+                          unsigned count, struct arch_msi_vector *out,
+                          char *why, size_t why_size);
+void gicv3_its_free(const struct arch_msi_vector *v, unsigned count);
+/* The LPI's enable bit in its configuration byte (RL_ERR_INVALID for an
+ * LPI not handed out). */
+rl_status gicv3_its_enable(unsigned lpi, bool on);
 
 /* Entered at EL3: asks the EL3 monitor (el3.S) to hand the GIC's
  * interrupts to the non-secure side. `cpu_pa` is the GICv2 CPU interface

@@ -182,7 +182,18 @@ rl_status aarch64_gic_set_edge(unsigned irq, bool edge) {
   return RL_OK;
 }
 
+_Static_assert(GIC_LPI_IRQ_BASE >= GIC_MAX_IRQS &&
+                   GIC_LPI_IRQ_BASE + GIC_LPI_COUNT <= ARCH_IRQ_TABLE_SIZE,
+               "LPIs outside the irq table");
+
+static bool is_lpi(unsigned irq) {
+  return irq >= GIC_LPI_IRQ_BASE && irq < GIC_LPI_IRQ_BASE + GIC_LPI_COUNT;
+}
+
 rl_status arch_irq_enable(unsigned irq) {
+  if (is_lpi(irq)) {
+    return gicv3_its_enable(irq - GIC_LPI_IRQ_BASE, true);
+  }
   if (gic == NULL || irq >= gic->nr_irqs) {
     return RL_ERR_INVALID;
   }
@@ -191,6 +202,9 @@ rl_status arch_irq_enable(unsigned irq) {
 }
 
 rl_status arch_irq_disable(unsigned irq) {
+  if (is_lpi(irq)) {
+    return gicv3_its_enable(irq - GIC_LPI_IRQ_BASE, false);
+  }
   if (gic == NULL || irq >= gic->nr_irqs) {
     return RL_ERR_INVALID;
   }
@@ -198,7 +212,9 @@ rl_status arch_irq_disable(unsigned irq) {
   return RL_OK;
 }
 
-void arch_irq_eoi(unsigned irq) { gic->eoi(irq); }
+void arch_irq_eoi(unsigned irq) {
+  gic->eoi(is_lpi(irq) ? 8192 + (irq - GIC_LPI_IRQ_BASE) : irq);
+}
 
 void aarch64_gic_dispatch(void) {
   for (;;) {
@@ -210,7 +226,13 @@ void aarch64_gic_dispatch(void) {
     if (id >= SPURIOUS - 3 && id <= SPURIOUS) {
       return; /* 1020..1023: nothing (more) pending */
     }
-    bool handled = irq_table_dispatch(id);
+    /* An LPI (INTID 8192 + n, GICv3 only) is arch irq
+     * GIC_LPI_IRQ_BASE + n. */
+    unsigned irq = id;
+    if (id >= 8192) {
+      irq = id - 8192 < GIC_LPI_COUNT ? GIC_LPI_IRQ_BASE + (id - 8192) : 0;
+    }
+    bool handled = irq != 0 && irq_table_dispatch(irq);
     gic->eoi(ack);
     if (!handled) {
       panic("unexpected interrupt %u (no handler registered)", id);

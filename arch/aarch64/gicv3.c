@@ -129,6 +129,15 @@ static struct gic_ops v3_ops = {
     .eoi = v3_eoi,
 };
 
+volatile uint8_t *gicv3_redistributor(void) { return gicr; }
+
+unsigned gicv3_processor_number(void) {
+  /* GICR_TYPER.Processor_Number, bits [23:8]. */
+  return (arch_mmio_read32(gicr + GICR_TYPER) >> 8) & 0xffffu;
+}
+
+uint32_t gicv3_dist_typer(void) { return arch_mmio_read32(gicd + GICD_TYPER); }
+
 /* MPIDR_EL1 affinity as GICR_TYPER[63:32] has it: Aff3.Aff2.Aff1.Aff0. */
 static uint32_t mpidr_affinity(uint64_t mpidr) {
   return (uint32_t)(((mpidr >> 8) & 0xff000000u) | (mpidr & 0x00ffffffu));

@@ -1,8 +1,8 @@
-/* MSIs on aarch64 through a GICv2m frame ("arm,gic-v2m-frame", Arm
- * Server Base System Architecture, appendix E "GICv2m"): a device's
- * write of an SPI's INTID to the frame's MSI_SETSPI_NS register raises
- * that SPI. MSI_TYPER names the frame's SPIs. A GICv3 ITS
- * ("arm,gic-v3-its") is not driven yet. */
+/* MSIs on aarch64 (arch/msi.h): through a GICv2m frame
+ * ("arm,gic-v2m-frame", Arm Server Base System Architecture, appendix E
+ * "GICv2m"), here: a device's write of an SPI's INTID to the frame's
+ * MSI_SETSPI_NS register raises that SPI; MSI_TYPER names the frame's
+ * SPIs. A GICv3 ITS ("arm,gic-v3-its") is gicv3_its.c. */
 #include <arch/irq.h>
 #include <arch/mmio.h>
 #include <arch/msi.h>
@@ -74,15 +74,15 @@ static void mark(unsigned i, bool on) {
   }
 }
 
-rl_status arch_msi_alloc(const struct fdt *fdt, int ctrl, unsigned count,
-                         struct arch_msi_vector *out, char *why,
+rl_status arch_msi_alloc(const struct fdt *fdt, int ctrl, uint32_t devid,
+                         unsigned count, struct arch_msi_vector *out, char *why,
                          size_t why_size) {
   if (fdt_is_compatible(fdt, ctrl, "arm,gic-v3-its")) {
-    (void)rl_snprintf(why, why_size, "no ITS support yet");
-    return RL_ERR_NOT_SUPPORTED;
+    return gicv3_its_alloc(fdt, ctrl, devid, count, out, why, why_size);
   }
   if (!fdt_is_compatible(fdt, ctrl, "arm,gic-v2m-frame")) {
-    (void)rl_snprintf(why, why_size, "MSI controller %s is not a GICv2m frame",
+    (void)rl_snprintf(why, why_size,
+                      "MSI controller %s is no GICv2m frame or GICv3 ITS",
                       fdt_node_name(fdt, ctrl));
     return RL_ERR_NOT_SUPPORTED;
   }
@@ -113,6 +113,7 @@ rl_status arch_msi_alloc(const struct fdt *fdt, int ctrl, unsigned count,
 }
 
 void arch_msi_free(const struct arch_msi_vector *v, unsigned count) {
+  gicv3_its_free(v, count); /* the LPIs among them */
   for (unsigned i = 0; i < count; i++) {
     if (v[i].irq >= v2m.base && v[i].irq < v2m.base + v2m.count) {
       (void)arch_irq_disable(v[i].irq);

@@ -15,7 +15,9 @@ paddr_t arch_early_console_pa(void);
 /* The interrupt handler table (irq_table.c) behind arch_irq_register and
  * arch_irq_count; the controller driver dispatches through it. False when
  * no handler is registered for `irq`. */
-#define ARCH_IRQ_TABLE_SIZE 1024
+/* GIC: INTIDs 0-1019 and 64 LPIs from 1024 (aarch64.h); PLIC/APLIC
+ * sources and IMSIC identities below 1024. */
+#define ARCH_IRQ_TABLE_SIZE 1088
 bool irq_table_dispatch(unsigned irq);
 
 /* The counter's frequency (timebase.c), which arch_time_ns and

@@ -8,9 +8,10 @@
 static bool taken[HOST_MSI_IRQ_COUNT];
 static bool off;
 static unsigned long stray;
+static uint32_t last_devid;
 
-rl_status arch_msi_alloc(const struct fdt *fdt, int ctrl, unsigned count,
-                         struct arch_msi_vector *out, char *why,
+rl_status arch_msi_alloc(const struct fdt *fdt, int ctrl, uint32_t devid,
+                         unsigned count, struct arch_msi_vector *out, char *why,
                          size_t why_size) {
   if (off) {
     (void)rl_snprintf(why, why_size, "host: MSIs off");
@@ -21,6 +22,7 @@ rl_status arch_msi_alloc(const struct fdt *fdt, int ctrl, unsigned count,
                       fdt_node_name(fdt, ctrl));
     return RL_ERR_NOT_SUPPORTED;
   }
+  last_devid = devid;
   unsigned got = 0;
   for (unsigned i = 0; i < HOST_MSI_IRQ_COUNT && got < count; i++) {
     if (!taken[i]) {
@@ -58,6 +60,8 @@ void host_msi_write(uint64_t address, uint32_t data) {
 
 unsigned long host_msi_stray(void) { return stray; }
 
+uint32_t host_msi_last_devid(void) { return last_devid; }
+
 void host_msi_set_available(bool on) { off = !on; }
 
 unsigned host_msi_allocated(void) {
@@ -74,4 +78,5 @@ void host_msi_reset(void) {
   }
   off = false;
   stray = 0;
+  last_devid = 0;
 }

@@ -7,9 +7,10 @@
 
 #include "riscv.h"
 
-rl_status arch_msi_alloc(const struct fdt *fdt, int ctrl, unsigned count,
-                         struct arch_msi_vector *out, char *why,
+rl_status arch_msi_alloc(const struct fdt *fdt, int ctrl, uint32_t devid,
+                         unsigned count, struct arch_msi_vector *out, char *why,
                          size_t why_size) {
+  (void)devid; /* the IMSIC has no per-device tables */
   return riscv_aplic_msi_alloc(fdt, ctrl, count, out, why, why_size);
 }
 

@@ -7,8 +7,9 @@ and a virtio-pci rng in one boot, and from QEMU's side: QMP `query-pci`
 shows every BAR of every virtio function inside the device tree's
 windows (QEMU reports a BAR unmapped while memory decoding is off), the
 GPU's updates one notification each (gpu_trace), and the interrupt path
-(INTx: the swizzled GIC line acknowledged on aarch64, supervisor
-external interrupts on riscv64)."""
+(MSI-X through the GICv2m frame or, with gic-version=3, the ITS on
+aarch64, and through the IMSIC with riscv64's aia=aplic-imsic; INTx,
+the swizzled line, where the machine has no MSI controller)."""
 import os
 import re
 import socket
@@ -139,19 +140,72 @@ def test_pci_display_other_mode_two_heads_behind_another_device(build, artifacts
                            header(arch, log, "split", w, h, head))
 
 
-def test_pci_gicv3_intx_fallback(build, artifacts):
-    """aarch64 with GICv3 (its ITS is not driven yet): the picture through
-    INTx, the log saying why, QEMU's GICv3 acknowledging the INTx line and
-    MSI-X never enabled."""
+# LPIs the kernel hands out: arch irq 1024 + n is INTID 8192 + n
+# (arch/aarch64/aarch64.h GIC_LPI_IRQ_BASE).
+LPI_IRQ_BASE, LPI_FIRST = 1024, 8192
+
+
+def test_pci_gicv3_its(build, artifacts):
+    """aarch64 with GICv3 (gic-version=3: QEMU's virt puts an ITS in the
+    tree and the bridge's msi-map names it): the GPU and a rng on MSI-X
+    through the ITS, seen from QEMU's side: MAPD for each requester id
+    (00:01.0 -> 0x8, 00:02.0 -> 0x10), MAPTI event -> LPI for each vector
+    as the log names them, the devices' writes to GITS_TRANSLATER with
+    their requester ids, QEMU's GICv3 acknowledging the GPU's controlq
+    LPI and the rng's queue LPI, never the INTx line, MSI-X enabled."""
     out = build("qemu_virt_aarch64")
     log, (png,), stderr = boot_and_dump(
-        "aarch64", out, artifacts, "", ["-machine", "gic-version=3"],
+        "aarch64", out, artifacts, ",addr=0x1",
+        ["-machine", "gic-version=3", "-device", "virtio-rng-pci,addr=0x2"],
+        trace=["gicv3_icc_iar1_read", "msix_write_config", "gicv3_its_cmd_*",
+               "gicv3_its_translation_write"], device="virtio-gpu-pci")
+    check_boot_picture(png, 1280, 800, artifacts, log,
+                       header("aarch64", log, "split", 1280, 800))
+    assert re.search(r"irq: GICv3 ITS 0x[0-9a-f]+: LPIs 8192-\d+ for MSIs", log), log
+    acked = [int(v, 16) for v in
+             re.findall(r"gicv3_icc_iar1_read .*value (0x[0-9a-f]+)", stderr)]
+    for name, rid in (("virtio-gpu", 0x8), ("virtio-rng", 0x10)):
+        assert re.search(r"msix_write_config dev %s-pci enabled 1 masked 0" % name,
+                         stderr), "QEMU never saw MSI-X enabled on " + name
+        assert re.search(r"gicv3_its_cmd_mapd .*DeviceID 0x%x Size 0x4 "
+                         r"ITT_addr 0x[0-9a-f]+ V 1" % rid, stderr), stderr[-3000:]
+        config, queues = msix_irqs(log, name)
+        for event, irq in enumerate([config] + queues):
+            assert LPI_IRQ_BASE <= irq < LPI_IRQ_BASE + 64, irq
+            intid = LPI_FIRST + irq - LPI_IRQ_BASE
+            assert re.search(r"gicv3_its_cmd_mapti .*DeviceID 0x%x EventID 0x%x "
+                             r"ICID 0x0 pINTID 0x%x" % (rid, event, intid),
+                             stderr), (name, event, intid)
+            # QEMU reads the configuration byte at every LPI, a GIC may
+            # cache it: an INV after mapping (disabled) and after enabling.
+            invs = re.findall(r"gicv3_its_cmd_inv .*DeviceID 0x%x EventID 0x%x\n"
+                              % (rid, event), stderr)
+            assert len(invs) >= 2, (name, event, len(invs))
+        # The first queue's vector (event 1): the device wrote it with its
+        # requester id, and the GIC delivered its LPI.
+        assert re.search(r"gicv3_its_translation_write .*data 0x1 size 4 "
+                         r"requester_id 0x%x" % rid, stderr), name
+        assert LPI_FIRST + queues[0] - LPI_IRQ_BASE in acked, \
+            "QEMU's GICv3 never delivered %s's queue LPI" % name
+    assert intx_irq("aarch64", log) not in acked
+    assert re.search(r"virtio-rng@pci-00:02.0: 16 bytes of entropy: [0-9a-f]{32} "
+                     r"\(notifications 1, interrupts 1\)", log), log
+
+
+def test_pci_gicv3_without_its_intx_fallback(build, artifacts):
+    """aarch64 with GICv3 and its=off: no MSI controller, so QEMU gives
+    the function no MSI-X capability at all (msi_nonbroken is false): the
+    picture through INTx, the log saying why, QEMU's GICv3
+    acknowledging the INTx line and MSI-X never enabled."""
+    out = build("qemu_virt_aarch64")
+    log, (png,), stderr = boot_and_dump(
+        "aarch64", out, artifacts, "", ["-machine", "gic-version=3,its=off"],
         trace=["gicv3_icc_iar1_read", "msix_write_config"], device="virtio-gpu-pci")
     check_boot_picture(png, 1280, 800, artifacts, log,
                        header("aarch64", log, "split", 1280, 800))
     irq = intx_irq("aarch64", log)
     want = ("virtio-gpu@pci-00:01.0: interrupts: INTx pin A, irq %d "
-            "(MSI-X unavailable: no ITS support yet)" % irq)
+            "(MSI-X unavailable: no MSI-X capability)" % irq)
     assert want in log, log
     acked = [int(v, 16) for v in
              re.findall(r"gicv3_icc_iar1_read .*value (0x[0-9a-f]+)", stderr)]

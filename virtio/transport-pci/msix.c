@@ -67,7 +67,8 @@ static rl_status setup(struct virtio_pci_device *p, char *why,
     return RL_ERR_BAD_FORMAT;
   }
   int ctrl_node;
-  if ((st = pci_msi_controller(fn, &ctrl_node)) != RL_OK) {
+  uint32_t devid;
+  if ((st = pci_msi_controller(fn, &ctrl_node, &devid)) != RL_OK) {
     (void)rl_snprintf(why, why_size, "the bridge names no MSI controller");
     return st;
   }
@@ -77,7 +78,7 @@ static rl_status setup(struct virtio_pci_device *p, char *why,
                       rl_status_str(st));
     return st;
   }
-  if ((st = arch_msi_alloc(fn->host->fdt, ctrl_node, want, m->vec, why,
+  if ((st = arch_msi_alloc(fn->host->fdt, ctrl_node, devid, want, m->vec, why,
                            why_size)) != RL_OK) {
     return st;
   }

@@ -40,6 +40,8 @@ void host_irq_reset(void);
 #define HOST_MSI_IRQ_COUNT 64u
 void host_msi_write(uint64_t address, uint32_t data);
 unsigned long host_msi_stray(void);
+/* The devid the last successful arch_msi_alloc was given. */
+uint32_t host_msi_last_devid(void);
 /* false: arch_msi_alloc says RL_ERR_NOT_SUPPORTED ("host: MSIs off"). */
 void host_msi_set_available(bool on);
 /* Vectors given out and not freed. */

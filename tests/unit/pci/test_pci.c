@@ -440,6 +440,90 @@ static void test_intx_routing(void **state) {
   }
 }
 
+static void set_cells(struct world *w, const char *prop, const uint32_t *v,
+                      size_t n) {
+  uint32_t be[8];
+  for (size_t i = 0; i < n; i++) {
+    be[i] = cpu_to_fdt32(v[i]);
+  }
+  assert_int_equal(
+      fdt_setprop(w->blob, libfdt_host(w->blob), prop, be, (int)(n * 4)), 0);
+}
+
+/* The MSI controller and the id a function's MSIs carry (PCI MSI
+ * binding): QEMU's aarch64 msi-map <0 &ctrl 0 0x10000> is the requester
+ * id itself (bus << 8 | dev << 3 | fn); an msi-map with an msi-base and
+ * a mask translates it; a requester id outside every entry has none;
+ * msi-parent gives the requester id. */
+static void test_msi_controller_and_devid(void **state) {
+  (void)state;
+  struct world *w = world_new("qemu_virt_aarch64.dtb");
+  uint32_t phandle = 0;
+  int ctrl_off =
+      fdt_node_offset_by_compatible(w->blob, -1, "arm,gic-v2m-frame");
+  assert_true(ctrl_off >= 0);
+  phandle = fdt_get_phandle(w->blob, ctrl_off);
+  assert_true(phandle != 0);
+  struct {
+    uint32_t map[8];
+    size_t n;
+    uint32_t mask; /* 0: no msi-map-mask */
+    rl_status st;
+    uint32_t devid;
+  } cases[] = {
+      {{0, phandle, 0, 0x10000}, 4, 0, RL_OK, 0x0b}, /* 00:01.3 */
+      {{0, phandle, 0x100, 0x10000}, 4, 0, RL_OK, 0x10b},
+      {{0x8, phandle, 0x40, 0x8}, 4, 0, RL_OK, 0x43},
+      {{0x0, phandle, 0x0, 0x8, 0x8, phandle, 0x2000, 0x8},
+       8,
+       0,
+       RL_OK,
+       0x2003},
+      {{0x0, phandle, 0x0, 0x8}, 4, 0, RL_ERR_NOT_FOUND, 0},
+      {{0x3, phandle, 0x70, 0x1}, 4, 0x7, RL_OK, 0x70},
+  };
+  for (size_t c = 0; c < RL_ARRAY_SIZE(cases); c++) {
+    set_cells(w, "msi-map", cases[c].map, cases[c].n);
+    int host = libfdt_host(w->blob);
+    (void)fdt_delprop(w->blob, host, "msi-map-mask");
+    if (cases[c].mask != 0) {
+      set_cells(w, "msi-map-mask", &cases[c].mask, 1);
+    }
+    pci_model_free(&w->model);
+    assert_int_equal(pci_model_init(&w->model), RL_OK);
+    world_start(w);
+    (void)pci_model_add(&w->model, 1, 0, 0x1af4, 0x1050, 0, 0x80);
+    (void)pci_model_add(&w->model, 1, 3, 0x1af4, 0x1050, 0, 0);
+    assert_int_equal(pci_enumerate(&w->host), RL_OK);
+    const struct pci_function *f = find(&w->host, 1, 3);
+    int ctrl = -1;
+    uint32_t devid = 0xdead;
+    assert_int_equal(pci_msi_controller(f, &ctrl, &devid), cases[c].st);
+    if (cases[c].st == RL_OK) {
+      assert_int_equal(fdt_get_phandle(w->blob, ctrl), phandle);
+      assert_int_equal(devid, cases[c].devid);
+    }
+  }
+  /* msi-parent alone: the requester id. */
+  int host = libfdt_host(w->blob);
+  assert_int_equal(fdt_delprop(w->blob, host, "msi-map"), 0);
+  (void)fdt_delprop(w->blob, host, "msi-map-mask");
+  set_cells(w, "msi-parent", &phandle, 1);
+  pci_model_free(&w->model);
+  assert_int_equal(pci_model_init(&w->model), RL_OK);
+  world_start(w);
+  (void)pci_model_add(&w->model, 1, 0, 0x1af4, 0x1050, 0, 0x80);
+  (void)pci_model_add(&w->model, 1, 3, 0x1af4, 0x1050, 0, 0);
+  assert_int_equal(pci_enumerate(&w->host), RL_OK);
+  int ctrl = -1;
+  uint32_t devid = 0;
+  assert_int_equal(pci_msi_controller(find(&w->host, 1, 3), &ctrl, &devid),
+                   RL_OK);
+  assert_int_equal(fdt_get_phandle(w->blob, ctrl), phandle);
+  assert_int_equal(devid, 0x0b);
+  world_free(w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_aarch64_bridge),
@@ -453,6 +537,7 @@ int main(void) {
       cmocka_unit_test(test_bridge_left_alone),
       cmocka_unit_test(test_capabilities),
       cmocka_unit_test(test_intx_routing),
+      cmocka_unit_test(test_msi_controller_and_devid),
   };
   return cmocka_run_group_tests_name("pci", tests, NULL, NULL);
 }
