@@ -450,6 +450,18 @@ static void set_cells(struct world *w, const char *prop, const uint32_t *v,
       fdt_setprop(w->blob, libfdt_host(w->blob), prop, be, (int)(n * 4)), 0);
 }
 
+/* Enumerates function 00:01.3 (behind 00:01.0) on the bridge as edited
+ * and asks for its MSI controller and device id. */
+static rl_status msi_of_01_3(struct world *w, int *ctrl, uint32_t *devid) {
+  pci_model_free(&w->model);
+  assert_int_equal(pci_model_init(&w->model), RL_OK);
+  world_start(w);
+  (void)pci_model_add(&w->model, 1, 0, 0x1af4, 0x1050, 0, 0x80);
+  (void)pci_model_add(&w->model, 1, 3, 0x1af4, 0x1050, 0, 0);
+  assert_int_equal(pci_enumerate(&w->host), RL_OK);
+  return pci_msi_controller(find(&w->host, 1, 3), ctrl, devid);
+}
+
 /* The MSI controller and the id a function's MSIs carry (PCI MSI
  * binding): QEMU's aarch64 msi-map <0 &ctrl 0 0x10000> is the requester
  * id itself (bus << 8 | dev << 3 | fn); an msi-map with an msi-base and
@@ -489,16 +501,9 @@ static void test_msi_controller_and_devid(void **state) {
     if (cases[c].mask != 0) {
       set_cells(w, "msi-map-mask", &cases[c].mask, 1);
     }
-    pci_model_free(&w->model);
-    assert_int_equal(pci_model_init(&w->model), RL_OK);
-    world_start(w);
-    (void)pci_model_add(&w->model, 1, 0, 0x1af4, 0x1050, 0, 0x80);
-    (void)pci_model_add(&w->model, 1, 3, 0x1af4, 0x1050, 0, 0);
-    assert_int_equal(pci_enumerate(&w->host), RL_OK);
-    const struct pci_function *f = find(&w->host, 1, 3);
     int ctrl = -1;
     uint32_t devid = 0xdead;
-    assert_int_equal(pci_msi_controller(f, &ctrl, &devid), cases[c].st);
+    assert_int_equal(msi_of_01_3(w, &ctrl, &devid), cases[c].st);
     if (cases[c].st == RL_OK) {
       assert_int_equal(fdt_get_phandle(w->blob, ctrl), phandle);
       assert_int_equal(devid, cases[c].devid);
@@ -509,16 +514,9 @@ static void test_msi_controller_and_devid(void **state) {
   assert_int_equal(fdt_delprop(w->blob, host, "msi-map"), 0);
   (void)fdt_delprop(w->blob, host, "msi-map-mask");
   set_cells(w, "msi-parent", &phandle, 1);
-  pci_model_free(&w->model);
-  assert_int_equal(pci_model_init(&w->model), RL_OK);
-  world_start(w);
-  (void)pci_model_add(&w->model, 1, 0, 0x1af4, 0x1050, 0, 0x80);
-  (void)pci_model_add(&w->model, 1, 3, 0x1af4, 0x1050, 0, 0);
-  assert_int_equal(pci_enumerate(&w->host), RL_OK);
   int ctrl = -1;
   uint32_t devid = 0;
-  assert_int_equal(pci_msi_controller(find(&w->host, 1, 3), &ctrl, &devid),
-                   RL_OK);
+  assert_int_equal(msi_of_01_3(w, &ctrl, &devid), RL_OK);
   assert_int_equal(fdt_get_phandle(w->blob, ctrl), phandle);
   assert_int_equal(devid, 0x0b);
   world_free(w);
