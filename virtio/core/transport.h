@@ -37,14 +37,14 @@ struct virtio_transport {
   uint64_t (*get_features)(struct virtio_device *dev);
   void (*set_features)(struct virtio_device *dev, uint64_t features);
 
-  /* §2.5 device configuration: one access of `width` bytes (1, 2, 4) at
-   * `offset`; RL_ERR_INVALID outside the configuration space. The core
-   * does the generation retry (config_generation: 0 where there is none). */
+  /* §2.5 device configuration: where the field of `width` bytes (1, 2 or
+   * 4, aligned: the core checks) at `offset` is, NULL when it is outside
+   * the configuration space. The core reads and writes it at its width
+   * and does the generation retry (config_generation: 0 where there is
+   * none). */
   uint32_t (*config_generation)(struct virtio_device *dev);
-  rl_status (*config_read)(struct virtio_device *dev, uint32_t offset,
-                           unsigned width, uint32_t *value);
-  rl_status (*config_write)(struct virtio_device *dev, uint32_t offset,
-                            unsigned width, uint32_t value);
+  volatile uint8_t *(*config_at)(struct virtio_device *dev, uint32_t offset,
+                                 unsigned width);
 
   /* Queue `index`: its maximum size (0: no such queue), RL_ERR_BUSY when
    * the device says it is already live. */

@@ -1,6 +1,7 @@
 /* The virtio core on the transport interface: device status, feature
  * negotiation, queue setup, configuration space and interrupts. */
 #include <arch/irq.h>
+#include <arch/mmio.h>
 #include <arch/time.h>
 #include <lib/fmt.h>
 #include <lib/log.h>
@@ -391,6 +392,15 @@ rl_status virtio_device_recover(struct virtio_device *dev) {
   return st;
 }
 
+/* §2.5: a field at its own width (1, 2 or 4 bytes), aligned. */
+static volatile uint8_t *config_field(struct virtio_device *dev,
+                                      uint32_t offset, unsigned width) {
+  if ((width != 1 && width != 2 && width != 4) || offset % width != 0) {
+    return NULL;
+  }
+  return dev->transport->config_at(dev, offset, width);
+}
+
 rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
                              unsigned width, uint64_t *value) {
   if ((width != 1 && width != 2 && width != 4 && width != 8) ||
@@ -401,16 +411,18 @@ rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
   for (int tries = 0; tries < CONFIG_GENERATION_TRIES; tries++) {
     /* §2.5.1: a field read while the generation stays the same. */
     uint32_t gen = t->config_generation(dev);
-    uint32_t lo = 0, hi = 0;
-    rl_status st = t->config_read(dev, offset, width == 8 ? 4 : width, &lo);
-    if (st == RL_OK && width == 8) {
-      st = t->config_read(dev, offset + 4, 4, &hi);
+    unsigned w = width == 8 ? 4 : width;
+    volatile uint8_t *lo = config_field(dev, offset, w);
+    volatile uint8_t *hi = width == 8 ? config_field(dev, offset + 4, 4) : lo;
+    if (lo == NULL || hi == NULL) {
+      return RL_ERR_INVALID;
     }
-    if (st != RL_OK) {
-      return st;
+    uint64_t v = arch_mmio_read(lo, w);
+    if (width == 8) {
+      v |= (uint64_t)arch_mmio_read32(hi) << 32;
     }
     if (t->config_generation(dev) == gen) {
-      *value = lo | (uint64_t)hi << 32;
+      *value = v;
       return RL_OK;
     }
   }
@@ -420,7 +432,12 @@ rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
 
 rl_status virtio_config_write32(struct virtio_device *dev, uint32_t offset,
                                 uint32_t value) {
-  return dev->transport->config_write(dev, offset, 4, value);
+  volatile uint8_t *p = config_field(dev, offset, 4);
+  if (p == NULL) {
+    return RL_ERR_INVALID;
+  }
+  arch_mmio_write32(p, value);
+  return RL_OK;
 }
 
 void virtio_queue_interrupt(struct virtio_device *dev, unsigned index) {

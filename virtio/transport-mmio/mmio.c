@@ -68,32 +68,11 @@ static uint32_t config_generation(struct virtio_device *dev) {
 static volatile uint8_t *config_at(struct virtio_device *dev, uint32_t offset,
                                    unsigned width) {
   const struct virtio_mmio_slot *s = &mmio(dev)->slot;
-  if ((width != 1 && width != 2 && width != 4) || offset % width != 0 ||
-      s->size < VIRTIO_MMIO_CONFIG ||
+  if (s->size < VIRTIO_MMIO_CONFIG ||
       (uint64_t)offset + width > s->size - VIRTIO_MMIO_CONFIG) {
     return NULL;
   }
   return s->regs + VIRTIO_MMIO_CONFIG + offset;
-}
-
-static rl_status config_read(struct virtio_device *dev, uint32_t offset,
-                             unsigned width, uint32_t *value) {
-  volatile uint8_t *p = config_at(dev, offset, width);
-  if (p == NULL) {
-    return RL_ERR_INVALID;
-  }
-  *value = arch_mmio_read(p, width);
-  return RL_OK;
-}
-
-static rl_status config_write(struct virtio_device *dev, uint32_t offset,
-                              unsigned width, uint32_t value) {
-  volatile uint8_t *p = config_at(dev, offset, width);
-  if (p == NULL) {
-    return RL_ERR_INVALID;
-  }
-  arch_mmio_write(p, width, value);
-  return RL_OK;
 }
 
 static rl_status queue_query(struct virtio_device *dev, unsigned index,
@@ -164,8 +143,7 @@ const struct virtio_transport virtio_mmio_transport = {
     .get_features = get_features,
     .set_features = set_features,
     .config_generation = config_generation,
-    .config_read = config_read,
-    .config_write = config_write,
+    .config_at = config_at,
     .queue_query = queue_query,
     .queue_enable = queue_enable,
     .notify = notify,

@@ -66,31 +66,10 @@ static uint32_t config_generation(struct virtio_device *dev) {
 static volatile uint8_t *config_at(struct virtio_device *dev, uint32_t offset,
                                    unsigned width) {
   const struct virtio_pci_region *r = &vp(dev)->device;
-  if ((width != 1 && width != 2 && width != 4) || offset % width != 0 ||
-      r->base == NULL || (uint64_t)offset + width > r->length) {
+  if (r->base == NULL || (uint64_t)offset + width > r->length) {
     return NULL;
   }
   return r->base + offset;
-}
-
-static rl_status config_read(struct virtio_device *dev, uint32_t offset,
-                             unsigned width, uint32_t *value) {
-  volatile uint8_t *p = config_at(dev, offset, width);
-  if (p == NULL) {
-    return RL_ERR_INVALID;
-  }
-  *value = arch_mmio_read(p, width);
-  return RL_OK;
-}
-
-static rl_status config_write(struct virtio_device *dev, uint32_t offset,
-                              unsigned width, uint32_t value) {
-  volatile uint8_t *p = config_at(dev, offset, width);
-  if (p == NULL) {
-    return RL_ERR_INVALID;
-  }
-  arch_mmio_write(p, width, value);
-  return RL_OK;
 }
 
 static rl_status queue_query(struct virtio_device *dev, unsigned index,
@@ -214,8 +193,7 @@ const struct virtio_transport virtio_pci_transport = {
     .get_features = get_features,
     .set_features = set_features,
     .config_generation = config_generation,
-    .config_read = config_read,
-    .config_write = config_write,
+    .config_at = config_at,
     .queue_query = queue_query,
     .queue_enable = queue_enable,
     .queue_reset = queue_reset,

@@ -605,6 +605,39 @@ static void test_cursor_move(void **state) {
   assert_int_equal(cur.scanout, 0);
 }
 
+/* virtio_config_read/write32 through the transport (§2.5, §4.2.2.2):
+ * fields at their width, 8 bytes as two 4-byte halves; a width other
+ * than 1, 2, 4 (8 for reads), a misaligned field, one past the slot's
+ * configuration window or past 4 GiB is refused before it reaches the
+ * device (the model fails the test on any access it would see). */
+static void test_config_access(void **state) {
+  struct fx *f = *state;
+  probe_ok(f);
+  struct virtio_device *d = f->dev;
+  uint64_t v = 0;
+  assert_int_equal(virtio_config_read(d, 8, 4, &v), RL_OK);
+  assert_int_equal(v, 1); /* num_scanouts */
+  assert_int_equal(virtio_config_read(d, 8, 8, &v), RL_OK);
+  assert_int_equal(v, 1); /* num_capsets 0 above */
+  assert_int_equal(virtio_config_read(d, 8, 1, &v), RL_OK);
+  assert_int_equal(v, 1);
+  assert_int_equal(virtio_config_read(d, 8, 2, &v), RL_OK);
+  assert_int_equal(v, 1);
+  static const struct {
+    uint32_t offset;
+    unsigned width;
+  } bad[] = {{9, 4},           {8, 3},          {10, 8},    {6, 4},
+             {0, 0},           {0, 16},         {0x100, 1}, {0xfe, 4},
+             {0xfffffffcu, 4}, {0xfffffff8u, 8}};
+  for (size_t i = 0; i < RL_ARRAY_SIZE(bad); i++) {
+    assert_int_equal(virtio_config_read(d, bad[i].offset, bad[i].width, &v),
+                     RL_ERR_INVALID);
+  }
+  assert_int_equal(virtio_config_write32(d, 2, 0), RL_ERR_INVALID);
+  assert_int_equal(virtio_config_write32(d, 0x100, 0), RL_ERR_INVALID);
+  assert_int_equal(virtio_config_write32(d, 0xfffffffcu, 0), RL_ERR_INVALID);
+}
+
 /* Errors: each is an error status, a log line naming the command, the
  * resource and what the device answered, and no hang. */
 static void test_create_error(void **state) {
@@ -1024,6 +1057,7 @@ static const struct {
     {"display_change", test_display_change},
     {"answers_at_idle", test_answers_at_idle},
     {"cursor_move", test_cursor_move},
+    {"config_access", test_config_access},
     {"create_error", test_create_error},
     {"scanout_error", test_scanout_error},
     {"edid_error", test_edid_error},

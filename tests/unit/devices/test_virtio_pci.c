@@ -375,6 +375,18 @@ static void test_gpu_over_pci(void **state) {
     assert_memory_equal(res->pixels + (size_t)y * res->width, fb_row(s, y),
                         (size_t)s->width * 4);
   }
+  /* Configuration fields through the device structure (0x1000 bytes in
+   * the model, §4.1.4.6): num_scanouts at 8; a field that ends past the
+   * structure, or past 4 GiB, never reaches the device. */
+  uint64_t val = 0;
+  assert_int_equal(virtio_config_read(&p.dev, 8, 4, &val), RL_OK);
+  assert_int_equal(val, 1);
+  assert_int_equal(virtio_config_read(&p.dev, 0xffe, 4, &val), RL_ERR_INVALID);
+  assert_int_equal(virtio_config_read(&p.dev, 0x1000, 1, &val), RL_ERR_INVALID);
+  assert_int_equal(virtio_config_read(&p.dev, 0xfffffffcu, 4, &val),
+                   RL_ERR_INVALID);
+  assert_int_equal(virtio_config_read(&p.dev, 0xffc, 8, &val), RL_ERR_INVALID);
+  assert_int_equal(virtio_config_write32(&p.dev, 0x1000, 0), RL_ERR_INVALID);
   assert_int_equal(v->bad_accesses, 0);
   assert_int_equal(v->bad_notifies, 0);
   (void)virtio_device_reset(&p.dev);
