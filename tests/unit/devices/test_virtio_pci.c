@@ -201,58 +201,96 @@ static void test_rng_msix(void **state) {
   rng_stop(&r);
 }
 
-/* The GPU: config + 2 queues, each queue's completions on its own
- * vector; the picture as over INTx. */
-static void test_gpu_msix(void **state) {
-  (void)state;
-  struct world *w = world_new();
+/* A GPU function at 00:02.0 (320x200, EDID), probed: `transport`
+ * features offered, `msix` table entries (0: none), queue_reset read back
+ * busy twice when RING_RESET is offered. */
+struct gpu_pci {
+  struct world *w;
+  struct gpu_model *gm;
+  struct vm_dev *vm;
+  struct vpci *v;
+  struct virtio_pci_device p;
+  struct gpu *g;
+};
+
+static struct gpu_pci *gpu_pci_new(uint64_t transport, unsigned msix) {
+  struct gpu_pci *t = calloc(1, sizeof(*t));
+  assert_non_null(t);
+  t->w = world_new();
   struct gpu_model_config gc = {
       .version = 2,
+      .transport = transport,
       .edid = true,
       .num_scanouts = 1,
       .scanout = {{.enabled = true, .width = 320, .height = 200}},
       .irq = intx_irq(2),
       .pa = 0x2,
   };
-  struct gpu_model *gm = gpu_model_create(&gc);
-  struct vpci *v = vpci_add(&w->model, 2, gpu_model_vm(gm), 16, 2);
-  vpci_msix(v, 3);
-  const struct pci_function *fn = enumerate(w, 2);
-  struct virtio_pci_device p;
+  t->gm = gpu_model_create(&gc);
+  t->vm = gpu_model_vm(t->gm);
+  t->v = vpci_add(&t->w->model, 2, t->vm, 16, 2);
+  t->v->queue_reset_reads = 2;
+  if (msix != 0) {
+    vpci_msix(t->v, msix);
+  }
+  const struct pci_function *fn = enumerate(t->w, 2);
   host_log_clear();
-  assert_int_equal(virtio_pci_device_init(&p, fn), RL_OK);
-  p.dev.driver = &virtio_gpu_driver;
-  rl_status st = virtio_gpu_driver.probe(&p.dev);
+  assert_int_equal(virtio_pci_device_init(&t->p, fn), RL_OK);
+  t->p.dev.driver = &virtio_gpu_driver;
+  rl_status st = virtio_gpu_driver.probe(&t->p.dev);
   if (st != RL_OK) {
     fail_msg("probe: %s; log:\n%s", rl_status_str(st), host_log_tail());
   }
-  msix_log_has("virtio-gpu@pci-00:02.0: interrupts: MSI-X (3 vectors: config + "
-               "2 queues");
-  struct gpu *g = gpu_get(0);
-  assert_int_equal(gpu_present(g), RL_OK);
-  const struct fb_surface *s = gpu_surface(g, 0);
+  t->g = gpu_get(0);
+  return t;
+}
+
+/* A frame presented: scanout 0 shows the framebuffer, pixel for pixel. */
+static void gpu_pci_shows_frame(struct gpu_pci *t) {
+  assert_int_equal(gpu_present(t->g), RL_OK);
+  const struct fb_surface *s = gpu_surface(t->g, 0);
   assert_non_null(s);
-  struct gm_rect rect;
-  uint32_t id = gpu_model_scanout(gm, 0, &rect);
-  const struct gm_resource *res = gpu_model_resource(gm, id);
+  struct gm_rect r;
+  uint32_t id = gpu_model_scanout(t->gm, 0, &r);
+  assert_int_not_equal(id, 0);
+  assert_int_equal(r.w, 320);
+  assert_int_equal(r.h, 200);
+  const struct gm_resource *res = gpu_model_resource(t->gm, id);
   assert_non_null(res);
   for (uint32_t y = 0; y < s->height; y++) {
     assert_memory_equal(res->pixels + (size_t)y * res->width, fb_row(s, y),
                         (size_t)s->width * 4);
   }
-  assert_int_equal(v->queue_msix[0], 1);
-  assert_int_equal(v->queue_msix[1], 2);
-  assert_true(arch_irq_count(HOST_MSI_IRQ_BASE + 1) > 0); /* controlq */
-  assert_int_equal(v->intx_raised, 0);
-  assert_int_equal(v->lost, 0);
-  assert_int_equal(host_msi_stray(), 0);
-  (void)virtio_device_reset(&p.dev);
-  gpu_remove(&p.dev);
-  virtio_device_release(&p.dev);
+}
+
+static void gpu_pci_free(struct gpu_pci *t) {
+  assert_int_equal(t->v->bad_accesses, 0);
+  assert_int_equal(t->v->bad_notifies, 0);
+  (void)virtio_device_reset(&t->p.dev);
+  gpu_remove(&t->p.dev);
+  virtio_device_release(&t->p.dev);
   assert_int_equal(host_msi_allocated(), 0);
-  vpci_free(v);
-  gpu_model_destroy(gm);
-  world_free(w);
+  vpci_free(t->v);
+  gpu_model_destroy(t->gm);
+  world_free(t->w);
+  free(t);
+}
+
+/* The GPU: config + 2 queues, each queue's completions on its own
+ * vector; the picture as over INTx. */
+static void test_gpu_msix(void **state) {
+  (void)state;
+  struct gpu_pci *t = gpu_pci_new(0, 3);
+  msix_log_has("virtio-gpu@pci-00:02.0: interrupts: MSI-X (3 vectors: config + "
+               "2 queues");
+  gpu_pci_shows_frame(t);
+  assert_int_equal(t->v->queue_msix[0], 1);
+  assert_int_equal(t->v->queue_msix[1], 2);
+  assert_true(arch_irq_count(HOST_MSI_IRQ_BASE + 1) > 0); /* controlq */
+  assert_int_equal(t->v->intx_raised, 0);
+  assert_int_equal(t->v->lost, 0);
+  assert_int_equal(host_msi_stray(), 0);
+  gpu_pci_free(t);
 }
 
 /* INTx when MSI-X cannot be had, with the reason in the log; the rng
@@ -341,60 +379,24 @@ static void test_rng_over_pci(void **state) {
 
 static void test_gpu_over_pci(void **state) {
   (void)state;
-  struct world *w = world_new();
-  struct gpu_model_config gc = {
-      .version = 2,
-      .edid = true,
-      .num_scanouts = 1,
-      .scanout = {{.enabled = true, .width = 320, .height = 200}},
-      .irq = intx_irq(2),
-      .pa = 0x2,
-  };
-  struct gpu_model *gm = gpu_model_create(&gc);
-  struct vpci *v = vpci_add(&w->model, 2, gpu_model_vm(gm), 16, 2);
-  const struct pci_function *fn = enumerate(w, 2);
-  struct virtio_pci_device p;
-  assert_int_equal(virtio_pci_device_init(&p, fn), RL_OK);
-  p.dev.driver = &virtio_gpu_driver;
-  rl_status st = virtio_gpu_driver.probe(&p.dev);
-  if (st != RL_OK) {
-    fail_msg("probe: %s; log:\n%s", rl_status_str(st), host_log_tail());
-  }
-  struct gpu *g = gpu_get(0);
-  assert_int_equal(gpu_present(g), RL_OK);
-  const struct fb_surface *s = gpu_surface(g, 0);
-  assert_non_null(s);
-  struct gm_rect r;
-  uint32_t id = gpu_model_scanout(gm, 0, &r);
-  assert_int_not_equal(id, 0);
-  assert_int_equal(r.w, 320);
-  assert_int_equal(r.h, 200);
-  const struct gm_resource *res = gpu_model_resource(gm, id);
-  assert_non_null(res);
-  for (uint32_t y = 0; y < s->height; y++) {
-    assert_memory_equal(res->pixels + (size_t)y * res->width, fb_row(s, y),
-                        (size_t)s->width * 4);
-  }
+  struct gpu_pci *t = gpu_pci_new(0, 0);
+  gpu_pci_shows_frame(t);
   /* Configuration fields through the device structure (0x1000 bytes in
    * the model, §4.1.4.6): num_scanouts at 8; a field that ends past the
    * structure, or past 4 GiB, never reaches the device. */
   uint64_t val = 0;
-  assert_int_equal(virtio_config_read(&p.dev, 8, 4, &val), RL_OK);
+  assert_int_equal(virtio_config_read(&t->p.dev, 8, 4, &val), RL_OK);
   assert_int_equal(val, 1);
-  assert_int_equal(virtio_config_read(&p.dev, 0xffe, 4, &val), RL_ERR_INVALID);
-  assert_int_equal(virtio_config_read(&p.dev, 0x1000, 1, &val), RL_ERR_INVALID);
-  assert_int_equal(virtio_config_read(&p.dev, 0xfffffffcu, 4, &val),
+  assert_int_equal(virtio_config_read(&t->p.dev, 0xffe, 4, &val),
                    RL_ERR_INVALID);
-  assert_int_equal(virtio_config_read(&p.dev, 0xffc, 8, &val), RL_ERR_INVALID);
-  assert_int_equal(virtio_config_write32(&p.dev, 0x1000, 0), RL_ERR_INVALID);
-  assert_int_equal(v->bad_accesses, 0);
-  assert_int_equal(v->bad_notifies, 0);
-  (void)virtio_device_reset(&p.dev);
-  gpu_remove(&p.dev);
-  virtio_device_release(&p.dev);
-  vpci_free(v);
-  gpu_model_destroy(gm);
-  world_free(w);
+  assert_int_equal(virtio_config_read(&t->p.dev, 0x1000, 1, &val),
+                   RL_ERR_INVALID);
+  assert_int_equal(virtio_config_read(&t->p.dev, 0xfffffffcu, 4, &val),
+                   RL_ERR_INVALID);
+  assert_int_equal(virtio_config_read(&t->p.dev, 0xffc, 8, &val),
+                   RL_ERR_INVALID);
+  assert_int_equal(virtio_config_write32(&t->p.dev, 0x1000, 0), RL_ERR_INVALID);
+  gpu_pci_free(t);
 }
 
 /* A function whose capabilities lie is refused at init, with what is
@@ -728,60 +730,31 @@ static void test_ring_reset_refused_over_mmio(void **state) {
  * cursor move works. */
 static void test_gpu_cursorq_reset_alone(void **state) {
   (void)state;
-  struct world *w = world_new();
-  struct gpu_model_config gc = {
-      .version = 2,
-      .transport = RING_RESET,
-      .num_scanouts = 1,
-      .scanout = {{.enabled = true, .width = 320, .height = 200}},
-      .irq = intx_irq(2),
-      .pa = 0x2,
-  };
-  struct gpu_model *gm = gpu_model_create(&gc);
-  struct vm_dev *vm = gpu_model_vm(gm);
-  struct vpci *v = vpci_add(&w->model, 2, vm, 16, 2);
-  v->queue_reset_reads = 2;
-  const struct pci_function *fn = enumerate(w, 2);
-  struct virtio_pci_device *p = calloc(1, sizeof(*p));
-  assert_non_null(p);
-  assert_int_equal(virtio_pci_device_init(p, fn), RL_OK);
-  p->dev.driver = &virtio_gpu_driver;
-  rl_status st = virtio_gpu_driver.probe(&p->dev);
-  if (st != RL_OK) {
-    fail_msg("probe: %s; log:\n%s", rl_status_str(st), host_log_tail());
-  }
-  assert_true(vm_driver_features(vm) & RING_RESET);
-  struct gpu *g = gpu_get(0);
-  unsigned long ctrl_notifies = vm_notifies(vm, 0);
-  gpu_model_misbehave(gm, VIRTIO_GPU_CMD_MOVE_CURSOR, GM_FAULT_USED_LEN, 24);
+  struct gpu_pci *t = gpu_pci_new(RING_RESET, 0);
+  assert_true(vm_driver_features(t->vm) & RING_RESET);
+  struct gpu *g = t->g;
+  unsigned long ctrl_notifies = vm_notifies(t->vm, 0);
+  gpu_model_misbehave(t->gm, VIRTIO_GPU_CMD_MOVE_CURSOR, GM_FAULT_USED_LEN, 24);
   host_log_clear();
   assert_int_equal(gpu_move_cursor(g, 10, 20), RL_ERR_BROKEN);
   expect_log("queue 1 (cursorq): resetting the queue alone (RING_RESET)");
   expect_log("queue 1 (cursorq): reset and re-enabled");
-  assert_int_equal(v->queue_reset_writes, 1);
-  assert_int_equal(vm_queue_resets(vm), 1);
-  assert_int_equal(v->writes_during_reset, 0);
-  assert_true(vm_queue_ready(vm, 0)); /* the controlq never stopped */
-  assert_true(vm_queue_ready(vm, 1));
-  assert_true(vm_status(vm) & VIRTIO_STATUS_DRIVER_OK);
-  assert_false(p->dev.failed);
+  assert_int_equal(t->v->queue_reset_writes, 1);
+  assert_int_equal(vm_queue_resets(t->vm), 1);
+  assert_int_equal(t->v->writes_during_reset, 0);
+  assert_true(vm_queue_ready(t->vm, 0)); /* the controlq never stopped */
+  assert_true(vm_queue_ready(t->vm, 1));
+  assert_true(vm_status(t->vm) & VIRTIO_STATUS_DRIVER_OK);
+  assert_false(t->p.dev.failed);
   /* The controlq still works, the cursor again. */
   assert_int_equal(gpu_present(g), RL_OK);
-  assert_true(vm_notifies(vm, 0) > ctrl_notifies);
-  gpu_model_misbehave(gm, VIRTIO_GPU_CMD_MOVE_CURSOR, GM_FAULT_NONE, 0);
+  assert_true(vm_notifies(t->vm, 0) > ctrl_notifies);
+  gpu_model_misbehave(t->gm, VIRTIO_GPU_CMD_MOVE_CURSOR, GM_FAULT_NONE, 0);
   assert_int_equal(gpu_move_cursor(g, 30, 40), RL_OK);
-  struct gm_cursor c = gpu_model_cursor(gm);
+  struct gm_cursor c = gpu_model_cursor(t->gm);
   assert_int_equal(c.x, 30);
   assert_int_equal(c.y, 40);
-  assert_int_equal(v->bad_accesses, 0);
-  assert_int_equal(v->bad_notifies, 0);
-  (void)virtio_device_reset(&p->dev);
-  gpu_remove(&p->dev);
-  virtio_device_release(&p->dev);
-  free(p);
-  vpci_free(v);
-  gpu_model_destroy(gm);
-  world_free(w);
+  gpu_pci_free(t);
 }
 
 /* A queue nobody waits on, found broken by the interrupt handler (which
