@@ -198,19 +198,26 @@ static rl_status gpu_probe(struct virtio_device *dev) {
 }
 
 static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
-  rl_status st = virtio_negotiate(dev, VIRTIO_BIT(VIRTIO_GPU_F_EDID));
+#ifdef CONFIG_GPU_EDID
+  uint64_t wanted = VIRTIO_BIT(VIRTIO_GPU_F_EDID);
+#else
+  uint64_t wanted = 0;
+#endif
+  rl_status st = virtio_negotiate(dev, wanted);
   g->negotiate_failed = st != RL_OK;
   if (st == RL_OK) {
     st = virtio_queue_setup(dev, 0, "controlq", 64, gpu_done, &g->ctrlq);
   }
+#ifdef CONFIG_GPU_CURSOR
   if (st == RL_OK) {
     st = virtio_queue_setup(dev, 1, "cursorq", 16, gpu_done, &g->cursorq);
   }
-  for (unsigned i = 0; st == RL_OK && i < GPU_REQS; i++) {
-    st = arch_dma_alloc(GPU_REQ_PAGES, &g->req[i].buf);
-  }
   if (st == RL_OK) {
     st = arch_dma_alloc(GPU_REQ_PAGES, &g->cursor_req.buf);
+  }
+#endif
+  for (unsigned i = 0; st == RL_OK && i < GPU_REQS; i++) {
+    st = arch_dma_alloc(GPU_REQ_PAGES, &g->req[i].buf);
   }
   if (st == RL_OK) {
     st = virtio_device_ready(dev);
@@ -228,8 +235,10 @@ static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
     return RL_ERR_BAD_FORMAT;
   }
   g->num_scanouts = (uint32_t)scanouts;
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
   /* Events already pending describe the configuration we read next. */
   gpu_events_clear(g);
+#endif
   klog(LOG_INFO, "%s: %u scanout(s)\n", dev->name, g->num_scanouts);
   st = gpu_configure_scanouts(g);
   if (st != RL_OK) {
@@ -257,27 +266,43 @@ static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
   return st;
 }
 
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
 static void gpu_config_changed(struct virtio_device *dev) {
   struct gpu *g = dev->priv;
   if (g != NULL) {
     g->event_pending = true; /* handled outside interrupt context */
   }
 }
+#endif
 
 static void gpu_poll(struct virtio_device *dev) {
   struct gpu *g = dev->priv;
   if (g == NULL || !g->ready) {
     return;
   }
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
   gpu_events_handle(g);
+#endif
   (void)gpu_present(g);
 }
+
+#ifndef CONFIG_GPU_CURSOR
+rl_status gpu_move_cursor(struct gpu *g, uint32_t x, uint32_t y) {
+  (void)g;
+  (void)x;
+  (void)y;
+  return RL_ERR_NOT_FOUND; /* no cursor in this build */
+}
+#endif
 
 const struct virtio_driver virtio_gpu_driver = {
     .name = "virtio-gpu",
     .device_id = 16,
-    .feature_names = gpu_feature_names,
+    /* Only the feature log uses the names (virtio/core, info level). */
+    .feature_names = CONFIG_LOG_LEVEL >= LOG_INFO ? gpu_feature_names : NULL,
     .probe = gpu_probe,
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
     .config_changed = gpu_config_changed,
+#endif
     .poll = gpu_poll,
 };

@@ -7,17 +7,21 @@
  *   gpu_req.c      request plumbing: post, check, command
  *   gpu_resource.c framebuffer chunks, CREATE_2D, ATTACH_BACKING, DETACH,
  *                  UNREF
- *   gpu_scanout.c  GET_DISPLAY_INFO, EDID, scanout setup and teardown,
- *                  display-change events, the painter
+ *   gpu_scanout.c  GET_DISPLAY_INFO, EDID (CONFIG_GPU_EDID), scanout
+ *                  setup and teardown, display-change events
+ *                  (CONFIG_GPU_DISPLAY_EVENTS), the painter
  *   gpu_update.c   TRANSFER_TO_HOST_2D + RESOURCE_FLUSH of the damage
  *   gpu_cursor.c   the cursor resource, UPDATE_CURSOR, MOVE_CURSOR
+ *                  (CONFIG_GPU_CURSOR builds only)
  *   gpu_console.c  the text console: layout, header, log sink
+ *                  (CONFIG_GPU_CONSOLE builds only)
  *   gpu_bench.c    the benchmark (CONFIG_BENCH builds only) */
 #ifndef DRIVERS_GPU_GPU_INTERNAL_H
 #define DRIVERS_GPU_GPU_INTERNAL_H
 
 #include <arch/dma.h>
 #include <lib/gfx/console.h>
+#include <ringlight/config.h>
 #include <ringlight/status.h>
 #include <virtio/core/virtio.h>
 
@@ -125,7 +129,8 @@ void gpu_resource_destroy(struct gpu *g, struct gpu_scanout *so);
 /* (Re)reads the display configuration; (re)builds the scanouts whose mode
  * changed, each showing the painter's picture and the console. */
 rl_status gpu_configure_scanouts(struct gpu *g);
-/* Clears display events pending before the first configuration. */
+/* CONFIG_GPU_DISPLAY_EVENTS: clears display events pending before the
+ * first configuration. */
 void gpu_events_clear(struct gpu *g);
 /* Handles a display-change event (§5.7.4.1) outside interrupt context. */
 void gpu_events_handle(struct gpu *g);
@@ -134,11 +139,20 @@ void gpu_events_handle(struct gpu *g);
 /* Sends the scanout's damaged rectangle (nothing without damage). */
 rl_status gpu_present_scanout(struct gpu *g, struct gpu_scanout *so);
 
-/* gpu_cursor.c */
+/* gpu_cursor.c (CONFIG_GPU_CURSOR) */
+#ifdef CONFIG_GPU_CURSOR
 /* The cursor on scanout 0, at its centre. */
 rl_status gpu_cursor_setup(struct gpu *g);
+#else
+static inline rl_status gpu_cursor_setup(struct gpu *g) {
+  (void)g;
+  return RL_OK;
+}
+#endif
 
-/* gpu_console.c */
+/* gpu_console.c (CONFIG_GPU_CONSOLE; without it the scanouts show the
+ * painter's picture alone) */
+#ifdef CONFIG_GPU_CONSOLE
 /* The console over the bottom quarter of scanout `index`, header drawn. */
 void gpu_console_init(struct gpu *g, unsigned index);
 /* The device's consoles become a log sink (the last lines replayed
@@ -146,5 +160,13 @@ void gpu_console_init(struct gpu *g, unsigned index);
 void gpu_console_start(struct gpu *g);
 /* The device's consoles stop mirroring the log. */
 void gpu_console_stop(struct gpu *g);
+#else
+static inline void gpu_console_init(struct gpu *g, unsigned index) {
+  (void)g;
+  (void)index;
+}
+static inline void gpu_console_start(struct gpu *g) { (void)g; }
+static inline void gpu_console_stop(struct gpu *g) { (void)g; }
+#endif
 
 #endif
