@@ -10,6 +10,8 @@ COMPONENTS = [
     ("virtio core", ("obj/virtio/core/",)),
     ("split ring", ("obj/virtio/queue-split/",)),
     ("packed ring", ("obj/virtio/queue-packed/",)),
+    ("mmio transport", ("obj/virtio/transport-mmio/",)),
+    ("pci transport", ("obj/virtio/transport-pci/", "obj/pci/")),
     ("gpu driver", ("obj/drivers/gpu/", "obj/drivers/drivers.registry")),
     ("rng driver", ("obj/drivers/rng/",)),
     ("arch", ("obj/arch/",)),
@@ -126,6 +128,18 @@ def footprint(map_path):
     return sizes
 
 
+# What the footprint target counts (issue 15: "core+split+gpu"): the virtio
+# core, the split ring, and the GPU driver with the graphics it shows
+# (lib/gfx: surfaces, the console and its font). The transports are
+# listed apart.
+TARGET = ("virtio core", "split ring", "gpu driver", "graphics")
+
+
+def target_bytes(fp):
+    """text+rodata of the TARGET components of one footprint."""
+    return sum(fp.get(c, {}).get(k, 0) for c in TARGET for k in ("text", "rodata"))
+
+
 def table(results):
     """Markdown table; results: {(arch, config): footprint}."""
     lines = ["| arch | configuration | component | text | rodata | data | bss | text+rodata |",
@@ -138,13 +152,8 @@ def table(results):
             lines.append("| %s | %s | %s | %d | %d | %d | %d | %d |" % (
                 arch, config, name, s["text"], s["rodata"], s["data"], s["bss"],
                 s["text"] + s["rodata"]))
-        # The GPU driver with the graphics it shows (lib/gfx, part of the
-        # driver until issue 12), as the size target counts it.
-        core = sum(fp.get(c, {}).get(k, 0)
-                   for c in ("virtio core", "split ring", "gpu driver", "graphics")
-                   for k in ("text", "rodata"))
-        lines.append("| %s | %s | **core + split + gpu + gfx** | | | | | **%d** |"
-                     % (arch, config, core))
+        lines.append("| %s | %s | **core + split + gpu** | | | | | **%d** |"
+                     % (arch, config, target_bytes(fp)))
     return "\n".join(lines) + "\n"
 
 
