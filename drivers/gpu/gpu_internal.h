@@ -87,6 +87,17 @@ struct gpu {
   struct virtio_gpu_mem_entry entries[FB_MAX_CHUNKS];
 };
 
+/* A command's type in a message: its name (gpu_type_name), or without
+ * CONFIG_GPU_COMMAND_NAMES its number (virtio 1.2 §5.7.6.7), the names
+ * then not in the image. */
+#ifdef CONFIG_GPU_COMMAND_NAMES
+#define GPU_TYPE_FMT "%s"
+#define GPU_TYPE_ARG(type) gpu_type_name(type)
+#else
+#define GPU_TYPE_FMT "command %#x"
+#define GPU_TYPE_ARG(type) (type)
+#endif
+
 /* gpu_req.c */
 static inline void *gpu_req_cmd(struct gpu_req *r) { return r->buf.cpu; }
 static inline void *gpu_req_resp(struct gpu_req *r) {

@@ -70,6 +70,7 @@ static void get_edid(struct gpu *g, unsigned index) {
 #endif
 }
 
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
 static void teardown_scanout(struct gpu *g, unsigned index) {
   struct gpu_scanout *so = &g->scanout[index];
   if (!so->active) {
@@ -81,6 +82,7 @@ static void teardown_scanout(struct gpu *g, unsigned index) {
   (void)gpu_command_nodata(g, len, 0);
   gpu_resource_destroy(g, so);
 }
+#endif
 
 static void paint(struct fb_surface *s) {
   if (painter != NULL) {
@@ -161,9 +163,12 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
     if (same) {
       continue;
     }
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
     /* A changed mode: teardown (detach, unref) first, then a new
-     * resource. */
+     * resource. (Without display-change events this runs only at probe,
+     * when no scanout is active yet.) */
     teardown_scanout(g, i);
+#endif
     so->mode = *m;
     if (!m->enabled) {
       continue;
