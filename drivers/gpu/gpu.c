@@ -93,6 +93,7 @@ static void gpu_release(struct gpu *g) {
  * (released, for reuse), or a new one appended to the list. */
 static struct gpu *gpu_state(struct virtio_device *dev) {
   struct gpu *g = dev->priv;
+#ifdef CONFIG_VIRTIO_RECOVERY /* a re-probe only comes from a recovery */
   if (g != NULL) {
     gpu_release(g);
     struct gpu *next = g->next;
@@ -104,6 +105,7 @@ static struct gpu *gpu_state(struct virtio_device *dev) {
     memcpy(g->retired_ids, retired, sizeof(retired)); /* for its lifetime */
     return g;
   }
+#endif
   g = rl_zalloc(sizeof(*g));
   if (g == NULL) {
     return NULL;

@@ -531,7 +531,8 @@ MIN_DROPPED = {"console and font": ["fbcon_write", "font8x16", "gpu_console_init
                "packed ring": ["vq_packed_ops"],
                "PCI": ["virtio_pci_probe_all"],
                "rng": ["virtio_rng_driver"],
-               "command names": ["gpu_type_name"]}
+               "command names": ["gpu_type_name"],
+               "DEVICE_NEEDS_RESET recovery": ["virtio_device_reset"]}
 
 
 def test_display_min_config(build, artifacts):

@@ -382,6 +382,12 @@ void virtio_device_release(struct virtio_device *dev) {
 }
 
 rl_status virtio_device_recover(struct virtio_device *dev) {
+#ifndef CONFIG_VIRTIO_RECOVERY
+  dev->needs_reset = false;
+  virtio_device_fail(dev, RL_ERR_BROKEN,
+                     "DEVICE_NEEDS_RESET (CONFIG_VIRTIO_RECOVERY is off)");
+  return RL_ERR_BROKEN;
+#else
   klog(LOG_WARN,
        "%s: resetting after DEVICE_NEEDS_RESET; pending requests "
        "fail\n",
@@ -397,6 +403,7 @@ rl_status virtio_device_recover(struct virtio_device *dev) {
     klog(LOG_INFO, "%s: re-initialised\n", dev->name);
   }
   return st;
+#endif
 }
 
 rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
