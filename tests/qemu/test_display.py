@@ -537,7 +537,7 @@ MIN_DROPPED = {"console and font": ["fbcon_write", "font8x16", "gpu_console_init
 
 def test_display_min_config(build, artifacts):
     """qemu_virt_aarch64_min (split ring, virtio-mmio only, no console,
-    font, cursor, EDID or display-change events, errors-only log, -Os)
+    font, cursor, EDID or display-change events, errors-only log, -Oz)
     still shows the picture: the eight bars pixel for pixel and, without
     a console, a bottom quarter of background only. QEMU's trace: no
     GET_EDID, no cursor command, one full-screen update (transfer + flush

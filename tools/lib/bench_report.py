@@ -70,7 +70,7 @@ SIZE_CONFIGS = [("qemu_virt_aarch64", "both backends"),
                 ("qemu_virt_aarch64_split", "split only"),
                 ("qemu_virt_riscv64", "both backends"),
                 ("qemu_virt_riscv64_split", "split only"),
-                ("size_aarch64", "split only, -Os"),
+                ("size_aarch64", "split only, -Oz"),
                 ("qemu_virt_aarch64_min", "minimal")]
 
 
@@ -111,7 +111,11 @@ split ring only, virtio-mmio only (no PCI), no rng, no text console or
 font (`CONFIG_GPU_CONSOLE`), no cursor (`CONFIG_GPU_CURSOR`), no EDID
 (`CONFIG_GPU_EDID`), no display-change events
 (`CONFIG_GPU_DISPLAY_EVENTS`), errors-only log (`CONFIG_LOG_LEVEL=0`:
-the other messages compile to nothing), `-Os`. It still shows the bars.
+the other messages compile to nothing) with numbers for GPU commands
+(`CONFIG_GPU_COMMAND_NAMES`), no DEVICE_NEEDS_RESET recovery
+(`CONFIG_VIRTIO_RECOVERY`), `-Oz` without frame pointer
+(`CONFIG_CC_OPTIMIZE_SIZE`). It still shows the bars. In every
+configuration the GPU driver (cold code) is built `-Os`.
 
 """ + table + """
 Targets (issue 15): `qemu_virt_aarch64_min` core + split + gpu at most
