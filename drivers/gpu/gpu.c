@@ -92,8 +92,9 @@ static void gpu_release(struct gpu *g) {
 /* The device's own state: the one an earlier probe left in `priv`
  * (released, for reuse), or a new one appended to the list. */
 static struct gpu *gpu_state(struct virtio_device *dev) {
-  struct gpu *g = dev->priv;
+  struct gpu *g;
 #ifdef CONFIG_VIRTIO_RECOVERY /* a re-probe only comes from a recovery */
+  g = dev->priv;
   if (g != NULL) {
     gpu_release(g);
     struct gpu *next = g->next;
