@@ -52,7 +52,7 @@ const char *gpu_name(const struct gpu *g) {
 }
 
 struct fb_surface *gpu_surface(struct gpu *g, unsigned index) {
-  if (g == NULL || !g->ready || index >= g->num_scanouts ||
+  if (g == NULL || !g->ready || index >= GPU_NUM_SCANOUTS(g) ||
       !g->scanout[index].active) {
     return NULL;
   }
@@ -84,7 +84,7 @@ static void gpu_release(struct gpu *g) {
   }
   arch_dma_free(&g->cursor_req.buf);
   arch_dma_free(&g->cursor_mem);
-  for (unsigned i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
+  for (unsigned i = 0; i < GPU_SCANOUTS; i++) {
     gpu_fb_free(&g->scanout[i]);
   }
 }
@@ -237,7 +237,7 @@ static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
          dev->name, (unsigned long long)scanouts);
     return RL_ERR_BAD_FORMAT;
   }
-  g->num_scanouts = (uint32_t)scanouts;
+  g->num_scanouts = (uint32_t)RL_MIN(scanouts, GPU_SCANOUTS);
 #ifdef CONFIG_GPU_DISPLAY_EVENTS
   /* Events already pending describe the configuration we read next. */
   gpu_events_clear(g);

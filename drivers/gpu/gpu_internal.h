@@ -28,6 +28,14 @@
 #include "gpu.h"
 #include "gpu_proto.h"
 
+/* Scanouts driven (CONFIG_GPU_MAX_SCANOUTS); a loop over them is bounded
+ * by GPU_NUM_SCANOUTS, which the compiler sees is at most this. */
+#define GPU_SCANOUTS CONFIG_GPU_MAX_SCANOUTS
+#if GPU_SCANOUTS < VIRTIO_GPU_MAX_SCANOUTS
+#define GPU_NUM_SCANOUTS(g) RL_MIN((g)->num_scanouts, (uint32_t)GPU_SCANOUTS)
+#else
+#define GPU_NUM_SCANOUTS(g) ((g)->num_scanouts)
+#endif
 #define GPU_REQS 4
 #define GPU_REQ_PAGES 2 /* command in page 0, response in page 1 */
 #define GPU_TIMEOUT_NS 2000000000ull
@@ -65,8 +73,8 @@ struct gpu {
   struct virtqueue *cursorq;
   struct gpu_req req[GPU_REQS];
   struct gpu_req cursor_req;
-  uint32_t num_scanouts;
-  struct gpu_scanout scanout[VIRTIO_GPU_MAX_SCANOUTS];
+  uint32_t num_scanouts; /* driven: the device's, at most GPU_SCANOUTS */
+  struct gpu_scanout scanout[GPU_SCANOUTS];
   uint64_t next_fence;
   struct arch_dma_buf cursor_mem;
   bool cursor_ready;

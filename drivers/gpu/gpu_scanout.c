@@ -141,7 +141,7 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
     klog(LOG_WARN, "%s: no scanout is enabled\n", g->dev->name);
   }
   rl_status result = RL_OK;
-  for (unsigned i = 0; i < g->num_scanouts; i++) {
+  for (unsigned i = 0; i < GPU_NUM_SCANOUTS(g); i++) {
     struct gpu_scanout *so = &g->scanout[i];
     struct gpu_mode *m = &modes[i];
     get_edid(g, i);

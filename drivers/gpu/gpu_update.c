@@ -74,7 +74,7 @@ rl_status gpu_present(struct gpu *g) {
     return RL_ERR_NOT_FOUND;
   }
   rl_status result = RL_OK;
-  for (unsigned i = 0; i < g->num_scanouts; i++) {
+  for (unsigned i = 0; i < GPU_NUM_SCANOUTS(g); i++) {
     rl_status st = gpu_present_scanout(g, &g->scanout[i]);
     if (st != RL_OK) {
       result = st;

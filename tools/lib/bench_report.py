@@ -112,7 +112,8 @@ font (`CONFIG_GPU_CONSOLE`), no cursor (`CONFIG_GPU_CURSOR`), no EDID
 (`CONFIG_GPU_EDID`), no display-change events
 (`CONFIG_GPU_DISPLAY_EVENTS`), errors-only log (`CONFIG_LOG_LEVEL=0`:
 the other messages compile to nothing) with numbers for GPU commands
-(`CONFIG_GPU_COMMAND_NAMES`), no DEVICE_NEEDS_RESET recovery
+(`CONFIG_GPU_COMMAND_NAMES`), scanout 0 only (`CONFIG_GPU_MAX_SCANOUTS=1`),
+no DEVICE_NEEDS_RESET recovery
 (`CONFIG_VIRTIO_RECOVERY`), `-Oz` without frame pointer
 (`CONFIG_CC_OPTIMIZE_SIZE`). It still shows the bars. In every
 configuration the GPU driver (cold code) is built `-Os`.
