@@ -172,7 +172,7 @@ void kernel_main(paddr_t dtb_pa) {
 #endif
   kprintf("virtio: %u device(s) bound to a driver\n", bound);
 #ifdef CONFIG_DRIVER_VIRTIO_GPU
-  if (gpu_surface(gpu_get(0), 0) == NULL) {
+  if (CONFIG_LOG_LEVEL >= LOG_WARN && gpu_surface(gpu_get(0), 0) == NULL) {
     /* The hint to add a GPU only when none was found; otherwise what
      * keeps each one found dark. */
     static char why[320];

@@ -7,6 +7,7 @@
 #ifndef LIB_LOG_H
 #define LIB_LOG_H
 
+#include <ringlight/config.h>
 #include <ringlight/status.h>
 #include <ringlight/types.h>
 
@@ -14,8 +15,14 @@ enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
 /* Formats (lib/fmt.h conventions) to the console. */
 void kprintf(const char *fmt, ...) RL_PRINTF(1, 2);
-/* Prints when `level` <= CONFIG_LOG_LEVEL. */
-void klog(int level, const char *fmt, ...) RL_PRINTF(2, 3);
+/* Prints when `level` <= CONFIG_LOG_LEVEL, decided where it is called:
+ * a call with a constant level above CONFIG_LOG_LEVEL compiles to
+ * nothing, its format string and the arguments' code gone from the image
+ * (the arguments are not evaluated). The format is still checked. */
+#define klog(level, ...)                                                       \
+  ((level) <= CONFIG_LOG_LEVEL ? klog_print((level), __VA_ARGS__) : (void)0)
+/* What klog calls; the level is checked again (a variable level). */
+void klog_print(int level, const char *fmt, ...) RL_PRINTF(2, 3);
 /* Prints to the serial console only: not kept for the replay, not sent to
  * the sink (for traces of the sink's own work, which would otherwise feed
  * back into it). */

@@ -52,7 +52,7 @@ const char *gpu_name(const struct gpu *g) {
 }
 
 struct fb_surface *gpu_surface(struct gpu *g, unsigned index) {
-  if (g == NULL || !g->ready || index >= g->num_scanouts ||
+  if (g == NULL || !g->ready || index >= GPU_NUM_SCANOUTS(g) ||
       !g->scanout[index].active) {
     return NULL;
   }
@@ -84,7 +84,7 @@ static void gpu_release(struct gpu *g) {
   }
   arch_dma_free(&g->cursor_req.buf);
   arch_dma_free(&g->cursor_mem);
-  for (unsigned i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
+  for (unsigned i = 0; i < GPU_SCANOUTS; i++) {
     gpu_fb_free(&g->scanout[i]);
   }
 }
@@ -92,7 +92,9 @@ static void gpu_release(struct gpu *g) {
 /* The device's own state: the one an earlier probe left in `priv`
  * (released, for reuse), or a new one appended to the list. */
 static struct gpu *gpu_state(struct virtio_device *dev) {
-  struct gpu *g = dev->priv;
+  struct gpu *g;
+#ifdef CONFIG_VIRTIO_RECOVERY /* a re-probe only comes from a recovery */
+  g = dev->priv;
   if (g != NULL) {
     gpu_release(g);
     struct gpu *next = g->next;
@@ -104,6 +106,7 @@ static struct gpu *gpu_state(struct virtio_device *dev) {
     memcpy(g->retired_ids, retired, sizeof(retired)); /* for its lifetime */
     return g;
   }
+#endif
   g = rl_zalloc(sizeof(*g));
   if (g == NULL) {
     return NULL;
@@ -198,19 +201,26 @@ static rl_status gpu_probe(struct virtio_device *dev) {
 }
 
 static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
-  rl_status st = virtio_negotiate(dev, VIRTIO_BIT(VIRTIO_GPU_F_EDID));
+#ifdef CONFIG_GPU_EDID
+  uint64_t wanted = VIRTIO_BIT(VIRTIO_GPU_F_EDID);
+#else
+  uint64_t wanted = 0;
+#endif
+  rl_status st = virtio_negotiate(dev, wanted);
   g->negotiate_failed = st != RL_OK;
   if (st == RL_OK) {
     st = virtio_queue_setup(dev, 0, "controlq", 64, gpu_done, &g->ctrlq);
   }
+#ifdef CONFIG_GPU_CURSOR
   if (st == RL_OK) {
     st = virtio_queue_setup(dev, 1, "cursorq", 16, gpu_done, &g->cursorq);
   }
-  for (unsigned i = 0; st == RL_OK && i < GPU_REQS; i++) {
-    st = arch_dma_alloc(GPU_REQ_PAGES, &g->req[i].buf);
-  }
   if (st == RL_OK) {
     st = arch_dma_alloc(GPU_REQ_PAGES, &g->cursor_req.buf);
+  }
+#endif
+  for (unsigned i = 0; st == RL_OK && i < GPU_REQS; i++) {
+    st = arch_dma_alloc(GPU_REQ_PAGES, &g->req[i].buf);
   }
   if (st == RL_OK) {
     st = virtio_device_ready(dev);
@@ -227,9 +237,11 @@ static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
          dev->name, (unsigned long long)scanouts);
     return RL_ERR_BAD_FORMAT;
   }
-  g->num_scanouts = (uint32_t)scanouts;
+  g->num_scanouts = (uint32_t)RL_MIN(scanouts, GPU_SCANOUTS);
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
   /* Events already pending describe the configuration we read next. */
   gpu_events_clear(g);
+#endif
   klog(LOG_INFO, "%s: %u scanout(s)\n", dev->name, g->num_scanouts);
   st = gpu_configure_scanouts(g);
   if (st != RL_OK) {
@@ -257,27 +269,43 @@ static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
   return st;
 }
 
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
 static void gpu_config_changed(struct virtio_device *dev) {
   struct gpu *g = dev->priv;
   if (g != NULL) {
     g->event_pending = true; /* handled outside interrupt context */
   }
 }
+#endif
 
 static void gpu_poll(struct virtio_device *dev) {
   struct gpu *g = dev->priv;
   if (g == NULL || !g->ready) {
     return;
   }
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
   gpu_events_handle(g);
+#endif
   (void)gpu_present(g);
 }
+
+#ifndef CONFIG_GPU_CURSOR
+rl_status gpu_move_cursor(struct gpu *g, uint32_t x, uint32_t y) {
+  (void)g;
+  (void)x;
+  (void)y;
+  return RL_ERR_NOT_FOUND; /* no cursor in this build */
+}
+#endif
 
 const struct virtio_driver virtio_gpu_driver = {
     .name = "virtio-gpu",
     .device_id = 16,
-    .feature_names = gpu_feature_names,
+    /* Only the feature log uses the names (virtio/core, info level). */
+    .feature_names = CONFIG_LOG_LEVEL >= LOG_INFO ? gpu_feature_names : NULL,
     .probe = gpu_probe,
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
     .config_changed = gpu_config_changed,
+#endif
     .poll = gpu_poll,
 };

@@ -46,7 +46,7 @@ void gpu_console_init(struct gpu *g, unsigned index) {
 
 static void console_sink(const char *text, size_t len, void *ctx) {
   struct gpu *g = ctx;
-  for (unsigned i = 0; i < g->num_scanouts; i++) {
+  for (unsigned i = 0; i < GPU_NUM_SCANOUTS(g); i++) {
     if (g->scanout[i].active) {
       fbcon_write(&g->scanout[i].con, text, len);
     }

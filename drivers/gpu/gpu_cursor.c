@@ -14,8 +14,8 @@ static rl_status cursor_command(struct gpu *g, uint32_t type, uint32_t x,
   struct gpu_req *reqs[1] = {&g->cursor_req};
   rl_status st = gpu_post(g, g->cursorq, reqs, &len, &resp, 1);
   if (st != RL_OK) {
-    klog(LOG_ERROR, "%s: %s: %s\n", g->dev->name, gpu_type_name(type),
-         rl_status_str(st));
+    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT ": %s\n", g->dev->name,
+         GPU_TYPE_ARG(type), rl_status_str(st));
   }
   return st;
 }

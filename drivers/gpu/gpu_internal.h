@@ -7,23 +7,35 @@
  *   gpu_req.c      request plumbing: post, check, command
  *   gpu_resource.c framebuffer chunks, CREATE_2D, ATTACH_BACKING, DETACH,
  *                  UNREF
- *   gpu_scanout.c  GET_DISPLAY_INFO, EDID, scanout setup and teardown,
- *                  display-change events, the painter
+ *   gpu_scanout.c  GET_DISPLAY_INFO, EDID (CONFIG_GPU_EDID), scanout
+ *                  setup and teardown, display-change events
+ *                  (CONFIG_GPU_DISPLAY_EVENTS), the painter
  *   gpu_update.c   TRANSFER_TO_HOST_2D + RESOURCE_FLUSH of the damage
  *   gpu_cursor.c   the cursor resource, UPDATE_CURSOR, MOVE_CURSOR
+ *                  (CONFIG_GPU_CURSOR builds only)
  *   gpu_console.c  the text console: layout, header, log sink
+ *                  (CONFIG_GPU_CONSOLE builds only)
  *   gpu_bench.c    the benchmark (CONFIG_BENCH builds only) */
 #ifndef DRIVERS_GPU_GPU_INTERNAL_H
 #define DRIVERS_GPU_GPU_INTERNAL_H
 
 #include <arch/dma.h>
 #include <lib/gfx/console.h>
+#include <ringlight/config.h>
 #include <ringlight/status.h>
 #include <virtio/core/virtio.h>
 
 #include "gpu.h"
 #include "gpu_proto.h"
 
+/* Scanouts driven (CONFIG_GPU_MAX_SCANOUTS); a loop over them is bounded
+ * by GPU_NUM_SCANOUTS, which the compiler sees is at most this. */
+#define GPU_SCANOUTS CONFIG_GPU_MAX_SCANOUTS
+#if GPU_SCANOUTS < VIRTIO_GPU_MAX_SCANOUTS
+#define GPU_NUM_SCANOUTS(g) RL_MIN((g)->num_scanouts, (uint32_t)GPU_SCANOUTS)
+#else
+#define GPU_NUM_SCANOUTS(g) ((g)->num_scanouts)
+#endif
 #define GPU_REQS 4
 #define GPU_REQ_PAGES 2 /* command in page 0, response in page 1 */
 #define GPU_TIMEOUT_NS 2000000000ull
@@ -61,8 +73,8 @@ struct gpu {
   struct virtqueue *cursorq;
   struct gpu_req req[GPU_REQS];
   struct gpu_req cursor_req;
-  uint32_t num_scanouts;
-  struct gpu_scanout scanout[VIRTIO_GPU_MAX_SCANOUTS];
+  uint32_t num_scanouts; /* driven: the device's, at most GPU_SCANOUTS */
+  struct gpu_scanout scanout[GPU_SCANOUTS];
   uint64_t next_fence;
   struct arch_dma_buf cursor_mem;
   bool cursor_ready;
@@ -82,6 +94,17 @@ struct gpu {
   /* ATTACH_BACKING's entries while they are encoded. */
   struct virtio_gpu_mem_entry entries[FB_MAX_CHUNKS];
 };
+
+/* A command's type in a message: its name (gpu_type_name), or without
+ * CONFIG_GPU_COMMAND_NAMES its number (virtio 1.2 §5.7.6.7), the names
+ * then not in the image. */
+#ifdef CONFIG_GPU_COMMAND_NAMES
+#define GPU_TYPE_FMT "%s"
+#define GPU_TYPE_ARG(type) gpu_type_name(type)
+#else
+#define GPU_TYPE_FMT "command %#x"
+#define GPU_TYPE_ARG(type) (type)
+#endif
 
 /* gpu_req.c */
 static inline void *gpu_req_cmd(struct gpu_req *r) { return r->buf.cpu; }
@@ -125,7 +148,8 @@ void gpu_resource_destroy(struct gpu *g, struct gpu_scanout *so);
 /* (Re)reads the display configuration; (re)builds the scanouts whose mode
  * changed, each showing the painter's picture and the console. */
 rl_status gpu_configure_scanouts(struct gpu *g);
-/* Clears display events pending before the first configuration. */
+/* CONFIG_GPU_DISPLAY_EVENTS: clears display events pending before the
+ * first configuration. */
 void gpu_events_clear(struct gpu *g);
 /* Handles a display-change event (§5.7.4.1) outside interrupt context. */
 void gpu_events_handle(struct gpu *g);
@@ -134,11 +158,20 @@ void gpu_events_handle(struct gpu *g);
 /* Sends the scanout's damaged rectangle (nothing without damage). */
 rl_status gpu_present_scanout(struct gpu *g, struct gpu_scanout *so);
 
-/* gpu_cursor.c */
+/* gpu_cursor.c (CONFIG_GPU_CURSOR) */
+#ifdef CONFIG_GPU_CURSOR
 /* The cursor on scanout 0, at its centre. */
 rl_status gpu_cursor_setup(struct gpu *g);
+#else
+static inline rl_status gpu_cursor_setup(struct gpu *g) {
+  (void)g;
+  return RL_OK;
+}
+#endif
 
-/* gpu_console.c */
+/* gpu_console.c (CONFIG_GPU_CONSOLE; without it the scanouts show the
+ * painter's picture alone) */
+#ifdef CONFIG_GPU_CONSOLE
 /* The console over the bottom quarter of scanout `index`, header drawn. */
 void gpu_console_init(struct gpu *g, unsigned index);
 /* The device's consoles become a log sink (the last lines replayed
@@ -146,5 +179,13 @@ void gpu_console_init(struct gpu *g, unsigned index);
 void gpu_console_start(struct gpu *g);
 /* The device's consoles stop mirroring the log. */
 void gpu_console_stop(struct gpu *g);
+#else
+static inline void gpu_console_init(struct gpu *g, unsigned index) {
+  (void)g;
+  (void)index;
+}
+static inline void gpu_console_start(struct gpu *g) { (void)g; }
+static inline void gpu_console_stop(struct gpu *g) { (void)g; }
+#endif
 
 #endif

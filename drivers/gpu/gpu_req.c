@@ -66,11 +66,18 @@ rl_status gpu_check(struct gpu *g, struct gpu_req *r, uint32_t expected,
   rl_status st = gpu_check_response(gpu_req_resp(r), r->used_len, expected,
                                     expected_len, fence, &type);
   if (st != RL_OK) {
+#ifdef CONFIG_GPU_COMMAND_NAMES
     klog(LOG_ERROR,
          "%s: %s (resource %u): device answered %s (%#x), %u bytes; "
          "expected %s\n",
          g->dev->name, gpu_type_name(cmd->type), resource, gpu_type_name(type),
          type, r->used_len, gpu_type_name(expected));
+#else
+    klog(LOG_ERROR,
+         "%s: command %#x (resource %u): device answered %#x, %u bytes; "
+         "expected %#x\n",
+         g->dev->name, cmd->type, resource, type, r->used_len, expected);
+#endif
   }
   return st;
 }
@@ -81,8 +88,8 @@ rl_status gpu_command(struct gpu *g, size_t cmd_len, uint32_t expected,
   struct gpu_req *reqs[1] = {r};
   rl_status st = gpu_post(g, g->ctrlq, reqs, &cmd_len, &resp_len, 1);
   if (st != RL_OK) {
-    klog(LOG_ERROR, "%s: %s (resource %u): %s\n", g->dev->name,
-         gpu_type_name(((struct virtio_gpu_ctrl_hdr *)gpu_req_cmd(r))->type),
+    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT " (resource %u): %s\n", g->dev->name,
+         GPU_TYPE_ARG(((struct virtio_gpu_ctrl_hdr *)gpu_req_cmd(r))->type),
          resource, rl_status_str(st));
     return st;
   }

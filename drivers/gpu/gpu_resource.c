@@ -81,7 +81,7 @@ uint32_t gpu_resource_id(const struct gpu *g, unsigned index) {
   for (uint32_t k = 0; k + 1 < GPU_RESOURCE_IDS; k++) {
     uint32_t id = 1 + (index + k) % (GPU_RESOURCE_IDS - 1);
     bool used = id_retired(g, id);
-    for (unsigned i = 0; i < VIRTIO_GPU_MAX_SCANOUTS && !used; i++) {
+    for (unsigned i = 0; i < GPU_SCANOUTS && !used; i++) {
       used =
           i != index && g->scanout[i].active && g->scanout[i].resource_id == id;
     }

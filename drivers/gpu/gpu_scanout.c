@@ -35,6 +35,10 @@ get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
 static void get_edid(struct gpu *g, unsigned index) {
   struct gpu_scanout *so = &g->scanout[index];
   so->have_edid = false;
+#ifndef CONFIG_GPU_EDID
+  (void)so;
+  return; /* VIRTIO_GPU_F_EDID is refused: no EDID parser in the image */
+#else
   if (!virtio_has_feature(g->dev, VIRTIO_GPU_F_EDID)) {
     return;
   }
@@ -63,8 +67,10 @@ static void get_edid(struct gpu *g, unsigned index) {
        "mode %ux%u\n",
        g->dev->name, index, so->edid.name, so->edid.vendor, so->edid.pref_width,
        so->edid.pref_height);
+#endif
 }
 
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
 static void teardown_scanout(struct gpu *g, unsigned index) {
   struct gpu_scanout *so = &g->scanout[index];
   if (!so->active) {
@@ -76,6 +82,7 @@ static void teardown_scanout(struct gpu *g, unsigned index) {
   (void)gpu_command_nodata(g, len, 0);
   gpu_resource_destroy(g, so);
 }
+#endif
 
 static void paint(struct fb_surface *s) {
   if (painter != NULL) {
@@ -134,7 +141,7 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
     klog(LOG_WARN, "%s: no scanout is enabled\n", g->dev->name);
   }
   rl_status result = RL_OK;
-  for (unsigned i = 0; i < g->num_scanouts; i++) {
+  for (unsigned i = 0; i < GPU_NUM_SCANOUTS(g); i++) {
     struct gpu_scanout *so = &g->scanout[i];
     struct gpu_mode *m = &modes[i];
     get_edid(g, i);
@@ -156,9 +163,12 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
     if (same) {
       continue;
     }
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
     /* A changed mode: teardown (detach, unref) first, then a new
-     * resource. */
+     * resource. (Without display-change events this runs only at probe,
+     * when no scanout is active yet.) */
     teardown_scanout(g, i);
+#endif
     so->mode = *m;
     if (!m->enabled) {
       continue;
@@ -176,6 +186,7 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
   return result;
 }
 
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
 void gpu_events_clear(struct gpu *g) {
   uint64_t events = 0;
   if (virtio_config_read(g->dev, VIRTIO_GPU_CFG_EVENTS_READ, 4, &events) ==
@@ -202,3 +213,4 @@ void gpu_events_handle(struct gpu *g) {
     (void)gpu_configure_scanouts(g);
   }
 }
+#endif

@@ -7,6 +7,14 @@
 
 #include "gpu_internal.h"
 
+/* Notifications and interrupts per update: for the probe's info line
+ * (LOG_INFO, 2) and the benchmark only. */
+#if CONFIG_LOG_LEVEL >= 2 || defined(CONFIG_BENCH)
+#define GPU_COUNT_UPDATES 1
+#else
+#define GPU_COUNT_UPDATES 0
+#endif
+
 static rl_status update(struct gpu *g, struct gpu_scanout *so,
                         struct fb_rect r) {
   struct virtio_gpu_rect vr = {r.x, r.y, r.w, r.h};
@@ -28,14 +36,18 @@ static rl_status update(struct gpu *g, struct gpu_scanout *so,
   lens[1] =
       gpu_encode_flush(gpu_req_cmd(&g->req[1]), so->resource_id, &vr, fence);
   struct gpu_req *reqs[2] = {&g->req[0], &g->req[1]};
+#if GPU_COUNT_UPDATES
   struct virtqueue_counts before, after;
   virtqueue_counts(g->ctrlq, &before);
+#endif
   rl_status st = gpu_post(g, g->ctrlq, reqs, lens, resp, 2);
+#if GPU_COUNT_UPDATES
   virtqueue_counts(g->ctrlq, &after);
   g->last_notifications = after.notifications - before.notifications;
   g->last_interrupts = after.interrupts - before.interrupts;
   g->max_notifications = RL_MAX(g->max_notifications, g->last_notifications);
   g->max_interrupts = RL_MAX(g->max_interrupts, g->last_interrupts);
+#endif
   if (st != RL_OK) {
     klog(LOG_ERROR, "%s: update of resource %u: %s\n", g->dev->name,
          so->resource_id, rl_status_str(st));
@@ -62,7 +74,7 @@ rl_status gpu_present(struct gpu *g) {
     return RL_ERR_NOT_FOUND;
   }
   rl_status result = RL_OK;
-  for (unsigned i = 0; i < g->num_scanouts; i++) {
+  for (unsigned i = 0; i < GPU_NUM_SCANOUTS(g); i++) {
     rl_status st = gpu_present_scanout(g, &g->scanout[i]);
     if (st != RL_OK) {
       result = st;

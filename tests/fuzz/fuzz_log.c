@@ -41,7 +41,7 @@ void kprintf(const char *fmt, ...) {
   va_end(ap);
 }
 
-void klog(int level, const char *fmt, ...) {
+void klog_print(int level, const char *fmt, ...) {
   static const char *const prefixes[] = {"error: ", "warning: ", "", ""};
   va_list ap;
   va_start(ap, fmt);

@@ -202,12 +202,14 @@ def check_console(img, width, height, serial, header, full=True):
 
 
 def check_boot_picture(png, width, height, out_dir, serial, header, pattern=False,
-                       full_console=True):
+                       full_console=True, console=True):
     """Raises PictureMismatch (saving a difference image next to the
     screendump) unless `png` shows the boot picture at width x height:
     the bars pixel for pixel (with the test build's damage pattern when
     `pattern`), and a console whose header is `header` and whose log rows
-    are the end of `serial`."""
+    are the end of `serial`. Without `console` (a build without
+    CONFIG_GPU_CONSOLE) the bottom quarter must be background (black)
+    throughout: `serial` and `header` are not used."""
     with Image.open(png) as raw:
         img = raw.convert("RGB")
     size = img.size
@@ -238,6 +240,14 @@ def check_boot_picture(png, width, height, out_dir, serial, header, pattern=Fals
             "%s; screendump %s, difference %s"
             % (" with the damage pattern" if pattern else "", bad, bbox, png,
                diff_path))
+    if not console:
+        lit = img.crop((0, top, width, height)).getbbox()
+        if lit is not None:
+            raise PictureMismatch(
+                "the bottom quarter (rows %d-%d) should be background (black) "
+                "without a console, but pixels within %s are lit; screendump %s"
+                % (top, height - 1, (lit[0], lit[1] + top, lit[2], lit[3] + top), png))
+        return
     try:
         check_console(img, width, height, serial, header, full_console)
     except PictureMismatch as e:

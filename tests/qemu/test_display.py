@@ -12,11 +12,13 @@ console is read back glyph by glyph and must show the end of the serial
 log (display.check_boot_picture)."""
 import os
 import re
+import subprocess
 import time
 
 import pytest
 from PIL import Image
 
+import bench_size
 import qemu
 import rltools
 from display import (PATTERN_RECT, SLOT_STRIDE, TOP_SLOT, PictureMismatch, boot_header,
@@ -512,3 +514,57 @@ def test_display_two_gpus(build, artifacts, arch):
     # Two teardowns of resource 1 in all: one per device.
     assert len(re.findall(r"virtio_gpu_cmd_res_unref res 0x1\b", stderr)) == 2, stderr
     assert len(re.findall(r"virtio_gpu_cmd_res_back_detach res 0x1\b", stderr)) == 2, stderr
+
+
+def symbols_of(path):
+    out = subprocess.run(["llvm-nm", "--defined-only", path], check=True,
+                         capture_output=True, text=True).stdout
+    return {line.split()[-1] for line in out.splitlines() if line.strip()}
+
+
+# What configs/qemu_virt_aarch64_min_defconfig leaves out (drivers/Kconfig,
+# virtio/Kconfig): one symbol of each, present in the default image.
+MIN_DROPPED = {"console and font": ["fbcon_write", "font8x16", "gpu_console_init"],
+               "cursor": ["gpu_cursor_setup"],
+               "EDID": ["gpu_parse_edid"],
+               "display-change events": ["gpu_events_handle"],
+               "packed ring": ["vq_packed_ops"],
+               "PCI": ["virtio_pci_probe_all"],
+               "rng": ["virtio_rng_driver"],
+               "command names": ["gpu_type_name"],
+               "DEVICE_NEEDS_RESET recovery": ["virtio_device_reset"]}
+
+
+def test_display_min_config(build, artifacts):
+    """qemu_virt_aarch64_min (split ring, virtio-mmio only, no console,
+    font, cursor, EDID or display-change events, errors-only log, -Oz)
+    still shows the picture: the eight bars pixel for pixel and, without
+    a console, a bottom quarter of background only. QEMU's trace: no
+    GET_EDID, no cursor command, one full-screen update (transfer + flush
+    after one notification). The image holds none of what was switched
+    off (its symbols, the info-level log text, the GPU command names), the default image
+    does."""
+    arch = "aarch64"
+    out = build("qemu_virt_aarch64_min")
+    default = build("qemu_virt_aarch64")
+    log, (png,), stderr = boot_and_dump(
+        arch, out, artifacts,
+        trace=["virtio_gpu_cmd_get_edid", "virtio_gpu_update_cursor"])
+    check_boot_picture(png, 1280, 800, artifacts, log, None, console=False)
+    updates = check_gpu_commands(stderr, {1: (1280, 800)})
+    assert updates == [(1, 0, 0, 1280, 800)], updates
+    assert "virtio_gpu_cmd_get_edid" not in stderr
+    assert "virtio_gpu_update_cursor" not in stderr
+    # Errors only: no info line reached the serial console.
+    assert "features accepted" not in log and "scanout 0: 1280x800" not in log, log
+    small, full = symbols_of(os.path.join(out, "kernel.elf")), \
+        symbols_of(os.path.join(default, "kernel.elf"))
+    for what, names in MIN_DROPPED.items():
+        for name in names:
+            assert name in full, "%s (%s) missing from the default image" % (name, what)
+            assert name not in small, "%s (%s) is in the min image" % (name, what)
+    # The images' read-only data (the debug info names the enums too).
+    image = bench_size.image_rodata(os.path.join(out, "kernel.elf"))
+    full_image = bench_size.image_rodata(os.path.join(default, "kernel.elf"))
+    for text in (b"%s: features %s:%s", b"\0RESOURCE_ATTACH_BACKING\0"):
+        assert text in full_image and text not in image, text

@@ -37,11 +37,13 @@ rl_status virtio_bind(struct virtio_device *dev) {
   if (drv == NULL) {
     return RL_ERR_NOT_FOUND;
   }
-  char what[48];
-  dev->transport->describe(dev, what, sizeof(what));
   dev->driver = drv;
-  klog(LOG_INFO, "%s: %s, irq %u, driver %s\n", dev->name, what, dev->irq,
-       drv->name);
+  if (CONFIG_LOG_LEVEL >= LOG_INFO) {
+    char what[48];
+    dev->transport->describe(dev, what, sizeof(what));
+    klog(LOG_INFO, "%s: %s, irq %u, driver %s\n", dev->name, what, dev->irq,
+         drv->name);
+  }
   rl_status st = drv->probe(dev);
   if (st != RL_OK) {
     klog(LOG_ERROR, "%s: probe failed: %s; boot continues without it\n",

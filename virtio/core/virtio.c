@@ -61,6 +61,9 @@ const char *virtio_feature_name(const struct virtio_device *dev, unsigned bit) {
 
 static void log_features(const struct virtio_device *dev, const char *what,
                          uint64_t bits) {
+  if (CONFIG_LOG_LEVEL < LOG_INFO) {
+    return; /* no feature names in the image either */
+  }
   char line[256];
   size_t n = 0;
   for (unsigned bit = 0; bit < 64; bit++) {
@@ -84,8 +87,13 @@ static void log_features(const struct virtio_device *dev, const char *what,
 /* §2.6.1: per-queue reset needs the transport's register for it (PCI's
  * queue_reset; virtio-mmio in QEMU 7.2 has none) and a modern interface. */
 static bool can_reset_queues(const struct virtio_device *dev) {
+#ifdef CONFIG_VIRTIO_RING_RESET
   return !dev->legacy && dev->queue_reset_ok &&
          dev->transport->queue_reset != NULL;
+#else
+  (void)dev;
+  return false; /* no transport of this build can (no virtio-pci) */
+#endif
 }
 
 /* The transport features this build accepts. */
@@ -375,6 +383,12 @@ void virtio_device_release(struct virtio_device *dev) {
 }
 
 rl_status virtio_device_recover(struct virtio_device *dev) {
+#ifndef CONFIG_VIRTIO_RECOVERY
+  dev->needs_reset = false;
+  virtio_device_fail(dev, RL_ERR_BROKEN,
+                     "DEVICE_NEEDS_RESET (CONFIG_VIRTIO_RECOVERY is off)");
+  return RL_ERR_BROKEN;
+#else
   klog(LOG_WARN,
        "%s: resetting after DEVICE_NEEDS_RESET; pending requests "
        "fail\n",
@@ -390,6 +404,7 @@ rl_status virtio_device_recover(struct virtio_device *dev) {
     klog(LOG_INFO, "%s: re-initialised\n", dev->name);
   }
   return st;
+#endif
 }
 
 /* §2.5: a field at its own width (1, 2 or 4 bytes), aligned. */

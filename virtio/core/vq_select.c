@@ -109,7 +109,18 @@ vq_select_from(const struct vq_backend_desc *const *table, size_t n,
 const struct vq_backend_desc *vq_select(const struct virtio_device *dev,
                                         uint64_t offered,
                                         struct vq_choice *why) {
+#ifdef CONFIG_VIRTIO_QUEUE_SPLIT_ONLY
+  /* The split ring fits every device (§2.7: any transport, no feature
+   * bit, no coherence needed; vq_split_desc), so the walk and its
+   * explanations are left out of the image. */
+  (void)dev;
+  (void)offered;
+  (void)rl_snprintf(why->why, sizeof(why->why), "the only backend built");
+  why->warning[0] = '\0';
+  return backends[0];
+#else
   return vq_select_from(backends, NBACKENDS, dev, offered, why);
+#endif
 }
 
 uint32_t vq_select_size(const struct vq_backend_desc *desc, uint32_t size) {
