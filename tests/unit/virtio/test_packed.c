@@ -1214,7 +1214,7 @@ static void test_notify_event_idx(void **state_) {
 }
 
 /* With EVENT_IDX, device to driver: enable_cb writes DESC and the
- * driver's next used position with its wrap counter (§2.8.10), moved on
+ * driver's next used position with its wrap counter (§2.8.10), left there
  * as the driver collects; the device interrupts exactly when a used
  * descriptor it writes is that one. Random steps over many laps of a
  * ring of 5. */
@@ -1268,7 +1268,7 @@ static void test_interrupt_event_idx(void **state_) {
       for (uint32_t i = 0; i < k && f->done.count > 0; i++) {
         (void)get(f);
         if (enabled) {
-          ev = f->used;
+          /* Collecting leaves the event where enable_cb put it. */
           assert_int_equal(f->drv_evt->flags, EV_DESC);
           assert_int_equal(f->drv_evt->off_wrap, off_wrap(f, ev));
         } else {
