@@ -47,6 +47,7 @@ struct vq_backend {
   bool broken;
   uint16_t evt_flags;   /* what driver_evt->flags says */
   uint16_t used_bits;   /* AVAIL|USED of a used descriptor: used_wrap's */
+  uint16_t avail_flags; /* AVAIL|USED of an available one: avail_wrap's */
   uint32_t in_flight;   /* buffers outstanding */
   uint64_t posted;      /* descriptors made available, ever */
   uint64_t kicked;      /* `posted` at the last kick_prepare */
@@ -118,6 +119,7 @@ static void reset_positions(struct vq_backend *q) {
   q->used_wrap = true;
   q->kicked_lin = lin(q, 0, true);
   q->used_bits = used_bits(true);
+  q->avail_flags = avail_bits(true);
   q->posted = 0;
   q->kicked = 0;
   q->broken = false;
@@ -278,56 +280,53 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   q->in_flight++;
   q->avail_pos = (uint16_t)pos;
   q->avail_wrap = wrap;
+  q->avail_flags = avail_bits(wrap);
   q->posted += need;
-  return RL_OK;
-}
-
-/* One segment, a token, room, a working queue (packed_add checked): one
- * descriptor, never indirect. Room for one descriptor means a free id
- * too (every outstanding id holds at least one descriptor). Its own
- * function: four arguments leave the compiler registers enough to save
- * none. */
-__attribute__((noinline)) static rl_status add_one(struct vq_backend *q,
-                                                   const struct vq_seg *s,
-                                                   bool writable, void *token) {
-  uint16_t id = q->free_id;
-  uint32_t pos = q->avail_pos;
-  volatile struct pvirtq_desc *d = &q->desc[pos];
-  uint32_t len = s->len;
-  d->addr = s->addr;
-  d->len = len;
-  d->id = id;
-  uint16_t flags = (uint16_t)((writable ? PVIRTQ_DESC_F_WRITE : 0) |
-                              avail_bits(q->avail_wrap));
-  struct id_state *st = &q->ids[id];
-  q->free_id = st->next;
-  st->token = token;
-  st->ndescs = 1;
-  st->in_len = writable ? len : 0;
-  q->num_free--;
-  q->in_flight++;
-  q->posted++;
-  if (unlikely(++pos == q->size)) {
-    pos = 0;
-    q->avail_wrap = !q->avail_wrap;
-  }
-  q->avail_pos = (uint16_t)pos;
-  /* §2.8.21.1.1: a write barrier, then the flags make it available. */
-  arch_dma_wmb();
-  d->flags = flags;
   return RL_OK;
 }
 
 static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
                             unsigned nout, const struct vq_seg *in,
                             unsigned nin, void *token) {
-  /* Everything but one segment on a working queue with room, errors
-   * included, is add_chain's. */
+  /* One segment, a token, room, a working queue: one descriptor, never
+   * indirect. Room for one descriptor means a free id too (every
+   * outstanding id holds at least one descriptor). Everything else,
+   * errors included, is add_chain's. */
   if (unlikely(nout + nin != 1 || nout > 1 || token == NULL ||
                q->num_free == 0 || q->broken)) {
     return add_chain(q, out, nout, in, nin, token);
   }
-  return add_one(q, nin != 0 ? in : out, nin != 0, token);
+  bool writable = nin != 0;
+  const struct vq_seg *s = writable ? in : out;
+  uint16_t id = q->free_id;
+  uint32_t pos = q->avail_pos;
+  uint16_t flags =
+      (uint16_t)((writable ? PVIRTQ_DESC_F_WRITE : 0) | q->avail_flags);
+  struct id_state *st = &q->ids[id];
+  q->free_id = st->next;
+  q->num_free--;
+  q->in_flight++;
+  q->posted++;
+  if (unlikely(pos + 1 == q->size)) {
+    q->avail_pos = 0;
+    q->avail_wrap = !q->avail_wrap;
+    q->avail_flags = avail_bits(q->avail_wrap);
+  } else {
+    q->avail_pos = (uint16_t)(pos + 1);
+  }
+  uint64_t addr = s->addr;
+  uint32_t len = s->len;
+  st->token = token;
+  st->ndescs = 1;
+  st->in_len = writable ? len : 0;
+  volatile struct pvirtq_desc *d = &q->desc[pos];
+  d->addr = addr;
+  d->len = len;
+  d->id = id;
+  /* §2.8.21.1.1: a write barrier, then the flags make it available. */
+  arch_dma_wmb();
+  d->flags = flags;
+  return RL_OK;
 }
 
 static bool packed_kick_prepare(struct vq_backend *q) {
@@ -367,8 +366,8 @@ static void write_used_event(struct vq_backend *q) {
                  (q->used_wrap ? 1u << PVIRTQ_EVENT_WRAP_SHIFT : 0));
 }
 
-static rl_status packed_get_used(struct vq_backend *q, void **token,
-                                 uint32_t *len) {
+static rl_status packed_get_used(struct vq_backend *q, void **restrict token,
+                                 uint32_t *restrict len) {
   if (unlikely(q->broken)) {
     return RL_ERR_BROKEN;
   }
@@ -398,6 +397,8 @@ static rl_status packed_get_used(struct vq_backend *q, void **token,
     }
     written = 0;
   }
+  *token = t;
+  *len = written;
   /* §2.8.6: skip the buffer's descriptors, counted by our own record. */
   uint16_t n = s->ndescs;
   pos += n;
@@ -416,8 +417,6 @@ static rl_status packed_get_used(struct vq_backend *q, void **token,
    * where the driver is about to wait (virtqueue_poll drains, then
    * enables), and the device compares against what enable_cb left, so it
    * interrupts at most once per enable (none while the driver drains). */
-  *token = t;
-  *len = written;
   return RL_OK;
 lying: /* the queue is broken until detach */
   q->broken = true;

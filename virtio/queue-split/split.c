@@ -357,7 +357,8 @@ static void free_chain(struct vq_backend *q, uint16_t head) {
 }
 
 static inline __attribute__((always_inline)) rl_status
-get_used_impl(struct vq_backend *q, void **token, uint32_t *len, bool nc) {
+get_used_impl(struct vq_backend *q, void **restrict token,
+              uint32_t *restrict len, bool nc) {
   if (nc && q->broken) { /* the inline path runs on working queues only */
     return RL_ERR_BROKEN;
   }
@@ -393,6 +394,8 @@ get_used_impl(struct vq_backend *q, void **token, uint32_t *len, bool nc) {
   if (unlikely(t == NULL || written > s->in_len)) {
     goto lying;
   }
+  *token = t;
+  *len = written;
   /* Free the chain; links come from the driver's own record, never from
    * the ring. */
   s->token = NULL;
@@ -404,8 +407,6 @@ get_used_impl(struct vq_backend *q, void **token, uint32_t *len, bool nc) {
    * driver is about to wait (virtqueue_poll drains, then enables), and a
    * device meanwhile compares against the value enable_cb left, so it
    * interrupts at most once per enable (none while the driver drains). */
-  *token = t;
-  *len = written;
   return RL_OK;
 lying: /* the queue is broken until detach */
   q->broken = true;
