@@ -296,20 +296,18 @@ static void guest_fair(struct run *r) {
   uint64_t started = 0;
   uint64_t completed = 0;
   while (completed < total && !r->failed) {
-    bool progress = false;
+    bool added = false;
     if (room(r, started, completed)) {
       if (!guest_add(r, &started, completed)) {
         return;
       }
-      progress = true;
+      added = true;
       if (++r->pending == r->opt->batch) {
         r->pending = 0;
         guest_kick(r);
       }
     }
-    if (guest_take(r, &completed)) {
-      progress = true;
-    } else if (!progress) {
+    if (!guest_take(r, &completed) && !added) {
       r->empty_polls++;
       if (r->pending > 0) { /* nothing to do: what was added goes out */
         r->pending = 0;
