@@ -29,9 +29,13 @@ struct bench_device_ops {
   /* Stops the process if the rings are not where a device could use
    * them. `notify_path` false: poll only, as ringtest's polling mode; the
    * device neither asks for notifications nor takes interrupt decisions
-   * (no full barrier per round). */
+   * (no full barrier per round). `publish_each`: each buffer is published
+   * as soon as it is marked used (ringtest's host; the fair loop), not
+   * once per round (split; a packed descriptor is always published on its
+   * own). */
   struct bench_device *(*attach)(const struct vq_addrs *addrs,
-                                 const struct vq_config *cfg, bool notify_path);
+                                 const struct vq_config *cfg, bool notify_path,
+                                 bool publish_each);
   void (*detach)(struct bench_device *d);
   /* One round: marks up to `max` available buffers used, in order, each
    * with its descriptor's length as the written length; then, if it

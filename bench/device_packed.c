@@ -76,7 +76,8 @@ static uint32_t dist(const struct bench_device *d, uint32_t a, uint32_t b) {
 
 static struct bench_device *packed_attach(const struct vq_addrs *a,
                                           const struct vq_config *cfg,
-                                          bool notify_path) {
+                                          bool notify_path, bool publish_each) {
+  (void)publish_each; /* each descriptor's flags publish it (§2.8.1) */
   uint32_t n = cfg->size;
   if (n == 0 || n > PD_MAX_SIZE) {
     bench_device_fail("packed: queue size %u", n);

@@ -47,6 +47,7 @@ struct bench_device {
   uint32_t n;
   bool event_idx;
   bool notify; /* the notification path runs (not poll-only) */
+  bool each;   /* publish each buffer as it is used */
   const volatile struct sd_desc *desc;
   uint8_t *avail;
   uint8_t *used;
@@ -83,7 +84,7 @@ static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx) {
 
 static struct bench_device *split_attach(const struct vq_addrs *a,
                                          const struct vq_config *cfg,
-                                         bool notify_path) {
+                                         bool notify_path, bool publish_each) {
   uint32_t n = cfg->size;
   if (n == 0 || n > SD_MAX_SIZE || (n & (n - 1)) != 0) {
     bench_device_fail("split: queue size %u is not a power of two", n);
@@ -107,6 +108,7 @@ static struct bench_device *split_attach(const struct vq_addrs *a,
   *d = (struct bench_device){.n = n,
                              .event_idx = cfg->event_idx,
                              .notify = notify_path,
+                             .each = publish_each,
                              .desc = desc,
                              .avail = avail,
                              .used = used};
@@ -170,6 +172,9 @@ static unsigned split_round(struct bench_device *d, unsigned max) {
     d->last_avail++;
     used_idx++;
     k++;
+    if (d->each) {
+      st16_release(d->used, USED_IDX, used_idx); /* ringtest's use_buf */
+    }
   }
   /* Stopped at `max` with nothing more seen available: drained as far as
    * the device knows (no extra read of the driver's idx). */
@@ -181,7 +186,9 @@ static unsigned split_round(struct bench_device *d, unsigned max) {
     return 0;
   }
   /* The entries, then the idx that publishes them. */
-  st16_release(d->used, USED_IDX, used_idx);
+  if (!d->each) {
+    st16_release(d->used, USED_IDX, used_idx);
+  }
   d->used_idx = used_idx;
   d->st.used += k;
   d->st.rounds++;

@@ -3,14 +3,24 @@
  * against a lean polling device loop (device_split.c, device_packed.c).
  *
  * Protocol (that of Linux's tools/virtio/ringtest; this is our own code):
- *   - the guest (driver) adds up to `batch` buffers, one device-writable
- *     segment each, then calls kick_prepare (a true answer is a
- *     notification the device asked for: counted, never delivered), then
- *     takes every used buffer there is, checking each token and length;
- *   - the host (device) marks up to `batch` available buffers used per
- *     round and takes the interrupt decision the driver's event
- *     suppression asks for (counted, never delivered);
- *   - at most `ring` buffers are outstanding; both sides busy-poll.
+ * buffers are one device-writable segment each, at most `ring` are
+ * outstanding, both sides busy-poll; the guest (driver) calls kick_prepare
+ * after every `batch` adds (a true answer is a notification the device
+ * asked for: counted, never delivered) and checks each used buffer's token
+ * and length; the host (device) takes the interrupt decision the driver's
+ * event suppression asks for after each round (counted, never delivered).
+ * Two guest loops (--loop):
+ *   - fair (default), ringtest's: the guest keeps the ring full: each step
+ *     adds one buffer if there is room and takes one used buffer if there
+ *     is one; the device takes every available buffer and publishes each
+ *     as it marks it used (ringtest's host). So the ring stays near 256
+ *     outstanding and the two sides work on different cache lines;
+ *   - latency, "add one, reap all": the guest adds up to `batch` buffers,
+ *     kicks, then takes every used buffer there is; the device marks up to
+ *     `batch` per round and publishes them once. The ring stays nearly
+ *     empty and every buffer pays a cache-line round trip.
+ * The average number of buffers outstanding right after each add is
+ * reported (`occupancy`).
  * --poll-only drops the notification path on both sides, as ringtest's
  * polling mode does: the guest disables used-buffer interrupts once
  * (disable_cb) and never calls kick_prepare, the device takes no interrupt
@@ -18,13 +28,16 @@
  * measured in; without it each kick and each device round pays the full
  * barrier event suppression needs (§2.7.10 / §2.8.10).
  * Modes: `threads` runs the guest and the host on two threads pinned to
- * two CPUs; `single` alternates them on one thread (guest adds and kicks,
- * device round, guest reaps), which measures the code paths without
- * cache-line transfers between CPUs.
+ * two CPUs; `single` alternates them on one thread (guest adds, device
+ * round of up to `batch`, guest takes up to `batch`; fair: the guest first
+ * fills the ring), which measures the code paths without cache-line
+ * transfers between CPUs (and is what tools/bench ring --instructions runs
+ * under callgrind).
  *
  *   ring_bench --backend split|packed --mode threads|single --batch N
- *              [--buffers N] [--ring N] [--json FILE] [--no-event-idx]
- *              [--poll-only] [--guest-cpu N] [--host-cpu N]
+ *              [--loop fair|latency] [--buffers N] [--ring N] [--json FILE]
+ *              [--no-event-idx] [--poll-only] [--guest-cpu N]
+ *              [--host-cpu N]
  */
 #include <errno.h>
 #include <pthread.h>
@@ -53,6 +66,7 @@ extern const struct vq_ops vq_packed_ops;
 struct options {
   const char *backend;
   const char *mode;
+  bool fair; /* --loop fair (default) or latency */
   unsigned batch;
   uint64_t buffers;
   unsigned ring;
@@ -88,6 +102,8 @@ struct run {
   uint64_t kicks;         /* kick_prepare calls */
   uint64_t notifications; /* kick_prepare answered true */
   uint64_t empty_polls;   /* reaps that found nothing */
+  uint64_t occupancy_sum; /* outstanding right after each add, summed */
+  unsigned pending;       /* fair: adds since the last kick_prepare */
   uint64_t elapsed_ns;
   long preemptions;   /* involuntary context switches while timed */
   double guest_share; /* the guest thread's CPU time / elapsed */
@@ -100,13 +116,12 @@ struct run {
 };
 
 static void usage(void) {
-  (void)fprintf(stderr,
-                "usage: ring_bench --backend split|packed --mode "
-                "threads|single --batch N\n"
-                "                  [--buffers N] [--ring N] [--json FILE] "
-                "[--no-event-idx]\n"
-                "                  [--poll-only] [--guest-cpu N] "
-                "[--host-cpu N]\n");
+  (void)fprintf(stderr, "usage: ring_bench --backend split|packed --mode "
+                        "threads|single --batch N\n"
+                        "                  [--loop fair|latency] [--buffers N] "
+                        "[--ring N] [--json FILE]\n"
+                        "                  [--no-event-idx] [--poll-only] "
+                        "[--guest-cpu N] [--host-cpu N]\n");
   exit(2);
 }
 
@@ -187,29 +202,30 @@ static bool pin_to(int cpu) {
  * seq % ring of the buffer area. */
 static void *token_of(uint64_t seq) { return (void *)(uintptr_t)(seq + 1); }
 
-/* Adds up to `batch` buffers while fewer than `ring` are outstanding,
- * then kicks if it added any. */
-static void guest_post(struct run *r, uint64_t *started, uint64_t completed) {
-  const struct options *o = r->opt;
-  unsigned added = 0;
-  while (added < o->batch && *started < o->buffers &&
-         *started - completed < o->ring) {
-    uint64_t seq = *started;
-    struct vq_seg seg = {r->bufs.phys + (uint64_t)r->slot * BUF_BYTES,
-                         BUF_BYTES};
-    if (++r->slot == o->ring) {
-      r->slot = 0;
-    }
-    rl_status st = r->ops->add(r->q, NULL, 0, &seg, 1, token_of(seq));
-    if (st != RL_OK) {
-      guest_fail(r, "add of buffer %llu: status %d", (unsigned long long)seq,
-                 st);
-      return;
-    }
-    (*started)++;
-    added++;
+/* Whether the guest may add another buffer now. */
+static bool room(const struct run *r, uint64_t started, uint64_t completed) {
+  return started < r->opt->buffers && started - completed < r->opt->ring;
+}
+
+/* Adds buffer *started (room() said yes). */
+static bool guest_add(struct run *r, uint64_t *started, uint64_t completed) {
+  uint64_t seq = *started;
+  struct vq_seg seg = {r->bufs.phys + (uint64_t)r->slot * BUF_BYTES, BUF_BYTES};
+  if (++r->slot == r->opt->ring) {
+    r->slot = 0;
   }
-  if (added > 0 && !o->poll_only) {
+  rl_status st = r->ops->add(r->q, NULL, 0, &seg, 1, token_of(seq));
+  if (st != RL_OK) {
+    guest_fail(r, "add of buffer %llu: status %d", (unsigned long long)seq, st);
+    return false;
+  }
+  (*started)++;
+  r->occupancy_sum += *started - completed;
+  return true;
+}
+
+static void guest_kick(struct run *r) {
+  if (!r->opt->poll_only) {
     r->kicks++;
     if (r->ops->kick_prepare(r->q)) {
       r->notifications++;
@@ -217,33 +233,107 @@ static void guest_post(struct run *r, uint64_t *started, uint64_t completed) {
   }
 }
 
-/* Takes every used buffer there is; each must be the next in order (both
- * devices use buffers in order) with the whole length written. */
-static void guest_reap(struct run *r, uint64_t *completed) {
-  unsigned got = 0;
-  for (;;) {
-    void *token;
-    uint32_t len;
-    rl_status st = r->ops->get_used(r->q, &token, &len);
-    if (st == RL_ERR_NOT_FOUND) {
-      break;
-    }
-    if (st != RL_OK) {
-      guest_fail(r, "get_used after %llu buffers: status %d",
-                 (unsigned long long)*completed, st);
+/* Adds up to `max` buffers while fewer than `ring` are outstanding,
+ * kicking after every `batch` adds and after the last. */
+static void guest_post(struct run *r, uint64_t *started, uint64_t completed,
+                       uint64_t max) {
+  uint64_t added = 0;
+  while (added < max && room(r, *started, completed)) {
+    if (!guest_add(r, started, completed)) {
       return;
     }
-    if (token != token_of(*completed) || len != BUF_BYTES) {
-      guest_fail(r, "used buffer %llu: token %p len %u, expected %p len %u",
-                 (unsigned long long)*completed, token, len,
-                 token_of(*completed), BUF_BYTES);
-      return;
+    added++;
+    if (++r->pending == r->opt->batch) {
+      r->pending = 0;
+      guest_kick(r);
     }
-    (*completed)++;
+  }
+  if (r->pending > 0) {
+    r->pending = 0;
+    guest_kick(r);
+  }
+}
+
+/* Takes one used buffer if there is one; it must be the next in order
+ * (both devices use buffers in order) with the whole length written. */
+static bool guest_take(struct run *r, uint64_t *completed) {
+  void *token;
+  uint32_t len;
+  rl_status st = r->ops->get_used(r->q, &token, &len);
+  if (st == RL_ERR_NOT_FOUND) {
+    return false;
+  }
+  if (st != RL_OK) {
+    guest_fail(r, "get_used after %llu buffers: status %d",
+               (unsigned long long)*completed, st);
+    return false;
+  }
+  if (token != token_of(*completed) || len != BUF_BYTES) {
+    guest_fail(r, "used buffer %llu: token %p len %u, expected %p len %u",
+               (unsigned long long)*completed, token, len, token_of(*completed),
+               BUF_BYTES);
+    return false;
+  }
+  (*completed)++;
+  return true;
+}
+
+/* The end of a drain in the latency loop, as virtqueue_poll's: enable_cb,
+ * and while it says more arrived, take them. Returns how many. */
+__attribute__((noinline)) static uint64_t rearm(struct run *r,
+                                                uint64_t *completed) {
+  uint64_t got = 0;
+  while (!r->failed && r->ops->enable_cb(r->q)) {
+    while (guest_take(r, completed)) {
+      got++;
+    }
+  }
+  return got;
+}
+
+/* Takes up to `max` used buffers (stops at the first NOT_FOUND). The
+ * latency loop (max unbounded) ends a drain as virtqueue_poll does:
+ * enable_cb moves the used event (get_used leaves it) and says whether
+ * more arrived meanwhile; not when polling only. */
+static inline __attribute__((always_inline)) void
+guest_reap(struct run *r, uint64_t *completed, uint64_t max) {
+  uint64_t got = 0;
+  while (got < max && guest_take(r, completed)) {
     got++;
+  }
+  if (!r->opt->fair && !r->opt->poll_only) {
+    got += rearm(r, completed);
   }
   if (got == 0) {
     r->empty_polls++;
+  }
+}
+
+/* The fair guest, ringtest's run_guest: one step adds a buffer if there
+ * is room and takes a used one if there is one, until all are back. */
+static void guest_fair(struct run *r) {
+  uint64_t total = r->opt->buffers;
+  uint64_t started = 0;
+  uint64_t completed = 0;
+  while (completed < total && !r->failed) {
+    bool added = false;
+    if (room(r, started, completed)) {
+      if (!guest_add(r, &started, completed)) {
+        return;
+      }
+      added = true;
+      if (++r->pending == r->opt->batch) {
+        r->pending = 0;
+        guest_kick(r);
+      }
+    }
+    if (!guest_take(r, &completed) && !added) {
+      r->empty_polls++;
+      if (r->pending > 0) { /* nothing to do: what was added goes out */
+        r->pending = 0;
+        guest_kick(r);
+      }
+    }
   }
 }
 
@@ -283,7 +373,8 @@ static void *host_thread(void *arg) {
   struct bench_device *dev = r->dev;
   struct shared *sh = r->sh;
   uint64_t total = r->opt->buffers;
-  unsigned batch = r->opt->batch;
+  /* Fair: every available buffer, as ringtest's host. */
+  unsigned batch = r->opt->fair ? r->opt->ring : r->opt->batch;
   line_rtt_echo(sh);
   while (__atomic_load_n(&sh->go, __ATOMIC_ACQUIRE) == 0) {
   }
@@ -321,9 +412,13 @@ static void run_threads(struct run *r) {
   uint64_t cpu0 = thread_cpu_ns();
   uint64_t t0 = now_ns();
   __atomic_store_n(&r->sh->go, 1, __ATOMIC_RELEASE);
-  while (completed < total && !r->failed) {
-    guest_post(r, &started, completed);
-    guest_reap(r, &completed);
+  if (r->opt->fair) {
+    guest_fair(r);
+  } else {
+    while (completed < total && !r->failed) {
+      guest_post(r, &started, completed, r->opt->batch);
+      guest_reap(r, &completed, UINT64_MAX);
+    }
   }
   r->elapsed_ns = now_ns() - t0;
   r->guest_share = (double)(thread_cpu_ns() - cpu0) / (double)r->elapsed_ns;
@@ -338,20 +433,29 @@ static void run_threads(struct run *r) {
   r->host_share = (double)r->sh->host_cpu_ns / (double)r->elapsed_ns;
 }
 
+/* The timed loop of single mode, alone in a function (never inlined):
+ * tools/bench ring --instructions counts what runs inside it. Fair: the
+ * guest adds while there is room (the ring stays full), the device uses
+ * up to `batch`, the guest takes up to `batch`; latency: the guest adds
+ * up to `batch`, the device uses them, the guest takes all there is. */
+__attribute__((noinline)) static void single_loop(struct run *r) {
+  const struct options *o = r->opt;
+  uint64_t started = 0;
+  uint64_t completed = 0;
+  while (completed < o->buffers && !r->failed) {
+    guest_post(r, &started, completed, o->fair ? o->ring : o->batch);
+    (void)r->dops->round(r->dev, o->batch);
+    guest_reap(r, &completed, o->fair ? o->batch : UINT64_MAX);
+  }
+}
+
 static void run_single(struct run *r) {
   r->guest_pinned = pin_to(r->opt->guest_cpu);
   r->host_pinned = r->guest_pinned;
-  uint64_t total = r->opt->buffers;
-  uint64_t started = 0;
-  uint64_t completed = 0;
   long before = preempted();
   uint64_t cpu0 = thread_cpu_ns();
   uint64_t t0 = now_ns();
-  while (completed < total && !r->failed) {
-    guest_post(r, &started, completed);
-    (void)r->dops->round(r->dev, r->opt->batch);
-    guest_reap(r, &completed);
-  }
+  single_loop(r);
   r->elapsed_ns = now_ns() - t0;
   r->guest_share = (double)(thread_cpu_ns() - cpu0) / (double)r->elapsed_ns;
   r->host_share = r->guest_share;
@@ -370,7 +474,8 @@ static uint64_t parse_num(const char *s, const char *what) {
 }
 
 static void parse(int argc, char **argv, struct options *o) {
-  *o = (struct options){.batch = 1,
+  *o = (struct options){.fair = true,
+                        .batch = 1,
                         .buffers = 10000000,
                         .ring = 256,
                         .event_idx = true,
@@ -395,6 +500,11 @@ static void parse(int argc, char **argv, struct options *o) {
       o->backend = v;
     } else if (strcmp(a, "--mode") == 0) {
       o->mode = v;
+    } else if (strcmp(a, "--loop") == 0) {
+      if (strcmp(v, "fair") != 0 && strcmp(v, "latency") != 0) {
+        usage();
+      }
+      o->fair = strcmp(v, "fair") == 0;
     } else if (strcmp(a, "--batch") == 0) {
       o->batch = (unsigned)parse_num(v, "batch");
     } else if (strcmp(a, "--buffers") == 0) {
@@ -434,6 +544,7 @@ static int write_json(const struct run *r, const struct bench_device_stats *ds,
       "{\n"
       "  \"backend\": \"%s\",\n"
       "  \"mode\": \"%s\",\n"
+      "  \"loop\": \"%s\",\n"
       "  \"batch\": %u,\n"
       "  \"ring\": %u,\n"
       "  \"buffers\": %llu,\n"
@@ -451,23 +562,24 @@ static int write_json(const struct run *r, const struct bench_device_stats *ds,
       "  \"interrupts_per_buffer\": %.6f,\n"
       "  \"device_rounds\": %llu,\n"
       "  \"guest_empty_polls\": %llu,\n"
+      "  \"occupancy\": %.2f,\n"
       "  \"preemptions\": %ld,\n"
       "  \"guest_cpu_share\": %.4f,\n"
       "  \"host_cpu_share\": %.4f,\n"
       "  \"line_rtt_ns_before\": %.1f,\n"
       "  \"line_rtt_ns_after\": %.1f\n"
       "}\n",
-      o->backend, o->mode, o->batch, o->ring, (unsigned long long)o->buffers,
-      o->event_idx ? "true" : "false", o->poll_only ? "true" : "false",
-      o->guest_cpu,
+      o->backend, o->mode, o->fair ? "fair" : "latency", o->batch, o->ring,
+      (unsigned long long)o->buffers, o->event_idx ? "true" : "false",
+      o->poll_only ? "true" : "false", o->guest_cpu,
       strcmp(o->mode, "threads") == 0 ? o->host_cpu : o->guest_cpu,
       r->guest_pinned && r->host_pinned ? "true" : "false",
       (double)r->elapsed_ns / 1e9, ns_per_buf, (unsigned long long)r->kicks,
       (unsigned long long)r->notifications, (double)r->notifications / n,
       (unsigned long long)ds->interrupts, (double)ds->interrupts / n,
       (unsigned long long)ds->rounds, (unsigned long long)r->empty_polls,
-      r->preemptions, r->guest_share, r->host_share, r->rtt_before,
-      r->rtt_after);
+      (double)r->occupancy_sum / n, r->preemptions, r->guest_share,
+      r->host_share, r->rtt_before, r->rtt_after);
   if (fclose(f) != 0) {
     (void)fprintf(stderr, "ring_bench: %s: %s\n", o->json, strerror(errno));
     return -1;
@@ -510,7 +622,7 @@ int main(int argc, char **argv) {
   }
   struct vq_addrs addrs;
   r.ops->addrs(r.q, &addrs);
-  r.dev = r.dops->attach(&addrs, &cfg, !o.poll_only);
+  r.dev = r.dops->attach(&addrs, &cfg, !o.poll_only, o.fair);
   if (o.poll_only) {
     r.ops->disable_cb(r.q); /* a polling driver takes no interrupts */
   }
@@ -547,10 +659,12 @@ int main(int argc, char **argv) {
     (void)snprintf(rtt, sizeof(rtt), "  line rtt %.0f/%.0f ns", r.rtt_before,
                    r.rtt_after);
   }
-  printf("%-7s %-8s batch %3u  ring %u  %llu buffers  %8.3f s  %8.2f ns/buf  "
-         "notify/buf %.4f  irq/buf %.4f  cpu %.1f%%/%.1f%%%s%s%s\n",
-         o.backend, o.mode, o.batch, o.ring, (unsigned long long)o.buffers,
-         (double)r.elapsed_ns / 1e9, ns_per_buf, (double)r.notifications / n,
+  printf("%-7s %-8s %-7s batch %3u  ring %u  %llu buffers  %8.3f s  %8.2f "
+         "ns/buf  occupancy %.1f  notify/buf %.4f  irq/buf %.4f  cpu "
+         "%.1f%%/%.1f%%%s%s%s\n",
+         o.backend, o.mode, o.fair ? "fair" : "latency", o.batch, o.ring,
+         (unsigned long long)o.buffers, (double)r.elapsed_ns / 1e9, ns_per_buf,
+         (double)r.occupancy_sum / n, (double)r.notifications / n,
          (double)ds.interrupts / n, r.guest_share * 100, r.host_share * 100,
          rtt, o.poll_only ? "  (poll-only)" : "",
          r.guest_pinned && r.host_pinned ? "" : "  (NOT pinned)");

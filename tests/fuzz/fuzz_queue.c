@@ -18,7 +18,10 @@
  *   - kick_prepare never skips a notification the device asked for;
  *     enable_cb's answer agrees with get_used (no lost wake-up, no
  *     endless poll loop); with an honest device, a drained queue with
- *     callbacks on is interrupted by the next used buffer;
+ *     callbacks on is interrupted by the next used buffer (with EVENT_IDX:
+ *     once enable_cb has run since the last buffer taken, as
+ *     virtqueue_poll does after every drain: get_used leaves the event
+ *     where enable_cb put it);
  *   - state() agrees with the outstanding buffers (no descriptor leak);
  *     detach hands back every outstanding token exactly once and leaves
  *     the ring zeroed, full and usable;
@@ -146,6 +149,7 @@ struct harness {
   bool avail_wrap, used_wrap, kicked_wrap;
   uint32_t added_since_kick;
   bool cb_enabled;
+  bool event_fresh; /* no buffer taken since enable_cb (or the reset) */
   uint32_t pushes_while_disabled;
   /* The device side. */
   bool hostile; /* a hostile operation since the last reset */
@@ -571,6 +575,7 @@ static rl_status get_used(void) {
     FUZZ_CHECK(len == v.len, "len %u, expected %u", len, v.len);
     c->live = false;
     H.by_id[c->id] = NULL;
+    H.event_fresh = false;
     H.outstanding--;
     H.need_sum -= c->need;
     if (!PACKED) {
@@ -607,6 +612,7 @@ static void op_disable_cb(void) {
 static void op_enable_cb(void) {
   bool more = BACKEND->enable_cb(H.q);
   H.cb_enabled = true;
+  H.event_fresh = true;
   struct verdict v = expect_used();
   /* True with nothing there: virtqueue_poll would loop for ever. False
    * with a buffer there: a lost wake-up. */
@@ -670,9 +676,11 @@ static void mirror_push(const struct chain *c, uint32_t written) {
   }
 }
 
-/* Whether an honest push now must interrupt (callbacks on, drained). */
+/* Whether an honest push now must interrupt (callbacks on, drained; with
+ * EVENT_IDX, the event where enable_cb or the reset put it). */
 static bool armed(void) {
-  return !H.hostile && H.cb_enabled && expect_used().st == RL_ERR_NOT_FOUND;
+  return !H.hostile && H.cb_enabled && (H.event_fresh || !H.cfg.event_idx) &&
+         expect_used().st == RL_ERR_NOT_FOUND;
 }
 
 static void after_push(bool was_armed) {
@@ -957,6 +965,7 @@ static void op_detach(void) {
   H.avail_wrap = H.used_wrap = H.kicked_wrap = true;
   H.added_since_kick = 0;
   H.cb_enabled = true;
+  H.event_fresh = true;
   H.hostile = false;
   H.tainted = false;
   H.fifo_head = H.fifo_tail = 0;
@@ -1174,6 +1183,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   H.avail_wrap = H.used_wrap = H.kicked_wrap = true;
   H.cb_enabled = true;
+  H.event_fresh = true;
   model_attach();
   check_state();
 

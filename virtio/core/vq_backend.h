@@ -70,9 +70,10 @@ static inline rl_status vq_alloc_rings(size_t ring_bytes, size_t indirect_bytes,
   return st;
 }
 
-/* The argument checks every backend's add starts with: a token, at least
- * one segment, counts within `max`, writable bytes that fit the 32-bit
- * used length (their sum in *in_len). */
+/* The argument checks every backend's chain add starts with (a
+ * one-segment add checks inline): a token, at least one segment, counts
+ * within `max`, writable bytes that fit the 32-bit used length (their sum
+ * in *in_len). */
 static inline rl_status vq_check_chain(const struct vq_seg *in, unsigned nout,
                                        unsigned nin, const void *token,
                                        unsigned max, uint32_t *in_len) {
@@ -106,7 +107,9 @@ struct vq_ops {
    * suppression, §2.7.10 / §2.8.10). Resets the "added since" count. */
   bool (*kick_prepare)(struct vq_backend *q);
   /* Takes one used buffer: its token and written length. RL_ERR_NOT_FOUND
-   * when none is ready; RL_ERR_BROKEN when the device wrote nonsense. */
+   * when none is ready; RL_ERR_BROKEN when the device wrote nonsense.
+   * Leaves the used event (EVENT_IDX) where enable_cb put it: callers
+   * drain, then enable_cb (virtqueue_poll). */
   rl_status (*get_used)(struct vq_backend *q, void **token, uint32_t *len);
   /* Interrupt suppression toward the device (§2.7.7). enable returns true
    * when used buffers arrived meanwhile (caller drains again). */

@@ -42,16 +42,25 @@ struct vq_backend {
   uint16_t free_id;   /* head of the free-id list */
   uint16_t avail_pos; /* next descriptor to make available */
   uint16_t used_pos;  /* next descriptor the device writes used */
-  uint16_t kicked_pos;
-  bool avail_wrap; /* Driver Ring Wrap Counter (§2.8.1) */
-  bool used_wrap;  /* the device's counter as the driver follows it */
-  bool kicked_wrap;
+  bool avail_wrap;    /* Driver Ring Wrap Counter (§2.8.1) */
+  bool used_wrap;     /* the device's counter as the driver follows it */
   bool broken;
   uint16_t evt_flags;   /* what driver_evt->flags says */
+  uint16_t used_bits;   /* AVAIL|USED of a used descriptor: used_wrap's */
+  uint16_t avail_flags; /* AVAIL|USED of an available one: avail_wrap's */
   uint32_t in_flight;   /* buffers outstanding */
-  uint32_t added;       /* descriptors made available since the last kick */
+  uint64_t posted;      /* descriptors made available, ever */
+  uint64_t kicked;      /* `posted` at the last kick_prepare */
+  uint32_t kicked_lin;  /* lin() of the avail position then */
   struct id_state *ids; /* the driver's own record, by buffer id */
 };
+
+/* The hot paths (add of one segment, kick_prepare, get_used) are written
+ * so the compiler keeps them straight-line and free of calls: anything
+ * rare (a chain, an error, a lying device) leaves through a branch it is
+ * told is unlikely. */
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
 /* A position and wrap counter as one number in [0, 2 * size): the ring
  * seen twice, once per value of the wrap counter (which starts at 1). */
@@ -59,10 +68,10 @@ static uint32_t lin(const struct vq_backend *q, uint32_t pos, bool wrap) {
   return wrap ? pos : pos + q->size;
 }
 
-/* Forward distance from a to b in the doubled ring. */
+/* Forward distance from a to b in the doubled ring (both below 2 *
+ * size): no division on the kick path. */
 static uint32_t lin_dist(const struct vq_backend *q, uint32_t a, uint32_t b) {
-  uint32_t span = 2u * q->size;
-  return (b + span - a) % span;
+  return b >= a ? b - a : b + 2u * q->size - a;
 }
 
 /* §2.8.1: available descriptors have AVAIL = wrap and USED = !wrap. */
@@ -71,10 +80,12 @@ static uint16_t avail_bits(bool wrap) {
 }
 
 /* §2.8.1: used descriptors have AVAIL = USED = the device's counter. */
-static bool is_used(uint16_t flags, bool wrap) {
-  bool avail = (flags & PVIRTQ_DESC_F_AVAIL) != 0;
-  bool used = (flags & PVIRTQ_DESC_F_USED) != 0;
-  return avail == wrap && used == wrap;
+static uint16_t used_bits(bool wrap) {
+  return (uint16_t)(wrap ? PVIRTQ_DESC_F_AVAIL | PVIRTQ_DESC_F_USED : 0);
+}
+
+static bool is_used(uint16_t flags, uint16_t bits) {
+  return (flags & (PVIRTQ_DESC_F_AVAIL | PVIRTQ_DESC_F_USED)) == bits;
 }
 
 /* Flags of the descriptor at the next used position, as the device left
@@ -104,11 +115,13 @@ static void reset_positions(struct vq_backend *q) {
   q->in_flight = 0;
   q->avail_pos = 0;
   q->used_pos = 0;
-  q->kicked_pos = 0;
   q->avail_wrap = true;
   q->used_wrap = true;
-  q->kicked_wrap = true;
-  q->added = 0;
+  q->kicked_lin = lin(q, 0, true);
+  q->used_bits = used_bits(true);
+  q->avail_flags = avail_bits(true);
+  q->posted = 0;
+  q->kicked = 0;
   q->broken = false;
   /* §2.8.10: with EVENT_IDX, an event at the first used descriptor (as a
    * split ring's used_event starts at 0); otherwise ENABLE. */
@@ -184,9 +197,11 @@ static void write_desc(volatile struct pvirtq_desc *d, const struct vq_seg *s,
   d->id = id;
 }
 
-static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
-                            unsigned nout, const struct vq_seg *in,
-                            unsigned nin, void *token) {
+/* Any add but packed_add's one-segment case: chains, indirect tables, and
+ * every error (out of line). */
+__attribute__((noinline)) static rl_status
+add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
+          const struct vq_seg *in, unsigned nin, void *token) {
   unsigned total = nout + nin;
   if (q->broken) {
     return RL_ERR_BROKEN;
@@ -265,9 +280,52 @@ static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
   q->in_flight++;
   q->avail_pos = (uint16_t)pos;
   q->avail_wrap = wrap;
-  if (q->added <= UINT32_MAX - need) {
-    q->added += need;
+  q->avail_flags = avail_bits(wrap);
+  q->posted += need;
+  return RL_OK;
+}
+
+static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
+                            unsigned nout, const struct vq_seg *in,
+                            unsigned nin, void *token) {
+  /* One segment, a token, room, a working queue: one descriptor, never
+   * indirect. Room for one descriptor means a free id too (every
+   * outstanding id holds at least one descriptor). Everything else,
+   * errors included, is add_chain's. */
+  if (unlikely(nout + nin != 1 || nout > 1 || token == NULL ||
+               q->num_free == 0 || q->broken)) {
+    return add_chain(q, out, nout, in, nin, token);
   }
+  bool writable = nin != 0;
+  const struct vq_seg *s = writable ? in : out;
+  uint16_t id = q->free_id;
+  uint32_t pos = q->avail_pos;
+  uint16_t flags =
+      (uint16_t)((writable ? PVIRTQ_DESC_F_WRITE : 0) | q->avail_flags);
+  struct id_state *st = &q->ids[id];
+  q->free_id = st->next;
+  q->num_free--;
+  q->in_flight++;
+  q->posted++;
+  if (unlikely(pos + 1 == q->size)) {
+    q->avail_pos = 0;
+    q->avail_wrap = !q->avail_wrap;
+    q->avail_flags = avail_bits(q->avail_wrap);
+  } else {
+    q->avail_pos = (uint16_t)(pos + 1);
+  }
+  uint64_t addr = s->addr;
+  uint32_t len = s->len;
+  st->token = token;
+  st->ndescs = 1;
+  st->in_len = writable ? len : 0;
+  volatile struct pvirtq_desc *d = &q->desc[pos];
+  d->addr = addr;
+  d->len = len;
+  d->id = id;
+  /* §2.8.21.1.1: a write barrier, then the flags make it available. */
+  arch_dma_wmb();
+  d->flags = flags;
   return RL_OK;
 }
 
@@ -275,23 +333,19 @@ static bool packed_kick_prepare(struct vq_backend *q) {
   /* §2.8.21.3.1: a full barrier between the flags that publish and the
    * read of the device's suppression state. */
   arch_dma_mb();
-  uint32_t added = q->added;
-  uint32_t old = lin(q, q->kicked_pos, q->kicked_wrap);
+  uint32_t old = q->kicked_lin;
   uint32_t now = lin(q, q->avail_pos, q->avail_wrap);
-  q->added = 0;
-  q->kicked_pos = q->avail_pos;
-  q->kicked_wrap = q->avail_wrap;
+  uint64_t added = q->posted - q->kicked;
+  q->kicked = q->posted;
+  q->kicked_lin = now;
   if (added == 0) {
     return false;
   }
   uint16_t flags = q->device_evt->flags & PVIRTQ_EVENT_F_MASK;
-  if (flags == PVIRTQ_EVENT_F_DISABLE) {
-    return false;
-  }
   /* ENABLE; DESC without EVENT_IDX and the reserved value are nonsense,
    * and a spare notification is harmless. So is one after a whole lap. */
   if (flags != PVIRTQ_EVENT_F_DESC || !q->cfg.event_idx || added >= q->size) {
-    return true;
+    return flags != PVIRTQ_EVENT_F_DISABLE;
   }
   arch_dma_rmb();
   uint16_t off_wrap = q->device_evt->off_wrap;
@@ -300,9 +354,10 @@ static bool packed_kick_prepare(struct vq_backend *q) {
     return true;
   }
   /* §2.8.10: notify when the descriptor at off/wrap was among those made
-   * available since the last kick. */
+   * available since the last kick (`added` of them: less than a lap, so
+   * also their distance from `old` in the doubled ring). */
   uint32_t event = lin(q, off, (off_wrap >> PVIRTQ_EVENT_WRAP_SHIFT) != 0);
-  return lin_dist(q, old, event) < lin_dist(q, old, now);
+  return lin_dist(q, old, event) < added;
 }
 
 static void write_used_event(struct vq_backend *q) {
@@ -311,55 +366,61 @@ static void write_used_event(struct vq_backend *q) {
                  (q->used_wrap ? 1u << PVIRTQ_EVENT_WRAP_SHIFT : 0));
 }
 
-static rl_status packed_get_used(struct vq_backend *q, void **token,
-                                 uint32_t *len) {
-  if (q->broken) {
+static rl_status packed_get_used(struct vq_backend *q, void **restrict token,
+                                 uint32_t *restrict len) {
+  if (unlikely(q->broken)) {
     return RL_ERR_BROKEN;
   }
-  uint16_t flags = next_used_flags(q);
-  if (!is_used(flags, q->used_wrap)) {
+  uint32_t pos = q->used_pos;
+  volatile struct pvirtq_desc *d = &q->desc[pos];
+  uint16_t flags = d->flags;
+  if (!is_used(flags, q->used_bits)) {
     return RL_ERR_NOT_FOUND;
   }
   arch_dma_rmb(); /* §2.8.22: the flags, then the rest of the descriptor */
-  volatile struct pvirtq_desc *d = &q->desc[q->used_pos];
   uint32_t id = d->id;
   uint32_t written = d->len;
-  if (id >= q->size || q->ids[id].token == NULL) {
-    q->broken = true;
-    return RL_ERR_BROKEN;
+  if (unlikely(id >= q->size)) {
+    goto lying;
   }
   struct id_state *s = &q->ids[id];
-  /* §2.8.4: without WRITE, len is reserved. QEMU leaves WRITE clear and
-   * puts the written length in len anyway, so len counts unless the
-   * buffer has no writable part. */
-  if ((flags & PVIRTQ_DESC_F_WRITE) == 0 && s->in_len == 0) {
+  void *t = s->token;
+  if (unlikely(t == NULL)) {
+    goto lying;
+  }
+  if (unlikely(written > s->in_len)) {
+    /* §2.8.4: without WRITE, len is reserved. QEMU leaves WRITE clear and
+     * puts the written length in len anyway, so len counts unless the
+     * buffer has no writable part. */
+    if ((flags & PVIRTQ_DESC_F_WRITE) != 0 || s->in_len != 0) {
+      goto lying;
+    }
     written = 0;
   }
-  if (written > s->in_len) {
-    q->broken = true;
-    return RL_ERR_BROKEN;
-  }
-  *token = s->token;
+  *token = t;
   *len = written;
   /* §2.8.6: skip the buffer's descriptors, counted by our own record. */
-  uint32_t pos = (uint32_t)q->used_pos + s->ndescs;
-  if (pos >= q->size) {
+  uint16_t n = s->ndescs;
+  pos += n;
+  if (unlikely(pos >= q->size)) {
     pos -= q->size;
     q->used_wrap = !q->used_wrap;
+    q->used_bits = used_bits(q->used_wrap);
   }
   q->used_pos = (uint16_t)pos;
-  q->num_free = (uint16_t)(q->num_free + s->ndescs);
+  q->num_free = (uint16_t)(q->num_free + n);
   q->in_flight--;
   s->token = NULL;
   s->next = q->free_id;
   q->free_id = (uint16_t)id;
-  if (q->evt_flags == PVIRTQ_EVENT_F_DESC) {
-    /* §2.8.10: interrupt us at the next used descriptor, out before the
-     * next get_used reads flags (Linux: virtio_store_mb). */
-    write_used_event(q);
-    arch_dma_mb();
-  }
+  /* The driver's event (§2.8.10) is not moved here: enable_cb sets it
+   * where the driver is about to wait (virtqueue_poll drains, then
+   * enables), and the device compares against what enable_cb left, so it
+   * interrupts at most once per enable (none while the driver drains). */
   return RL_OK;
+lying: /* the queue is broken until detach */
+  q->broken = true;
+  return RL_ERR_BROKEN;
 }
 
 static void packed_disable_cb(struct vq_backend *q) {
@@ -382,7 +443,7 @@ static bool packed_enable_cb(struct vq_backend *q) {
   if (q->broken) {
     return false;
   }
-  return is_used(next_used_flags(q), q->used_wrap);
+  return is_used(next_used_flags(q), q->used_bits);
 }
 
 static void packed_state(const struct vq_backend *q, struct vq_state *out) {

@@ -28,6 +28,7 @@ struct vq_backend {
   volatile struct vring_used *used;
   size_t used_off;
   uint16_t size;
+  uint16_t mask; /* size - 1 */
   uint16_t free_head;
   uint16_t num_free;
   uint16_t avail_idx;  /* shadow of avail->idx */
@@ -35,9 +36,18 @@ struct vq_backend {
   uint16_t kicked_idx; /* avail idx at the last kick_prepare */
   bool broken;
   bool cb_disabled; /* the driver asked for no interrupts */
+  bool coherent;    /* cfg.dma->coherent: every sync below is nothing */
+  bool fast;        /* coherent and not broken: the inline paths apply */
   uint16_t *next;   /* the driver's own chain links and free list */
   struct desc_state *state;
 };
+
+/* The hot paths (add of one segment, kick_prepare, get_used on a coherent
+ * device) are written so the compiler keeps them straight-line and free
+ * of calls: anything rare (a chain, a non-coherent device, a lying
+ * device) leaves through a branch it is told is unlikely. */
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
 
 static volatile uint16_t *used_event(const struct vq_backend *q) {
   return &q->avail->ring[q->size];
@@ -52,33 +62,45 @@ static volatile uint16_t *avail_event(const struct vq_backend *q) {
  * cache operation it needs. */
 
 /* Driver-written fields the device reads (flags, used_event, a
- * descriptor, an avail entry, the idx). */
+ * descriptor, an avail entry, the idx). The coherence test is the queue's
+ * own copy (one load, no pointer chase); the cache operation is out of
+ * line (arch_dma_sync_nc_*). */
 static void sync_field(const struct vq_backend *q, volatile void *field) {
-  arch_dma_sync_for_device(q->cfg.dma, (const void *)(uintptr_t)field,
-                           sizeof(uint16_t), ARCH_DMA_TO_DEVICE);
+  if (unlikely(!q->coherent)) {
+    arch_dma_sync_nc_for_device((const void *)(uintptr_t)field,
+                                sizeof(uint16_t), ARCH_DMA_TO_DEVICE);
+  }
 }
 
 static void sync_desc(const struct vq_backend *q, uint16_t i) {
-  arch_dma_sync_for_device(q->cfg.dma, (const void *)&q->desc[i],
-                           sizeof(q->desc[i]), ARCH_DMA_TO_DEVICE);
+  if (unlikely(!q->coherent)) {
+    arch_dma_sync_nc_for_device((const void *)&q->desc[i], sizeof(q->desc[i]),
+                                ARCH_DMA_TO_DEVICE);
+  }
 }
 
 /* The used idx alone (what the device last published). */
 static void sync_used_idx_for_cpu(const struct vq_backend *q) {
-  arch_dma_sync_for_cpu(q->cfg.dma, (const void *)&q->used->idx,
-                        sizeof(q->used->idx), ARCH_DMA_FROM_DEVICE);
+  if (unlikely(!q->coherent)) {
+    arch_dma_sync_nc_for_cpu((const void *)&q->used->idx, sizeof(q->used->idx),
+                             ARCH_DMA_FROM_DEVICE);
+  }
 }
 
 /* The used entry of slot `pos`. */
 static void sync_used_entry_for_cpu(const struct vq_backend *q, uint16_t pos) {
-  arch_dma_sync_for_cpu(q->cfg.dma,
-                        (const void *)&q->used->ring[pos & (q->size - 1)],
-                        sizeof(struct vring_used_elem), ARCH_DMA_FROM_DEVICE);
+  if (unlikely(!q->coherent)) {
+    arch_dma_sync_nc_for_cpu((const void *)&q->used->ring[pos & (q->size - 1)],
+                             sizeof(struct vring_used_elem),
+                             ARCH_DMA_FROM_DEVICE);
+  }
 }
 
 static void sync_used_for_cpu(const struct vq_backend *q) {
-  arch_dma_sync_for_cpu(q->cfg.dma, (const uint8_t *)q->ring.cpu + q->used_off,
-                        vring_used_bytes(q->size), ARCH_DMA_FROM_DEVICE);
+  if (unlikely(!q->coherent)) {
+    arch_dma_sync_nc_for_cpu((const uint8_t *)q->ring.cpu + q->used_off,
+                             vring_used_bytes(q->size), ARCH_DMA_FROM_DEVICE);
+  }
 }
 
 static void sync_ring_for_device(const struct vq_backend *q) {
@@ -125,7 +147,10 @@ static rl_status split_create(const struct vq_config *cfg,
     return RL_ERR_NO_MEMORY;
   }
   q->cfg = *cfg;
+  q->coherent = cfg->dma->coherent;
+  q->fast = q->coherent;
   q->size = (uint16_t)n;
+  q->mask = (uint16_t)(n - 1);
   q->used_off = used_off;
   q->next = rl_zalloc(sizeof(uint16_t) * n);
   q->state = rl_zalloc(sizeof(struct desc_state) * n);
@@ -169,9 +194,34 @@ static void write_desc(volatile struct vring_desc *d, const struct vq_seg *s,
   d->next = next;
 }
 
-static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
-                           unsigned nout, const struct vq_seg *in, unsigned nin,
-                           void *token) {
+/* §2.7.13.2: the ring entry; (§2.7.13.3.1) the descriptors (synced by
+ * the caller) and the entry in memory, a write barrier, then the index
+ * that publishes them, synced on its own: whatever order a cache writes
+ * lines back in, a device never sees the index before what it covers. On
+ * a coherent device the barrier is all of it (Linux's virtio_wmb). */
+static inline __attribute__((always_inline)) void
+publish(struct vq_backend *q, uint16_t head, bool nc) {
+  uint16_t avail = q->avail_idx;
+  volatile uint16_t *entry = &q->avail->ring[avail & q->mask];
+  *entry = head;
+  if (nc) {
+    sync_field(q, entry);
+  }
+  arch_dma_wmb();
+  avail++;
+  q->avail_idx = avail;
+  q->avail->idx = avail;
+  if (nc) {
+    sync_field(q, &q->avail->idx);
+  }
+}
+
+/* Any add: a chain of several segments or an indirect table, or any add
+ * on a non-coherent device; and every error (out of line: split_add's
+ * one-segment coherent case never gets here). */
+__attribute__((noinline)) static rl_status
+add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
+          const struct vq_seg *in, unsigned nin, void *token) {
   unsigned total = nout + nin;
   if (q->broken) {
     return RL_ERR_BROKEN;
@@ -229,23 +279,45 @@ static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
   q->state[head].ndescs = (uint16_t)need;
   q->state[head].last = last;
   q->state[head].in_len = in_len;
-
-  /* §2.7.13.2: the ring entry; (§2.7.13.3.1) the descriptors (synced
-   * above) and the entry in memory, a write barrier, then the index that
-   * publishes them, synced on its own: whatever order a cache writes
-   * lines back in, a device never sees the index before what it covers.
-   * On a coherent device the barrier is all of it (Linux's virtio_wmb). */
-  volatile uint16_t *entry = &q->avail->ring[q->avail_idx & (q->size - 1)];
-  *entry = head;
-  sync_field(q, entry);
-  arch_dma_wmb();
-  q->avail_idx++;
-  q->avail->idx = q->avail_idx;
-  sync_field(q, &q->avail->idx);
+  publish(q, head, !q->coherent);
   return RL_OK;
 }
 
-static bool split_kick_prepare(struct vq_backend *q) {
+static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
+                           unsigned nout, const struct vq_seg *in, unsigned nin,
+                           void *token) {
+  /* One segment, a token, room, a working queue, a coherent device: one
+   * descriptor, never indirect (a table of one would only cost a fetch),
+   * no sync. Everything else, errors included, is add_chain's. */
+  if (unlikely(nout + nin != 1 || nout > 1 || token == NULL ||
+               q->num_free == 0 || !q->fast)) {
+    return add_chain(q, out, nout, in, nin, token);
+  }
+  const struct vq_seg *s = nin != 0 ? in : out;
+  uint16_t head = q->free_head;
+  volatile struct vring_desc *d = &q->desc[head];
+  uint32_t len = s->len;
+  d->addr = s->addr;
+  d->len = len;
+  /* No NEXT: the device ignores `next` (§2.7.5), left as it was. */
+  d->flags = (uint16_t)(nin != 0 ? VRING_DESC_F_WRITE : 0);
+  q->free_head = q->next[head];
+  q->num_free--;
+  struct desc_state *st = &q->state[head];
+  st->token = token;
+  st->ndescs = 1;
+  st->last = head;
+  st->in_len = nin != 0 ? len : 0;
+  publish(q, head, false);
+  return RL_OK;
+}
+
+/* kick_prepare and get_used exist twice: `nc` false (coherent: no sync,
+ * so no call and no saved registers) and true (every sync, out of line);
+ * the coherent one is the entry point and hands a non-coherent queue to
+ * the other. */
+static inline __attribute__((always_inline)) bool
+kick_prepare_impl(struct vq_backend *q, bool nc) {
   /* §2.7.13.4.1: full barrier between publishing idx and reading the
    * device's suppression state. */
   arch_dma_mb();
@@ -255,11 +327,24 @@ static bool split_kick_prepare(struct vq_backend *q) {
   if (old == now) {
     return false;
   }
-  sync_used_for_cpu(q);
+  if (nc) {
+    sync_used_for_cpu(q);
+  }
   if (q->cfg.event_idx) {
     return vring_need_event(*avail_event(q), now, old); /* §2.7.10 */
   }
   return (q->used->flags & VRING_USED_F_NO_NOTIFY) == 0; /* §2.7.7 */
+}
+
+__attribute__((noinline)) static bool kick_prepare_nc(struct vq_backend *q) {
+  return kick_prepare_impl(q, true);
+}
+
+static bool split_kick_prepare(struct vq_backend *q) {
+  if (unlikely(!q->coherent)) {
+    return kick_prepare_nc(q);
+  }
+  return kick_prepare_impl(q, false);
 }
 
 static void free_chain(struct vq_backend *q, uint16_t head) {
@@ -271,49 +356,75 @@ static void free_chain(struct vq_backend *q, uint16_t head) {
   s->token = NULL;
 }
 
-static rl_status split_get_used(struct vq_backend *q, void **token,
-                                uint32_t *len) {
-  if (q->broken) {
+static inline __attribute__((always_inline)) rl_status
+get_used_impl(struct vq_backend *q, void **restrict token,
+              uint32_t *restrict len, bool nc) {
+  if (nc && q->broken) { /* the inline path runs on working queues only */
     return RL_ERR_BROKEN;
   }
   /* §2.7.13.4 on a non-coherent device: the idx from memory, a read
    * barrier, then the entry from memory: an entry fetched before the
    * device wrote it can never hide behind a fresh idx. */
-  sync_used_idx_for_cpu(q);
+  if (nc) {
+    sync_used_idx_for_cpu(q);
+  }
+  uint16_t last = q->last_used;
   uint16_t used_idx = q->used->idx;
-  if (used_idx == q->last_used) {
+  if (used_idx == last) {
     return RL_ERR_NOT_FOUND;
   }
   /* More entries than we ever made available: the device is lying. */
-  if ((uint16_t)(used_idx - q->last_used) >
-      (uint16_t)(q->avail_idx - q->last_used)) {
-    q->broken = true;
-    return RL_ERR_BROKEN;
+  if (unlikely((uint16_t)(used_idx - last) > (uint16_t)(q->avail_idx - last))) {
+    goto lying;
   }
   arch_dma_rmb(); /* read idx, then the entries it covers */
-  sync_used_entry_for_cpu(q, q->last_used);
-  volatile struct vring_used_elem *e =
-      &q->used->ring[q->last_used & (q->size - 1)];
+  if (nc) {
+    sync_used_entry_for_cpu(q, last);
+  }
+  volatile struct vring_used_elem *e = &q->used->ring[last & q->mask];
   uint32_t id = e->id;
   uint32_t written = e->len;
-  if (id >= q->size || q->state[id].token == NULL ||
-      written > q->state[id].in_len) {
-    q->broken = true;
-    return RL_ERR_BROKEN;
+  /* An id we never posted or that is not outstanding, a length past what
+   * the chain lets the device write: lying. */
+  if (unlikely(id >= q->size)) {
+    goto lying;
   }
-  *token = q->state[id].token;
+  struct desc_state *s = &q->state[id];
+  void *t = s->token;
+  if (unlikely(t == NULL || written > s->in_len)) {
+    goto lying;
+  }
+  *token = t;
   *len = written;
-  free_chain(q, (uint16_t)id);
-  q->last_used++;
-  if (q->cfg.event_idx && !q->cb_disabled) {
-    /* §2.7.10: interrupt us once the device passes what we consumed. */
-    *used_event(q) = q->last_used;
-    sync_field(q, used_event(q));
-    /* The event out before the next get_used reads the idx, or a device
-     * that read the old event never interrupts (Linux: virtio_store_mb). */
-    arch_dma_mb();
-  }
+  /* Free the chain; links come from the driver's own record, never from
+   * the ring. */
+  s->token = NULL;
+  q->next[s->last] = q->free_head;
+  q->free_head = (uint16_t)id;
+  q->num_free = (uint16_t)(q->num_free + s->ndescs);
+  q->last_used = (uint16_t)(last + 1);
+  /* used_event (§2.7.10) is not moved here: enable_cb sets it where the
+   * driver is about to wait (virtqueue_poll drains, then enables), and a
+   * device meanwhile compares against the value enable_cb left, so it
+   * interrupts at most once per enable (none while the driver drains). */
   return RL_OK;
+lying: /* the queue is broken until detach */
+  q->broken = true;
+  q->fast = false;
+  return RL_ERR_BROKEN;
+}
+
+__attribute__((noinline)) static rl_status
+get_used_nc(struct vq_backend *q, void **token, uint32_t *len) {
+  return get_used_impl(q, token, len, true);
+}
+
+static rl_status split_get_used(struct vq_backend *q, void **token,
+                                uint32_t *len) {
+  if (unlikely(!q->fast)) {
+    return get_used_nc(q, token, len);
+  }
+  return get_used_impl(q, token, len, false);
 }
 
 static void split_disable_cb(struct vq_backend *q) {
@@ -371,6 +482,7 @@ static void split_detach(struct vq_backend *q,
   q->last_used = 0;
   q->kicked_idx = 0;
   q->broken = false;
+  q->fast = q->coherent;
   q->cb_disabled = false;
   uint8_t *ring = q->ring.cpu;
   for (size_t i = 0; i < q->ring.size; i++) {

@@ -1214,7 +1214,7 @@ static void test_notify_event_idx(void **state_) {
 }
 
 /* With EVENT_IDX, device to driver: enable_cb writes DESC and the
- * driver's next used position with its wrap counter (§2.8.10), moved on
+ * driver's next used position with its wrap counter (§2.8.10), left there
  * as the driver collects; the device interrupts exactly when a used
  * descriptor it writes is that one. Random steps over many laps of a
  * ring of 5. */
@@ -1268,7 +1268,7 @@ static void test_interrupt_event_idx(void **state_) {
       for (uint32_t i = 0; i < k && f->done.count > 0; i++) {
         (void)get(f);
         if (enabled) {
-          ev = f->used;
+          /* Collecting leaves the event where enable_cb put it. */
           assert_int_equal(f->drv_evt->flags, EV_DESC);
           assert_int_equal(f->drv_evt->off_wrap, off_wrap(f, ev));
         } else {
@@ -1302,6 +1302,33 @@ static void test_interrupt_event_idx(void **state_) {
   (void)f->mo->should_interrupt(f->m);
 }
 
+/* §2.8.4: without WRITE, len is reserved; QEMU leaves WRITE clear and
+ * puts a length there anyway. A buffer with nothing writable takes it as
+ * 0 (not broken); one with writable bytes still has it checked. */
+static void test_len_without_write(void **state_) {
+  struct fx *f = *state_;
+  fx_open(f, 4, false);
+  uint32_t t = tok_new(f);
+  assert_int_equal(add_slots(f, 1, 0, t), RL_OK);
+  assert_int_equal(pop1(f), t);
+  push(f, t, 0);
+  volatile struct ring_desc *d = &f->desc[ring_pos(f, f->used)];
+  assert_int_equal(d->flags & F_WRITE, 0);
+  d->len = 100;
+  assert_int_equal(get(f), t); /* len 0, as pushed */
+  /* Writable bytes: a length past them is a lie, WRITE or not. */
+  t = tok_new(f);
+  assert_int_equal(add_slots(f, 0, 1, t), RL_OK);
+  assert_int_equal(pop1(f), t);
+  push(f, t, 0);
+  d = &f->desc[ring_pos(f, f->used)];
+  d->len = tok_ptr(f, t)->in_len + 1;
+  void *tk;
+  uint32_t len;
+  assert_int_equal(f->ops->get_used(f->q, &tk, &len), RL_ERR_BROKEN);
+  fx_close(f); /* broken: nothing to drain */
+}
+
 /* ---- runner ----------------------------------------------------------- */
 
 struct test_case {
@@ -1323,6 +1350,7 @@ static const struct test_case cases[] = {
     CASE(suppress_flags),
     CASE(notify_event_idx),
     CASE(interrupt_event_idx),
+    CASE(len_without_write),
 };
 
 /* Known driver bugs (each entry must fail; remove it once it passes).
