@@ -59,6 +59,10 @@ struct fb_surface *gpu_surface(struct gpu *g, unsigned index) {
   return &g->scanout[index].fb;
 }
 
+uint64_t gpu_first_frame_ns(const struct gpu *g) {
+  return g != NULL ? g->first_frame_ns : 0;
+}
+
 rl_status gpu_present_all(void) {
   rl_status result = RL_OK;
   for (struct gpu *g = gpu_list; g != NULL; g = g->next) {

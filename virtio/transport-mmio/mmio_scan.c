@@ -49,27 +49,37 @@ static rl_status read_slot(const struct fdt *fdt, int node,
   return RL_OK;
 }
 
-rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
-                              struct virtio_mmio_slot *slot) {
-  int node = -1;
-  for (unsigned i = 0; i <= index; i++) {
-    rl_status st = fdt_find_compatible(fdt, node, "virtio,mmio", &node);
-    if (st != RL_OK) {
-      return st; /* RL_ERR_NOT_FOUND: past the last node */
-    }
+rl_status virtio_mmio_slot_next(const struct fdt *fdt, int *node,
+                                struct virtio_mmio_slot *slot) {
+  rl_status st = fdt_find_compatible(fdt, *node, "virtio,mmio", node);
+  if (st != RL_OK) {
+    return st; /* RL_ERR_NOT_FOUND: past the last node */
   }
-  rl_status st = read_slot(fdt, node, slot);
+  st = read_slot(fdt, *node, slot);
   /* A node missing reg or interrupts is one bad slot, not the end of
    * the list: it must not hide the slots after it. */
   return st == RL_ERR_NOT_FOUND ? RL_ERR_BAD_FORMAT : st;
 }
 
+rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
+                              struct virtio_mmio_slot *slot) {
+  int node = -1;
+  for (unsigned i = 0; i < index; i++) {
+    rl_status st = fdt_find_compatible(fdt, node, "virtio,mmio", &node);
+    if (st != RL_OK) {
+      return st;
+    }
+  }
+  return virtio_mmio_slot_next(fdt, &node, slot);
+}
+
 unsigned virtio_mmio_log_slots(const struct fdt *fdt) {
   unsigned devices = 0;
   unsigned index = 0;
-  for (;; index++) {
+  /* One walk over the tree: each slot from the previous node. */
+  for (int node = -1;; index++) {
     struct virtio_mmio_slot slot = {.node = -1};
-    rl_status st = virtio_mmio_slot_at(fdt, index, &slot);
+    rl_status st = virtio_mmio_slot_next(fdt, &node, &slot);
     if (st == RL_ERR_NOT_FOUND) {
       break;
     }

@@ -1705,6 +1705,33 @@ static void test_fb_fill(void **state) {
   surf_free(&s);
 }
 
+/* fb_fill's runs of paired stores: every start alignment (odd strides
+ * put alternate rows on 4- and 8-byte boundaries), every length around
+ * the unrolled block of eight, the odd pixel at either end. */
+static void test_fb_fill_runs(void **state) {
+  (void)state;
+  struct fb_surface s;
+  struct model m;
+  struct fb_rect d;
+  surf_init(&s, 40, 4, 2, 41);
+  model_init(&m, &s);
+  uint32_t v = 1;
+  for (uint32_t y = 0; y < 4; y++) {
+    for (uint32_t x = 0; x < 4; x++) {
+      for (uint32_t w = 0; w <= 20 && x + w <= 40; w++, v++) {
+        fb_fill(&s, (struct fb_rect){x, y, w, 1}, v);
+        if (w > 0) {
+          model_fill(&m, x, y, w, 1, v);
+        }
+        model_check(&m, &s);
+        (void)fb_take_damage(&s, &d);
+      }
+    }
+  }
+  free(m.px);
+  surf_free(&s);
+}
+
 static void test_fb_blit(void **state) {
   (void)state;
   struct fb_surface s;
@@ -2145,6 +2172,7 @@ int main(void) {
       cmocka_unit_test(test_fb_row),
       cmocka_unit_test(test_fb_clip),
       cmocka_unit_test(test_fb_fill),
+      cmocka_unit_test(test_fb_fill_runs),
       cmocka_unit_test(test_fb_blit),
       cmocka_unit_test(test_fb_damage),
       cmocka_unit_test(test_fb_random),
