@@ -21,7 +21,7 @@ void boot_print_banner(const struct boot_info *info, paddr_t dtb_pa);
 /* True when /chosen/bootargs contains `word` as a whole word. */
 bool boot_arg_present(const struct fdt *fdt, const char *word);
 rl_status boot_dma_selftest(void);
-/* Idles to a 1 ms deadline and checks the timer interrupt woke it. */
+/* Idles to a 250 us deadline and checks the timer interrupt woke it. */
 rl_status boot_time_selftest(void);
 /* Test-only (CONFIG_TEST_GPU_DAMAGE_PATTERN): presents the damage pattern
  * on scanout 0 alone, after everything pending (kernel/damage_pattern.c). */

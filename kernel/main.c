@@ -154,12 +154,9 @@ void kernel_main(paddr_t dtb_pa) {
   virtio_mmio_log_slots(&fdt);
   boot_stamp("slots");
 
+  /* Before the devices: their waits' deadlines need the timer. */
   check(boot_time_selftest(), "timer self-test");
   boot_stamp("timetest");
-#ifdef CONFIG_TEST_DMA_SELFTEST
-  check(boot_dma_selftest(), "DMA self-test");
-  boot_stamp("dmatest");
-#endif
 #ifdef CONFIG_TEST_DELIBERATE_FAULT
   kprintf("test: taking a deliberate fault at address 0x10\n");
   /* Through a volatile: GCC 12 rejects a constant address in the first
@@ -185,6 +182,12 @@ void kernel_main(paddr_t dtb_pa) {
   boot_stamp("pci");
 #endif
   kprintf("virtio: %u device(s) bound to a driver\n", bound);
+#ifdef CONFIG_TEST_DMA_SELFTEST
+  /* After the picture (not on its path): a broken DMA path shows in the
+   * drivers' own errors first, then here, by name. */
+  check(boot_dma_selftest(), "DMA self-test");
+  boot_stamp("dmatest");
+#endif
 #ifdef CONFIG_DRIVER_VIRTIO_GPU
   if (gpu_surface(gpu_get(0), 0) == NULL) {
     /* The hint to add a GPU only when none was found; otherwise what

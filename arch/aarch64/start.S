@@ -205,6 +205,9 @@ boot_l1_ttbr0:
   .skip 4096
 boot_l1_ttbr1:
   .skip 4096
+
+  /* The stack needs no zeroing (linker.ld's .noinit). */
+  .section .bss.noinit.boot_stack, "aw", %nobits
   .balign 16
 boot_stack:
   .skip 65536

@@ -93,6 +93,9 @@ high:
   .global boot_root
 boot_root:
   .skip 4096
+
+  /* The stack needs no zeroing (linker.ld's .noinit). */
+  .section .bss.noinit.boot_stack, "aw", @nobits
   .balign 16
 boot_stack:
   .skip 65536
