@@ -171,11 +171,30 @@ def phase_medians(details):
     return guest, device + [("first full RESOURCE_FLUSH", flush)]
 
 
+def emulated_instructions(arch, workdir, timeout=60.0):
+    """The guest's boot stamps under `-icount shift=0,sleep=off`: QEMU then
+    counts one nanosecond per instruction and skips idle time to the next
+    timer deadline, so the figures (millions of instructions, idle waits
+    included as their deadlines) do not drift with the host's load. Returns
+    [(name, M instructions)]."""
+    out = rltools.build("qemu_virt_" + arch, quiet=True, targets=["kernel.elf"])
+    vm = qemu.Qemu(arch, os.path.join(out, "kernel.elf"), workdir=workdir,
+                   gpu=False, extra=MODERN + ["-icount", "shift=0,sleep=off",
+                                              "-device", "virtio-gpu-device"])
+    with vm:
+        if vm.wait_for(r"RINGLIGHT: boot complete", timeout) is None:
+            raise RuntimeError("%s: no 'boot complete' under -icount, log in %s"
+                               % (arch, vm.serial_path))
+        serial = vm.serial()
+    return parse_stamps(serial)
+
+
 def run(report_dir, runs=5):
     work = os.path.join(ROOT, "out", "bench", "qemu")
     os.makedirs(work, exist_ok=True)
     rows = []
     for arch in ("aarch64", "riscv64"):
+        instructions = emulated_instructions(arch, work)
         for ring in ("split", "packed"):
             g = guest_run(arch, ring, work)
             median, all_times, details = boot_to_flush(arch, ring, work, runs=runs)
@@ -194,22 +213,50 @@ def run(report_dir, runs=5):
                 "resume_runs_ms": [round(t, 1) for t in all_times],
                 "guest_phases_ms": guest,
                 "device_steps_ms": device,
+                "instructions_m": instructions,
             })
             print("qemu %s %s: %s" % (arch, ring, rows[-1]), flush=True)
     return rows
 
 
-TARGET_MS = {"aarch64": 40, "riscv64": 60}
+# Issue 15: QEMU resume to the first full-scanout flush.
+TARGET_MS = {"aarch64": 20, "riscv64": 35}
 
 
 def table(rows):
-    lines = ["| arch | ring | resume → first frame, emulated (guest clock) | target | kernel entry → first frame | resume → picture in screendump (host, median) | full-screen updates/s | 64×64 updates/s | notifications / update | interrupts / update (max) |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| arch | ring | resume → first full flush (QEMU trace, median) | target | runs | resume → first frame, guest clock (bench build) | kernel entry → first frame | full-screen updates/s | 64×64 updates/s | notifications / update | interrupts / update (max) |",
+             "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
-        met = "met" if r["first_frame_ms"] < TARGET_MS[r["arch"]] else "missed"
-        lines.append("| %s | %s | %.1f ms | < %d ms (%s) | %.1f ms | %.0f ms | %d | %d | %.2f | %.2f (%d) |" % (
-            r["arch"], r["ring"], r["first_frame_ms"], TARGET_MS[r["arch"]], met,
-            r["entry_to_frame_ms"], r["resume_to_picture_ms"], r["full_per_s"],
+        met = "met" if r["resume_to_flush_ms"] <= TARGET_MS[r["arch"]] else "missed"
+        lines.append("| %s | %s | %.1f ms | ≤ %d ms (%s) | %s | %.1f ms | %.1f ms | %d | %d | %.2f | %.2f (%d) |" % (
+            r["arch"], r["ring"], r["resume_to_flush_ms"], TARGET_MS[r["arch"]], met,
+            " ".join("%.1f" % t for t in r["resume_runs_ms"]),
+            r["first_frame_ms"], r["entry_to_frame_ms"], r["full_per_s"],
             r["small_per_s"], r["notifications_per_update"],
             r["interrupts_per_update"], r["max_interrupts_per_update"]))
     return "\n".join(lines) + "\n"
+
+
+def phase_table(rows):
+    """Where the time to the first picture goes, per architecture (split
+    ring): the guest's stamps and the device's start-up commands merged in
+    time order (ms after resume, medians), with the emulated instruction
+    count of each guest phase beside them."""
+    out = []
+    for r in rows:
+        if r["ring"] != "split":
+            continue
+        instr = dict(r["instructions_m"])
+        events = [(t, name, "guest", instr.get(name)) for name, t in r["guest_phases_ms"]]
+        events += [(t, name, "device (QEMU trace)", None) for name, t in r["device_steps_ms"]]
+        events.sort(key=lambda e: e[0])
+        out.append("%s (%s ring; %d runs):\n" % (r["arch"], r["ring"], len(r["resume_runs_ms"])))
+        out.append("| ms after resume | + ms | phase done | clock | M instructions (icount) |")
+        out.append("|---:|---:|---|---|---:|")
+        prev = 0.0
+        for t, name, src, m in events:
+            out.append("| %.2f | %.2f | %s | %s | %s |" % (
+                t, t - prev, name, src, "" if m is None else "%.2f" % m))
+            prev = t
+        out.append("")
+    return "\n".join(out)
