@@ -80,8 +80,11 @@ static bool is_open(const struct fdt *fdt) {
 }
 
 /* Decodes the token at structure offset `off`, checking that it, its name
- * and its value lie inside the blocks (§5.4). */
-static rl_status read_tok(const struct fdt *fdt, uint32_t off, struct tok *t) {
+ * and its value lie inside the blocks (§5.4). Without `prop_names` a
+ * property's name is not checked (nor set): only for walks from the
+ * start of the block, whose every token fdt_open checked whole. */
+static rl_status read_tok_names(const struct fdt *fdt, uint32_t off,
+                                struct tok *t, bool prop_names) {
   uint32_t end = fdt->struct_size;
   const uint8_t *s = fdt->blob + fdt->struct_off;
 
@@ -111,15 +114,19 @@ static rl_status read_tok(const struct fdt *fdt, uint32_t off, struct tok *t) {
     if (len > end - off - 12 || nameoff >= fdt->strings_size) {
       return RL_ERR_BAD_FORMAT;
     }
+    t->prop.data = s + off + 12;
+    t->prop.len = len;
+    t->next = align4(off + 12 + len);
+    if (!prop_names) {
+      t->prop.name = NULL;
+      return RL_OK;
+    }
     const char *name = (const char *)(fdt->blob + fdt->strings_off + nameoff);
     uint32_t room = fdt->strings_size - nameoff;
     if (str_len(name, room) == room) {
       return RL_ERR_BAD_FORMAT; /* name not terminated in the block */
     }
     t->prop.name = name;
-    t->prop.data = s + off + 12;
-    t->prop.len = len;
-    t->next = align4(off + 12 + len);
     return RL_OK;
   }
   case TOK_END_NODE:
@@ -130,6 +137,10 @@ static rl_status read_tok(const struct fdt *fdt, uint32_t off, struct tok *t) {
   default:
     return RL_ERR_BAD_FORMAT;
   }
+}
+
+static rl_status read_tok(const struct fdt *fdt, uint32_t off, struct tok *t) {
+  return read_tok_names(fdt, off, t, true);
 }
 
 /* The FDT_BEGIN_NODE token at `node`; RL_ERR_INVALID when there is none. */
@@ -155,7 +166,8 @@ static rl_status locate(const struct fdt *fdt, int node,
     return st;
   }
   while (off <= (uint32_t)node) {
-    st = read_tok(fdt, off, &t);
+    /* From the start: every token on the way was checked by fdt_open. */
+    st = read_tok_names(fdt, off, &t, false);
     if (st != RL_OK) {
       return st;
     }

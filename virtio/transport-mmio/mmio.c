@@ -196,7 +196,7 @@ unsigned virtio_mmio_probe_all(const struct fdt *fdt) {
   unsigned bound = 0;
   for (int node = -1;;) {
     struct virtio_mmio_slot slot;
-    rl_status st = virtio_mmio_slot_next(fdt, &node, &slot);
+    rl_status st = virtio_mmio_device_next(fdt, &node, &slot);
     if (st == RL_ERR_NOT_FOUND) {
       break;
     }
