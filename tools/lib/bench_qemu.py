@@ -60,6 +60,7 @@ DEVICE_STEPS = [("virtio_gpu_cmd_get_display_info", "GET_DISPLAY_INFO"),
                 ("virtio_gpu_cmd_res_back_attach", "ATTACH_BACKING"),
                 ("virtio_gpu_cmd_set_scanout", "SET_SCANOUT"),
                 ("virtio_gpu_cmd_res_xfer_toh_2d", "TRANSFER_TO_HOST_2D")]
+NEXT_FLUSH = ("next_flush", "next RESOURCE_FLUSH (console log rows)")
 TRACE_ARGS = ["-msg", "timestamp=on", "-trace", "runstate_set"] + [
     a for event, _ in DEVICE_STEPS + [("virtio_gpu_cmd_res_flush", "")]
     for a in ("-trace", event)]
@@ -103,13 +104,18 @@ def parse_trace(text):
             if (m and m.group(4) == "0" and m.group(5) == "0"
                     and scanouts.get(m.group(1)) == (int(m.group(2)), int(m.group(3)))):
                 flush = t
+                continue
+        if event == "virtio_gpu_cmd_res_flush" and flush is not None:
+            # The first full flush shows the bars and the console's header;
+            # the log rows replayed into the console come with the next.
+            steps.setdefault("next_flush", t)
         steps.setdefault(event, t)
     if resume is None:
         raise RuntimeError("no resume (runstate_set ... running) in QEMU's trace")
     if flush is None:
         raise RuntimeError("no full-scanout RESOURCE_FLUSH in QEMU's trace")
     named = {label: (steps[event] - resume) * 1000
-             for event, label in DEVICE_STEPS if event in steps}
+             for event, label in DEVICE_STEPS + [NEXT_FLUSH] if event in steps}
     return (flush - resume) * 1000, named
 
 
@@ -165,7 +171,7 @@ def phase_medians(details):
     guest = [(n, statistics.median(dict(d["stamps"]).get(n, 0.0) for d in details))
              for n in names]
     device = [(label, statistics.median(d["device"][label] for d in details))
-              for _, label in DEVICE_STEPS
+              for _, label in DEVICE_STEPS + [NEXT_FLUSH]
               if all(label in d["device"] for d in details)]
     flush = statistics.median(d["flush_ms"] for d in details)
     return guest, device + [("first full RESOURCE_FLUSH", flush)]
