@@ -60,7 +60,7 @@ DEVICE_STEPS = [("virtio_gpu_cmd_get_display_info", "GET_DISPLAY_INFO"),
                 ("virtio_gpu_cmd_res_back_attach", "ATTACH_BACKING"),
                 ("virtio_gpu_cmd_set_scanout", "SET_SCANOUT"),
                 ("virtio_gpu_cmd_res_xfer_toh_2d", "TRANSFER_TO_HOST_2D")]
-NEXT_FLUSH = ("next_flush", "next RESOURCE_FLUSH (console log rows)")
+NEXT_FLUSH = ("next_flush", "next RESOURCE_FLUSH (later log lines)")
 TRACE_ARGS = ["-msg", "timestamp=on", "-trace", "runstate_set"] + [
     a for event, _ in DEVICE_STEPS + [("virtio_gpu_cmd_res_flush", "")]
     for a in ("-trace", event)]
@@ -106,8 +106,7 @@ def parse_trace(text):
                 flush = t
                 continue
         if event == "virtio_gpu_cmd_res_flush" and flush is not None:
-            # The first full flush shows the bars and the console's header;
-            # the log rows replayed into the console come with the next.
+            # After the whole boot picture: the console's next lines.
             steps.setdefault("next_flush", t)
         steps.setdefault(event, t)
     if resume is None:
