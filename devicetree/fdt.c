@@ -80,8 +80,11 @@ static bool is_open(const struct fdt *fdt) {
 }
 
 /* Decodes the token at structure offset `off`, checking that it, its name
- * and its value lie inside the blocks (§5.4). */
-static rl_status read_tok(const struct fdt *fdt, uint32_t off, struct tok *t) {
+ * and its value lie inside the blocks (§5.4). Without `prop_names` a
+ * property's name is not checked (nor set): only for walks from the
+ * start of the block, whose every token fdt_open checked whole. */
+static rl_status read_tok_names(const struct fdt *fdt, uint32_t off,
+                                struct tok *t, bool prop_names) {
   uint32_t end = fdt->struct_size;
   const uint8_t *s = fdt->blob + fdt->struct_off;
 
@@ -111,15 +114,19 @@ static rl_status read_tok(const struct fdt *fdt, uint32_t off, struct tok *t) {
     if (len > end - off - 12 || nameoff >= fdt->strings_size) {
       return RL_ERR_BAD_FORMAT;
     }
+    t->prop.data = s + off + 12;
+    t->prop.len = len;
+    t->next = align4(off + 12 + len);
+    if (!prop_names) {
+      t->prop.name = NULL;
+      return RL_OK;
+    }
     const char *name = (const char *)(fdt->blob + fdt->strings_off + nameoff);
     uint32_t room = fdt->strings_size - nameoff;
     if (str_len(name, room) == room) {
       return RL_ERR_BAD_FORMAT; /* name not terminated in the block */
     }
     t->prop.name = name;
-    t->prop.data = s + off + 12;
-    t->prop.len = len;
-    t->next = align4(off + 12 + len);
     return RL_OK;
   }
   case TOK_END_NODE:
@@ -130,6 +137,10 @@ static rl_status read_tok(const struct fdt *fdt, uint32_t off, struct tok *t) {
   default:
     return RL_ERR_BAD_FORMAT;
   }
+}
+
+static rl_status read_tok(const struct fdt *fdt, uint32_t off, struct tok *t) {
+  return read_tok_names(fdt, off, t, true);
 }
 
 /* The FDT_BEGIN_NODE token at `node`; RL_ERR_INVALID when there is none. */
@@ -155,7 +166,8 @@ static rl_status locate(const struct fdt *fdt, int node,
     return st;
   }
   while (off <= (uint32_t)node) {
-    st = read_tok(fdt, off, &t);
+    /* From the start: every token on the way was checked by fdt_open. */
+    st = read_tok_names(fdt, off, &t, false);
     if (st != RL_OK) {
       return st;
     }
@@ -353,6 +365,9 @@ static rl_status check_blob(struct fdt *fdt, const uint8_t *b, size_t limit) {
 }
 
 static void clear(struct fdt *fdt) {
+  fdt->phandle_ready = false;
+  fdt->phandle_more = false;
+  fdt->phandle_count = 0;
   fdt->blob = NULL;
   fdt->size = 0;
   fdt->struct_off = 0;
@@ -360,6 +375,69 @@ static void clear(struct fdt *fdt) {
   fdt->strings_off = 0;
   fdt->strings_size = 0;
   fdt->rsvmap_off = 0;
+}
+
+/* A node's phandle as fdt_find_phandle decides it (§2.3.3): its first
+ * "phandle" property when that is one cell, else its first
+ * "linux,phandle" when that is. `ph`/`lx`: 0 absent, 1 one cell, 3
+ * malformed. */
+struct ph_state {
+  int ph, lx;
+  uint32_t ph_value, lx_value;
+};
+
+static void ph_prop(struct ph_state *n, const struct fdt_prop *p) {
+  int v = p->len == 4 ? 1 : 3;
+  uint32_t value = p->len == 4 ? fdt_be32(p->data) : 0;
+  if (n->ph == 0 && str_eq(p->name, "phandle")) {
+    n->ph = v;
+    n->ph_value = value;
+  } else if (n->lx == 0 && str_eq(p->name, "linux,phandle")) {
+    n->lx = v;
+    n->lx_value = value;
+  }
+}
+
+/* One pass at open, in tree order (fdt_find_phandle's answer is the
+ * first node with the phandle, so a prefix of the tree's phandles is
+ * enough for those in it). The block was checked whole by check_blob. */
+static void index_phandles(struct fdt *fdt) {
+  struct tok t;
+  int root = fdt_root(fdt);
+  if (root < 0) {
+    return; /* not ready: fdt_find_phandle searches */
+  }
+  uint32_t off = (uint32_t)root;
+  int cur = -1;
+  struct ph_state n = {0, 0, 0, 0};
+  for (;;) {
+    if (read_tok(fdt, off, &t) != RL_OK) {
+      fdt->phandle_count = 0;
+      return; /* not ready */
+    }
+    if (t.tag == TOK_PROP && cur >= 0) {
+      ph_prop(&n, &t.prop);
+    } else if (t.tag != TOK_NOP) {
+      bool has = n.ph == 1 || n.lx == 1;
+      uint32_t value = n.ph == 1 ? n.ph_value : n.lx_value;
+      if (cur >= 0 && has && value != 0 && value != 0xffffffffu) {
+        if (fdt->phandle_count < FDT_PHANDLE_CACHE) {
+          fdt->phandle_cache[fdt->phandle_count].phandle = value;
+          fdt->phandle_cache[fdt->phandle_count].node = cur;
+          fdt->phandle_count++;
+        } else {
+          fdt->phandle_more = true;
+        }
+      }
+      if (t.tag == TOK_END) {
+        break;
+      }
+      cur = t.tag == TOK_BEGIN_NODE ? (int)off : -1;
+      n = (struct ph_state){0, 0, 0, 0};
+    }
+    off = t.next;
+  }
+  fdt->phandle_ready = true;
 }
 
 rl_status fdt_open(struct fdt *fdt, const void *blob, size_t limit) {
@@ -373,8 +451,10 @@ rl_status fdt_open(struct fdt *fdt, const void *blob, size_t limit) {
   rl_status st = check_blob(fdt, blob, limit);
   if (st != RL_OK) {
     clear(fdt); /* a failed open leaves nothing to read */
+    return st;
   }
-  return st;
+  index_phandles(fdt);
+  return RL_OK;
 }
 
 int fdt_root(const struct fdt *fdt) {
@@ -717,6 +797,17 @@ rl_status fdt_find_phandle(const struct fdt *fdt, uint32_t phandle, int *node) {
   }
   if (phandle == 0 || phandle == 0xffffffffu) {
     return RL_ERR_NOT_FOUND; /* never a valid phandle */
+  }
+  if (fdt->phandle_ready) {
+    for (uint32_t i = 0; i < fdt->phandle_count; i++) {
+      if (fdt->phandle_cache[i].phandle == phandle) {
+        *node = fdt->phandle_cache[i].node;
+        return RL_OK;
+      }
+    }
+    if (!fdt->phandle_more) {
+      return RL_ERR_NOT_FOUND;
+    }
   }
   uint32_t off = (uint32_t)root;
   int cur = -1;       /* node whose properties are being read */

@@ -14,6 +14,8 @@
 
 /* Nodes nest at most this deep (the root is level 1). */
 #define FDT_MAX_DEPTH 32
+/* Phandles fdt_open remembers (struct fdt). */
+#define FDT_PHANDLE_CACHE 16
 
 struct fdt {
   const uint8_t *blob;
@@ -23,6 +25,17 @@ struct fdt {
   uint32_t strings_off; /* off_dt_strings */
   uint32_t strings_size;
   uint32_t rsvmap_off; /* off_mem_rsvmap */
+  /* The first FDT_PHANDLE_CACHE nodes with a phandle, in tree order,
+   * found once by fdt_open: fdt_find_phandle answers from them instead of
+   * a pass over the block (every interrupt lookup needs one; 65 passes
+   * were most of the boot's device tree time). `phandle_more`: the tree
+   * has more, so a phandle not cached is still searched for. */
+  bool phandle_ready, phandle_more;
+  uint32_t phandle_count;
+  struct {
+    uint32_t phandle;
+    int node;
+  } phandle_cache[FDT_PHANDLE_CACHE];
 };
 
 struct fdt_prop {

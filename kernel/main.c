@@ -133,26 +133,30 @@ void kernel_main(paddr_t dtb_pa) {
   entry_raw = arch_time_raw();
   log_set_platform(&log_platform);
   log_set_serial(serial_sink, NULL); /* the early UART, then the tree's */
+  boot_stamp("main");
   kprintf("\n%s: early console up (%s)\n", CONFIG_KERNEL_BANNER, arch_name());
   struct fdt fdt;
   open_device_tree(dtb_pa, &fdt);
 
   static struct boot_info info;
   setup_memory(&fdt, dtb_pa, &info);
+  boot_stamp("memory");
   check(arch_console_init(&fdt), "console from the device tree");
   check(arch_irq_init(&fdt), "interrupt controller");
+  boot_stamp("irq");
   check(arch_time_init(&fdt), "timer");
   check(arch_power_init(&fdt), "power control");
   check(arch_cache_init(&fdt), "cache maintenance");
   arch_irq_enable_local();
+  boot_stamp("arch");
 
   boot_print_banner(&info, dtb_pa);
   virtio_mmio_log_slots(&fdt);
+  boot_stamp("slots");
 
+  /* Before the devices: their waits' deadlines need the timer. */
   check(boot_time_selftest(), "timer self-test");
-#ifdef CONFIG_TEST_DMA_SELFTEST
-  check(boot_dma_selftest(), "DMA self-test");
-#endif
+  boot_stamp("timetest");
 #ifdef CONFIG_TEST_DELIBERATE_FAULT
   kprintf("test: taking a deliberate fault at address 0x10\n");
   /* Through a volatile: GCC 12 rejects a constant address in the first
@@ -167,10 +171,23 @@ void kernel_main(paddr_t dtb_pa) {
   gpu_set_painter(boot_picture_draw);
 #endif
   unsigned bound = virtio_mmio_probe_all(&fdt);
+#ifdef CONFIG_DRIVER_VIRTIO_GPU
+  if (gpu_get(0) != NULL) {
+    boot_stamp_ns("picture", gpu_first_frame_ns(gpu_get(0)));
+  }
+#endif
+  boot_stamp("mmio");
 #ifdef CONFIG_VIRTIO_PCI
   bound += virtio_pci_probe_all(&fdt);
+  boot_stamp("pci");
 #endif
   kprintf("virtio: %u device(s) bound to a driver\n", bound);
+#ifdef CONFIG_TEST_DMA_SELFTEST
+  /* After the picture (not on its path): a broken DMA path shows in the
+   * drivers' own errors first, then here, by name. */
+  check(boot_dma_selftest(), "DMA self-test");
+  boot_stamp("dmatest");
+#endif
 #ifdef CONFIG_DRIVER_VIRTIO_GPU
   if (CONFIG_LOG_LEVEL >= LOG_WARN && gpu_surface(gpu_get(0), 0) == NULL) {
     /* The hint to add a GPU only when none was found; otherwise what
@@ -191,6 +208,7 @@ void kernel_main(paddr_t dtb_pa) {
   check(boot_damage_pattern(), "damage pattern (test build)");
 #endif
 
+  boot_stamps_print();
   kprintf("RINGLIGHT: boot complete\n");
 #ifdef CONFIG_BENCH
   run_benchmarks();

@@ -17,27 +17,32 @@ static void count_sync(void) {
                    __ATOMIC_RELAXED);
 }
 
-rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
+rl_status arch_dma_alloc_uninit(size_t pages, struct arch_dma_buf *out) {
   if (out == NULL || pages == 0) {
     return RL_ERR_INVALID;
   }
   if (pages > SIZE_MAX / RL_PAGE_SIZE) {
     return RL_ERR_NO_MEMORY;
   }
-
   void *va;
   paddr_t pa;
   rl_status st = arch_dma_pages_alloc(pages, &va, &pa);
   if (st != RL_OK) {
     return st;
   }
+  *out = (struct arch_dma_buf){va, pa, pages * RL_PAGE_SIZE};
+  return RL_OK;
+}
 
-  size_t size = pages * RL_PAGE_SIZE;
-  memset(va, 0, size);
+rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out) {
+  rl_status st = arch_dma_alloc_uninit(pages, out);
+  if (st != RL_OK) {
+    return st;
+  }
+  memset(out->cpu, 0, out->size);
   /* Push the zeroes out, so no dirty line is later written back over
    * what a non-coherent device put in memory. */
-  arch_cache_clean_invalidate(va, size);
-  *out = (struct arch_dma_buf){va, pa, size};
+  arch_cache_clean_invalidate(out->cpu, out->size);
   return RL_OK;
 }
 

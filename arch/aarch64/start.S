@@ -21,6 +21,7 @@
   .section .text.boot, "ax"
   .global _start
 _start:
+  mrs x24, cntvct_el0               /* entry stamp (arch_boot_raw) */
   /* QEMU sets x0 only for Linux images; for an ELF kernel it leaves x0 = 0
    * and puts the blob at the start of RAM (hw/arm/boot.c), which on virt
    * is the start of the kernel's gigabyte. kernel_main checks the magic. */
@@ -130,6 +131,7 @@ _start:
   str xzr, [x0], #8
   b 2b
 3:
+  mrs x25, cntvct_el0               /* .bss zeroed */
   adrp x0, aarch64_entry_el
   str x22, [x0, :lo12:aarch64_entry_el]
   adrp x0, aarch64_entry_scr
@@ -181,6 +183,10 @@ _start:
   br x0
 
 high:
+  mrs x2, cntvct_el0                /* MMU on */
+  ldr x0, =arch_boot_raw
+  stp x24, x25, [x0]
+  str x2, [x0, #16]
   ldr x0, =boot_stack_top
   mov sp, x0
   ldr x0, =aarch64_vectors
@@ -199,6 +205,9 @@ boot_l1_ttbr0:
   .skip 4096
 boot_l1_ttbr1:
   .skip 4096
+
+  /* The stack needs no zeroing (linker.ld's .noinit). */
+  .section .bss.noinit.boot_stack, "aw", %nobits
   .balign 16
 boot_stack:
   .skip 65536

@@ -6,8 +6,10 @@
 #define PT_ENTRIES 512
 #define PT_POOL_PAGES 96
 
+/* Not zeroed at entry (the linker scripts' .noinit): pt_alloc_table
+ * zeroes each table it hands out. */
 static uint64_t pt_pool[PT_POOL_PAGES][PT_ENTRIES]
-    __attribute__((aligned(4096)));
+    __attribute__((aligned(4096), section(".bss.noinit.pt_pool")));
 static unsigned pt_pool_used;
 
 static uint64_t *table_va(paddr_t pa) {

@@ -1,10 +1,13 @@
 /* Tick <-> nanosecond conversion for a counter of known frequency (the
  * generic timer, the riscv time CSR), without 64-bit overflow. */
+#include <arch/init.h>
 #include <arch/time.h>
 
 #include "arch_common.h"
 
 static uint64_t freq;
+
+uint64_t arch_boot_raw[ARCH_BOOT_STAMPS]; /* written by start.S */
 
 void timebase_set(uint64_t hz) { freq = hz; }
 

@@ -16,6 +16,7 @@
   .section .text.boot, "ax"
   .global _start
 _start:
+  rdtime s3                         /* entry stamp (arch_boot_raw) */
   csrw sie, zero
   csrci sstatus, 2
   mv s0, a0                         /* hart id */
@@ -29,6 +30,7 @@ _start:
   addi t0, t0, 8
   j 1b
 2:
+  rdtime s4                         /* .bss zeroed */
   lla s2, boot_root                 /* physical */
   lla t0, _start
   srli t1, t0, 30                   /* the kernel's gigabyte */
@@ -70,6 +72,11 @@ high_addr:
 
   .text
 high:
+  rdtime t1                         /* MMU on */
+  lla t0, arch_boot_raw
+  sd s3, 0(t0)
+  sd s4, 8(t0)
+  sd t1, 16(t0)
   lla sp, boot_stack_top
   lla t0, riscv_trap_entry
   csrw stvec, t0
@@ -86,6 +93,9 @@ high:
   .global boot_root
 boot_root:
   .skip 4096
+
+  /* The stack needs no zeroing (linker.ld's .noinit). */
+  .section .bss.noinit.boot_stack, "aw", @nobits
   .balign 16
 boot_stack:
   .skip 65536

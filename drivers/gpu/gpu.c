@@ -59,6 +59,10 @@ struct fb_surface *gpu_surface(struct gpu *g, unsigned index) {
   return &g->scanout[index].fb;
 }
 
+uint64_t gpu_first_frame_ns(const struct gpu *g) {
+  return g != NULL ? g->first_frame_ns : 0;
+}
+
 rl_status gpu_present_all(void) {
   rl_status result = RL_OK;
   for (struct gpu *g = gpu_list; g != NULL; g = g->next) {
@@ -243,20 +247,25 @@ static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
   gpu_events_clear(g);
 #endif
   klog(LOG_INFO, "%s: %u scanout(s)\n", dev->name, g->num_scanouts);
-  st = gpu_configure_scanouts(g);
+  st = gpu_configure_scanouts(g); /* painted, not yet presented */
   if (st != RL_OK) {
     return st;
   }
-  g->first_frame_ns = arch_time_ns(); /* the boot picture is out */
-  if (g->scanout[0].active) {
-    st = gpu_cursor_setup(g);
-    if (st != RL_OK) {
-      klog(LOG_WARN, "%s: no cursor: %s\n", dev->name, rl_status_str(st));
-    }
-  }
+  /* The console gets the log's replay first, so that the first update
+   * of each scanout is the whole boot picture; the cursor comes after
+   * it, off the picture's path. */
   g->ready = true;
   gpu_console_start(g);
   st = gpu_present(g);
+  if (st == RL_OK) {
+    g->first_frame_ns = arch_time_ns(); /* the boot picture is out */
+  }
+  if (st == RL_OK && g->scanout[0].active) {
+    rl_status cst = gpu_cursor_setup(g);
+    if (cst != RL_OK) {
+      klog(LOG_WARN, "%s: no cursor: %s\n", dev->name, rl_status_str(cst));
+    }
+  }
   klog(LOG_INFO,
        "%s: %lu update(s) (transfer + flush each): at most %lu "
        "notification(s) and %lu interrupt(s) per update\n",

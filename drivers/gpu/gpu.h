@@ -35,6 +35,9 @@ bool gpu_unusable(unsigned i, char *buf, size_t size);
 
 /* The surface of scanout `index` (NULL when not active). */
 struct fb_surface *gpu_surface(struct gpu *g, unsigned index);
+/* arch_time_ns() when the device's boot picture was first on screen (0:
+ * never): the kernel's boot-phase stamps and benchmark read it. */
+uint64_t gpu_first_frame_ns(const struct gpu *g);
 /* Sends the damaged rectangle of every active scanout of `g`:
  * TRANSFER_TO_HOST_2D and RESOURCE_FLUSH posted together with one
  * notification. */

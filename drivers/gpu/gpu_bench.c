@@ -4,10 +4,6 @@
 #include "gpu_bench.h"
 #include "gpu_internal.h"
 
-uint64_t gpu_first_frame_ns(const struct gpu *g) {
-  return g != NULL ? g->first_frame_ns : 0;
-}
-
 rl_status gpu_bench(struct gpu *g, unsigned updates, uint32_t w, uint32_t h,
                     struct gpu_bench_result *out) {
   if (g == NULL || !g->ready || !g->scanout[0].active) {

@@ -9,10 +9,6 @@
 
 struct gpu;
 
-/* arch_time_ns() when the device's boot picture was first on screen (0:
- * never). */
-uint64_t gpu_first_frame_ns(const struct gpu *g);
-
 struct gpu_bench_result {
   uint64_t ns;
   unsigned updates;

@@ -146,7 +146,9 @@ void gpu_resource_destroy(struct gpu *g, struct gpu_scanout *so);
 
 /* gpu_scanout.c */
 /* (Re)reads the display configuration; (re)builds the scanouts whose mode
- * changed, each showing the painter's picture and the console. */
+ * changed, each showing the painter's picture and the console: presented
+ * at once on a ready device (a display change), only painted during the
+ * probe, which presents them after the console's replay. */
 rl_status gpu_configure_scanouts(struct gpu *g);
 /* CONFIG_GPU_DISPLAY_EVENTS: clears display events pending before the
  * first configuration. */

@@ -36,8 +36,10 @@ rl_status gpu_fb_alloc(struct gpu_scanout *so, uint32_t w, uint32_t h) {
   for (uint32_t i = 0; i < fb->nchunks; i++) {
     uint32_t rows = RL_MIN(fb->rows_per_chunk, h - i * fb->rows_per_chunk);
     size_t bytes = (size_t)rows * fb->stride;
-    rl_status st = arch_dma_alloc((bytes + RL_PAGE_SIZE - 1) / RL_PAGE_SIZE,
-                                  &so->chunks[i]);
+    /* Not zeroed: the painter fills every pixel before the first
+     * transfer, and the device only reads it. */
+    rl_status st = arch_dma_alloc_uninit(
+        (bytes + RL_PAGE_SIZE - 1) / RL_PAGE_SIZE, &so->chunks[i]);
     if (st != RL_OK) {
       gpu_fb_free(so);
       return st;

@@ -178,6 +178,9 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
       result = st;
       continue;
     }
+    if (!g->ready) {
+      continue; /* the probe presents once the console has the log */
+    }
     st = gpu_present_scanout(g, so);
     if (st != RL_OK) {
       result = st;

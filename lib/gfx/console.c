@@ -1,6 +1,13 @@
 /* The text console (console.h) on a framebuffer surface. */
 #include <lib/gfx/console.h>
 #include <lib/gfx/font8x16.h>
+#include <string.h>
+
+/* Two pixels a store where a glyph row lies whole on the surface and
+ * 8-byte aligned (the GPU's framebuffers: cells at even x, rows a
+ * multiple of 8 bytes apart), each pair picked by two glyph bits; pixel
+ * by pixel elsewhere. A boot picture's console is some thousand cells. */
+typedef uint64_t __attribute__((may_alias)) con_pair_t;
 
 static void draw_char(struct fb_console *c, uint32_t col, uint32_t row, char ch,
                       uint32_t fg) {
@@ -10,13 +17,28 @@ static void draw_char(struct fb_console *c, uint32_t col, uint32_t row, char ch,
   const uint8_t *glyph = (code >= FONT_FIRST && code <= FONT_LAST)
                              ? font8x16[code - FONT_FIRST]
                              : font8x16['?' - FONT_FIRST];
+  uint64_t bg = c->bg;
+  /* Bit 0 of the index: the left pixel (the lower address) is lit. */
+  const uint64_t pair[4] = {bg | bg << 32, fg | bg << 32,
+                            bg | (uint64_t)fg << 32, fg | (uint64_t)fg << 32};
+  bool whole = px + FONT_W <= c->s->width && px + FONT_W > px;
   for (uint32_t y = 0; y < FONT_H; y++) {
     if (py + y >= c->s->height) {
       break;
     }
-    uint32_t *line = fb_row(c->s, py + y);
+    uint32_t *line = fb_row(c->s, py + y) + px;
+    unsigned bits = glyph[y];
+    if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && whole &&
+        ((uintptr_t)line & 7u) == 0) {
+      con_pair_t *q = (con_pair_t *)line;
+      q[0] = pair[((bits >> 7) & 1u) | ((bits >> 5) & 2u)];
+      q[1] = pair[((bits >> 5) & 1u) | ((bits >> 3) & 2u)];
+      q[2] = pair[((bits >> 3) & 1u) | ((bits >> 1) & 2u)];
+      q[3] = pair[((bits >> 1) & 1u) | ((bits << 1) & 2u)];
+      continue;
+    }
     for (uint32_t x = 0; x < FONT_W && px + x < c->s->width; x++) {
-      line[px + x] = (glyph[y] & (0x80u >> x)) ? fg : c->bg;
+      line[x] = (bits & (0x80u >> x)) ? fg : c->bg;
     }
   }
   fb_damage(c->s, (struct fb_rect){px, py, FONT_W, FONT_H});
@@ -53,31 +75,38 @@ void fbcon_set_header(struct fb_console *c, uint32_t row, const char *text) {
   }
 }
 
-static void scroll(struct fb_console *c) {
-  /* Move the scrolling rows up by one text row. */
+/* Moves the scrolling rows up by `n` text rows (1 <= n <= their count),
+ * fills the rows that come free with the background, damages the
+ * scrolling part: what n scrolls one by one leave, with one move. */
+static void scroll_by(struct fb_console *c, uint32_t n) {
   uint32_t top = c->area.y + c->header_rows * FONT_H;
   uint32_t bottom = c->area.y + c->rows * FONT_H;
-  for (uint32_t y = top; y + FONT_H < bottom; y++) {
-    uint32_t *dst = fb_row(c->s, y);
-    const uint32_t *src = fb_row(c->s, y + FONT_H);
-    for (uint32_t x = c->area.x; x < c->area.x + c->cols * FONT_W; x++) {
-      dst[x] = src[x];
-    }
+  uint32_t shift = n * FONT_H;
+  size_t bytes = (size_t)c->cols * FONT_W * 4;
+  for (uint32_t y = top; y + shift < bottom; y++) {
+    memcpy(fb_row(c->s, y) + c->area.x, fb_row(c->s, y + shift) + c->area.x,
+           bytes);
   }
-  fb_fill(
-      c->s,
-      (struct fb_rect){c->area.x, bottom - FONT_H, c->cols * FONT_W, FONT_H},
-      c->bg);
+  fb_fill(c->s,
+          (struct fb_rect){c->area.x, bottom - shift, c->cols * FONT_W, shift},
+          c->bg);
   fb_damage(c->s,
             (struct fb_rect){c->area.x, top, c->cols * FONT_W, bottom - top});
 }
 
-static void newline(struct fb_console *c) {
-  c->cx = 0;
-  if (c->cy + 1 < c->rows) {
-    c->cy++;
+/* The cursor as drawing moves it: a newline on the last row scrolls
+ * (counted), a character past the last column wraps first. */
+struct cursor {
+  uint32_t cx, cy;
+  size_t scrolls;
+};
+
+static void advance_line(const struct fb_console *c, struct cursor *k) {
+  k->cx = 0;
+  if (k->cy + 1 < c->rows) {
+    k->cy++;
   } else {
-    scroll(c); /* fbcon_write returns early when nothing scrolls */
+    k->scrolls++;
   }
 }
 
@@ -85,20 +114,50 @@ void fbcon_write(struct fb_console *c, const char *text, size_t len) {
   if (c->rows <= c->header_rows || c->cols == 0) {
     return;
   }
+  /* First where the text ends: a replay of many lines scrolls once, by
+   * all it needs, and draws only the characters still on screen at the
+   * end (scrolling per line, pixel by pixel, was most of the boot after
+   * the first picture under emulation). The pixels are those of drawing
+   * and scrolling one line at a time. */
+  struct cursor k = {c->cx, c->cy, 0};
+  for (size_t i = 0; i < len; i++) {
+    if (text[i] == '\n') {
+      advance_line(c, &k);
+    } else if (text[i] == '\r') {
+      k.cx = 0;
+    } else {
+      if (k.cx >= c->cols) {
+        advance_line(c, &k);
+      }
+      k.cx++;
+    }
+  }
+  size_t total = k.scrolls;
+  uint32_t log_rows = c->rows - c->header_rows;
+  if (total > 0) {
+    scroll_by(c, total < log_rows ? (uint32_t)total : log_rows);
+  }
+  k = (struct cursor){c->cx, c->cy, 0};
   for (size_t i = 0; i < len; i++) {
     char ch = text[i];
     if (ch == '\n') {
-      newline(c);
+      advance_line(c, &k);
       continue;
     }
     if (ch == '\r') {
-      c->cx = 0;
+      k.cx = 0;
       continue;
     }
-    if (c->cx >= c->cols) {
-      newline(c);
+    if (k.cx >= c->cols) {
+      advance_line(c, &k);
     }
-    draw_char(c, c->cx, c->cy, ch, c->fg);
-    c->cx++;
+    /* Where the scrolls still to come leave it. */
+    size_t behind = total - k.scrolls;
+    if (k.cy >= c->header_rows + behind) {
+      draw_char(c, k.cx, (uint32_t)(k.cy - behind), ch, c->fg);
+    }
+    k.cx++;
   }
+  c->cx = k.cx;
+  c->cy = k.cy;
 }

@@ -172,9 +172,9 @@ rl_status virtio_mmio_device_init(struct virtio_mmio_device *m,
 
 unsigned virtio_mmio_probe_all(const struct fdt *fdt) {
   unsigned bound = 0;
-  for (unsigned index = 0;; index++) {
+  for (int node = -1;;) {
     struct virtio_mmio_slot slot;
-    rl_status st = virtio_mmio_slot_at(fdt, index, &slot);
+    rl_status st = virtio_mmio_device_next(fdt, &node, &slot);
     if (st == RL_ERR_NOT_FOUND) {
       break;
     }

@@ -35,6 +35,16 @@ extern const struct virtio_transport virtio_mmio_transport;
  * nodes after it are still there. */
 rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
                               struct virtio_mmio_slot *slot);
+/* The same for the "virtio,mmio" node after `*node` (-1: the first),
+ * which it sets: a scan of every slot walks the tree once, where
+ * virtio_mmio_slot_at starts from the root each time. */
+rl_status virtio_mmio_slot_next(const struct fdt *fdt, int *node,
+                                struct virtio_mmio_slot *slot);
+/* The same for the probe: an empty slot (DeviceID 0) comes back without
+ * its interrupt looked up (irq unset; the lookup walks the tree), every
+ * other slot as virtio_mmio_slot_next gives it. */
+rl_status virtio_mmio_device_next(const struct fdt *fdt, int *node,
+                                  struct virtio_mmio_slot *slot);
 
 /* Logs every slot: address, irq, version, device id. Returns how many
  * slots hold a device (DeviceID != 0). */

@@ -15,9 +15,20 @@
 #define ARCH_COHERENT false
 #endif
 
-/* The node's reg, interrupt and identification registers. */
+static rl_status read_irq(const struct fdt *fdt, int node,
+                          struct virtio_mmio_slot *slot) {
+  uint32_t cells[4];
+  size_t n;
+  rl_status st =
+      fdt_get_interrupt(fdt, node, 0, cells, RL_ARRAY_SIZE(cells), &n);
+  return st != RL_OK ? st : arch_irq_from_dt(cells, n, &slot->irq);
+}
+
+/* The node's reg, interrupt and identification registers. Without
+ * `empty_irq` an empty slot's (DeviceID 0) interrupt is not looked up:
+ * the probe skips those slots, and the lookup walks the tree. */
 static rl_status read_slot(const struct fdt *fdt, int node,
-                           struct virtio_mmio_slot *slot) {
+                           struct virtio_mmio_slot *slot, bool empty_irq) {
   slot->node = node;
   rl_status st = fdt_get_reg(fdt, node, 0, &slot->pa, &slot->size);
   if (st != RL_OK) {
@@ -26,11 +37,7 @@ static rl_status read_slot(const struct fdt *fdt, int node,
   if (slot->size < 0x100) {
     return RL_ERR_BAD_FORMAT;
   }
-  uint32_t cells[4];
-  size_t n;
-  if ((st = fdt_get_interrupt(fdt, node, 0, cells, RL_ARRAY_SIZE(cells), &n)) !=
-          RL_OK ||
-      (st = arch_irq_from_dt(cells, n, &slot->irq)) != RL_OK) {
+  if (empty_irq && (st = read_irq(fdt, node, slot)) != RL_OK) {
     return st;
   }
   volatile void *regs;
@@ -46,30 +53,54 @@ static rl_status read_slot(const struct fdt *fdt, int node,
   if (slot->magic != VIRTIO_MMIO_MAGIC) {
     return RL_ERR_BAD_FORMAT;
   }
+  if (!empty_irq && slot->device_id != 0 &&
+      (st = read_irq(fdt, node, slot)) != RL_OK) {
+    return st;
+  }
   return RL_OK;
 }
 
-rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
-                              struct virtio_mmio_slot *slot) {
-  int node = -1;
-  for (unsigned i = 0; i <= index; i++) {
-    rl_status st = fdt_find_compatible(fdt, node, "virtio,mmio", &node);
-    if (st != RL_OK) {
-      return st; /* RL_ERR_NOT_FOUND: past the last node */
-    }
+static rl_status slot_next(const struct fdt *fdt, int *node,
+                           struct virtio_mmio_slot *slot, bool empty_irq) {
+  rl_status st = fdt_find_compatible(fdt, *node, "virtio,mmio", node);
+  if (st != RL_OK) {
+    return st; /* RL_ERR_NOT_FOUND: past the last node */
   }
-  rl_status st = read_slot(fdt, node, slot);
+  st = read_slot(fdt, *node, slot, empty_irq);
   /* A node missing reg or interrupts is one bad slot, not the end of
    * the list: it must not hide the slots after it. */
   return st == RL_ERR_NOT_FOUND ? RL_ERR_BAD_FORMAT : st;
 }
 
+rl_status virtio_mmio_slot_next(const struct fdt *fdt, int *node,
+                                struct virtio_mmio_slot *slot) {
+  return slot_next(fdt, node, slot, true);
+}
+
+rl_status virtio_mmio_device_next(const struct fdt *fdt, int *node,
+                                  struct virtio_mmio_slot *slot) {
+  return slot_next(fdt, node, slot, false);
+}
+
+rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
+                              struct virtio_mmio_slot *slot) {
+  int node = -1;
+  for (unsigned i = 0; i < index; i++) {
+    rl_status st = fdt_find_compatible(fdt, node, "virtio,mmio", &node);
+    if (st != RL_OK) {
+      return st;
+    }
+  }
+  return virtio_mmio_slot_next(fdt, &node, slot);
+}
+
 unsigned virtio_mmio_log_slots(const struct fdt *fdt) {
   unsigned devices = 0;
   unsigned index = 0;
-  for (;; index++) {
+  /* One walk over the tree: each slot from the previous node. */
+  for (int node = -1;; index++) {
     struct virtio_mmio_slot slot = {.node = -1};
-    rl_status st = virtio_mmio_slot_at(fdt, index, &slot);
+    rl_status st = virtio_mmio_slot_next(fdt, &node, &slot);
     if (st == RL_ERR_NOT_FOUND) {
       break;
     }

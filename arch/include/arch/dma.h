@@ -61,7 +61,13 @@ void arch_dma_pages_free(const void *va, paddr_t pa, size_t pages);
 /* Allocates `pages` physically contiguous zeroed pages, cleaned out of
  * the cache (no dirty line may later land on what a device wrote). */
 rl_status arch_dma_alloc(size_t pages, struct arch_dma_buf *out);
-/* Frees what arch_dma_alloc returned; a zeroed buf is ignored. */
+/* The same, neither zeroed nor cleaned: only for a buffer the device
+ * never writes and the CPU fills whole before the device first reads it
+ * (syncing it for the device then), such as a framebuffer that is
+ * painted before its first transfer. Zeroing 4 MiB only to paint over it
+ * was a fifth of the boot to the first picture under emulation. */
+rl_status arch_dma_alloc_uninit(size_t pages, struct arch_dma_buf *out);
+/* Frees what either returned; a zeroed buf is ignored. */
 void arch_dma_free(struct arch_dma_buf *buf);
 
 enum arch_dma_dir {

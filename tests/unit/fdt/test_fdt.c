@@ -1105,6 +1105,77 @@ static void test_nops(void **state) {
   free(p);
 }
 
+/* fdt_open remembers the first FDT_PHANDLE_CACHE phandles: lookups past
+ * them still search the block, and the first node in tree order with a
+ * phandle wins wherever the duplicate lies. */
+static void test_phandle_cache(void **state) {
+  (void)state;
+  enum { N = FDT_PHANDLE_CACHE + 6 };
+  struct bld b;
+  b_init(&b);
+  b_begin(&b, "");
+  char name[16];
+  for (int i = 0; i < N; i++) {
+    snprintf(name, sizeof(name), "n%d", i);
+    b_begin(&b, name);
+    /* Node i has phandle 100 + i, except: the last repeats node 2's
+     * (cached, the earlier wins), and nodes N-3 and N-2 share 500 (both
+     * past the cache: the earlier wins). Node 1's is malformed, so its
+     * linux,phandle (200) counts. */
+    uint32_t ph = 100 + (uint32_t)i;
+    if (i == N - 1) {
+      ph = 102;
+    } else if (i == N - 3 || i == N - 2) {
+      ph = 500;
+    }
+    if (i == 1) {
+      b_prop(&b, "phandle", "\0\0", 2);
+      b_prop_u32(&b, "linux,phandle", 200);
+    } else {
+      b_prop_u32(&b, "phandle", ph);
+    }
+    b_end_node(&b);
+  }
+  b_end_node(&b);
+  b_end(&b);
+  size_t len;
+  uint8_t *p = b_blob(&b, &len);
+  struct fdt f;
+  assert_int_equal(fdt_open(&f, p, len), RL_OK);
+  assert_true(f.phandle_ready && f.phandle_more);
+  int x;
+  for (int i = 0; i < N; i++) {
+    snprintf(name, sizeof(name), "/n%d", i);
+    int want = path_node(&f, name);
+    uint32_t ph = i == 1 ? 200 : 100 + (uint32_t)i;
+    if (i == N - 1 || i == N - 2) {
+      continue; /* duplicates: checked below */
+    }
+    if (i == N - 3) {
+      ph = 500;
+    }
+    assert_int_equal(fdt_find_phandle(&f, ph, &x), RL_OK);
+    assert_int_equal(x, want);
+  }
+  assert_int_equal(fdt_find_phandle(&f, 102, &x), RL_OK);
+  assert_int_equal(x, path_node(&f, "/n2"));
+  assert_int_equal(fdt_find_phandle(&f, 101, &x), RL_ERR_NOT_FOUND);
+  assert_int_equal(fdt_find_phandle(&f, 100 + N - 1, &x), RL_ERR_NOT_FOUND);
+  assert_int_equal(fdt_find_phandle(&f, 99, &x), RL_ERR_NOT_FOUND);
+  /* The same answers without the cache (a struct copied before it). */
+  struct fdt plain = f;
+  plain.phandle_ready = false;
+  for (uint32_t ph = 95; ph < 130; ph++) {
+    int a = -1, c = -1;
+    rl_status sa = fdt_find_phandle(&f, ph, &a);
+    rl_status sc = fdt_find_phandle(&plain, ph, &c);
+    assert_int_equal(sa, sc);
+    assert_int_equal(a, c);
+  }
+  cross_check(p, len, true);
+  free(p);
+}
+
 /* ---- property helpers on hand-made trees ------------------------------ */
 
 static void test_helpers(void **state) {
@@ -1919,6 +1990,7 @@ int main(void) {
       cmocka_unit_test(test_depth_limit),
       cmocka_unit_test(test_nops),
       cmocka_unit_test(test_helpers),
+      cmocka_unit_test(test_phandle_cache),
       cmocka_unit_test(test_header_corruptions),
       cmocka_unit_test(test_version16),
       cmocka_unit_test(test_layout),

@@ -1705,6 +1705,33 @@ static void test_fb_fill(void **state) {
   surf_free(&s);
 }
 
+/* fb_fill's runs of paired stores: every start alignment (odd strides
+ * put alternate rows on 4- and 8-byte boundaries), every length around
+ * the unrolled block of eight, the odd pixel at either end. */
+static void test_fb_fill_runs(void **state) {
+  (void)state;
+  struct fb_surface s;
+  struct model m;
+  struct fb_rect d;
+  surf_init(&s, 40, 4, 2, 41);
+  model_init(&m, &s);
+  uint32_t v = 1;
+  for (uint32_t y = 0; y < 4; y++) {
+    for (uint32_t x = 0; x < 4; x++) {
+      for (uint32_t w = 0; w <= 20 && x + w <= 40; w++, v++) {
+        fb_fill(&s, (struct fb_rect){x, y, w, 1}, v);
+        if (w > 0) {
+          model_fill(&m, x, y, w, 1, v);
+        }
+        model_check(&m, &s);
+        (void)fb_take_damage(&s, &d);
+      }
+    }
+  }
+  free(m.px);
+  surf_free(&s);
+}
+
 static void test_fb_blit(void **state) {
   (void)state;
   struct fb_surface s;
@@ -2050,6 +2077,65 @@ static void test_console_scroll(void **state) {
   con_teardown(&f);
 }
 
+/* One fbcon_write of many lines (a log replay: one move, only what stays
+ * on screen drawn) leaves exactly the pixels, damage and cursor of the
+ * same text written a character at a time (a scroll per line). */
+static void test_console_write_batched(void **state) {
+  (void)state;
+  static const char *const texts[] = {
+      "a\nb\nc\nd\ne\nf\ng\nh\ni",
+      "0123456789abcdefghij\nshort\n0123456789abcdefghijklmnopqrstuvw\nx",
+      "abc\rX\nover\rOV\n\n\n\n\n\n\nlast\r",
+      "\n\n\n\n\n\n\n\n\n\n",
+      "no newline at all, but wrapping over several rows of eleven",
+      "two\nlines",
+  };
+  static const char *const before[] = {
+      "", "pre", "prefix line\nand mid",
+      "AAAAAAAAAAA\nBBBBBBBBBBB\nCCCCCCCCCCC\nDDDDDDDDDDD"};
+  for (size_t b = 0; b < sizeof(before) / sizeof(before[0]); b++) {
+    for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+      struct con_fixture one, each;
+      con_setup(&one);
+      con_setup(&each);
+      fbcon_set_header(&one.c, 0, "HDR");
+      fbcon_set_header(&each.c, 0, "HDR");
+      fbcon_write(&one.c, before[b], strlen(before[b]));
+      fbcon_write(&each.c, before[b], strlen(before[b]));
+      struct fb_rect d1, d2;
+      (void)fb_take_damage(&one.s, &d1);
+      (void)fb_take_damage(&each.s, &d2);
+      /* Repeated: the second time starts on a full screen. */
+      for (int rep = 0; rep < 2; rep++) {
+        fbcon_write(&one.c, texts[t], strlen(texts[t]));
+        for (const char *p = texts[t]; *p != '\0'; p++) {
+          fbcon_write(&each.c, p, 1);
+        }
+        assert_int_equal(one.c.cx, each.c.cx);
+        assert_int_equal(one.c.cy, each.c.cy);
+        bool g1 = fb_take_damage(&one.s, &d1);
+        bool g2 = fb_take_damage(&each.s, &d2);
+        assert_int_equal(g1, g2);
+        if (g1) {
+          assert_rect(d1, d2.x, d2.y, d2.w, d2.h);
+        }
+        for (uint32_t y = 0; y < one.s.height; y++) {
+          for (uint32_t x = 0; x < one.s.stride / 4; x++) {
+            if (surf_px(&one.s, x, y) != surf_px(&each.s, x, y)) {
+              fail_msg("text %zu after %zu, pass %d: pixel (%u, %u) %#x, one "
+                       "character at a time %#x",
+                       t, b, rep, x, y, surf_px(&one.s, x, y),
+                       surf_px(&each.s, x, y));
+            }
+          }
+        }
+      }
+      con_teardown(&one);
+      con_teardown(&each);
+    }
+  }
+}
+
 static void test_console_header(void **state) {
   (void)state;
   struct con_fixture f;
@@ -2145,6 +2231,7 @@ int main(void) {
       cmocka_unit_test(test_fb_row),
       cmocka_unit_test(test_fb_clip),
       cmocka_unit_test(test_fb_fill),
+      cmocka_unit_test(test_fb_fill_runs),
       cmocka_unit_test(test_fb_blit),
       cmocka_unit_test(test_fb_damage),
       cmocka_unit_test(test_fb_random),
@@ -2153,6 +2240,7 @@ int main(void) {
       cmocka_unit_test(test_console_newline_cr),
       cmocka_unit_test(test_console_wrap),
       cmocka_unit_test(test_console_scroll),
+      cmocka_unit_test(test_console_write_batched),
       cmocka_unit_test(test_console_header),
       cmocka_unit_test(test_console_no_header),
   };
