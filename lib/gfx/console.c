@@ -95,6 +95,13 @@ void fbcon_write(struct fb_console *c, const char *text, size_t len) {
       c->cx = 0;
       continue;
     }
+    if (ch == '\b') { /* erase the cell before the cursor, on its row */
+      if (c->cx > 0) {
+        c->cx--;
+        draw_char(c, c->cx, c->cy, ' ', c->fg);
+      }
+      continue;
+    }
     if (c->cx >= c->cols) {
       newline(c);
     }
