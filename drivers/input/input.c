@@ -27,6 +27,8 @@
 
 #define EVENT_SLOTS 64 /* eventq entries (QEMU offers 64) */
 #define STATUS_SLOTS 4 /* LED changes in flight */
+/* Where in the status page the writable sink of every status buffer is. */
+#define STATUS_SINK (STATUS_SLOTS * VIRTIO_INPUT_EVENT_SIZE)
 
 struct vinput;
 
@@ -150,8 +152,13 @@ static rl_status set_led(const struct input_source *src, unsigned code,
                              ARCH_DMA_TO_DEVICE);
     struct vq_seg seg = {v->stmem.phys + (paddr_t)i * VIRTIO_INPUT_EVENT_SIZE,
                          VIRTIO_INPUT_EVENT_SIZE};
+    /* QEMU (7.2, hw/input/virtio-input.c) returns a status buffer with
+     * the length it read as used length, which a device-readable buffer
+     * alone cannot have (§2.7.8: bytes written): an 8-byte writable sink
+     * after it keeps that answer valid. Never read. */
+    struct vq_seg sink = {v->stmem.phys + STATUS_SINK, VIRTIO_INPUT_EVENT_SIZE};
     s->posted = true;
-    rl_status st = virtqueue_submit(v->statusq, &seg, 1, NULL, 0, s);
+    rl_status st = virtqueue_submit(v->statusq, &seg, 1, &sink, 1, s);
     if (st != RL_OK) {
       s->posted = false;
     } else {
