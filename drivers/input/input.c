@@ -32,10 +32,16 @@
 
 struct vinput;
 
+enum slot_state {
+  SLOT_IDLE,   /* ours, to be posted (at probe, after a queue reset) */
+  SLOT_POSTED, /* the device's */
+  SLOT_USED,   /* used, waiting in the FIFO for the poll */
+};
+
 struct slot {
   struct vinput *v;
   uint16_t index;
-  bool posted; /* the device's until used or failed by a reset */
+  enum slot_state state;
 };
 
 struct vinput {
@@ -65,10 +71,13 @@ static void event_done(struct virtqueue *vq, void *token, uint32_t len) {
   (void)vq;
   struct slot *s = token;
   struct vinput *v = s->v;
-  s->posted = false;
   if (len == UINT32_MAX) {
-    return; /* failed by a reset: re-posted at the next probe */
+    /* Failed by a reset of the queue: the poll posts it again (a device
+     * reset re-probes, which posts every buffer). */
+    s->state = SLOT_IDLE;
+    return;
   }
+  s->state = SLOT_USED;
   unsigned tail = v->fifo_tail;
   if (tail - v->fifo_head >= EVENT_SLOTS) {
     v->stats.overflows++; /* cannot happen: see struct vinput */
@@ -83,7 +92,7 @@ static void status_done(struct virtqueue *vq, void *token, uint32_t len) {
   (void)vq;
   (void)len;
   struct slot *s = token;
-  s->posted = false;
+  s->state = SLOT_IDLE;
 }
 
 unsigned input_count(void) {
@@ -120,13 +129,15 @@ static rl_status post_event(struct vinput *v, uint16_t i) {
   uint8_t *buf = (uint8_t *)v->evmem.cpu + (size_t)i * VIRTIO_INPUT_EVENT_SIZE;
   struct vq_seg seg = {v->evmem.phys + (paddr_t)i * VIRTIO_INPUT_EVENT_SIZE,
                        VIRTIO_INPUT_EVENT_SIZE};
-  memset(buf, 0, VIRTIO_INPUT_EVENT_SIZE);
+  /* The CPU never writes an event buffer: eight share a cache line, and
+   * a dirty line written back would clobber a neighbour the device
+   * filled meanwhile. */
   arch_dma_sync_for_device(&v->dev->dma, buf, VIRTIO_INPUT_EVENT_SIZE,
                            ARCH_DMA_FROM_DEVICE);
-  s->posted = true;
+  s->state = SLOT_POSTED;
   rl_status st = virtqueue_add(v->eventq, NULL, 0, &seg, 1, s);
   if (st != RL_OK) {
-    s->posted = false;
+    s->state = SLOT_IDLE;
     v->stats.refill_errors++;
   }
   return st;
@@ -142,7 +153,7 @@ static rl_status set_led(const struct input_source *src, unsigned code,
   (void)virtqueue_poll(v->statusq); /* collect finished ones */
   for (uint16_t i = 0; i < STATUS_SLOTS; i++) {
     struct slot *s = &v->st[i];
-    if (s->posted) {
+    if (s->state != SLOT_IDLE) {
       continue;
     }
     uint8_t *buf =
@@ -157,10 +168,10 @@ static rl_status set_led(const struct input_source *src, unsigned code,
      * alone cannot have (§2.7.8: bytes written): an 8-byte writable sink
      * after it keeps that answer valid. Never read. */
     struct vq_seg sink = {v->stmem.phys + STATUS_SINK, VIRTIO_INPUT_EVENT_SIZE};
-    s->posted = true;
+    s->state = SLOT_POSTED;
     rl_status st = virtqueue_submit(v->statusq, &seg, 1, &sink, 1, s);
     if (st != RL_OK) {
-      s->posted = false;
+      s->state = SLOT_IDLE;
     } else {
       v->stats.leds++;
     }
@@ -205,6 +216,7 @@ static void input_poll(struct virtio_device *dev) {
         input_event_check(&v->caps, buf, len, &ev);
     /* The buffer goes back before the event is handled: a handler that
      * waits on another device leaves the device room meanwhile. */
+    v->ev[i].state = SLOT_IDLE;
     if (post_event(v, i) == RL_OK) {
       refilled++;
     }
@@ -226,6 +238,12 @@ static void input_poll(struct virtio_device *dev) {
     }
     v->stats.events++;
     input_deliver(&v->src, &ev);
+  }
+  /* Buffers a reset of the queue failed go back too. */
+  for (uint16_t k = 0; k < v->nslots; k++) {
+    if (v->ev[k].state == SLOT_IDLE && post_event(v, k) == RL_OK) {
+      refilled++;
+    }
   }
   if (refilled > 0) {
     virtqueue_kick(v->eventq);
@@ -386,10 +404,10 @@ static rl_status input_probe(struct virtio_device *dev) {
   }
   v->nslots = RL_MIN(virtqueue_size(v->eventq), (uint16_t)EVENT_SLOTS);
   for (uint16_t i = 0; i < EVENT_SLOTS; i++) {
-    v->ev[i] = (struct slot){v, i, false};
+    v->ev[i] = (struct slot){v, i, SLOT_IDLE};
   }
   for (uint16_t i = 0; i < STATUS_SLOTS; i++) {
-    v->st[i] = (struct slot){v, i, false};
+    v->st[i] = (struct slot){v, i, SLOT_IDLE};
   }
   for (uint16_t i = 0; st == RL_OK && i < v->nslots; i++) {
     st = post_event(v, i);
