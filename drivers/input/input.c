@@ -28,7 +28,7 @@
 #define EVENT_SLOTS 64 /* eventq entries (QEMU offers 64) */
 #define STATUS_SLOTS 4 /* LED changes in flight */
 /* Where in the status page the writable sink of every status buffer is. */
-#define STATUS_SINK (STATUS_SLOTS * VIRTIO_INPUT_EVENT_SIZE)
+#define STATUS_SINK ((paddr_t)STATUS_SLOTS * VIRTIO_INPUT_EVENT_SIZE)
 
 struct vinput;
 
@@ -252,29 +252,31 @@ static void input_poll(struct virtio_device *dev) {
 
 /* One select (§5.8.4): select and subsel written, size read, then the
  * bytes of the answer (at most the 128 the union holds). */
+/* One byte of the configuration space. */
+static rl_status config_byte(struct virtio_device *dev, uint32_t offset,
+                             uint8_t *out) {
+  uint64_t v = 0;
+  rl_status st = virtio_config_read(dev, offset, 1, &v);
+  *out = (uint8_t)v;
+  return st;
+}
+
+/* One select (§5.8.4): select and subsel written, size read, then the
+ * bytes of the answer (at most the 128 the union holds). */
 static rl_status read_select(struct virtio_device *dev, uint8_t select,
                              uint8_t subsel, uint8_t *size, uint8_t *data) {
   rl_status st = virtio_config_write8(dev, VIRTIO_INPUT_CFG_SELECT, select);
   if (st == RL_OK) {
     st = virtio_config_write8(dev, VIRTIO_INPUT_CFG_SUBSEL, subsel);
   }
-  uint64_t v = 0;
   if (st == RL_OK) {
-    st = virtio_config_read(dev, VIRTIO_INPUT_CFG_SIZE, 1, &v);
+    st = config_byte(dev, VIRTIO_INPUT_CFG_SIZE, size);
   }
-  if (st != RL_OK) {
-    return st;
+  for (unsigned i = 0;
+       st == RL_OK && i < VIRTIO_INPUT_CFG_DATA_MAX && i < *size; i++) {
+    st = config_byte(dev, VIRTIO_INPUT_CFG_DATA + i, &data[i]);
   }
-  *size = (uint8_t)v;
-  unsigned n = RL_MIN((unsigned)*size, VIRTIO_INPUT_CFG_DATA_MAX);
-  for (unsigned i = 0; i < n; i++) {
-    st = virtio_config_read(dev, VIRTIO_INPUT_CFG_DATA + i, 1, &v);
-    if (st != RL_OK) {
-      return st;
-    }
-    data[i] = (uint8_t)v;
-  }
-  return RL_OK;
+  return st;
 }
 
 static rl_status take_select(struct vinput *v, uint8_t select, uint8_t subsel) {

@@ -43,8 +43,8 @@ rl_status input_caps_take(struct input_caps *caps, uint8_t select,
     /* A string of `size` bytes, not necessarily terminated. */
     size_t n = 0;
     for (; n < size && data[n] != '\0'; n++) {
-      char c = (char)data[n];
-      caps->name[n] = (c >= ' ' && c <= '~') ? c : '?';
+      uint8_t c = data[n];
+      caps->name[n] = (char)((c >= ' ' && c <= '~') ? c : '?');
     }
     caps->name[n] = '\0';
     return RL_OK;

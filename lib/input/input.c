@@ -43,6 +43,8 @@ rl_status input_subscribe(input_handler_fn *fn, void *ctx) {
   return RL_OK;
 }
 
+/* A function pointer cannot point to const. */
+// cppcheck-suppress constParameter
 void input_unsubscribe(input_handler_fn *fn, const void *ctx) {
   for (unsigned i = 0; i < INPUT_MAX_HANDLERS; i++) {
     if (handlers[i].fn == fn && handlers[i].ctx == ctx) {
