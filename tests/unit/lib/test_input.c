@@ -92,6 +92,8 @@ static void scale_abs(void **state) {
   assert_int_equal(input_scale_abs(24576, 0, 32767, 800), 600);
   assert_int_equal(input_scale_abs(0, 0, 32767, 1280), 0);
   assert_int_equal(input_scale_abs(32767, 0, 32767, 1280), 1279);
+  /* (v - min) * size / (max - min + 1): 32742 * 1280 / 32768 = 1278.98. */
+  assert_int_equal(input_scale_abs(32742, 0, 32767, 1280), 1278);
   assert_int_equal(input_scale_abs(-5, 0, 32767, 1280), 0); /* clamped */
   assert_int_equal(input_scale_abs(99999, 0, 32767, 1280), 1279);
   assert_int_equal(input_scale_abs(0, -100, 99, 200), 100); /* min < 0 */
