@@ -5,10 +5,10 @@ console cells (decoded glyph by glyph with the kernel's font,
 display.decode_console) say what was typed.
 
 One boot per architecture with a GPU, a tablet, a keyboard and a mouse on
-virtio-mmio checks the tablet's scaling, the mouse's summed and clamped
-moves (one MOVE_CURSOR per SYN_REPORT batch), typing with Shift, Caps
-Lock and Backspace, and, after a display change (VNC desktop resize), the
-tablet scaled to the new size. One boot per architecture on virtio-pci
+virtio-mmio (legacy on aarch64, modern on riscv64) checks the tablet's
+scaling, the mouse's summed and clamped moves (one MOVE_CURSOR per
+SYN_REPORT batch), typing with Shift, Caps Lock and Backspace, and, after
+a display change (VNC desktop resize), the tablet scaled to the new size. One boot per architecture on virtio-pci
 checks the tablet and a typed line. One boot binds the tablet to the
 second head (QEMU's display=/head=, invisible to the guest: the kernel is
 told with ringlight.input_scanout=1)."""
@@ -98,7 +98,7 @@ def boot(arch, out, artifacts, devices, extra=(), append=None):
     return vm
 
 
-def check_kinds(log, suffix):
+def check_kinds(log):
     assert re.search(r'virtio-input@\S+: "QEMU Virtio Tablet": tablet, x 0\.\.32767, '
                      r'y 0\.\.32767, 64 event buffers', log), log
     assert re.search(r'virtio-input@\S+: "QEMU Virtio Keyboard": keyboard, 64 event '
@@ -111,13 +111,17 @@ def test_input_mmio(build, artifacts, arch):
     import vnc
     out = build("qemu_virt_" + arch)
     sock = qemu.socket_path(artifacts, "vnc.sock")
+    # aarch64 on the default legacy virtio-mmio, riscv64 on modern.
+    modern = ["-global", "virtio-mmio.force-legacy=false"] if arch == "riscv64" else []
     vm = boot(arch, out, artifacts,
               ["virtio-gpu-device", "virtio-tablet-device", "virtio-keyboard-device",
-               "virtio-mouse-device"], ["-vnc", "unix:" + sock])
+               "virtio-mouse-device"], ["-vnc", "unix:" + sock] + modern)
     try:
         qmp = vm.connect()
         log = vm.serial()
-        check_kinds(log, "device")
+        check_kinds(log)
+        assert re.search(r"virtio-input@\S+: virtio-mmio@\S+ v%d" % (2 if modern else 1),
+                         log), log
         assert re.search(r'virtio-input@\S+: "QEMU Virtio Mouse": mouse, 64 event '
                          r'buffers', log), log
         # The boot's UPDATE_CURSOR at the centre, then the tablet.
@@ -161,7 +165,7 @@ def test_input_pci(build, artifacts, arch):
               ["virtio-gpu-pci", "virtio-tablet-pci", "virtio-keyboard-pci"])
     try:
         qmp = vm.connect()
-        check_kinds(vm.serial(), "pci")
+        check_kinds(vm.serial())
         qmp.execute("input-send-event", events=abs_event(8192, 24576))
         moves = wait_moves(vm, 2)
         expect(moves, [(0, 640, 400), (0,) + scaled(1280, 800)], "tablet")
