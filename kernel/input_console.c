@@ -11,7 +11,9 @@
  * Keyboards: characters of a US layout are echoed on every GPU's console
  * (not logged, so the log stays the log); Backspace erases, Enter ends
  * the line, which then goes to the serial log as `input: "<line>"`.
- * Caps Lock's LED follows its state on devices with a status queue. */
+ * Caps Lock's LED follows its state on devices with a status queue. A
+ * log line printed while a line is typed ends the typed row first; the
+ * next key shows the line again below the log. */
 #include <drivers/gpu/gpu.h>
 #include <kernel/boot.h>
 #include <kernel/input_console.h>
@@ -82,10 +84,29 @@ static void echo(const char *text, size_t len) {
   }
 }
 
+/* A log line printed while a line is being typed would land in the middle
+ * of it: this sink (added before the GPUs' consoles, so it runs first)
+ * ends the typed row before the log text, and the next key shows the
+ * line again below the log. */
+static bool line_broken;
+
+static void log_sink(const char *text, size_t len, void *ctx) {
+  (void)text;
+  (void)ctx;
+  if (len > 0 && line_len > 0 && !line_broken) {
+    echo("\n", 1);
+    line_broken = true;
+  }
+}
+
 static void key_event(const struct input_source *src,
                       const struct input_event *ev) {
   if (ev->type != EV_KEY) {
     return;
+  }
+  if (line_broken) {
+    line_broken = false;
+    echo(line, line_len);
   }
   bool caps_changed = false;
   char c = input_key_char(&keyboard, ev->code, ev->value, &caps_changed);
@@ -138,6 +159,10 @@ void input_console_init(const struct fdt *fdt) {
     if (boot_arg_present(fdt, arg)) {
       scanout = i;
     }
+  }
+  if (klog_add_sink(log_sink, NULL) != RL_OK) {
+    klog(LOG_WARN, "input: no log sink free: log lines may split a typed "
+                   "line on screen\n");
   }
   rl_status st = input_subscribe(input_event, NULL);
   if (st != RL_OK) {
