@@ -51,6 +51,7 @@
 #define KEY_ENTER 28
 #define KEY_LEFTCTRL 29
 #define KEY_A 30
+#define KEY_B 48
 #define KEY_L 38
 #define KEY_SEMICOLON 39
 #define KEY_APOSTROPHE 40

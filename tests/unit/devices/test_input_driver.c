@@ -222,6 +222,26 @@ static void oversized_event_breaks_queue(void **state) {
   assert_int_equal(nseen, 0);
 }
 
+/* After a broken queue, the device's recovery (reset, probe again) gives
+ * the same record a full queue again, and events flow. */
+static void recovery_refills(void **state) {
+  struct fx *f = fx_of(state);
+  assert_int_equal(start(f, INPUT_MODEL_KEYBOARD, NULL, 0), RL_OK);
+  assert_true(input_model_send_raw(f->m, EV_KEY, KEY_A, 1, 9));
+  poll(f);
+  assert_int_equal(nseen, 0);
+  const struct vinput *before = input_get(0);
+  assert_int_equal(virtio_device_recover(f->dev), RL_OK);
+  assert_ptr_equal(input_get(0), before);
+  assert_int_equal(input_count(), 1);
+  assert_int_equal(input_model_free_buffers(f->m), 64);
+  assert_true(input_model_send(f->m, EV_KEY, KEY_B, 1));
+  poll(f);
+  assert_int_equal(nseen, 1);
+  assert_int_equal(seen[0].code, KEY_B);
+  assert_int_equal(input_model_free_buffers(f->m), 64);
+}
+
 static void unknown_events_dropped(void **state) {
   struct fx *f = fx_of(state);
   assert_int_equal(start(f, INPUT_MODEL_KEYBOARD, NULL, 0), RL_OK);
@@ -282,6 +302,7 @@ static const struct {
     {"flood", flood},
     {"short_event_dropped", short_event_dropped},
     {"oversized_event_breaks_queue", oversized_event_breaks_queue},
+    {"recovery_refills", recovery_refills},
     {"unknown_events_dropped", unknown_events_dropped},
     {"config_lies_about_sizes", config_lies_about_sizes},
     {"caps_lock_led", caps_lock_led},
