@@ -8,6 +8,9 @@ extern const struct virtio_driver virtio_rng_driver;
 #ifdef CONFIG_DRIVER_VIRTIO_GPU
 extern const struct virtio_driver virtio_gpu_driver;
 #endif
+#ifdef CONFIG_DRIVER_VIRTIO_INPUT
+extern const struct virtio_driver virtio_input_driver;
+#endif
 
 const struct virtio_driver *const virtio_drivers[] = {
 #ifdef CONFIG_DRIVER_VIRTIO_RNG
@@ -15,6 +18,9 @@ const struct virtio_driver *const virtio_drivers[] = {
 #endif
 #ifdef CONFIG_DRIVER_VIRTIO_GPU
     &virtio_gpu_driver,
+#endif
+#ifdef CONFIG_DRIVER_VIRTIO_INPUT
+    &virtio_input_driver,
 #endif
     NULL,
 };

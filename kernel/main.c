@@ -13,6 +13,7 @@
 #include <drivers/gpu/gpu_bench.h>
 #include <kernel/boot.h>
 #include <kernel/boot_picture.h>
+#include <kernel/input_console.h>
 #include <lib/log.h>
 #include <mm/page_alloc.h>
 #include <ringlight/config.h>
@@ -169,6 +170,9 @@ void kernel_main(paddr_t dtb_pa) {
 #ifdef CONFIG_DRIVER_VIRTIO_GPU
   /* Every scanout a GPU lights shows the boot picture under its console. */
   gpu_set_painter(boot_picture_draw);
+#endif
+#if defined(CONFIG_DRIVER_VIRTIO_INPUT) && defined(CONFIG_DRIVER_VIRTIO_GPU)
+  input_console_init(&fdt); /* pointer -> cursor, keys -> console */
 #endif
   unsigned bound = virtio_mmio_probe_all(&fdt);
 #ifdef CONFIG_DRIVER_VIRTIO_GPU

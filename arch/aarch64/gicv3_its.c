@@ -82,7 +82,7 @@
 #define ITS_DEVICES 16         /* device ids with vectors at once */
 #define ITS_EVENT_BITS 5       /* events per device: 32 */
 #define ITS_EVENTS (1u << ITS_EVENT_BITS)
-#define PAGE 4096u
+#define PAGE ((size_t)4096)
 
 /* One 64 KiB-aligned area holds every table (§12.11.33: the pending table
  * is 64 KiB aligned): page 0 the pending table (16384 bits), pages 1-2 the
@@ -302,8 +302,7 @@ static rl_status its_open(const struct fdt *fdt, int ctrl, char *why,
     arch_mmio_write32(its.base + GITS_CTLR, GITS_CTLR_ENABLED);
     /* MAPC (§5.3.10): collection 0 -> this CPU, by processor number. */
     uint64_t mapc[4] = {
-        CMD_MAPC, 0, 1ull << 63 | (uint64_t)gicv3_processor_number() << 16 | 0,
-        0};
+        CMD_MAPC, 0, 1ull << 63 | (uint64_t)gicv3_processor_number() << 16, 0};
     if ((st = its_cmd(mapc)) != RL_OK || (st = its_sync()) != RL_OK) {
       what = "its command queue does not answer";
     }

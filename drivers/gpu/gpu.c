@@ -305,6 +305,20 @@ rl_status gpu_move_cursor(struct gpu *g, uint32_t x, uint32_t y) {
   (void)y;
   return RL_ERR_NOT_FOUND; /* no cursor in this build */
 }
+
+rl_status gpu_move_cursor_on(struct gpu *g, unsigned scanout, uint32_t x,
+                             uint32_t y) {
+  (void)scanout;
+  return gpu_move_cursor(g, x, y);
+}
+#endif
+
+#ifndef CONFIG_GPU_CONSOLE
+void gpu_console_echo(struct gpu *g, const char *text, size_t len) {
+  (void)g; /* no console in this build: typed keys are not shown */
+  (void)text;
+  (void)len;
+}
 #endif
 
 const struct virtio_driver virtio_gpu_driver = {

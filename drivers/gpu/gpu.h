@@ -46,6 +46,14 @@ rl_status gpu_present(struct gpu *g);
 rl_status gpu_present_all(void);
 /* Moves the cursor on scanout 0 (MOVE_CURSOR on the cursor queue). */
 rl_status gpu_move_cursor(struct gpu *g, uint32_t x, uint32_t y);
+/* Moves it on scanout `scanout` (the cursor image is set there first when
+ * it was shown on another): RL_ERR_NOT_FOUND when that scanout is dark. */
+rl_status gpu_move_cursor_on(struct gpu *g, unsigned scanout, uint32_t x,
+                             uint32_t y);
+/* Writes `text` on every console of `g` without logging it (typed keys
+ * echoed; '\b' erases the character before the cursor). Shown at the
+ * next gpu_present. */
+void gpu_console_echo(struct gpu *g, const char *text, size_t len);
 
 /* Paints what a newly lit scanout shows: the whole surface, before the
  * driver lays the text console over its bottom quarter and presents it.

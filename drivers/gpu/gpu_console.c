@@ -53,6 +53,12 @@ static void console_sink(const char *text, size_t len, void *ctx) {
   }
 }
 
+void gpu_console_echo(struct gpu *g, const char *text, size_t len) {
+  if (g != NULL && g->ready) {
+    console_sink(text, len, g);
+  }
+}
+
 void gpu_console_start(struct gpu *g) {
   rl_status st = klog_add_sink(console_sink, g);
   if (st != RL_OK) {

@@ -6,10 +6,10 @@
 
 #include "gpu_internal.h"
 
-static rl_status cursor_command(struct gpu *g, uint32_t type, uint32_t x,
-                                uint32_t y) {
-  size_t len = gpu_encode_cursor(gpu_req_cmd(&g->cursor_req), type, 0, x, y,
-                                 GPU_CURSOR_RESOURCE, 0, 0);
+static rl_status cursor_command(struct gpu *g, uint32_t type, uint32_t scanout,
+                                uint32_t x, uint32_t y) {
+  size_t len = gpu_encode_cursor(gpu_req_cmd(&g->cursor_req), type, scanout, x,
+                                 y, GPU_CURSOR_RESOURCE, 0, 0);
   size_t resp = 0;
   struct gpu_req *reqs[1] = {&g->cursor_req};
   rl_status st = gpu_post(g, g->cursorq, reqs, &len, &resp, 1);
@@ -59,7 +59,7 @@ rl_status gpu_cursor_setup(struct gpu *g) {
   }
   if (st == RL_OK) {
     struct gpu_scanout *so = &g->scanout[0];
-    st = cursor_command(g, VIRTIO_GPU_CMD_UPDATE_CURSOR, so->mode.width / 2,
+    st = cursor_command(g, VIRTIO_GPU_CMD_UPDATE_CURSOR, 0, so->mode.width / 2,
                         so->mode.height / 2);
   }
   if (st == RL_OK) {
@@ -74,5 +74,22 @@ rl_status gpu_move_cursor(struct gpu *g, uint32_t x, uint32_t y) {
   if (g == NULL || !g->ready || !g->cursor_ready) {
     return RL_ERR_NOT_FOUND;
   }
-  return cursor_command(g, VIRTIO_GPU_CMD_MOVE_CURSOR, x, y);
+  return cursor_command(g, VIRTIO_GPU_CMD_MOVE_CURSOR, 0, x, y);
+}
+
+rl_status gpu_move_cursor_on(struct gpu *g, unsigned scanout, uint32_t x,
+                             uint32_t y) {
+  if (g == NULL || !g->ready || !g->cursor_ready ||
+      scanout >= g->num_scanouts || !g->scanout[scanout].active) {
+    return RL_ERR_NOT_FOUND;
+  }
+  /* §5.7.6.10: the image is set per scanout (UPDATE_CURSOR); moving to
+   * another scanout sets it there first. */
+  uint32_t type = scanout == g->cursor_scanout ? VIRTIO_GPU_CMD_MOVE_CURSOR
+                                               : VIRTIO_GPU_CMD_UPDATE_CURSOR;
+  rl_status st = cursor_command(g, type, scanout, x, y);
+  if (st == RL_OK) {
+    g->cursor_scanout = scanout;
+  }
+  return st;
 }

@@ -78,6 +78,7 @@ struct gpu {
   uint64_t next_fence;
   struct arch_dma_buf cursor_mem;
   bool cursor_ready;
+  uint32_t cursor_scanout; /* where UPDATE_CURSOR last set the image */
   volatile bool event_pending;
   /* A request timed out or could not be posted: it may still sit in the
    * ring, so no request is reused until the device is reset. */

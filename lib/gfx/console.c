@@ -125,6 +125,8 @@ void fbcon_write(struct fb_console *c, const char *text, size_t len) {
       advance_line(c, &k);
     } else if (text[i] == '\r') {
       k.cx = 0;
+    } else if (text[i] == '\b') {
+      k.cx -= k.cx > 0 ? 1 : 0;
     } else {
       if (k.cx >= c->cols) {
         advance_line(c, &k);
@@ -148,11 +150,21 @@ void fbcon_write(struct fb_console *c, const char *text, size_t len) {
       k.cx = 0;
       continue;
     }
-    if (k.cx >= c->cols) {
-      advance_line(c, &k);
-    }
     /* Where the scrolls still to come leave it. */
     size_t behind = total - k.scrolls;
+    if (ch == '\b') { /* erase the cell before the cursor, on its row */
+      if (k.cx > 0) {
+        k.cx--;
+        if (k.cy >= c->header_rows + behind) {
+          draw_char(c, k.cx, (uint32_t)(k.cy - behind), ' ', c->fg);
+        }
+      }
+      continue;
+    }
+    if (k.cx >= c->cols) {
+      advance_line(c, &k);
+      behind = total - k.scrolls;
+    }
     if (k.cy >= c->header_rows + behind) {
       draw_char(c, k.cx, (uint32_t)(k.cy - behind), ch, c->fg);
     }

@@ -18,6 +18,8 @@ void fbcon_init(struct fb_console *c, struct fb_surface *s, struct fb_rect area,
                 uint32_t header_rows);
 /* Replaces header row `row` with `text`. */
 void fbcon_set_header(struct fb_console *c, uint32_t row, const char *text);
+/* Writes text: '\n' new line, '\r' to column 0, '\b' erases the cell
+ * before the cursor (not past the start of its row). */
 void fbcon_write(struct fb_console *c, const char *text, size_t len);
 
 #endif

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arch/mmio.h>
 #include <arch/vm.h>
 #include <devicetree/fdt.h>
 #include <pci/pci.h>
@@ -253,8 +254,10 @@ static void drive(struct virtio_pci_device *p, unsigned fi) {
   t->set_features(dev, VIRTIO_BIT(VIRTIO_F_VERSION_1));
   (void)t->config_generation(dev);
   for (uint32_t off = 0; off < 64; off += 4) {
-    uint32_t v;
-    (void)t->config_read(dev, off, 4, &v);
+    volatile uint8_t *field = t->config_at(dev, off, 4);
+    if (field != NULL) {
+      (void)arch_mmio_read32(field);
+    }
   }
   for (unsigned q = 0; q < VIRTIO_MAX_QUEUES + 1; q++) {
     uint32_t max = 0;

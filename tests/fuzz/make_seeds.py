@@ -406,6 +406,48 @@ def pci_seeds():
     return seeds
 
 
+# ---- fuzz_input ------------------------------------------------------------
+
+def i_select(select, subsel, data, size=None):
+    size = len(data) if size is None else size
+    return u8(0) + u8(select) + u8(subsel) + u8(size) + data[:128]
+
+
+def i_event(t, code, value, length=8, op=1, w=0, h=0):
+    pre = u8(op) + (u16(w) + u16(h) if op == 2 else b"")
+    return pre + u8(length) + u16(t) + u16(code) + u32(value)
+
+
+def i_key(code, value):
+    return u8(3) + u16(code) + u32(value)
+
+
+def input_seeds():
+    absinfo = u32(0) + u32(32767) + u32(0) * 3
+    tablet = (i_select(1, 0, b"QEMU Virtio Tablet\0") +
+              i_select(3, 0, u16(6) + u16(0x627) + u16(3) + u16(1)) +
+              i_select(0x11, 1, bytes(34) + b"\x03") +
+              i_select(0x11, 3, b"\x03") +
+              i_select(0x12, 0, absinfo) + i_select(0x12, 1, absinfo))
+    keyboard = (i_select(1, 0, b"QEMU Virtio Keyboard\0") +
+                i_select(0x11, 1, b"\xfe" + b"\xff" * 15) +
+                i_select(0x11, 0x11, b"\x07"))
+    mouse = (i_select(1, 0, b"QEMU Virtio Mouse\0") +
+             i_select(0x11, 2, b"\x03\x01") + i_select(0x11, 1, bytes(34) + b"\x03"))
+    return {
+        "tablet_move": tablet + i_event(3, 0, 8192, op=2, w=1280, h=800) +
+        i_event(3, 1, 24576, op=2, w=1280, h=800) + i_event(0, 0, 0, op=2, w=1280, h=800),
+        "mouse_clamp": mouse + i_event(2, 0, 100000, op=2, w=1024, h=640) +
+        i_event(2, 1, -5, op=2, w=1024, h=640) + i_event(0, 0, 0, op=2, w=1024, h=640),
+        "keyboard_typing": keyboard + i_key(42, 1) + i_key(35, 1) + i_key(35, 0) +
+        i_key(42, 0) + i_key(58, 1) + i_key(19, 1) + i_key(14, 1) + i_key(28, 1) +
+        i_event(1, 30, 1) + i_event(1, 30, 1, length=4) + i_event(3, 0, 1),
+        "lying_sizes": i_select(1, 0, b"x" * 128, size=255) + i_select(3, 0, b"\0" * 4) +
+        i_select(0x12, 0, absinfo[:12]) + i_select(0x12, 0, u32(5) + u32(5) + bytes(12)) +
+        i_select(0x11, 3, b"\x03", size=200),
+    }
+
+
 def write(target, seeds, top=CORPUS):
     d = os.path.join(top, target)
     if os.path.isdir(d):
@@ -428,6 +470,7 @@ def main():
     write("fuzz_packed", dict(queue_seeds(packed=True), **fixed.get("fuzz_packed", {})))
     write("fuzz_mmio", dict(mmio_seeds(), **fixed.get("fuzz_mmio", {})))
     write("fuzz_gpu_proto", gpu_seeds())
+    write("fuzz_input", input_seeds())
     write("fuzz_fdt", fdt_seeds())
     write("fuzz_pci", pci_seeds())
     return 0

@@ -25,6 +25,14 @@ from test_display import BOOT_TIMEOUT, boot_and_dump, boot_failure
 
 ARCHES = ["aarch64", "riscv64"]
 
+# The rng's first read right after DRIVER_OK: 1 notification, or 0 when
+# QEMU's start of ioeventfd at DRIVER_OK ("kick right away to begin
+# processing requests already in vring", hw/virtio/virtio.c) runs in its
+# main loop after the buffer is in the ring and takes it first; the
+# device then set avail_event past it (§2.7.10), so the driver rightly
+# does not notify. Either way the request completes with one interrupt.
+RNG_NOTIFIES = "[01]"
+
 
 def header(arch, log, ring, w, h, scanout=0):
     """The console header the README gives, for the PCI GPU of the log."""
@@ -121,7 +129,7 @@ def test_pci_display(build, artifacts, arch, gpu_args, extra, ring):
     check_interrupt_path(arch, log, stderr)
     if extra:
         assert re.search(r"virtio-rng@pci-\S+: 16 bytes of entropy: [0-9a-f]{32} "
-                         r"\(notifications 1, interrupts [1-9]", log), log
+                         r"\(notifications %s, interrupts [1-9]" % RNG_NOTIFIES, log), log
 
 
 @pytest.mark.parametrize("arch", ARCHES)
@@ -189,7 +197,7 @@ def test_pci_gicv3_its(build, artifacts):
             "QEMU's GICv3 never delivered %s's queue LPI" % name
     assert intx_irq("aarch64", log) not in acked
     assert re.search(r"virtio-rng@pci-00:02.0: 16 bytes of entropy: [0-9a-f]{32} "
-                     r"\(notifications 1, interrupts 1\)", log), log
+                     r"\(notifications %s, interrupts 1\)" % RNG_NOTIFIES, log), log
 
 
 def test_pci_gicv3_without_its_intx_fallback(build, artifacts):
@@ -232,7 +240,7 @@ def test_pci_msix_rng_and_gpu(build, artifacts):
     acked = acked_gicv2(stderr)
     assert rng_queues[0] in acked and gpu_queues[0] in acked, (rng_queues, gpu_queues)
     assert re.search(r"virtio-rng@pci-00:03.0: 16 bytes of entropy: [0-9a-f]{32} "
-                     r"\(notifications 1, interrupts 1\)", log), log
+                     r"\(notifications %s, interrupts 1\)" % RNG_NOTIFIES, log), log
 
 
 @pytest.mark.parametrize("aia,msix", [("aplic-imsic", True), ("aplic", False)])
@@ -254,7 +262,7 @@ def test_pci_riscv64_aia(build, artifacts, aia, msix):
     assert re.search(r"riscv_trap hart:\d+, async:1, cause:9,", stderr), \
         "no supervisor external interrupt in QEMU's trace"
     assert re.search(r"virtio-rng@pci-00:03.0: 16 bytes of entropy: [0-9a-f]{32} "
-                     r"\(notifications 1, interrupts 1\)", log), log
+                     r"\(notifications %s, interrupts 1\)" % RNG_NOTIFIES, log), log
     if msix:
         for name in ("virtio-gpu", "virtio-rng"):
             config, queues = msix_irqs(log, name)

@@ -455,6 +455,16 @@ rl_status virtio_config_write32(struct virtio_device *dev, uint32_t offset,
   return RL_OK;
 }
 
+rl_status virtio_config_write8(struct virtio_device *dev, uint32_t offset,
+                               uint8_t value) {
+  volatile uint8_t *p = config_field(dev, offset, 1);
+  if (p == NULL) {
+    return RL_ERR_INVALID;
+  }
+  arch_mmio_write8(p, value);
+  return RL_OK;
+}
+
 void virtio_queue_interrupt(struct virtio_device *dev, unsigned index) {
   struct virtqueue *vq =
       index < VIRTIO_MAX_QUEUES ? live_queue(dev, index) : NULL;

@@ -151,6 +151,9 @@ rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
                              unsigned width, uint64_t *value);
 rl_status virtio_config_write32(struct virtio_device *dev, uint32_t offset,
                                 uint32_t value);
+/* A one-byte field (virtio-input's select and subsel, §5.8.4). */
+rl_status virtio_config_write8(struct virtio_device *dev, uint32_t offset,
+                               uint8_t value);
 
 /* The interrupt handler: acknowledges, drains every queue (done
  * callbacks), reports configuration changes to the driver. */
