@@ -445,24 +445,24 @@ rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
   return RL_ERR_BUSY;
 }
 
-rl_status virtio_config_write32(struct virtio_device *dev, uint32_t offset,
-                                uint32_t value) {
-  volatile uint8_t *p = config_field(dev, offset, 4);
+static rl_status config_write(struct virtio_device *dev, uint32_t offset,
+                              unsigned width, uint32_t value) {
+  volatile uint8_t *p = config_field(dev, offset, width);
   if (p == NULL) {
     return RL_ERR_INVALID;
   }
-  arch_mmio_write32(p, value);
+  arch_mmio_write(p, width, value);
   return RL_OK;
+}
+
+rl_status virtio_config_write32(struct virtio_device *dev, uint32_t offset,
+                                uint32_t value) {
+  return config_write(dev, offset, 4, value);
 }
 
 rl_status virtio_config_write8(struct virtio_device *dev, uint32_t offset,
                                uint8_t value) {
-  volatile uint8_t *p = config_field(dev, offset, 1);
-  if (p == NULL) {
-    return RL_ERR_INVALID;
-  }
-  arch_mmio_write8(p, value);
-  return RL_OK;
+  return config_write(dev, offset, 1, value);
 }
 
 void virtio_queue_interrupt(struct virtio_device *dev, unsigned index) {
