@@ -84,6 +84,14 @@ vq_select_from(const struct vq_backend_desc *const *table, size_t n,
   }
   /* None fits (only possible without the split ring). */
   const struct vq_backend_desc *b = table[0];
+#if defined(RINGLIGHT_KERNEL) && defined(CONFIG_VIRTIO_QUEUE_SPLIT)
+  /* The kernel walks only its own table (vq_select), which has the
+   * split ring: it fits every device, so this is never reached, and the
+   * explanations below are left out of the image. */
+  (void)b;
+  (void)rl_snprintf(why->warning, sizeof(why->warning),
+                    "%s: no ring backend fits", dev->name);
+#else
   if (fit(b, dev, offered) == NEEDS_COHERENT) {
     (void)rl_snprintf(
         why->warning, sizeof(why->warning),
@@ -103,6 +111,7 @@ vq_select_from(const struct vq_backend_desc *const *table, size_t n,
         b->feature_name, b->feature_bit,
         dev->legacy ? " on the legacy transport" : "");
   }
+#endif
   return NULL;
 }
 

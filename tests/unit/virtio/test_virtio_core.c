@@ -672,8 +672,26 @@ static void test_select_needs_coherent(void **state) {
   assert_has(c.warning, "does not offer VIRTIO_F_RING_PACKED (bit 34)");
 }
 
+/* virtio_device_name: every id virtio 1.2 §5 names here, and "other"
+ * for the rest (gaps, past the table). */
+static void test_device_names(void **state) {
+  (void)state;
+  static const struct {
+    uint32_t id;
+    const char *name;
+  } want[] = {{0, "empty"},   {1, "net"},     {2, "block"},
+              {3, "console"}, {4, "rng"},     {5, "balloon"},
+              {6, "other"},   {15, "other"},  {16, "gpu"},
+              {17, "other"},  {18, "input"},  {19, "vsock"},
+              {20, "other"},  {255, "other"}, {0xffffffffu, "other"}};
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    assert_string_equal(virtio_device_name(want[i].id), want[i].name);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_device_names),
       cmocka_unit_test_setup_teardown(test_submit_poll, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kick_suppressed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kick_event_idx, setup, teardown),
