@@ -29,6 +29,16 @@ void kprintf(const char *fmt, ...) RL_PRINTF(1, 2);
 /* What klog calls; the level is checked again (a variable level). */
 void klog_print(int level, const char *fmt, ...) RL_PRINTF(2, 3);
 
+/* A message text passed as an argument (what failed): itself, or
+ * without CONFIG_LOG_TEXT the call site ("virtio.c:180"). */
+#ifdef CONFIG_LOG_TEXT
+#define KLOG_TEXT(text) (text)
+#else
+#define KLOG_TEXT(text) (KLOG_FILE_ ":" KLOG_STR_(__LINE__))
+#endif
+#define KLOG_STR_(x) KLOG_STR2_(x)
+#define KLOG_STR2_(x) #x
+
 /* Without CONFIG_LOG_TEXT, klog is klog_terse: the line names the call
  * site and prints the arguments, without the format's text, which is
  * not in the image ("error: virtio.c:212 virtio-gpu@0xa003e00 -7 0x40":

@@ -178,18 +178,21 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
 
   if (!dev->legacy && (accept & VIRTIO_BIT(VIRTIO_F_VERSION_1)) == 0) {
     virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
-                       "modern device without VERSION_1");
+                       KLOG_TEXT("modern device without VERSION_1"));
     return RL_ERR_NOT_SUPPORTED;
   }
   if (dev->ring == NULL) {
     klog(LOG_ERROR, "%s\n", why.warning);
-    virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED, "no usable queue backend");
+    virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
+                       KLOG_TEXT("no usable queue backend"));
     return RL_ERR_NOT_SUPPORTED;
   }
   if (why.warning[0] != '\0') {
     klog(LOG_WARN, "%s\n", why.warning);
   }
-  (void)rl_snprintf(dev->ring_why, sizeof(dev->ring_why), "%s", why.why);
+  if (CONFIG_LOG_LEVEL >= LOG_INFO) { /* for the queues' info lines */
+    (void)rl_snprintf(dev->ring_why, sizeof(dev->ring_why), "%s", why.why);
+  }
   dev->transport->set_features(dev, accept);
   dev->features = accept;
   if (!dev->legacy) {
@@ -198,7 +201,7 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
     set_status(dev, VIRTIO_STATUS_FEATURES_OK);
     if ((status_of(dev) & VIRTIO_STATUS_FEATURES_OK) == 0) {
       virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
-                         "FEATURES_OK did not read back");
+                         KLOG_TEXT("FEATURES_OK did not read back"));
       return RL_ERR_NOT_SUPPORTED;
     }
   }
@@ -319,7 +322,8 @@ rl_status virtio_device_ready(struct virtio_device *dev) {
   set_status(dev, VIRTIO_STATUS_DRIVER_OK); /* §3.1.1 step 8 */
   uint32_t status = status_of(dev);
   if (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
-    virtio_device_fail(dev, RL_ERR_BROKEN, "DEVICE_NEEDS_RESET at DRIVER_OK");
+    virtio_device_fail(dev, RL_ERR_BROKEN,
+                       KLOG_TEXT("DEVICE_NEEDS_RESET at DRIVER_OK"));
     return RL_ERR_BROKEN;
   }
   return RL_OK;
@@ -385,8 +389,9 @@ void virtio_device_release(struct virtio_device *dev) {
 rl_status virtio_device_recover(struct virtio_device *dev) {
 #ifndef CONFIG_VIRTIO_RECOVERY
   dev->needs_reset = false;
-  virtio_device_fail(dev, RL_ERR_BROKEN,
-                     "DEVICE_NEEDS_RESET (CONFIG_VIRTIO_RECOVERY is off)");
+  virtio_device_fail(
+      dev, RL_ERR_BROKEN,
+      KLOG_TEXT("DEVICE_NEEDS_RESET (CONFIG_VIRTIO_RECOVERY is off)"));
   return RL_ERR_BROKEN;
 #else
   klog(LOG_WARN,
@@ -399,7 +404,7 @@ rl_status virtio_device_recover(struct virtio_device *dev) {
     st = dev->driver->probe(dev);
   }
   if (st != RL_OK) {
-    virtio_device_fail(dev, st, "re-initialisation after a reset");
+    virtio_device_fail(dev, st, KLOG_TEXT("re-initialisation after a reset"));
   } else {
     klog(LOG_INFO, "%s: re-initialised\n", dev->name);
   }

@@ -1,6 +1,7 @@
 /* The ring backends this build has, in the order Kconfig prefers them
  * (virtio/Kconfig, "Virtqueue backends"), and the walk that picks one. */
 #include <lib/fmt.h>
+#include <lib/log.h>
 #include <ringlight/config.h>
 
 #include "vq_select.h"
@@ -124,7 +125,10 @@ const struct vq_backend_desc *vq_select(const struct virtio_device *dev,
    * explanations are left out of the image. */
   (void)dev;
   (void)offered;
-  (void)rl_snprintf(why->why, sizeof(why->why), "the only backend built");
+  why->why[0] = '\0';
+  if (CONFIG_LOG_LEVEL >= LOG_INFO) { /* read by an info line only */
+    (void)rl_snprintf(why->why, sizeof(why->why), "the only backend built");
+  }
   why->warning[0] = '\0';
   return backends[0];
 #else
