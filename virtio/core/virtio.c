@@ -423,20 +423,18 @@ static volatile uint8_t *config_field(struct virtio_device *dev,
 
 rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
                              unsigned width, uint64_t *value) {
-  if ((width != 1 && width != 2 && width != 4 && width != 8) ||
-      offset % (width == 8 ? 4 : width) != 0) {
+  /* An 8-byte field is two 4-byte reads (§4.2.2.2); config_field checks
+   * the width and the alignment. Where a field is does not change. */
+  unsigned w = width == 8 ? 4 : width;
+  volatile uint8_t *lo = config_field(dev, offset, w);
+  volatile uint8_t *hi = width == 8 ? config_field(dev, offset + 4, 4) : lo;
+  if (lo == NULL || hi == NULL) {
     return RL_ERR_INVALID;
   }
   const struct virtio_transport *t = dev->transport;
   for (int tries = 0; tries < CONFIG_GENERATION_TRIES; tries++) {
     /* §2.5.1: a field read while the generation stays the same. */
     uint32_t gen = t->config_generation(dev);
-    unsigned w = width == 8 ? 4 : width;
-    volatile uint8_t *lo = config_field(dev, offset, w);
-    volatile uint8_t *hi = width == 8 ? config_field(dev, offset + 4, 4) : lo;
-    if (lo == NULL || hi == NULL) {
-      return RL_ERR_INVALID;
-    }
     uint64_t v = arch_mmio_read(lo, w);
     if (width == 8) {
       v |= (uint64_t)arch_mmio_read32(hi) << 32;
