@@ -524,7 +524,7 @@ def symbols_of(path):
 
 # What configs/qemu_virt_aarch64_min_defconfig leaves out (drivers/Kconfig,
 # virtio/Kconfig): one symbol of each, present in the default image.
-MIN_DROPPED = {"console and font": ["fbcon_write", "font8x16", "gpu_console_init"],
+MIN_DROPPED = {"console and font": ["fbcon_write", "font_rows", "gpu_console_init"],
                "cursor": ["gpu_cursor_setup"],
                "EDID": ["gpu_parse_edid"],
                "display-change events": ["gpu_events_handle"],

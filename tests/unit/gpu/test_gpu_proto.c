@@ -1957,6 +1957,17 @@ static void test_console_init(void **state) {
   surf_free(&s);
 }
 
+/* The console draws from the packed font (font_glyph_row): every row of
+ * every glyph is font8x16's, the blank rows it leaves out too. */
+static void test_font_packed(void **state) {
+  (void)state;
+  for (unsigned i = 0; i <= FONT_LAST - FONT_FIRST; i++) {
+    for (unsigned y = 0; y < FONT_H; y++) {
+      assert_int_equal(font_glyph_row(i, y), font8x16[i][y]);
+    }
+  }
+}
+
 static void test_console_glyph_a(void **state) {
   (void)state;
   struct con_fixture f;
@@ -2236,6 +2247,7 @@ int main(void) {
       cmocka_unit_test(test_fb_damage),
       cmocka_unit_test(test_fb_random),
       cmocka_unit_test(test_console_init),
+      cmocka_unit_test(test_font_packed),
       cmocka_unit_test(test_console_glyph_a),
       cmocka_unit_test(test_console_newline_cr),
       cmocka_unit_test(test_console_wrap),
