@@ -27,34 +27,34 @@ static uint32_t status_of(struct virtio_device *dev) {
   return dev->transport->get_status(dev);
 }
 
-static const struct virtio_feature_name transport_names[] = {
-    {VIRTIO_F_INDIRECT_DESC, "INDIRECT_DESC"},
-    {VIRTIO_F_EVENT_IDX, "EVENT_IDX"},
-    {VIRTIO_F_VERSION_1, "VERSION_1"},
-    {VIRTIO_F_ACCESS_PLATFORM, "ACCESS_PLATFORM"},
-    {VIRTIO_F_RING_PACKED, "RING_PACKED"},
-    {VIRTIO_F_IN_ORDER, "IN_ORDER"},
-    {VIRTIO_F_ORDER_PLATFORM, "ORDER_PLATFORM"},
-    {VIRTIO_F_NOTIFICATION_DATA, "NOTIFICATION_DATA"},
-    {VIRTIO_F_RING_RESET, "RING_RESET"},
-    {24, "NOTIFY_ON_EMPTY"},
-    {27, "ANY_LAYOUT"},
-    {0, NULL},
-};
+/* The transport feature names (§6) from bit 24 up, as the drivers'
+ * lists (virtio.h): "" where a bit has none. */
+#define TRANSPORT_FIRST 24
+static const char transport_names[] =
+    "NOTIFY_ON_EMPTY\0\0\0ANY_LAYOUT\0INDIRECT_DESC\0EVENT_IDX\0\0\0"
+    "VERSION_1\0ACCESS_PLATFORM\0RING_PACKED\0IN_ORDER\0ORDER_PLATFORM\0\0"
+    "NOTIFICATION_DATA\0\0RING_RESET";
+#define TRANSPORT_NAMES 17 /* bits 24 to 40 */
 
-const char *virtio_feature_name(const struct virtio_device *dev, unsigned bit) {
-  const struct virtio_feature_name *t = transport_names;
-  for (; t->name != NULL; t++) {
-    if (t->bit == bit) {
-      return t->name;
+/* Name `n` of a list of `count` NUL-ended names, NULL when there is none. */
+static const char *nth_name(const char *list, unsigned count, unsigned n) {
+  if (list == NULL || n >= count) {
+    return NULL;
+  }
+  for (; n > 0; n--) {
+    while (*list++ != '\0') {
     }
   }
-  if (dev->driver != NULL && dev->driver->feature_names != NULL && bit < 24) {
-    for (t = dev->driver->feature_names; t->name != NULL; t++) {
-      if (t->bit == bit) {
-        return t->name;
-      }
-    }
+  return *list != '\0' ? list : NULL;
+}
+
+const char *virtio_feature_name(const struct virtio_device *dev, unsigned bit) {
+  if (bit >= TRANSPORT_FIRST && bit < 50) {
+    return nth_name(transport_names, TRANSPORT_NAMES, bit - TRANSPORT_FIRST);
+  }
+  if (dev->driver != NULL && bit < TRANSPORT_FIRST) {
+    return nth_name(dev->driver->feature_names, dev->driver->feature_name_count,
+                    bit);
   }
   return NULL;
 }
