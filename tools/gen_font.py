@@ -77,12 +77,21 @@ def write_packed(out, glyphs):
     for i in range(0, len(data), 12):
         out.write("    %s,\n" % ", ".join("0x%02x" % v for v in data[i:i + 12]))
     out.write("};\n/* clang-format on */\n\n")
-    out.write("/* Row y (0..FONT_H-1) of glyph i (code - FONT_FIRST). */\n"
-              "static inline unsigned font_glyph_row(unsigned i, unsigned y) {\n"
+    out.write("/* Glyph i (code - FONT_FIRST): its stored rows, the first of "
+              "them (*first)\n * and how many (*n); the others are blank. */\n"
+              "static inline const uint8_t *font_glyph(unsigned i, unsigned *first,\n"
+              "                                        unsigned *n) {\n"
               "  unsigned at = font_at[i], off = at & 0xfffu;\n"
-              "  unsigned n = (font_at[i + 1] & 0xfffu) - off;\n"
-              "  unsigned k = y - (at >> 12); /* wraps above the first */\n"
-              "  return k < n ? font_rows[off + k] : 0;\n"
+              "  *first = at >> 12;\n"
+              "  *n = (font_at[i + 1] & 0xfffu) - off;\n"
+              "  return font_rows + off;\n"
+              "}\n\n"
+              "/* Row y (0..FONT_H-1) of glyph i. */\n"
+              "static inline unsigned font_glyph_row(unsigned i, unsigned y) {\n"
+              "  unsigned first, n;\n"
+              "  const uint8_t *rows = font_glyph(i, &first, &n);\n"
+              "  unsigned k = y - first; /* wraps above the first */\n"
+              "  return k < n ? rows[k] : 0;\n"
               "}\n\n")
 
 

@@ -199,12 +199,22 @@ static const uint8_t font_rows[798] = {
 };
 /* clang-format on */
 
-/* Row y (0..FONT_H-1) of glyph i (code - FONT_FIRST). */
-static inline unsigned font_glyph_row(unsigned i, unsigned y) {
+/* Glyph i (code - FONT_FIRST): its stored rows, the first of them (*first)
+ * and how many (*n); the others are blank. */
+static inline const uint8_t *font_glyph(unsigned i, unsigned *first,
+                                        unsigned *n) {
   unsigned at = font_at[i], off = at & 0xfffu;
-  unsigned n = (font_at[i + 1] & 0xfffu) - off;
-  unsigned k = y - (at >> 12); /* wraps above the first */
-  return k < n ? font_rows[off + k] : 0;
+  *first = at >> 12;
+  *n = (font_at[i + 1] & 0xfffu) - off;
+  return font_rows + off;
+}
+
+/* Row y (0..FONT_H-1) of glyph i. */
+static inline unsigned font_glyph_row(unsigned i, unsigned y) {
+  unsigned first, n;
+  const uint8_t *rows = font_glyph(i, &first, &n);
+  unsigned k = y - first; /* wraps above the first */
+  return k < n ? rows[k] : 0;
 }
 
 #endif
