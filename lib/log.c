@@ -176,6 +176,39 @@ void klog_print(int level, const char *fmt, ...) {
   va_end(ap);
 }
 
+void klog_code(int level, const char *file, unsigned line, uint32_t kinds,
+               ...) {
+  static const char *const prefixes[] = {"error: ", "warning: ", "", ""};
+  if (level > CONFIG_LOG_LEVEL) {
+    return;
+  }
+  char buf[256];
+  int w =
+      rl_snprintf(buf, sizeof(buf), "%s%s:%u", prefixes[level & 3], file, line);
+  size_t n = w > 0 ? RL_MIN((size_t)w, sizeof(buf) - 2) : 0;
+  va_list ap;
+  va_start(ap, kinds);
+  for (unsigned i = 0; i < (kinds & 15u); i++) {
+    /* va_start is above: the analyzer loses it on aarch64's va_list. */
+    uint64_t v =
+        va_arg(ap, uint64_t); // NOLINT(clang-analyzer-valist.Uninitialized)
+    unsigned kind = (kinds >> (4 + 2 * i)) & 3u;
+    if (kind == KLOG_STRING_) {
+      w = rl_snprintf(buf + n, sizeof(buf) - 1 - n, " %s",
+                      (const char *)(uintptr_t)v);
+    } else if (kind == KLOG_SIGNED_) {
+      w = rl_snprintf(buf + n, sizeof(buf) - 1 - n, " %lld", (long long)v);
+    } else {
+      w = rl_snprintf(buf + n, sizeof(buf) - 1 - n, " %#llx",
+                      (unsigned long long)v);
+    }
+    n += w > 0 ? RL_MIN((size_t)w, sizeof(buf) - 2 - n) : 0;
+  }
+  va_end(ap);
+  buf[n++] = '\n';
+  emit(buf, n);
+}
+
 void panic(const char *fmt, ...) {
   static int panicking;
   (void)lock();

@@ -19,10 +19,139 @@ void kprintf(const char *fmt, ...) RL_PRINTF(1, 2);
  * a call with a constant level above CONFIG_LOG_LEVEL compiles to
  * nothing, its format string and the arguments' code gone from the image
  * (the arguments are not evaluated). The format is still checked. */
+#ifdef CONFIG_LOG_TEXT
 #define klog(level, ...)                                                       \
   ((level) <= CONFIG_LOG_LEVEL ? klog_print((level), __VA_ARGS__) : (void)0)
+#else
+#define klog(level, ...)                                                       \
+  ((level) <= CONFIG_LOG_LEVEL ? klog_terse((level), __VA_ARGS__) : (void)0)
+#endif
 /* What klog calls; the level is checked again (a variable level). */
 void klog_print(int level, const char *fmt, ...) RL_PRINTF(2, 3);
+
+/* A message text passed as an argument (what failed): itself, or
+ * without CONFIG_LOG_TEXT the call site ("virtio.c:180"). */
+#ifdef CONFIG_LOG_TEXT
+#define KLOG_TEXT(text) (text)
+#else
+#define KLOG_TEXT(text) (KLOG_FILE_ ":" KLOG_STR_(__LINE__))
+#endif
+#define KLOG_STR_(x) KLOG_STR2_(x)
+#define KLOG_STR2_(x) #x
+
+/* Without CONFIG_LOG_TEXT, klog is klog_terse: the line names the call
+ * site and prints the arguments, without the format's text, which is
+ * not in the image ("error: virtio.c:212 virtio-gpu@0xa003e00 -7 0x40":
+ * strings as they are, signed integers in decimal, the rest in hex).
+ * The format is still checked (unevaluated), the arguments evaluated
+ * once. At most 12 arguments after the format. */
+#define klog_terse(level, ...)                                                 \
+  ((void)sizeof(klog_check_format(__VA_ARGS__)),                               \
+   KLOG_PICK_(__VA_ARGS__, KLOG_12_, KLOG_11_, KLOG_10_, KLOG_9_, KLOG_8_,     \
+              KLOG_7_, KLOG_6_, KLOG_5_, KLOG_4_, KLOG_3_, KLOG_2_, KLOG_1_,   \
+              KLOG_0_, _)(level, __VA_ARGS__))
+/* Prints one klog_terse line: `file`:`line`, then args[0..n) where
+ * `kinds` has two bits per argument from bit 4 up (KLOG_KIND_) and n in
+ * bits 0-3. */
+void klog_code(int level, const char *file, unsigned line, uint32_t kinds, ...);
+static inline RL_PRINTF(1, 2) int klog_check_format(const char *fmt, ...) {
+  (void)fmt;
+  return 0;
+}
+#ifdef __FILE_NAME__
+#define KLOG_FILE_ __FILE_NAME__
+#else
+#define KLOG_FILE_ __FILE__
+#endif
+#define KLOG_STRING_ 1u
+#define KLOG_SIGNED_ 2u
+#define KLOG_KIND_(a, i)                                                       \
+  ((uint32_t)_Generic((a),                                                     \
+       char *: KLOG_STRING_,                                                   \
+       const char *: KLOG_STRING_,                                             \
+       signed char: KLOG_SIGNED_,                                              \
+       short: KLOG_SIGNED_,                                                    \
+       int: KLOG_SIGNED_,                                                      \
+       long: KLOG_SIGNED_,                                                     \
+       long long: KLOG_SIGNED_,                                                \
+       default: 0u)                                                            \
+   << (4 + 2 * (i)))
+#define KLOG_V_(a) ((uint64_t)(uintptr_t)(a))
+#define KLOG_PICK_(f, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12, m,    \
+                   ...)                                                        \
+  m
+#define KLOG_AT_(l, n, k, ...)                                                 \
+  klog_code((l), KLOG_FILE_, __LINE__, (n) | (k), __VA_ARGS__)
+#define KLOG_0_(l, f) klog_code((l), KLOG_FILE_, __LINE__, 0)
+#define KLOG_1_(l, f, a) KLOG_AT_(l, 1, KLOG_KIND_(a, 0), KLOG_V_(a))
+#define KLOG_2_(l, f, a, b)                                                    \
+  KLOG_AT_(l, 2, KLOG_KIND_(a, 0) | KLOG_KIND_(b, 1), KLOG_V_(a), KLOG_V_(b))
+#define KLOG_3_(l, f, a, b, c)                                                 \
+  KLOG_AT_(l, 3, KLOG_KIND_(a, 0) | KLOG_KIND_(b, 1) | KLOG_KIND_(c, 2),       \
+           KLOG_V_(a), KLOG_V_(b), KLOG_V_(c))
+#define KLOG_4_(l, f, a, b, c, d)                                              \
+  KLOG_AT_(l, 4,                                                               \
+           KLOG_KIND_(a, 0) | KLOG_KIND_(b, 1) | KLOG_KIND_(c, 2) |            \
+               KLOG_KIND_(d, 3),                                               \
+           KLOG_V_(a), KLOG_V_(b), KLOG_V_(c), KLOG_V_(d))
+#define KLOG_5_(l, f, a, b, c, d, e)                                           \
+  KLOG_AT_(l, 5,                                                               \
+           KLOG_KIND_(a, 0) | KLOG_KIND_(b, 1) | KLOG_KIND_(c, 2) |            \
+               KLOG_KIND_(d, 3) | KLOG_KIND_(e, 4),                            \
+           KLOG_V_(a), KLOG_V_(b), KLOG_V_(c), KLOG_V_(d), KLOG_V_(e))
+#define KLOG_6_(l, f, a, b, c, d, e, g)                                        \
+  KLOG_AT_(l, 6,                                                               \
+           KLOG_KIND_(a, 0) | KLOG_KIND_(b, 1) | KLOG_KIND_(c, 2) |            \
+               KLOG_KIND_(d, 3) | KLOG_KIND_(e, 4) | KLOG_KIND_(g, 5),         \
+           KLOG_V_(a), KLOG_V_(b), KLOG_V_(c), KLOG_V_(d), KLOG_V_(e),         \
+           KLOG_V_(g))
+#define KLOG_7_(l, f, a, b, c, d, e, g, h)                                     \
+  KLOG_AT_(l, 7,                                                               \
+           KLOG_KIND_(a, 0) | KLOG_KIND_(b, 1) | KLOG_KIND_(c, 2) |            \
+               KLOG_KIND_(d, 3) | KLOG_KIND_(e, 4) | KLOG_KIND_(g, 5) |        \
+               KLOG_KIND_(h, 6),                                               \
+           KLOG_V_(a), KLOG_V_(b), KLOG_V_(c), KLOG_V_(d), KLOG_V_(e),         \
+           KLOG_V_(g), KLOG_V_(h))
+#define KLOG_8_(l, f, a, b, c, d, e, g, h, i)                                  \
+  KLOG_AT_(l, 8,                                                               \
+           KLOG_KIND_(a, 0) | KLOG_KIND_(b, 1) | KLOG_KIND_(c, 2) |            \
+               KLOG_KIND_(d, 3) | KLOG_KIND_(e, 4) | KLOG_KIND_(g, 5) |        \
+               KLOG_KIND_(h, 6) | KLOG_KIND_(i, 7),                            \
+           KLOG_V_(a), KLOG_V_(b), KLOG_V_(c), KLOG_V_(d), KLOG_V_(e),         \
+           KLOG_V_(g), KLOG_V_(h), KLOG_V_(i))
+#define KLOG_9_(l, f, a, b, c, d, e, g, h, i, j)                               \
+  KLOG_AT_(l, 9,                                                               \
+           KLOG_KIND_(a, 0) | KLOG_KIND_(b, 1) | KLOG_KIND_(c, 2) |            \
+               KLOG_KIND_(d, 3) | KLOG_KIND_(e, 4) | KLOG_KIND_(g, 5) |        \
+               KLOG_KIND_(h, 6) | KLOG_KIND_(i, 7) | KLOG_KIND_(j, 8),         \
+           KLOG_V_(a), KLOG_V_(b), KLOG_V_(c), KLOG_V_(d), KLOG_V_(e),         \
+           KLOG_V_(g), KLOG_V_(h), KLOG_V_(i), KLOG_V_(j))
+#define KLOG_10_(l, f, a, b, c, d, e, g, h, i, j, k)                           \
+  KLOG_AT_(l, 10,                                                              \
+           KLOG_KIND_(a, 0) | KLOG_KIND_(b, 1) | KLOG_KIND_(c, 2) |            \
+               KLOG_KIND_(d, 3) | KLOG_KIND_(e, 4) | KLOG_KIND_(g, 5) |        \
+               KLOG_KIND_(h, 6) | KLOG_KIND_(i, 7) | KLOG_KIND_(j, 8) |        \
+               KLOG_KIND_(k, 9),                                               \
+           KLOG_V_(a), KLOG_V_(b), KLOG_V_(c), KLOG_V_(d), KLOG_V_(e),         \
+           KLOG_V_(g), KLOG_V_(h), KLOG_V_(i), KLOG_V_(j), KLOG_V_(k))
+#define KLOG_11_(l, f, a, b, c, d, e, g, h, i, j, k, m)                        \
+  KLOG_AT_(l, 11,                                                              \
+           KLOG_KIND_(a, 0) | KLOG_KIND_(b, 1) | KLOG_KIND_(c, 2) |            \
+               KLOG_KIND_(d, 3) | KLOG_KIND_(e, 4) | KLOG_KIND_(g, 5) |        \
+               KLOG_KIND_(h, 6) | KLOG_KIND_(i, 7) | KLOG_KIND_(j, 8) |        \
+               KLOG_KIND_(k, 9) | KLOG_KIND_(m, 10),                           \
+           KLOG_V_(a), KLOG_V_(b), KLOG_V_(c), KLOG_V_(d), KLOG_V_(e),         \
+           KLOG_V_(g), KLOG_V_(h), KLOG_V_(i), KLOG_V_(j), KLOG_V_(k),         \
+           KLOG_V_(m))
+#define KLOG_12_(l, f, a, b, c, d, e, g, h, i, j, k, m, n)                     \
+  KLOG_AT_(l, 12,                                                              \
+           KLOG_KIND_(a, 0) | KLOG_KIND_(b, 1) | KLOG_KIND_(c, 2) |            \
+               KLOG_KIND_(d, 3) | KLOG_KIND_(e, 4) | KLOG_KIND_(g, 5) |        \
+               KLOG_KIND_(h, 6) | KLOG_KIND_(i, 7) | KLOG_KIND_(j, 8) |        \
+               KLOG_KIND_(k, 9) | KLOG_KIND_(m, 10) | KLOG_KIND_(n, 11),       \
+           KLOG_V_(a), KLOG_V_(b), KLOG_V_(c), KLOG_V_(d), KLOG_V_(e),         \
+           KLOG_V_(g), KLOG_V_(h), KLOG_V_(i), KLOG_V_(j), KLOG_V_(k),         \
+           KLOG_V_(m), KLOG_V_(n))
 /* Prints to the serial console only: not kept for the replay, not sent to
  * the sink (for traces of the sink's own work, which would otherwise feed
  * back into it). */

@@ -42,12 +42,57 @@ def main():
     out.write("/* clang-format off */\n")
     out.write("static const uint8_t font8x16[FONT_LAST - FONT_FIRST + 1]"
               "[FONT_H] = {\n")
-    for code in range(0x20, 0x7F):
-        rows = glyph(font, chr(code))
+    glyphs = [glyph(font, chr(code)) for code in range(0x20, 0x7F)]
+    for code, rows in zip(range(0x20, 0x7F), glyphs):
         label = chr(code) if chr(code) not in "\\" else "backslash"
         out.write("    {%s}, /* %s */\n" % (", ".join("0x%02x" % r for r in rows),
                                            label.replace("*/", "* /")))
-    out.write("};\n/* clang-format on */\n\n#endif\n")
+    out.write("};\n/* clang-format on */\n\n")
+    write_packed(out, glyphs)
+    out.write("#endif\n")
+
+
+def write_packed(out, glyphs):
+    """The same glyphs without their blank top and bottom rows, as the
+    kernel's console draws them (font_glyph_row): each glyph's rows from
+    its first lit one to its last in font_rows, and per glyph (one more
+    as the end) font_at = offset in font_rows | first row << 12."""
+    data, at = [], []
+    for rows in glyphs:
+        lit = [y for y, r in enumerate(rows) if r]
+        first, last = (lit[0], lit[-1]) if lit else (0, -1)
+        at.append(len(data) | first << 12)
+        data.extend(rows[first:last + 1])
+    at.append(len(data))
+    assert len(data) < 1 << 12
+    out.write("/* The kernel's copy (lib/gfx/console.c): each glyph's rows "
+              "from its first lit\n * one to its last; font_at[i] = offset "
+              "in font_rows | first row << 12,\n * font_at[i + 1] ends it. "
+              "tests/unit/gpu checks it against font8x16. */\n")
+    out.write("/* clang-format off */\n")
+    out.write("static const uint16_t font_at[FONT_LAST - FONT_FIRST + 2] = {\n")
+    for i in range(0, len(at), 8):
+        out.write("    %s,\n" % ", ".join("0x%04x" % v for v in at[i:i + 8]))
+    out.write("};\nstatic const uint8_t font_rows[%d] = {\n" % len(data))
+    for i in range(0, len(data), 12):
+        out.write("    %s,\n" % ", ".join("0x%02x" % v for v in data[i:i + 12]))
+    out.write("};\n/* clang-format on */\n\n")
+    out.write("/* Glyph i (code - FONT_FIRST): its stored rows, the first of "
+              "them (*first)\n * and how many (*n); the others are blank. */\n"
+              "static inline const uint8_t *font_glyph(unsigned i, unsigned *first,\n"
+              "                                        unsigned *n) {\n"
+              "  unsigned at = font_at[i], off = at & 0xfffu;\n"
+              "  *first = at >> 12;\n"
+              "  *n = (font_at[i + 1] & 0xfffu) - off;\n"
+              "  return font_rows + off;\n"
+              "}\n\n"
+              "/* Row y (0..FONT_H-1) of glyph i. */\n"
+              "static inline unsigned font_glyph_row(unsigned i, unsigned y) {\n"
+              "  unsigned first, n;\n"
+              "  const uint8_t *rows = font_glyph(i, &first, &n);\n"
+              "  unsigned k = y - first; /* wraps above the first */\n"
+              "  return k < n ? rows[k] : 0;\n"
+              "}\n\n")
 
 
 if __name__ == "__main__":

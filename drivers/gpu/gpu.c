@@ -21,14 +21,15 @@
 
 static struct gpu *gpu_list;
 
-static const struct virtio_feature_name gpu_feature_names[] = {
-    {VIRTIO_GPU_F_VIRGL, "VIRGL"},
-    {VIRTIO_GPU_F_EDID, "EDID"},
-    {VIRTIO_GPU_F_RESOURCE_UUID, "RESOURCE_UUID"},
-    {VIRTIO_GPU_F_RESOURCE_BLOB, "RESOURCE_BLOB"},
-    {VIRTIO_GPU_F_CONTEXT_INIT, "CONTEXT_INIT"},
-    {0, NULL},
-};
+/* virtio 1.2 §5.7.3, from bit 0 (VIRTIO_GPU_F_VIRGL) to 4
+ * (VIRTIO_GPU_F_CONTEXT_INIT). */
+static const char gpu_feature_names[] =
+    "VIRGL\0EDID\0RESOURCE_UUID\0RESOURCE_BLOB\0CONTEXT_INIT";
+_Static_assert(VIRTIO_GPU_F_VIRGL == 0 && VIRTIO_GPU_F_EDID == 1 &&
+                   VIRTIO_GPU_F_RESOURCE_UUID == 2 &&
+                   VIRTIO_GPU_F_RESOURCE_BLOB == 3 &&
+                   VIRTIO_GPU_F_CONTEXT_INIT == 4,
+               "gpu_feature_names is in bit order");
 
 unsigned gpu_count(void) {
   unsigned n = 0;
@@ -326,6 +327,7 @@ const struct virtio_driver virtio_gpu_driver = {
     .device_id = 16,
     /* Only the feature log uses the names (virtio/core, info level). */
     .feature_names = CONFIG_LOG_LEVEL >= LOG_INFO ? gpu_feature_names : NULL,
+    .feature_name_count = 5,
     .probe = gpu_probe,
 #ifdef CONFIG_GPU_DISPLAY_EVENTS
     .config_changed = gpu_config_changed,

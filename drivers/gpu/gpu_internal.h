@@ -134,7 +134,9 @@ rl_status gpu_command_nodata(struct gpu *g, size_t cmd_len, uint32_t resource);
 rl_status gpu_fb_alloc(struct gpu_scanout *so, uint32_t w, uint32_t h);
 void gpu_fb_free(struct gpu_scanout *so);
 /* A resource id for scanout `index` that is neither retired nor used by
- * another active scanout (index + 1 when free); 0 if none is left. */
+ * another active scanout (index + 1 when free); 0 if none is left.
+ * Without CONFIG_VIRTIO_RECOVERY and CONFIG_GPU_DISPLAY_EVENTS no id is
+ * ever used twice: index + 1, and nothing is retired. */
 uint32_t gpu_resource_id(const struct gpu *g, unsigned index);
 /* CREATE_2D of so->resource_id at the framebuffer's size, then
  * ATTACH_BACKING of its chunks. On failure the framebuffer is gone: freed,

@@ -7,42 +7,44 @@ static void zero(void *p, size_t n) {
   }
 }
 
+/* The names of virtio 1.2 §5.7.6.7's types in one string, each range's
+ * in order: a table of pointers would be larger than the text it points
+ * at. */
+static const char type_names[] =
+    /* 0x100.. */
+    "GET_DISPLAY_INFO\0RESOURCE_CREATE_2D\0RESOURCE_UNREF\0SET_SCANOUT\0"
+    "RESOURCE_FLUSH\0TRANSFER_TO_HOST_2D\0RESOURCE_ATTACH_BACKING\0"
+    "RESOURCE_DETACH_BACKING\0GET_CAPSET_INFO\0GET_CAPSET\0GET_EDID\0"
+    /* 0x300.. */
+    "UPDATE_CURSOR\0MOVE_CURSOR\0"
+    /* 0x1100.. */
+    "OK_NODATA\0OK_DISPLAY_INFO\0OK_CAPSET_INFO\0OK_CAPSET\0OK_EDID\0"
+    /* 0x1200.. */
+    "ERR_UNSPEC\0ERR_OUT_OF_MEMORY\0ERR_INVALID_SCANOUT_ID\0"
+    "ERR_INVALID_RESOURCE_ID\0ERR_INVALID_CONTEXT_ID\0ERR_INVALID_PARAMETER\0"
+    "unknown";
+
 const char *gpu_type_name(uint32_t type) {
-  static const char *const cmds[] = {"GET_DISPLAY_INFO",
-                                     "RESOURCE_CREATE_2D",
-                                     "RESOURCE_UNREF",
-                                     "SET_SCANOUT",
-                                     "RESOURCE_FLUSH",
-                                     "TRANSFER_TO_HOST_2D",
-                                     "RESOURCE_ATTACH_BACKING",
-                                     "RESOURCE_DETACH_BACKING",
-                                     "GET_CAPSET_INFO",
-                                     "GET_CAPSET",
-                                     "GET_EDID"};
-  static const char *const oks[] = {"OK_NODATA", "OK_DISPLAY_INFO",
-                                    "OK_CAPSET_INFO", "OK_CAPSET", "OK_EDID"};
-  static const char *const errs[] = {"ERR_UNSPEC",
-                                     "ERR_OUT_OF_MEMORY",
-                                     "ERR_INVALID_SCANOUT_ID",
-                                     "ERR_INVALID_RESOURCE_ID",
-                                     "ERR_INVALID_CONTEXT_ID",
-                                     "ERR_INVALID_PARAMETER"};
-  if (type >= 0x100 && type - 0x100 < RL_ARRAY_SIZE(cmds)) {
-    return cmds[type - 0x100];
+  /* Each range: its first type, how many names, where they start among
+   * the names of type_names. */
+  static const struct {
+    uint16_t first;
+    uint8_t count, skip;
+  } ranges[] = {
+      {0x100, 11, 0}, {0x300, 2, 11}, {0x1100, 5, 13}, {0x1200, 6, 18}};
+  unsigned skip = 24; /* "unknown" */
+  for (unsigned r = 0; r < RL_ARRAY_SIZE(ranges); r++) {
+    if (type >= ranges[r].first && type - ranges[r].first < ranges[r].count) {
+      skip = ranges[r].skip + (type - ranges[r].first);
+      break;
+    }
   }
-  if (type == VIRTIO_GPU_CMD_UPDATE_CURSOR) {
-    return "UPDATE_CURSOR";
+  const char *p = type_names;
+  for (; skip > 0; skip--) {
+    while (*p++ != '\0') {
+    }
   }
-  if (type == VIRTIO_GPU_CMD_MOVE_CURSOR) {
-    return "MOVE_CURSOR";
-  }
-  if (type >= 0x1100 && type - 0x1100 < RL_ARRAY_SIZE(oks)) {
-    return oks[type - 0x1100];
-  }
-  if (type >= 0x1200 && type - 0x1200 < RL_ARRAY_SIZE(errs)) {
-    return errs[type - 0x1200];
-  }
-  return "unknown";
+  return p;
 }
 
 void gpu_hdr(struct virtio_gpu_ctrl_hdr *h, uint32_t type, uint64_t fence_id) {

@@ -69,17 +69,31 @@ static rl_status attach_backing(struct gpu *g, struct gpu_scanout *so) {
   return gpu_command_nodata(g, len, so->resource_id);
 }
 
+/* A resource id is used again only by a re-probe (recovery after a
+ * device reset) or a scanout rebuilt after a display change. Without
+ * both, each scanout sets up one resource for the device's lifetime,
+ * with id index + 1: no id can come back, and there is nothing to
+ * retire. */
+#if defined(CONFIG_VIRTIO_RECOVERY) || defined(CONFIG_GPU_DISPLAY_EVENTS)
+#define GPU_REUSES_IDS 1
+#else
+#define GPU_REUSES_IDS 0
+#endif
+
 static bool id_retired(const struct gpu *g, uint32_t id) {
   return (g->retired_ids[id / 32] >> (id % 32)) & 1u;
 }
 
 static void retire_id(struct gpu *g, uint32_t id) {
-  if (id > 0 && id < GPU_RESOURCE_IDS) {
+  if (GPU_REUSES_IDS && id > 0 && id < GPU_RESOURCE_IDS) {
     g->retired_ids[id / 32] |= 1u << (id % 32);
   }
 }
 
 uint32_t gpu_resource_id(const struct gpu *g, unsigned index) {
+  if (!GPU_REUSES_IDS) {
+    return index + 1;
+  }
   for (uint32_t k = 0; k + 1 < GPU_RESOURCE_IDS; k++) {
     uint32_t id = 1 + (index + k) % (GPU_RESOURCE_IDS - 1);
     bool used = id_retired(g, id);

@@ -14,9 +14,11 @@ static void draw_char(struct fb_console *c, uint32_t col, uint32_t row, char ch,
   uint32_t px = c->area.x + col * FONT_W;
   uint32_t py = c->area.y + row * FONT_H;
   uint8_t code = (uint8_t)ch;
-  const uint8_t *glyph = (code >= FONT_FIRST && code <= FONT_LAST)
-                             ? font8x16[code - FONT_FIRST]
-                             : font8x16['?' - FONT_FIRST];
+  unsigned first, n;
+  const uint8_t *rows =
+      font_glyph((code >= FONT_FIRST && code <= FONT_LAST) ? code - FONT_FIRST
+                                                           : '?' - FONT_FIRST,
+                 &first, &n);
   uint64_t bg = c->bg;
   /* Bit 0 of the index: the left pixel (the lower address) is lit. */
   const uint64_t pair[4] = {bg | bg << 32, fg | bg << 32,
@@ -27,7 +29,8 @@ static void draw_char(struct fb_console *c, uint32_t col, uint32_t row, char ch,
       break;
     }
     uint32_t *line = fb_row(c->s, py + y) + px;
-    unsigned bits = glyph[y];
+    unsigned k = y - first; /* wraps above the first stored row */
+    unsigned bits = k < n ? rows[k] : 0;
     if (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && whole &&
         ((uintptr_t)line & 7u) == 0) {
       con_pair_t *q = (con_pair_t *)line;

@@ -524,7 +524,7 @@ def symbols_of(path):
 
 # What configs/qemu_virt_aarch64_min_defconfig leaves out (drivers/Kconfig,
 # virtio/Kconfig): one symbol of each, present in the default image.
-MIN_DROPPED = {"console and font": ["fbcon_write", "font8x16", "gpu_console_init"],
+MIN_DROPPED = {"console and font": ["fbcon_write", "font_rows", "gpu_console_init"],
                "cursor": ["gpu_cursor_setup"],
                "EDID": ["gpu_parse_edid"],
                "display-change events": ["gpu_events_handle"],
@@ -542,8 +542,8 @@ def test_display_min_config(build, artifacts):
     a console, a bottom quarter of background only. QEMU's trace: no
     GET_EDID, no cursor command, one full-screen update (transfer + flush
     after one notification). The image holds none of what was switched
-    off (its symbols, the info-level log text, the GPU command names), the default image
-    does."""
+    off (its symbols, the info-level log text, the error messages' text,
+    the GPU command names), the default image does."""
     arch = "aarch64"
     out = build("qemu_virt_aarch64_min")
     default = build("qemu_virt_aarch64")
@@ -566,5 +566,7 @@ def test_display_min_config(build, artifacts):
     # The images' read-only data (the debug info names the enums too).
     image = bench_size.image_rodata(os.path.join(out, "kernel.elf"))
     full_image = bench_size.image_rodata(os.path.join(default, "kernel.elf"))
-    for text in (b"%s: features %s:%s", b"\0RESOURCE_ATTACH_BACKING\0"):
+    # Errors without their text (CONFIG_LOG_TEXT): call sites and numbers.
+    for text in (b"%s: features %s:%s", b"\0RESOURCE_ATTACH_BACKING\0",
+                 b"; device marked FAILED"):
         assert text in full_image and text not in image, text

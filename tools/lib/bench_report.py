@@ -125,21 +125,30 @@ rodata adds the string literals of its objects that the image holds (a
 string two objects share counts for both). The kernel is linked with
 `--gc-sections`: what nothing calls is not in the image and not counted.
 The graphics component (`lib/gfx`: surfaces, text console) has the
-1.5 KiB 8x16 font in its rodata. **core + split + gpu** is virtio core +
-split ring + GPU driver + graphics, text+rodata; the transports are
-listed apart.
+console's 8x16 font in its rodata (packed: each glyph's rows from its
+first lit one to its last, 990 bytes). **core + split + gpu** is virtio
+core + split ring + GPU driver + graphics, text+rodata; the transports
+are listed apart. Each component is its source directory's objects,
+whatever targets build them: the virtio core is `virtio/core/` (its cold
+part, `//virtio/core:cold`, built `-Os`, and `virtqueue.c` at `-O2`),
+the graphics are `lib/gfx/` (`:fb` at `-O2`, the console `-Os`).
 
 `qemu_virt_aarch64_min` (configs/) is what a minimal GPU user builds: the
 split ring only, virtio-mmio only (no PCI), no rng, no text console or
 font (`CONFIG_GPU_CONSOLE`), no cursor (`CONFIG_GPU_CURSOR`), no EDID
 (`CONFIG_GPU_EDID`), no display-change events
 (`CONFIG_GPU_DISPLAY_EVENTS`), errors-only log (`CONFIG_LOG_LEVEL=0`:
-the other messages compile to nothing) with numbers for GPU commands
+the other messages compile to nothing) without message text
+(`CONFIG_LOG_TEXT`: an error line is its call site, `file.c:line`, and
+its arguments) and with numbers for GPU commands
 (`CONFIG_GPU_COMMAND_NAMES`), scanout 0 only (`CONFIG_GPU_MAX_SCANOUTS=1`),
 no DEVICE_NEEDS_RESET recovery
 (`CONFIG_VIRTIO_RECOVERY`), `-Oz` without frame pointer
 (`CONFIG_CC_OPTIMIZE_SIZE`). It still shows the bars. In every
-configuration the GPU driver (cold code) is built `-Os`.
+configuration the cold code (the GPU driver, the virtio core but
+`virtqueue.c`, the text console) is built `-Os` without frame pointer
+(`//build/config:cold`); the ring hot path and the pixel loops keep
+`-O2`.
 
 """ + table + """
 Targets (issue 15): `qemu_virt_aarch64_min` core + split + gpu at most

@@ -27,34 +27,34 @@ static uint32_t status_of(struct virtio_device *dev) {
   return dev->transport->get_status(dev);
 }
 
-static const struct virtio_feature_name transport_names[] = {
-    {VIRTIO_F_INDIRECT_DESC, "INDIRECT_DESC"},
-    {VIRTIO_F_EVENT_IDX, "EVENT_IDX"},
-    {VIRTIO_F_VERSION_1, "VERSION_1"},
-    {VIRTIO_F_ACCESS_PLATFORM, "ACCESS_PLATFORM"},
-    {VIRTIO_F_RING_PACKED, "RING_PACKED"},
-    {VIRTIO_F_IN_ORDER, "IN_ORDER"},
-    {VIRTIO_F_ORDER_PLATFORM, "ORDER_PLATFORM"},
-    {VIRTIO_F_NOTIFICATION_DATA, "NOTIFICATION_DATA"},
-    {VIRTIO_F_RING_RESET, "RING_RESET"},
-    {24, "NOTIFY_ON_EMPTY"},
-    {27, "ANY_LAYOUT"},
-    {0, NULL},
-};
+/* The transport feature names (§6) from bit 24 up, as the drivers'
+ * lists (virtio.h): "" where a bit has none. */
+#define TRANSPORT_FIRST 24
+static const char transport_names[] =
+    "NOTIFY_ON_EMPTY\0\0\0ANY_LAYOUT\0INDIRECT_DESC\0EVENT_IDX\0\0\0"
+    "VERSION_1\0ACCESS_PLATFORM\0RING_PACKED\0IN_ORDER\0ORDER_PLATFORM\0\0"
+    "NOTIFICATION_DATA\0\0RING_RESET";
+#define TRANSPORT_NAMES 17 /* bits 24 to 40 */
 
-const char *virtio_feature_name(const struct virtio_device *dev, unsigned bit) {
-  const struct virtio_feature_name *t = transport_names;
-  for (; t->name != NULL; t++) {
-    if (t->bit == bit) {
-      return t->name;
+/* Name `n` of a list of `count` NUL-ended names, NULL when there is none. */
+static const char *nth_name(const char *list, unsigned count, unsigned n) {
+  if (list == NULL || n >= count) {
+    return NULL;
+  }
+  for (; n > 0; n--) {
+    while (*list++ != '\0') {
     }
   }
-  if (dev->driver != NULL && dev->driver->feature_names != NULL && bit < 24) {
-    for (t = dev->driver->feature_names; t->name != NULL; t++) {
-      if (t->bit == bit) {
-        return t->name;
-      }
-    }
+  return *list != '\0' ? list : NULL;
+}
+
+const char *virtio_feature_name(const struct virtio_device *dev, unsigned bit) {
+  if (bit >= TRANSPORT_FIRST && bit < 50) {
+    return nth_name(transport_names, TRANSPORT_NAMES, bit - TRANSPORT_FIRST);
+  }
+  if (dev->driver != NULL && bit < TRANSPORT_FIRST) {
+    return nth_name(dev->driver->feature_names, dev->driver->feature_name_count,
+                    bit);
   }
   return NULL;
 }
@@ -178,18 +178,21 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
 
   if (!dev->legacy && (accept & VIRTIO_BIT(VIRTIO_F_VERSION_1)) == 0) {
     virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
-                       "modern device without VERSION_1");
+                       KLOG_TEXT("modern device without VERSION_1"));
     return RL_ERR_NOT_SUPPORTED;
   }
   if (dev->ring == NULL) {
     klog(LOG_ERROR, "%s\n", why.warning);
-    virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED, "no usable queue backend");
+    virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
+                       KLOG_TEXT("no usable queue backend"));
     return RL_ERR_NOT_SUPPORTED;
   }
   if (why.warning[0] != '\0') {
     klog(LOG_WARN, "%s\n", why.warning);
   }
-  (void)rl_snprintf(dev->ring_why, sizeof(dev->ring_why), "%s", why.why);
+  if (CONFIG_LOG_LEVEL >= LOG_INFO) { /* for the queues' info lines */
+    (void)rl_snprintf(dev->ring_why, sizeof(dev->ring_why), "%s", why.why);
+  }
   dev->transport->set_features(dev, accept);
   dev->features = accept;
   if (!dev->legacy) {
@@ -198,7 +201,7 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
     set_status(dev, VIRTIO_STATUS_FEATURES_OK);
     if ((status_of(dev) & VIRTIO_STATUS_FEATURES_OK) == 0) {
       virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
-                         "FEATURES_OK did not read back");
+                         KLOG_TEXT("FEATURES_OK did not read back"));
       return RL_ERR_NOT_SUPPORTED;
     }
   }
@@ -319,7 +322,8 @@ rl_status virtio_device_ready(struct virtio_device *dev) {
   set_status(dev, VIRTIO_STATUS_DRIVER_OK); /* §3.1.1 step 8 */
   uint32_t status = status_of(dev);
   if (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
-    virtio_device_fail(dev, RL_ERR_BROKEN, "DEVICE_NEEDS_RESET at DRIVER_OK");
+    virtio_device_fail(dev, RL_ERR_BROKEN,
+                       KLOG_TEXT("DEVICE_NEEDS_RESET at DRIVER_OK"));
     return RL_ERR_BROKEN;
   }
   return RL_OK;
@@ -385,8 +389,9 @@ void virtio_device_release(struct virtio_device *dev) {
 rl_status virtio_device_recover(struct virtio_device *dev) {
 #ifndef CONFIG_VIRTIO_RECOVERY
   dev->needs_reset = false;
-  virtio_device_fail(dev, RL_ERR_BROKEN,
-                     "DEVICE_NEEDS_RESET (CONFIG_VIRTIO_RECOVERY is off)");
+  virtio_device_fail(
+      dev, RL_ERR_BROKEN,
+      KLOG_TEXT("DEVICE_NEEDS_RESET (CONFIG_VIRTIO_RECOVERY is off)"));
   return RL_ERR_BROKEN;
 #else
   klog(LOG_WARN,
@@ -399,7 +404,7 @@ rl_status virtio_device_recover(struct virtio_device *dev) {
     st = dev->driver->probe(dev);
   }
   if (st != RL_OK) {
-    virtio_device_fail(dev, st, "re-initialisation after a reset");
+    virtio_device_fail(dev, st, KLOG_TEXT("re-initialisation after a reset"));
   } else {
     klog(LOG_INFO, "%s: re-initialised\n", dev->name);
   }
@@ -418,20 +423,18 @@ static volatile uint8_t *config_field(struct virtio_device *dev,
 
 rl_status virtio_config_read(struct virtio_device *dev, uint32_t offset,
                              unsigned width, uint64_t *value) {
-  if ((width != 1 && width != 2 && width != 4 && width != 8) ||
-      offset % (width == 8 ? 4 : width) != 0) {
+  /* An 8-byte field is two 4-byte reads (§4.2.2.2); config_field checks
+   * the width and the alignment. Where a field is does not change. */
+  unsigned w = width == 8 ? 4 : width;
+  volatile uint8_t *lo = config_field(dev, offset, w);
+  volatile uint8_t *hi = width == 8 ? config_field(dev, offset + 4, 4) : lo;
+  if (lo == NULL || hi == NULL) {
     return RL_ERR_INVALID;
   }
   const struct virtio_transport *t = dev->transport;
   for (int tries = 0; tries < CONFIG_GENERATION_TRIES; tries++) {
     /* §2.5.1: a field read while the generation stays the same. */
     uint32_t gen = t->config_generation(dev);
-    unsigned w = width == 8 ? 4 : width;
-    volatile uint8_t *lo = config_field(dev, offset, w);
-    volatile uint8_t *hi = width == 8 ? config_field(dev, offset + 4, 4) : lo;
-    if (lo == NULL || hi == NULL) {
-      return RL_ERR_INVALID;
-    }
     uint64_t v = arch_mmio_read(lo, w);
     if (width == 8) {
       v |= (uint64_t)arch_mmio_read32(hi) << 32;

@@ -40,11 +40,6 @@
 
 #define VIRTIO_MAX_QUEUES 4
 
-struct virtio_feature_name {
-  unsigned bit;
-  const char *name;
-};
-
 struct virtio_device;
 struct virtqueue;
 
@@ -54,8 +49,11 @@ typedef void (*virtqueue_done_fn)(struct virtqueue *vq, void *token,
 struct virtio_driver {
   const char *name;
   uint32_t device_id;
-  /* Device-specific feature names for the log; ends with {0, NULL}. */
-  const struct virtio_feature_name *feature_names;
+  /* Device-specific feature names for the log, from bit 0 up, each
+   * ended by its NUL ("" for a bit without a name; a string is smaller
+   * than a table of pointers): feature_name_count of them. */
+  const char *feature_names;
+  unsigned feature_name_count;
   rl_status (*probe)(struct virtio_device *dev);
   /* From the interrupt handler: keep it short, defer work to poll. */
   void (*config_changed)(struct virtio_device *dev);

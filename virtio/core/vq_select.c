@@ -1,6 +1,7 @@
 /* The ring backends this build has, in the order Kconfig prefers them
  * (virtio/Kconfig, "Virtqueue backends"), and the walk that picks one. */
 #include <lib/fmt.h>
+#include <lib/log.h>
 #include <ringlight/config.h>
 
 #include "vq_select.h"
@@ -84,6 +85,14 @@ vq_select_from(const struct vq_backend_desc *const *table, size_t n,
   }
   /* None fits (only possible without the split ring). */
   const struct vq_backend_desc *b = table[0];
+#if defined(RINGLIGHT_KERNEL) && defined(CONFIG_VIRTIO_QUEUE_SPLIT)
+  /* The kernel walks only its own table (vq_select), which has the
+   * split ring: it fits every device, so this is never reached, and the
+   * explanations below are left out of the image. */
+  (void)b;
+  (void)rl_snprintf(why->warning, sizeof(why->warning),
+                    "%s: no ring backend fits", dev->name);
+#else
   if (fit(b, dev, offered) == NEEDS_COHERENT) {
     (void)rl_snprintf(
         why->warning, sizeof(why->warning),
@@ -103,6 +112,7 @@ vq_select_from(const struct vq_backend_desc *const *table, size_t n,
         b->feature_name, b->feature_bit,
         dev->legacy ? " on the legacy transport" : "");
   }
+#endif
   return NULL;
 }
 
@@ -115,7 +125,10 @@ const struct vq_backend_desc *vq_select(const struct virtio_device *dev,
    * explanations are left out of the image. */
   (void)dev;
   (void)offered;
-  (void)rl_snprintf(why->why, sizeof(why->why), "the only backend built");
+  why->why[0] = '\0';
+  if (CONFIG_LOG_LEVEL >= LOG_INFO) { /* read by an info line only */
+    (void)rl_snprintf(why->why, sizeof(why->why), "the only backend built");
+  }
   why->warning[0] = '\0';
   return backends[0];
 #else

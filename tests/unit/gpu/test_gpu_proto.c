@@ -157,6 +157,37 @@ static void test_type_names(void **state) {
   assert_string_equal(gpu_type_name(T_ERR_UNSPEC), "ERR_UNSPEC");
   assert_string_equal(gpu_type_name(T_ERR_INVALID_PARAMETER),
                       "ERR_INVALID_PARAMETER");
+  /* Every name, in virtio 1.2 §5.7.6.7's order (one string, walked). */
+  static const struct {
+    uint32_t type;
+    const char *name;
+  } all[] = {{0x100, "GET_DISPLAY_INFO"},
+             {0x101, "RESOURCE_CREATE_2D"},
+             {0x102, "RESOURCE_UNREF"},
+             {0x103, "SET_SCANOUT"},
+             {0x104, "RESOURCE_FLUSH"},
+             {0x105, "TRANSFER_TO_HOST_2D"},
+             {0x106, "RESOURCE_ATTACH_BACKING"},
+             {0x107, "RESOURCE_DETACH_BACKING"},
+             {0x108, "GET_CAPSET_INFO"},
+             {0x109, "GET_CAPSET"},
+             {0x10a, "GET_EDID"},
+             {0x300, "UPDATE_CURSOR"},
+             {0x301, "MOVE_CURSOR"},
+             {0x1100, "OK_NODATA"},
+             {0x1101, "OK_DISPLAY_INFO"},
+             {0x1102, "OK_CAPSET_INFO"},
+             {0x1103, "OK_CAPSET"},
+             {0x1104, "OK_EDID"},
+             {0x1200, "ERR_UNSPEC"},
+             {0x1201, "ERR_OUT_OF_MEMORY"},
+             {0x1202, "ERR_INVALID_SCANOUT_ID"},
+             {0x1203, "ERR_INVALID_RESOURCE_ID"},
+             {0x1204, "ERR_INVALID_CONTEXT_ID"},
+             {0x1205, "ERR_INVALID_PARAMETER"}};
+  for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+    assert_string_equal(gpu_type_name(all[i].type), all[i].name);
+  }
   static const uint32_t unknown[] = {0,      0xff,   0x010b,     0x0302,
                                      0x1105, 0x1206, 0xffffffffu};
   for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
@@ -1957,6 +1988,17 @@ static void test_console_init(void **state) {
   surf_free(&s);
 }
 
+/* The console draws from the packed font (font_glyph_row): every row of
+ * every glyph is font8x16's, the blank rows it leaves out too. */
+static void test_font_packed(void **state) {
+  (void)state;
+  for (unsigned i = 0; i <= FONT_LAST - FONT_FIRST; i++) {
+    for (unsigned y = 0; y < FONT_H; y++) {
+      assert_int_equal(font_glyph_row(i, y), font8x16[i][y]);
+    }
+  }
+}
+
 static void test_console_glyph_a(void **state) {
   (void)state;
   struct con_fixture f;
@@ -2236,6 +2278,7 @@ int main(void) {
       cmocka_unit_test(test_fb_damage),
       cmocka_unit_test(test_fb_random),
       cmocka_unit_test(test_console_init),
+      cmocka_unit_test(test_font_packed),
       cmocka_unit_test(test_console_glyph_a),
       cmocka_unit_test(test_console_newline_cr),
       cmocka_unit_test(test_console_wrap),

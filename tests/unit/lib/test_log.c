@@ -9,6 +9,7 @@
 #include <cmocka.h>
 /* clang-format on */
 
+#include <stdio.h>
 #include <string.h>
 
 #include <arch/irq.h>
@@ -79,9 +80,53 @@ static void test_interrupt_during_a_line(void **state) {
   host_irq_reset();
 }
 
+/* klog_terse (what klog is without CONFIG_LOG_TEXT): the call site and
+ * the arguments by kind, not the format's text; each argument evaluated
+ * once. */
+static int calls;
+static int counted(int v) {
+  calls++;
+  return v;
+}
+
+static void test_terse_line(void **state) {
+  (void)state;
+  log_set_serial(to_serial, NULL);
+  serial_len = 0;
+  serial[0] = '\0';
+  const char name[8] = "dev0";
+  calls = 0;
+  unsigned first = __LINE__ + 1;
+  klog_terse(LOG_ERROR, "%s: queue %u: %d (%s) %#llx %c\n", name, 3u,
+             counted(-7), "why", 0x1200ull, 'x');
+  assert_int_equal(calls, 1);
+  /* The line: of the call's first or last line (the compiler's choice). */
+  unsigned line = 0;
+  int end = 0;
+  assert_int_equal(sscanf(serial, "error: test_log.c:%u%n", &line, &end), 1);
+  assert_true(line == first || line == first + 1);
+  assert_string_equal(serial + end, " dev0 0x3 -7 why 0x1200 120\n");
+  char want[160];
+  serial_len = 0;
+  line = __LINE__ + 1;
+  klog_terse(LOG_WARN, "no arguments\n");
+  snprintf(want, sizeof(want), "warning: test_log.c:%u\n", line);
+  assert_string_equal(serial, want);
+  /* A long line is cut, and still ends with its newline. */
+  char big[400];
+  memset(big, 'a', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  serial_len = 0;
+  klog_terse(LOG_ERROR, "%s %s\n", big, big);
+  assert_int_equal(serial_len, 255);
+  assert_int_equal(serial[254], '\n');
+  log_set_serial(NULL, NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_interrupt_during_a_line),
+      cmocka_unit_test(test_terse_line),
   };
   return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }

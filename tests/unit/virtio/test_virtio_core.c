@@ -672,8 +672,66 @@ static void test_select_needs_coherent(void **state) {
   assert_has(c.warning, "does not offer VIRTIO_F_RING_PACKED (bit 34)");
 }
 
+/* virtio_device_name: every id virtio 1.2 §5 names here, and "other"
+ * for the rest (gaps, past the table). */
+static void test_device_names(void **state) {
+  (void)state;
+  static const struct {
+    uint32_t id;
+    const char *name;
+  } want[] = {{0, "empty"},   {1, "net"},     {2, "block"},
+              {3, "console"}, {4, "rng"},     {5, "balloon"},
+              {6, "other"},   {15, "other"},  {16, "gpu"},
+              {17, "other"},  {18, "input"},  {19, "vsock"},
+              {20, "other"},  {255, "other"}, {0xffffffffu, "other"}};
+  for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    assert_string_equal(virtio_device_name(want[i].id), want[i].name);
+  }
+}
+
+/* virtio_feature_name: the transport's names (§6) and the driver's
+ * list from bit 0 ("" for a bit without a name). */
+static void test_feature_names(void **state) {
+  (void)state;
+  static const struct virtio_driver drv = {.feature_names = "ZERO\0\0TWO",
+                                           .feature_name_count = 3};
+  struct virtio_device dev = {.driver = &drv};
+  assert_string_equal(virtio_feature_name(&dev, 0), "ZERO");
+  assert_null(virtio_feature_name(&dev, 1));
+  assert_string_equal(virtio_feature_name(&dev, 2), "TWO");
+  assert_null(virtio_feature_name(&dev, 3));
+  assert_null(virtio_feature_name(&dev, 23));
+  assert_string_equal(virtio_feature_name(&dev, 24), "NOTIFY_ON_EMPTY");
+  assert_null(virtio_feature_name(&dev, 25));
+  assert_string_equal(virtio_feature_name(&dev, 27), "ANY_LAYOUT");
+  assert_string_equal(virtio_feature_name(&dev, VIRTIO_F_INDIRECT_DESC),
+                      "INDIRECT_DESC");
+  assert_string_equal(virtio_feature_name(&dev, VIRTIO_F_EVENT_IDX),
+                      "EVENT_IDX");
+  assert_string_equal(virtio_feature_name(&dev, VIRTIO_F_VERSION_1),
+                      "VERSION_1");
+  assert_string_equal(virtio_feature_name(&dev, VIRTIO_F_ACCESS_PLATFORM),
+                      "ACCESS_PLATFORM");
+  assert_string_equal(virtio_feature_name(&dev, VIRTIO_F_RING_PACKED),
+                      "RING_PACKED");
+  assert_string_equal(virtio_feature_name(&dev, VIRTIO_F_IN_ORDER), "IN_ORDER");
+  assert_string_equal(virtio_feature_name(&dev, VIRTIO_F_ORDER_PLATFORM),
+                      "ORDER_PLATFORM");
+  assert_null(virtio_feature_name(&dev, 37));
+  assert_string_equal(virtio_feature_name(&dev, VIRTIO_F_NOTIFICATION_DATA),
+                      "NOTIFICATION_DATA");
+  assert_string_equal(virtio_feature_name(&dev, VIRTIO_F_RING_RESET),
+                      "RING_RESET");
+  assert_null(virtio_feature_name(&dev, 41));
+  assert_null(virtio_feature_name(&dev, 63));
+  dev.driver = NULL;
+  assert_null(virtio_feature_name(&dev, 0));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_device_names),
+      cmocka_unit_test(test_feature_names),
       cmocka_unit_test_setup_teardown(test_submit_poll, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kick_suppressed, setup, teardown),
       cmocka_unit_test_setup_teardown(test_kick_event_idx, setup, teardown),
