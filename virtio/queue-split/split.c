@@ -37,8 +37,8 @@ struct vq_backend {
   volatile struct vring_used *used;
   volatile uint16_t *avail_event; /* after used->ring[size] (§2.7.10) */
   uint32_t gate;                  /* num_free | SPLIT_SLOW */
-  uint16_t mask;                  /* size - 1 */
-  uint16_t size;
+  uint32_t mask;                  /* size - 1 */
+  uint32_t size;
   uint16_t free_head;
   uint16_t avail_idx;  /* shadow of avail->idx */
   uint16_t last_used;  /* next used entry to consume */
@@ -158,8 +158,8 @@ static rl_status split_create(const struct vq_config *cfg,
   q->cfg = *cfg;
   q->coherent = cfg->dma->coherent;
   q->kick_fast = q->coherent && cfg->event_idx;
-  q->size = (uint16_t)n;
-  q->mask = (uint16_t)(n - 1);
+  q->size = n;
+  q->mask = n - 1;
   q->used_off = used_off;
   rl_status st = vq_alloc_rings(used_off + vring_used_bytes(n),
                                 cfg->indirect ? (size_t)n * SPLIT_INDIRECT_MAX *
@@ -378,6 +378,7 @@ static inline __attribute__((always_inline)) rl_status
 get_used_impl(struct vq_backend *q, void **restrict token,
               uint32_t *restrict len, bool nc) {
   uint16_t last = q->last_used;
+  volatile struct vring_used *used = q->used;
   if (nc || last == q->used_seen) {
     if (nc ? q->broken : unlikely((q->gate & SPLIT_SLOW) != 0)) {
       return nc ? RL_ERR_BROKEN : get_used_slow(q, token, len);
@@ -388,8 +389,8 @@ get_used_impl(struct vq_backend *q, void **restrict token,
     if (nc) {
       sync_used_idx_for_cpu(q);
     }
-    uint16_t used_idx = q->used->idx;
-    if (used_idx == last) {
+    uint16_t used_idx = used->idx;
+    if (unlikely(used_idx == last)) {
       return RL_ERR_NOT_FOUND;
     }
     /* More entries than we ever made available: the device is lying. */
@@ -403,7 +404,7 @@ get_used_impl(struct vq_backend *q, void **restrict token,
   if (nc) {
     sync_used_entry_for_cpu(q, last);
   }
-  volatile struct vring_used_elem *e = &q->used->ring[last & q->mask];
+  volatile struct vring_used_elem *e = &used->ring[last & q->mask];
   uint32_t id = e->id;
   uint32_t written = e->len;
   /* An id we never posted or that is not outstanding, a length past what
@@ -419,17 +420,18 @@ get_used_impl(struct vq_backend *q, void **restrict token,
   if (!nc && unlikely(s->ndescs != 1)) {
     return get_used_slow(q, token, len); /* a chain: frees it */
   }
-  *token = t;
-  *len = written;
   q->last_used = (uint16_t)(last + 1);
   if (nc) {
     free_chain(q, id);
   } else {
-    s->token = NULL; /* one descriptor: free_chain's work inline */
-    s->next = q->free_head;
+    /* One descriptor: free_chain's work inline. */
+    q->state[id].token = NULL;
+    q->state[id].next = q->free_head;
     q->free_head = (uint16_t)id;
     q->gate++;
   }
+  *token = t;
+  *len = written;
   /* used_event (§2.7.10) is not moved here: enable_cb sets it where the
    * driver is about to wait (virtqueue_poll drains, then enables), and a
    * device meanwhile compares against the value enable_cb left, so it
