@@ -37,6 +37,8 @@ struct id_state {
 /* `added` is clamped here at each lap, so it can never wrap around to a
  * small count however long the driver goes without kick_prepare. */
 #define PACKED_ADDED_CLAMP 0x80000000u
+/* A flags value where it sits in the device's event word. */
+#define EVT_FLAGS(f) ((uint32_t)(f) << 16)
 
 struct vq_backend {
   /* What the hot paths touch, first. */
@@ -53,9 +55,11 @@ struct vq_backend {
   uint16_t avail_flags;    /* AVAIL|USED of an available one: avail_wrap's */
   uint16_t used_bits;      /* AVAIL|USED of a used descriptor: used_wrap's */
   uint16_t avail_wrap_bit; /* avail_wrap in off_wrap's place (bit 15) */
-  uint8_t kick_desc; /* EVENT_F_DESC with EVENT_IDX, else no flags value */
-  bool avail_wrap;   /* Driver Ring Wrap Counter (§2.8.1) */
-  bool used_wrap;    /* the device's counter as the driver follows it */
+  /* The device's event word with flags DESC, as kick_prepare's inline
+   * path wants it (EVENT_IDX), or a value no flags field has. */
+  uint32_t kick_desc;
+  bool avail_wrap; /* Driver Ring Wrap Counter (§2.8.1) */
+  bool used_wrap;  /* the device's counter as the driver follows it */
   bool broken;
   uint16_t evt_flags; /* what driver_evt->flags says */
   volatile struct pvirtq_event_suppress *driver_evt;
@@ -170,7 +174,7 @@ static rl_status packed_create(const struct vq_config *cfg,
     return RL_ERR_NO_MEMORY;
   }
   q->cfg = *cfg;
-  q->kick_desc = cfg->event_idx ? PVIRTQ_EVENT_F_DESC : 0xffu;
+  q->kick_desc = cfg->event_idx ? EVT_FLAGS(PVIRTQ_EVENT_F_DESC) : 1u;
   q->size = n;
   q->driver_off = driver_off;
   q->device_off = device_off;
@@ -361,9 +365,8 @@ static bool packed_kick_prepare(struct vq_backend *q) {
   q->added = 0;
   /* flags and off_wrap in one read: the event and its flags together. */
   uint32_t evt = *q->device_evt;
-  uint32_t flags = (evt >> 16) & PVIRTQ_EVENT_F_MASK;
-  if (unlikely(flags != q->kick_desc)) {
-    return kick_by_flags(flags, added);
+  if (unlikely((evt & EVT_FLAGS(PVIRTQ_EVENT_F_MASK)) != q->kick_desc)) {
+    return kick_by_flags((evt >> 16) & PVIRTQ_EVENT_F_MASK, added);
   }
   /* §2.8.10: notify when the descriptor at off/wrap was among the `added`
    * made available since the last kick: (new - event - 1) < added, the
@@ -395,10 +398,17 @@ __attribute__((noinline)) static rl_status used_lap(struct vq_backend *q,
   return opaque_ok();
 }
 
-static rl_status packed_get_used(struct vq_backend *q, void **restrict token,
-                                 uint32_t *restrict len) {
+static rl_status get_used_slow(struct vq_backend *q, void **token,
+                               uint32_t *len);
+
+/* get_used exists twice: the entry point (`slow` false) hands anything
+ * rare (a broken queue, a length past the buffer's) to the other (out of
+ * line, a tail call), so the common path stays short. */
+static inline __attribute__((always_inline)) rl_status
+get_used_impl(struct vq_backend *q, void **restrict token,
+              uint32_t *restrict len, bool slow) {
   if (unlikely(q->broken)) {
-    return RL_ERR_BROKEN;
+    return slow ? RL_ERR_BROKEN : get_used_slow(q, token, len);
   }
   uint32_t pos = q->used_pos;
   volatile struct pvirtq_desc *d = &q->desc[pos];
@@ -418,6 +428,9 @@ static rl_status packed_get_used(struct vq_backend *q, void **restrict token,
     goto lying;
   }
   if (unlikely(written > s->in_len)) {
+    if (!slow) {
+      return get_used_slow(q, token, len);
+    }
     /* §2.8.4: without WRITE, len is reserved. QEMU leaves WRITE clear and
      * puts the written length in len anyway, so len counts unless the
      * buffer has no writable part. */
@@ -448,6 +461,16 @@ lying: /* the queue is broken until detach */
   q->broken = true;
   q->gate |= PACKED_BROKEN_BIT;
   return RL_ERR_BROKEN;
+}
+
+__attribute__((noinline)) static rl_status
+get_used_slow(struct vq_backend *q, void **token, uint32_t *len) {
+  return get_used_impl(q, token, len, true);
+}
+
+static rl_status packed_get_used(struct vq_backend *q, void **restrict token,
+                                 uint32_t *restrict len) {
+  return get_used_impl(q, token, len, false);
 }
 
 static void packed_disable_cb(struct vq_backend *q) {
