@@ -369,17 +369,20 @@ static rl_status get_used_slow(struct vq_backend *q, void **token,
 
 /* Entries up to used_seen were counted and ordered when used_seen was
  * read: while there are some, the used idx (a line the device keeps
- * writing) is not read again (as ringtest's driver). The coherent path
- * (`nc` false) hands a queue that is slow (non-coherent, broken) to the
- * other when it would read the idx; the other (`nc`) keeps no entries
- * ahead (used_seen follows last_used), so the coherent path never meets
- * one it did not read itself. */
+ * writing) is not read again (as ringtest's driver); what the device
+ * published it cannot take back. The coherent path (`nc` false) hands a
+ * queue that is slow (non-coherent, broken) to the other when it would
+ * read the idx, and a chain at any time; the other keeps no entries
+ * ahead on a non-coherent queue (used_seen follows last_used: each entry
+ * is synced after its own idx read), so the coherent path never meets
+ * one it did not read itself. A broken queue has used_seen = last_used:
+ * every call reads (and refuses) again. */
 static inline __attribute__((always_inline)) rl_status
 get_used_impl(struct vq_backend *q, void **restrict token,
               uint32_t *restrict len, bool nc) {
   uint16_t last = q->last_used;
   volatile struct vring_used *used = q->used;
-  if (nc || last == q->used_seen) {
+  if (last == q->used_seen) {
     if (nc ? q->broken : unlikely((q->gate & SPLIT_SLOW) != 0)) {
       return nc ? RL_ERR_BROKEN : get_used_slow(q, token, len);
     }
@@ -398,7 +401,7 @@ get_used_impl(struct vq_backend *q, void **restrict token,
                  (uint16_t)(q->avail_idx - last))) {
       goto lying;
     }
-    q->used_seen = nc ? (uint16_t)(last + 1) : used_idx;
+    q->used_seen = !nc || q->coherent ? used_idx : (uint16_t)(last + 1);
     arch_dma_rmb(); /* read idx, then the entries it covers */
   }
   if (nc) {
@@ -479,7 +482,8 @@ static bool split_enable_cb(struct vq_backend *q) {
   }
   arch_dma_mb(); /* publish before re-checking used idx */
   sync_used_for_cpu(q);
-  return q->used->idx != q->last_used;
+  /* Entries read earlier and not taken yet count too. */
+  return q->used_seen != q->last_used || q->used->idx != q->last_used;
 }
 
 static void split_state(const struct vq_backend *q, struct vq_state *out) {
