@@ -497,9 +497,12 @@ static bool packed_enable_cb(struct vq_backend *q) {
 }
 
 static void packed_state(const struct vq_backend *q, struct vq_state *out) {
-  uint32_t in_flight = 0;
-  for (uint32_t id = 0; id < q->size; id++) {
-    in_flight += q->ids[id].token != NULL ? 1 : 0;
+  /* Buffers in flight: the ids not on the free list (diagnostics only,
+   * so counted here rather than on every add and completion). */
+  uint32_t in_flight = q->size;
+  for (uint32_t id = q->free_id; id != ID_NONE && in_flight > 0;
+       id = q->ids[id].next) {
+    in_flight--;
   }
   out->driver_idx = q->avail_pos;
   out->used_seen = q->used_pos;

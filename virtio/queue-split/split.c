@@ -14,13 +14,13 @@
 
 /* One per descriptor. `next` is the driver's own chain link and free
  * list (never read back from the ring); the rest means something at the
- * head of an outstanding chain. ndescs is 1 on every descriptor but the
- * head of an outstanding chain of several (so an add of one writes it
- * never). */
+ * head of an outstanding chain. `extra` (descriptors past the head) is 0
+ * on every descriptor but the head of an outstanding chain of several,
+ * so an add of one never writes it and a new queue starts right zeroed. */
 struct desc_state {
   void *token;     /* NULL: head not outstanding */
   uint32_t in_len; /* device-writable bytes: the most a used len may say */
-  uint16_t ndescs; /* ring descriptors the chain holds */
+  uint16_t extra;  /* ring descriptors the chain holds, less one */
   uint16_t next;   /* next descriptor of the chain, or of the free list */
 };
 
@@ -177,7 +177,6 @@ static rl_status split_create(const struct vq_config *cfg,
   q->avail_event = (volatile uint16_t *)&q->used->ring[n];
   for (uint32_t i = 0; i < n; i++) {
     q->state[i].next = (uint16_t)((i + 1) & (n - 1));
-    q->state[i].ndescs = 1;
   }
   q->free_head = 0;
   q->gate = n | (q->coherent ? 0 : SPLIT_SLOW);
@@ -282,7 +281,7 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   q->free_head = idx;
   q->gate -= need;
   q->state[head].token = token;
-  q->state[head].ndescs = (uint16_t)need;
+  q->state[head].extra = (uint16_t)(need - 1);
   q->state[head].in_len = in_len;
   publish(q, head, !q->coherent);
   return RL_OK;
@@ -312,7 +311,7 @@ static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
   d->flags = (uint16_t)(nin * VRING_DESC_F_WRITE);
   q->free_head = st->next;
   q->gate = gate - 1u;
-  st->token = token; /* ndescs is 1 already */
+  st->token = token; /* extra is 0 already */
   st->in_len = len * nin;
   publish(q, (uint16_t)head, false);
   return RL_OK;
@@ -349,16 +348,19 @@ static bool split_kick_prepare(struct vq_backend *q) {
 }
 
 /* Gives a chain's descriptors back to the free list: links from the
- * driver's own record, never from the ring; ndescs back to 1. */
-static void free_chain(struct vq_backend *q, uint32_t head) {
+ * driver's own record, never from the ring; extra back to 0 (out of
+ * line: a chain of one is freed inline). */
+__attribute__((noinline)) static void free_chain(struct vq_backend *q,
+                                                 uint32_t head) {
   struct desc_state *s = &q->state[head];
-  uint32_t n = s->ndescs;
+  uint32_t n = s->extra + 1u;
   struct desc_state *tail = s;
+#pragma GCC unroll 1 /* a rare path: small beats fast */
   for (uint32_t i = 1; i < n; i++) {
     tail = &q->state[tail->next];
   }
   s->token = NULL;
-  s->ndescs = 1;
+  s->extra = 0;
   tail->next = q->free_head;
   q->free_head = (uint16_t)head;
   q->gate += n;
@@ -420,7 +422,7 @@ get_used_impl(struct vq_backend *q, void **restrict token,
   if (unlikely(t == NULL || written > s->in_len)) {
     goto lying;
   }
-  if (!nc && unlikely(s->ndescs != 1)) {
+  if (!nc && unlikely(s->extra != 0)) {
     return get_used_slow(q, token, len); /* a chain: frees it */
   }
   q->last_used = (uint16_t)(last + 1);
