@@ -413,7 +413,7 @@ get_used_impl(struct vq_backend *q, void **restrict token,
   uint32_t pos = q->used_pos;
   volatile struct pvirtq_desc *d = &q->desc[pos];
   uint16_t flags = d->flags;
-  if (!is_used(flags, q->used_bits)) {
+  if (unlikely(!is_used(flags, q->used_bits))) {
     return RL_ERR_NOT_FOUND;
   }
   arch_dma_rmb(); /* §2.8.22: the flags, then the rest of the descriptor */
