@@ -48,13 +48,15 @@ struct vq_backend {
   const volatile uint32_t *device_evt;
   uint32_t gate; /* num_free | PACKED_BROKEN_BIT */
   uint32_t size;
-  uint32_t added;          /* descriptors made available since kick_prepare */
-  uint16_t free_id;        /* head of the free-id list */
-  uint16_t avail_pos;      /* next descriptor to make available */
-  uint16_t used_pos;       /* next descriptor the device writes used */
-  uint16_t avail_flags;    /* AVAIL|USED of an available one: avail_wrap's */
-  uint16_t used_bits;      /* AVAIL|USED of a used descriptor: used_wrap's */
-  uint16_t avail_wrap_bit; /* avail_wrap in off_wrap's place (bit 15) */
+  uint32_t added;       /* descriptors made available since kick_prepare */
+  uint16_t free_id;     /* head of the free-id list */
+  uint16_t avail_pos;   /* next descriptor to make available */
+  uint16_t used_pos;    /* next descriptor the device writes used */
+  uint16_t avail_flags; /* AVAIL|USED of an available one: avail_wrap's */
+  uint16_t used_bits;   /* AVAIL|USED of a used descriptor: used_wrap's */
+  /* By an event's wrap counter: how far back (0 or size) its offset is
+   * from the avail position's lap (the previous lap when not ours). */
+  uint16_t event_back[2];
   /* The device's event word with flags DESC, as kick_prepare's inline
    * path wants it (EVENT_IDX), or a value no flags field has. */
   uint32_t kick_desc;
@@ -119,7 +121,8 @@ static void packed_destroy(struct vq_backend *q) {
 static void set_avail_wrap(struct vq_backend *q, bool wrap) {
   q->avail_wrap = wrap;
   q->avail_flags = avail_bits(wrap);
-  q->avail_wrap_bit = (uint16_t)(wrap ? 1u << PVIRTQ_EVENT_WRAP_SHIFT : 0);
+  q->event_back[wrap ? 1 : 0] = 0;
+  q->event_back[wrap ? 0 : 1] = (uint16_t)q->size;
 }
 
 /* The state of §2.8 at reset: every id free, both wrap counters 1. */
@@ -376,9 +379,7 @@ static bool packed_kick_prepare(struct vq_backend *q) {
   if (unlikely(added >= q->size || off >= q->size)) {
     return true;
   }
-  uint32_t back = ((evt ^ q->avail_wrap_bit) & (1u << PVIRTQ_EVENT_WRAP_SHIFT))
-                      ? q->size
-                      : 0;
+  uint32_t back = q->event_back[(evt >> PVIRTQ_EVENT_WRAP_SHIFT) & 1u];
   return (uint16_t)(q->avail_pos + back - off - 1u) < added;
 }
 
