@@ -145,7 +145,12 @@ struct harness {
   uint32_t outstanding;
   uint32_t need_sum;
   uint16_t avail_idx, last_used, kicked_idx; /* split */
-  uint32_t avail_pos, used_pos, kicked_pos;  /* packed */
+  /* split: used idx as the driver last read it; entries up to it are
+   * taken without reading the idx again (the device cannot take back what
+   * it published). On a non-coherent device the driver reads the idx for
+   * every entry (each synced after its own read): last_used + 1. */
+  uint16_t used_seen;
+  uint32_t avail_pos, used_pos, kicked_pos; /* packed */
   bool avail_wrap, used_wrap, kicked_wrap;
   uint32_t added_since_kick;
   bool cb_enabled;
@@ -307,25 +312,30 @@ struct verdict {
   rl_status st;
   struct chain *c;
   uint32_t len;
+  uint16_t seen; /* split: used_seen once this entry is taken */
 };
 
 /* What get_used must answer now. */
 static struct verdict expect_used(void) {
-  struct verdict v = {RL_ERR_NOT_FOUND, NULL, 0};
+  struct verdict v = {RL_ERR_NOT_FOUND, NULL, 0, 0};
   if (H.broken) {
     v.st = RL_ERR_BROKEN;
     return v;
   }
   uint32_t id, len;
   if (!PACKED) {
-    uint16_t idx = rd16(H.used, USED_IDX);
-    if (idx == H.last_used) {
-      return v;
-    }
-    /* More used than in flight: no honest device says that (§2.7.8). */
-    if ((uint16_t)(idx - H.last_used) > H.outstanding) {
-      v.st = RL_ERR_BROKEN;
-      return v;
+    v.seen = H.used_seen;
+    if (H.last_used == H.used_seen) {
+      uint16_t idx = rd16(H.used, USED_IDX);
+      if (idx == H.last_used) {
+        return v;
+      }
+      /* More used than in flight: no honest device says that (§2.7.8). */
+      if ((uint16_t)(idx - H.last_used) > H.outstanding) {
+        v.st = RL_ERR_BROKEN;
+        return v;
+      }
+      v.seen = H.cfg.dma->coherent ? idx : (uint16_t)(H.last_used + 1);
     }
     uint32_t slot = H.last_used & (H.n - 1);
     id = rd32(H.used, USED_ID(slot));
@@ -580,6 +590,7 @@ static rl_status get_used(void) {
     H.need_sum -= c->need;
     if (!PACKED) {
       H.last_used++;
+      H.used_seen = v.seen;
     } else {
       advance(&H.used_pos, &H.used_wrap, c->need);
     }
@@ -960,7 +971,7 @@ static void op_detach(void) {
   H.broken = false;
   H.outstanding = 0;
   H.need_sum = 0;
-  H.avail_idx = H.last_used = H.kicked_idx = 0;
+  H.avail_idx = H.last_used = H.kicked_idx = H.used_seen = 0;
   H.avail_pos = H.used_pos = H.kicked_pos = 0;
   H.avail_wrap = H.used_wrap = H.kicked_wrap = true;
   H.added_since_kick = 0;

@@ -21,38 +21,56 @@
 #define PACKED_EVENT_ALIGN 128u
 #define ID_NONE 0xffffu
 
+/* One per buffer id. ndescs and in_len mean something while the id is
+ * outstanding (token not NULL); `next` while it is free. */
 struct id_state {
   void *token;     /* NULL: id free */
+  uint32_t in_len; /* device-writable bytes: the most a used len may say */
   uint16_t ndescs; /* ring descriptors the buffer took */
   uint16_t next;   /* free-id list link */
-  uint32_t in_len; /* device-writable bytes: the most a used len may say */
 };
 
+/* `gate`: the free descriptor count in the low 16 bits, and BROKEN_BIT
+ * when the queue is broken: one test says "room and working" to an add. */
+#define PACKED_BROKEN_BIT 0x10000u
+#define PACKED_FREE_MASK 0xffffu
+/* `added` is clamped here at each lap, so it can never wrap around to a
+ * small count however long the driver goes without kick_prepare. */
+#define PACKED_ADDED_CLAMP 0x80000000u
+/* A flags value where it sits in the device's event word. */
+#define EVT_FLAGS(f) ((uint32_t)(f) << 16)
+
 struct vq_backend {
+  /* What the hot paths touch, first. */
+  volatile struct pvirtq_desc *desc;
+  /* The device's event suppression as one word: off_wrap in the low
+   * half, flags in the high (§2.8.14, little-endian): one read. */
+  const volatile uint32_t *device_evt;
+  uint32_t gate; /* num_free | PACKED_BROKEN_BIT */
+  uint32_t size;
+  uint32_t added;       /* descriptors made available since kick_prepare */
+  uint16_t free_id;     /* head of the free-id list */
+  uint16_t avail_pos;   /* next descriptor to make available */
+  uint16_t used_pos;    /* next descriptor the device writes used */
+  uint16_t avail_flags; /* AVAIL|USED of an available one: avail_wrap's */
+  uint16_t used_bits;   /* AVAIL|USED of a used descriptor: used_wrap's */
+  /* By an event's wrap counter: how far back (0 or size) its offset is
+   * from the avail position's lap (the previous lap when not ours). */
+  uint16_t event_back[2];
+  /* The device's event word with flags DESC, as kick_prepare's inline
+   * path wants it (EVENT_IDX), or a value no flags field has. */
+  uint32_t kick_desc;
+  bool avail_wrap; /* Driver Ring Wrap Counter (§2.8.1) */
+  bool used_wrap;  /* the device's counter as the driver follows it */
+  bool broken;
+  uint16_t evt_flags; /* what driver_evt->flags says */
+  volatile struct pvirtq_event_suppress *driver_evt;
   struct vq_config cfg;
   struct arch_dma_buf ring;     /* descriptors, driver event, device event */
   struct arch_dma_buf indirect; /* size * PACKED_INDIRECT_MAX descriptors */
-  volatile struct pvirtq_desc *desc;
-  volatile struct pvirtq_event_suppress *driver_evt;
-  volatile struct pvirtq_event_suppress *device_evt;
   size_t driver_off;
   size_t device_off;
-  uint16_t size;
-  uint16_t num_free;  /* ring descriptors free */
-  uint16_t free_id;   /* head of the free-id list */
-  uint16_t avail_pos; /* next descriptor to make available */
-  uint16_t used_pos;  /* next descriptor the device writes used */
-  bool avail_wrap;    /* Driver Ring Wrap Counter (§2.8.1) */
-  bool used_wrap;     /* the device's counter as the driver follows it */
-  bool broken;
-  uint16_t evt_flags;   /* what driver_evt->flags says */
-  uint16_t used_bits;   /* AVAIL|USED of a used descriptor: used_wrap's */
-  uint16_t avail_flags; /* AVAIL|USED of an available one: avail_wrap's */
-  uint32_t in_flight;   /* buffers outstanding */
-  uint64_t posted;      /* descriptors made available, ever */
-  uint64_t kicked;      /* `posted` at the last kick_prepare */
-  uint32_t kicked_lin;  /* lin() of the avail position then */
-  struct id_state *ids; /* the driver's own record, by buffer id */
+  struct id_state ids[]; /* the driver's own record, by buffer id */
 };
 
 /* The hot paths (add of one segment, kick_prepare, get_used) are written
@@ -62,16 +80,13 @@ struct vq_backend {
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 
-/* A position and wrap counter as one number in [0, 2 * size): the ring
- * seen twice, once per value of the wrap counter (which starts at 1). */
-static uint32_t lin(const struct vq_backend *q, uint32_t pos, bool wrap) {
-  return wrap ? pos : pos + q->size;
-}
-
-/* Forward distance from a to b in the doubled ring (both below 2 *
- * size): no division on the kick path. */
-static uint32_t lin_dist(const struct vq_backend *q, uint32_t a, uint32_t b) {
-  return b >= a ? b - a : b + 2u * q->size - a;
+/* RL_OK as the compiler cannot see through: a rare case handed to an out
+ * of line function that returns this is a tail call (a jump), not a call,
+ * so the hot path around it needs no stack frame. */
+static inline rl_status opaque_ok(void) {
+  rl_status st = RL_OK;
+  __asm__("" : "+r"(st));
+  return st;
 }
 
 /* §2.8.1: available descriptors have AVAIL = wrap and USED = !wrap. */
@@ -100,8 +115,14 @@ static void packed_destroy(struct vq_backend *q) {
   }
   arch_dma_free(&q->ring);
   arch_dma_free(&q->indirect);
-  rl_free(q->ids);
   rl_free(q);
+}
+
+static void set_avail_wrap(struct vq_backend *q, bool wrap) {
+  q->avail_wrap = wrap;
+  q->avail_flags = avail_bits(wrap);
+  q->event_back[wrap ? 1 : 0] = 0;
+  q->event_back[wrap ? 0 : 1] = (uint16_t)q->size;
 }
 
 /* The state of §2.8 at reset: every id free, both wrap counters 1. */
@@ -111,17 +132,13 @@ static void reset_positions(struct vq_backend *q) {
     q->ids[i].next = (uint16_t)(i + 1 < q->size ? i + 1 : ID_NONE);
   }
   q->free_id = 0;
-  q->num_free = q->size;
-  q->in_flight = 0;
+  q->gate = q->size;
   q->avail_pos = 0;
   q->used_pos = 0;
-  q->avail_wrap = true;
+  set_avail_wrap(q, true);
   q->used_wrap = true;
-  q->kicked_lin = lin(q, 0, true);
   q->used_bits = used_bits(true);
-  q->avail_flags = avail_bits(true);
-  q->posted = 0;
-  q->kicked = 0;
+  q->added = 0;
   q->broken = false;
   /* §2.8.10: with EVENT_IDX, an event at the first used descriptor (as a
    * split ring's used_event starts at 0); otherwise ENABLE. */
@@ -154,23 +171,22 @@ static rl_status packed_create(const struct vq_config *cfg,
       RL_ALIGN_UP(pvirtq_desc_bytes(n), (size_t)PACKED_EVENT_ALIGN);
   size_t device_off = driver_off + PACKED_EVENT_ALIGN;
   size_t bytes = device_off + sizeof(struct pvirtq_event_suppress);
-  struct vq_backend *q = rl_zalloc(sizeof(*q));
+  struct vq_backend *q =
+      rl_zalloc(sizeof(*q) + sizeof(struct id_state) * (size_t)n);
   if (q == NULL) {
     return RL_ERR_NO_MEMORY;
   }
   q->cfg = *cfg;
-  q->size = (uint16_t)n;
+  q->kick_desc = cfg->event_idx ? EVT_FLAGS(PVIRTQ_EVENT_F_DESC) : 1u;
+  q->size = n;
   q->driver_off = driver_off;
   q->device_off = device_off;
-  q->ids = rl_zalloc(sizeof(struct id_state) * n);
-  rl_status st = RL_ERR_NO_MEMORY;
-  if (q->ids != NULL) {
-    st = vq_alloc_rings(bytes,
-                        cfg->indirect ? (size_t)n * PACKED_INDIRECT_MAX *
-                                            sizeof(struct pvirtq_desc)
-                                      : 0,
-                        &q->ring, &q->indirect);
-  }
+  rl_status st =
+      vq_alloc_rings(bytes,
+                     cfg->indirect ? (size_t)n * PACKED_INDIRECT_MAX *
+                                         sizeof(struct pvirtq_desc)
+                                   : 0,
+                     &q->ring, &q->indirect);
   if (st != RL_OK) {
     packed_destroy(q);
     return st;
@@ -178,7 +194,7 @@ static rl_status packed_create(const struct vq_config *cfg,
   uint8_t *base = q->ring.cpu;
   q->desc = (volatile struct pvirtq_desc *)base;
   q->driver_evt = (volatile struct pvirtq_event_suppress *)(base + driver_off);
-  q->device_evt = (volatile struct pvirtq_event_suppress *)(base + device_off);
+  q->device_evt = (const volatile uint32_t *)(base + device_off);
   reset_positions(q); /* §2.8.13: the descriptor ring starts zeroed */
   *out = q;
   return RL_OK;
@@ -195,6 +211,18 @@ static void write_desc(volatile struct pvirtq_desc *d, const struct vq_seg *s,
   d->addr = s->addr;
   d->len = s->len;
   d->id = id;
+}
+
+/* The avail position went past the end: back to 0, and the wrap counter
+ * flips (§2.8.1). Once a lap, out of line (a tail call from the add, so
+ * the add keeps its registers). */
+__attribute__((noinline)) static rl_status avail_lap(struct vq_backend *q) {
+  q->avail_pos = 0;
+  set_avail_wrap(q, !q->avail_wrap);
+  if (q->added > PACKED_ADDED_CLAMP) {
+    q->added = PACKED_ADDED_CLAMP;
+  }
+  return opaque_ok();
 }
 
 /* Any add but packed_add's one-segment case: chains, indirect tables, and
@@ -217,7 +245,7 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
     return RL_ERR_INVALID; /* would never fit, however long one waits */
   }
   /* §2.8.17: room for the whole list before the first goes out. */
-  if (need > q->num_free || q->free_id == ID_NONE) {
+  if (need > (q->gate & PACKED_FREE_MASK) || q->free_id == ID_NONE) {
     return RL_ERR_NO_SPACE;
   }
   uint16_t id = q->free_id;
@@ -274,90 +302,85 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   q->free_id = q->ids[id].next;
   q->ids[id].token = token;
   q->ids[id].ndescs = (uint16_t)need;
-  q->ids[id].next = ID_NONE;
   q->ids[id].in_len = in_len;
-  q->num_free = (uint16_t)(q->num_free - need);
-  q->in_flight++;
+  q->gate -= need;
   q->avail_pos = (uint16_t)pos;
-  q->avail_wrap = wrap;
-  q->avail_flags = avail_bits(wrap);
-  q->posted += need;
+  q->added += need;
+  if (wrap != q->avail_wrap) {
+    set_avail_wrap(q, wrap);
+    if (q->added > PACKED_ADDED_CLAMP) {
+      q->added = PACKED_ADDED_CLAMP;
+    }
+  }
   return RL_OK;
 }
 
 static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
                             unsigned nout, const struct vq_seg *in,
                             unsigned nin, void *token) {
-  /* One segment, a token, room, a working queue: one descriptor, never
-   * indirect. Room for one descriptor means a free id too (every
-   * outstanding id holds at least one descriptor). Everything else,
-   * errors included, is add_chain's. */
+  /* One segment, a token, room, a working queue (the last two: gate in
+   * 1..0xffff): one descriptor, never indirect. Room for one descriptor
+   * means a free id too (every outstanding id holds at least one
+   * descriptor). Everything else, errors included, is add_chain's. */
+  uint32_t gate = q->gate;
   if (unlikely(nout + nin != 1 || nout > 1 || token == NULL ||
-               q->num_free == 0 || q->broken)) {
+               gate - 1u >= PACKED_BROKEN_BIT - 1u)) {
     return add_chain(q, out, nout, in, nin, token);
   }
-  bool writable = nin != 0;
-  const struct vq_seg *s = writable ? in : out;
-  uint16_t id = q->free_id;
+  /* nin is 0 or 1 here: WRITE and the writable length without a branch. */
+  const struct vq_seg *s = nin != 0 ? in : out;
+  uint32_t id = q->free_id;
   uint32_t pos = q->avail_pos;
-  uint16_t flags =
-      (uint16_t)((writable ? PVIRTQ_DESC_F_WRITE : 0) | q->avail_flags);
   struct id_state *st = &q->ids[id];
-  q->free_id = st->next;
-  q->num_free--;
-  q->in_flight++;
-  q->posted++;
-  if (unlikely(pos + 1 == q->size)) {
-    q->avail_pos = 0;
-    q->avail_wrap = !q->avail_wrap;
-    q->avail_flags = avail_bits(q->avail_wrap);
-  } else {
-    q->avail_pos = (uint16_t)(pos + 1);
-  }
-  uint64_t addr = s->addr;
-  uint32_t len = s->len;
-  st->token = token;
-  st->ndescs = 1;
-  st->in_len = writable ? len : 0;
   volatile struct pvirtq_desc *d = &q->desc[pos];
-  d->addr = addr;
+  uint32_t len = s->len;
+  d->addr = s->addr;
   d->len = len;
-  d->id = id;
+  d->id = (uint16_t)id;
   /* §2.8.21.1.1: a write barrier, then the flags make it available. */
   arch_dma_wmb();
-  d->flags = flags;
+  d->flags = (uint16_t)(nin * PVIRTQ_DESC_F_WRITE | q->avail_flags);
+  /* The driver's own records (the device reads none of them). */
+  q->free_id = st->next;
+  q->gate = gate - 1u;
+  q->added++;
+  st->token = token;
+  st->ndescs = 1;
+  st->in_len = len * nin;
+  if (unlikely(++pos == q->size)) {
+    return avail_lap(q);
+  }
+  q->avail_pos = (uint16_t)pos;
   return RL_OK;
+}
+
+/* kick_prepare's answer when the device's flags are not DESC, or DESC
+ * without EVENT_IDX (nonsense: a spare notification is harmless). */
+static bool kick_by_flags(uint32_t flags, uint32_t added) {
+  return added != 0 && flags != PVIRTQ_EVENT_F_DISABLE;
 }
 
 static bool packed_kick_prepare(struct vq_backend *q) {
   /* §2.8.21.3.1: a full barrier between the flags that publish and the
    * read of the device's suppression state. */
   arch_dma_mb();
-  uint32_t old = q->kicked_lin;
-  uint32_t now = lin(q, q->avail_pos, q->avail_wrap);
-  uint64_t added = q->posted - q->kicked;
-  q->kicked = q->posted;
-  q->kicked_lin = now;
-  if (added == 0) {
-    return false;
+  uint32_t added = q->added;
+  q->added = 0;
+  /* flags and off_wrap in one read: the event and its flags together. */
+  uint32_t evt = *q->device_evt;
+  if (unlikely((evt & EVT_FLAGS(PVIRTQ_EVENT_F_MASK)) != q->kick_desc)) {
+    return kick_by_flags((evt >> 16) & PVIRTQ_EVENT_F_MASK, added);
   }
-  uint16_t flags = q->device_evt->flags & PVIRTQ_EVENT_F_MASK;
-  /* ENABLE; DESC without EVENT_IDX and the reserved value are nonsense,
-   * and a spare notification is harmless. So is one after a whole lap. */
-  if (flags != PVIRTQ_EVENT_F_DESC || !q->cfg.event_idx || added >= q->size) {
-    return flags != PVIRTQ_EVENT_F_DISABLE;
-  }
-  arch_dma_rmb();
-  uint16_t off_wrap = q->device_evt->off_wrap;
-  uint32_t off = off_wrap & PVIRTQ_EVENT_OFF_MASK;
-  if (off >= q->size) {
+  /* §2.8.10: notify when the descriptor at off/wrap was among the `added`
+   * made available since the last kick: (new - event - 1) < added, the
+   * event taken in the previous lap when its wrap counter is not ours.
+   * Past a lap (or an offset past the ring: nonsense), notify anyway. */
+  uint32_t off = evt & PVIRTQ_EVENT_OFF_MASK;
+  if (unlikely(added >= q->size || off >= q->size)) {
     return true;
   }
-  /* §2.8.10: notify when the descriptor at off/wrap was among those made
-   * available since the last kick (`added` of them: less than a lap, so
-   * also their distance from `old` in the doubled ring). */
-  uint32_t event = lin(q, off, (off_wrap >> PVIRTQ_EVENT_WRAP_SHIFT) != 0);
-  return lin_dist(q, old, event) < added;
+  uint32_t back = q->event_back[(evt >> PVIRTQ_EVENT_WRAP_SHIFT) & 1u];
+  return (uint16_t)(q->avail_pos + back - off - 1u) < added;
 }
 
 static void write_used_event(struct vq_backend *q) {
@@ -366,15 +389,32 @@ static void write_used_event(struct vq_backend *q) {
                  (q->used_wrap ? 1u << PVIRTQ_EVENT_WRAP_SHIFT : 0));
 }
 
-static rl_status packed_get_used(struct vq_backend *q, void **restrict token,
-                                 uint32_t *restrict len) {
+/* The used position went past the end, to `pos` in the next lap: the
+ * device's wrap counter flipped (out of line, as avail_lap). */
+__attribute__((noinline)) static rl_status used_lap(struct vq_backend *q,
+                                                    uint32_t pos) {
+  q->used_pos = (uint16_t)(pos - q->size);
+  q->used_wrap = !q->used_wrap;
+  q->used_bits = used_bits(q->used_wrap);
+  return opaque_ok();
+}
+
+static rl_status get_used_slow(struct vq_backend *q, void **token,
+                               uint32_t *len);
+
+/* get_used exists twice: the entry point (`slow` false) hands anything
+ * rare (a broken queue, a length past the buffer's) to the other (out of
+ * line, a tail call), so the common path stays short. */
+static inline __attribute__((always_inline)) rl_status
+get_used_impl(struct vq_backend *q, void **restrict token,
+              uint32_t *restrict len, bool slow) {
   if (unlikely(q->broken)) {
-    return RL_ERR_BROKEN;
+    return slow ? RL_ERR_BROKEN : get_used_slow(q, token, len);
   }
   uint32_t pos = q->used_pos;
   volatile struct pvirtq_desc *d = &q->desc[pos];
   uint16_t flags = d->flags;
-  if (!is_used(flags, q->used_bits)) {
+  if (unlikely(!is_used(flags, q->used_bits))) {
     return RL_ERR_NOT_FOUND;
   }
   arch_dma_rmb(); /* §2.8.22: the flags, then the rest of the descriptor */
@@ -389,6 +429,9 @@ static rl_status packed_get_used(struct vq_backend *q, void **restrict token,
     goto lying;
   }
   if (unlikely(written > s->in_len)) {
+    if (!slow) {
+      return get_used_slow(q, token, len);
+    }
     /* §2.8.4: without WRITE, len is reserved. QEMU leaves WRITE clear and
      * puts the written length in len anyway, so len counts unless the
      * buffer has no writable part. */
@@ -400,27 +443,35 @@ static rl_status packed_get_used(struct vq_backend *q, void **restrict token,
   *token = t;
   *len = written;
   /* §2.8.6: skip the buffer's descriptors, counted by our own record. */
-  uint16_t n = s->ndescs;
-  pos += n;
-  if (unlikely(pos >= q->size)) {
-    pos -= q->size;
-    q->used_wrap = !q->used_wrap;
-    q->used_bits = used_bits(q->used_wrap);
-  }
-  q->used_pos = (uint16_t)pos;
-  q->num_free = (uint16_t)(q->num_free + n);
-  q->in_flight--;
+  uint32_t n = s->ndescs;
   s->token = NULL;
   s->next = q->free_id;
   q->free_id = (uint16_t)id;
+  q->gate += n;
+  pos += n;
   /* The driver's event (§2.8.10) is not moved here: enable_cb sets it
    * where the driver is about to wait (virtqueue_poll drains, then
    * enables), and the device compares against what enable_cb left, so it
    * interrupts at most once per enable (none while the driver drains). */
+  if (unlikely(pos >= q->size)) {
+    return used_lap(q, pos);
+  }
+  q->used_pos = (uint16_t)pos;
   return RL_OK;
 lying: /* the queue is broken until detach */
   q->broken = true;
+  q->gate |= PACKED_BROKEN_BIT;
   return RL_ERR_BROKEN;
+}
+
+__attribute__((noinline)) static rl_status
+get_used_slow(struct vq_backend *q, void **token, uint32_t *len) {
+  return get_used_impl(q, token, len, true);
+}
+
+static rl_status packed_get_used(struct vq_backend *q, void **restrict token,
+                                 uint32_t *restrict len) {
+  return get_used_impl(q, token, len, false);
 }
 
 static void packed_disable_cb(struct vq_backend *q) {
@@ -447,11 +498,18 @@ static bool packed_enable_cb(struct vq_backend *q) {
 }
 
 static void packed_state(const struct vq_backend *q, struct vq_state *out) {
+  /* Buffers in flight: the ids not on the free list (diagnostics only,
+   * so counted here rather than on every add and completion). */
+  uint32_t in_flight = q->size;
+  for (uint32_t id = q->free_id; id != ID_NONE && in_flight > 0;
+       id = q->ids[id].next) {
+    in_flight--;
+  }
   out->driver_idx = q->avail_pos;
   out->used_seen = q->used_pos;
   out->device_idx = 0; /* no device index in a packed ring */
-  out->in_flight = q->in_flight;
-  out->free_descs = q->num_free;
+  out->in_flight = in_flight;
+  out->free_descs = q->gate & PACKED_FREE_MASK;
   out->wrap_counters = true;
   out->driver_wrap = q->avail_wrap;
   out->used_wrap = q->used_wrap;

@@ -12,34 +12,47 @@
 #define SPLIT_INDIRECT_MAX 16u
 #define SPLIT_MAX_SIZE 32768u
 
+/* One per descriptor. `next` is the driver's own chain link and free
+ * list (never read back from the ring); the rest means something at the
+ * head of an outstanding chain. `extra` (descriptors past the head) is 0
+ * on every descriptor but the head of an outstanding chain of several,
+ * so an add of one never writes it and a new queue starts right zeroed. */
 struct desc_state {
   void *token;     /* NULL: head not outstanding */
-  uint16_t ndescs; /* ring descriptors the chain holds */
-  uint16_t last;   /* last ring descriptor of the chain */
   uint32_t in_len; /* device-writable bytes: the most a used len may say */
+  uint16_t extra;  /* ring descriptors the chain holds, less one */
+  uint16_t next;   /* next descriptor of the chain, or of the free list */
 };
 
+/* `gate`: the free descriptor count in the low 16 bits, and SLOW when the
+ * inline paths do not apply (a non-coherent device, a broken queue): one
+ * test says "room, coherent, working" to an add. */
+#define SPLIT_SLOW 0x10000u
+#define SPLIT_FREE_MASK 0xffffu
+
 struct vq_backend {
-  struct vq_config cfg;
-  struct arch_dma_buf ring;     /* desc + avail (+ pad) + used */
-  struct arch_dma_buf indirect; /* size * SPLIT_INDIRECT_MAX descriptors */
+  /* What the hot paths touch, first. */
   volatile struct vring_desc *desc;
   volatile struct vring_avail *avail;
   volatile struct vring_used *used;
-  size_t used_off;
-  uint16_t size;
-  uint16_t mask; /* size - 1 */
+  volatile uint16_t *avail_event; /* after used->ring[size] (§2.7.10) */
+  uint32_t gate;                  /* num_free | SPLIT_SLOW */
+  uint32_t mask;                  /* size - 1 */
+  uint32_t size;
   uint16_t free_head;
-  uint16_t num_free;
   uint16_t avail_idx;  /* shadow of avail->idx */
   uint16_t last_used;  /* next used entry to consume */
+  uint16_t used_seen;  /* used->idx when last read (checked) */
   uint16_t kicked_idx; /* avail idx at the last kick_prepare */
+  bool kick_fast;      /* coherent and EVENT_IDX: kick_prepare's inline path */
+  bool coherent;       /* cfg.dma->coherent: every sync below is nothing */
   bool broken;
   bool cb_disabled; /* the driver asked for no interrupts */
-  bool coherent;    /* cfg.dma->coherent: every sync below is nothing */
-  bool fast;        /* coherent and not broken: the inline paths apply */
-  uint16_t *next;   /* the driver's own chain links and free list */
-  struct desc_state *state;
+  struct vq_config cfg;
+  struct arch_dma_buf ring;     /* desc + avail (+ pad) + used */
+  struct arch_dma_buf indirect; /* size * SPLIT_INDIRECT_MAX descriptors */
+  size_t used_off;
+  struct desc_state state[]; /* by descriptor */
 };
 
 /* The hot paths (add of one segment, kick_prepare, get_used on a coherent
@@ -51,9 +64,6 @@ struct vq_backend {
 
 static volatile uint16_t *used_event(const struct vq_backend *q) {
   return &q->avail->ring[q->size];
-}
-static volatile uint16_t *avail_event(const struct vq_backend *q) {
-  return (volatile uint16_t *)&q->used->ring[q->size];
 }
 
 /* Syncs go through the device's DMA domain: on a coherent device each is
@@ -114,8 +124,6 @@ static void split_destroy(struct vq_backend *q) {
   }
   arch_dma_free(&q->ring);
   arch_dma_free(&q->indirect);
-  rl_free(q->next);
-  rl_free(q->state);
   rl_free(q);
 }
 
@@ -142,26 +150,22 @@ static rl_status split_create(const struct vq_config *cfg,
     used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n),
                            arch_cache_writeback_granule());
   }
-  struct vq_backend *q = rl_zalloc(sizeof(*q));
+  struct vq_backend *q =
+      rl_zalloc(sizeof(*q) + sizeof(struct desc_state) * (size_t)n);
   if (q == NULL) {
     return RL_ERR_NO_MEMORY;
   }
   q->cfg = *cfg;
   q->coherent = cfg->dma->coherent;
-  q->fast = q->coherent;
-  q->size = (uint16_t)n;
-  q->mask = (uint16_t)(n - 1);
+  q->kick_fast = q->coherent && cfg->event_idx;
+  q->size = n;
+  q->mask = n - 1;
   q->used_off = used_off;
-  q->next = rl_zalloc(sizeof(uint16_t) * n);
-  q->state = rl_zalloc(sizeof(struct desc_state) * n);
-  rl_status st = RL_ERR_NO_MEMORY;
-  if (q->next != NULL && q->state != NULL) {
-    st = vq_alloc_rings(used_off + vring_used_bytes(n),
-                        cfg->indirect ? (size_t)n * SPLIT_INDIRECT_MAX *
-                                            sizeof(struct vring_desc)
-                                      : 0,
-                        &q->ring, &q->indirect);
-  }
+  rl_status st = vq_alloc_rings(used_off + vring_used_bytes(n),
+                                cfg->indirect ? (size_t)n * SPLIT_INDIRECT_MAX *
+                                                    sizeof(struct vring_desc)
+                                              : 0,
+                                &q->ring, &q->indirect);
   if (st != RL_OK) {
     split_destroy(q);
     return st;
@@ -170,11 +174,12 @@ static rl_status split_create(const struct vq_config *cfg,
   q->desc = (volatile struct vring_desc *)base;
   q->avail = (volatile struct vring_avail *)(base + avail_off);
   q->used = (volatile struct vring_used *)(base + used_off);
+  q->avail_event = (volatile uint16_t *)&q->used->ring[n];
   for (uint32_t i = 0; i < n; i++) {
-    q->next[i] = (uint16_t)((i + 1) & (n - 1));
+    q->state[i].next = (uint16_t)((i + 1) & (n - 1));
   }
   q->free_head = 0;
-  q->num_free = (uint16_t)n;
+  q->gate = n | (q->coherent ? 0 : SPLIT_SLOW);
   sync_ring_for_device(q);
   *out = q;
   return RL_OK;
@@ -236,12 +241,11 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   if (need > q->size) {
     return RL_ERR_INVALID; /* would never fit, however long one waits */
   }
-  if (need > q->num_free) {
+  if (need > (q->gate & SPLIT_FREE_MASK)) {
     return RL_ERR_NO_SPACE;
   }
   uint16_t head = q->free_head;
   uint16_t idx = head;
-  uint16_t last = head;
   if (indirect) {
     /* §2.7.5.3: the table lives in the head's slot of the indirect pool. */
     size_t off = (size_t)head * SPLIT_INDIRECT_MAX * sizeof(struct vring_desc);
@@ -260,24 +264,24 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
     arch_dma_sync_for_device(q->cfg.dma, (const uint8_t *)q->indirect.cpu + off,
                              ind.len, ARCH_DMA_TO_DEVICE);
     sync_desc(q, head);
-    idx = q->next[head];
+    idx = q->state[head].next;
   } else {
+    /* The chain takes the free list's first `total` descriptors, linked
+     * as they are there. */
     for (unsigned i = 0; i < total; i++) {
       bool w = i >= nout;
       const struct vq_seg *s = w ? &in[i - nout] : &out[i];
       uint16_t flags = (uint16_t)((w ? VRING_DESC_F_WRITE : 0) |
                                   (i + 1 < total ? VRING_DESC_F_NEXT : 0));
-      last = idx;
-      write_desc(&q->desc[idx], s, flags, q->next[idx]);
+      write_desc(&q->desc[idx], s, flags, q->state[idx].next);
       sync_desc(q, idx);
-      idx = q->next[idx];
+      idx = q->state[idx].next;
     }
   }
   q->free_head = idx;
-  q->num_free = (uint16_t)(q->num_free - need);
+  q->gate -= need;
   q->state[head].token = token;
-  q->state[head].ndescs = (uint16_t)need;
-  q->state[head].last = last;
+  q->state[head].extra = (uint16_t)(need - 1);
   q->state[head].in_len = in_len;
   publish(q, head, !q->coherent);
   return RL_OK;
@@ -286,38 +290,35 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
 static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
                            unsigned nout, const struct vq_seg *in, unsigned nin,
                            void *token) {
-  /* One segment, a token, room, a working queue, a coherent device: one
-   * descriptor, never indirect (a table of one would only cost a fetch),
-   * no sync. Everything else, errors included, is add_chain's. */
+  /* One segment, a token, room, a working queue, a coherent device (the
+   * last three: gate in 1..0xffff): one descriptor, never indirect (a
+   * table of one would only cost a fetch), no sync. Everything else,
+   * errors included, is add_chain's. */
+  uint32_t gate = q->gate;
   if (unlikely(nout + nin != 1 || nout > 1 || token == NULL ||
-               q->num_free == 0 || !q->fast)) {
+               gate - 1u >= SPLIT_SLOW - 1u)) {
     return add_chain(q, out, nout, in, nin, token);
   }
+  /* nin is 0 or 1 here: WRITE and the writable length without a branch. */
   const struct vq_seg *s = nin != 0 ? in : out;
-  uint16_t head = q->free_head;
+  uint32_t head = q->free_head;
+  struct desc_state *st = &q->state[head];
   volatile struct vring_desc *d = &q->desc[head];
   uint32_t len = s->len;
   d->addr = s->addr;
   d->len = len;
   /* No NEXT: the device ignores `next` (§2.7.5), left as it was. */
-  d->flags = (uint16_t)(nin != 0 ? VRING_DESC_F_WRITE : 0);
-  q->free_head = q->next[head];
-  q->num_free--;
-  struct desc_state *st = &q->state[head];
-  st->token = token;
-  st->ndescs = 1;
-  st->last = head;
-  st->in_len = nin != 0 ? len : 0;
-  publish(q, head, false);
+  d->flags = (uint16_t)(nin * VRING_DESC_F_WRITE);
+  q->free_head = st->next;
+  q->gate = gate - 1u;
+  st->token = token; /* extra is 0 already */
+  st->in_len = len * nin;
+  publish(q, (uint16_t)head, false);
   return RL_OK;
 }
 
-/* kick_prepare and get_used exist twice: `nc` false (coherent: no sync,
- * so no call and no saved registers) and true (every sync, out of line);
- * the coherent one is the entry point and hands a non-coherent queue to
- * the other. */
-static inline __attribute__((always_inline)) bool
-kick_prepare_impl(struct vq_backend *q, bool nc) {
+/* Anything but a coherent device with EVENT_IDX (out of line). */
+__attribute__((noinline)) static bool kick_prepare_slow(struct vq_backend *q) {
   /* §2.7.13.4.1: full barrier between publishing idx and reading the
    * device's suppression state. */
   arch_dma_mb();
@@ -327,61 +328,88 @@ kick_prepare_impl(struct vq_backend *q, bool nc) {
   if (old == now) {
     return false;
   }
-  if (nc) {
-    sync_used_for_cpu(q);
-  }
+  sync_used_for_cpu(q);
   if (q->cfg.event_idx) {
-    return vring_need_event(*avail_event(q), now, old); /* §2.7.10 */
+    return vring_need_event(*q->avail_event, now, old); /* §2.7.10 */
   }
   return (q->used->flags & VRING_USED_F_NO_NOTIFY) == 0; /* §2.7.7 */
 }
 
-__attribute__((noinline)) static bool kick_prepare_nc(struct vq_backend *q) {
-  return kick_prepare_impl(q, true);
-}
-
 static bool split_kick_prepare(struct vq_backend *q) {
-  if (unlikely(!q->coherent)) {
-    return kick_prepare_nc(q);
+  if (unlikely(!q->kick_fast)) {
+    return kick_prepare_slow(q);
   }
-  return kick_prepare_impl(q, false);
+  arch_dma_mb(); /* §2.7.13.4.1 */
+  uint16_t old = q->kicked_idx;
+  uint16_t now = q->avail_idx;
+  q->kicked_idx = now;
+  /* §2.7.10; nothing added since (now == old) is never a notification. */
+  return vring_need_event(*q->avail_event, now, old);
 }
 
-static void free_chain(struct vq_backend *q, uint16_t head) {
+/* Gives a chain's descriptors back to the free list: links from the
+ * driver's own record, never from the ring; extra back to 0 (out of
+ * line: a chain of one is freed inline). */
+__attribute__((noinline)) static void free_chain(struct vq_backend *q,
+                                                 uint32_t head) {
   struct desc_state *s = &q->state[head];
-  /* Links come from the driver's own record, never from the ring. */
-  q->next[s->last] = q->free_head;
-  q->free_head = head;
-  q->num_free = (uint16_t)(q->num_free + s->ndescs);
+  uint32_t n = s->extra + 1u;
+  struct desc_state *tail = s;
+#pragma GCC unroll 1 /* a rare path: small beats fast */
+  for (uint32_t i = 1; i < n; i++) {
+    tail = &q->state[tail->next];
+  }
   s->token = NULL;
+  s->extra = 0;
+  tail->next = q->free_head;
+  q->free_head = (uint16_t)head;
+  q->gate += n;
 }
 
+static rl_status get_used_slow(struct vq_backend *q, void **token,
+                               uint32_t *len);
+
+/* Entries up to used_seen were counted and ordered when used_seen was
+ * read: while there are some, the used idx (a line the device keeps
+ * writing) is not read again (as ringtest's driver); what the device
+ * published it cannot take back. The coherent path (`nc` false) hands a
+ * queue that is slow (non-coherent, broken) to the other when it would
+ * read the idx, and a chain at any time; the other keeps no entries
+ * ahead on a non-coherent queue (used_seen follows last_used: each entry
+ * is synced after its own idx read), so the coherent path never meets
+ * one it did not read itself. A broken queue has used_seen = last_used:
+ * every call reads (and refuses) again. */
 static inline __attribute__((always_inline)) rl_status
 get_used_impl(struct vq_backend *q, void **restrict token,
               uint32_t *restrict len, bool nc) {
-  if (nc && q->broken) { /* the inline path runs on working queues only */
-    return RL_ERR_BROKEN;
-  }
-  /* §2.7.13.4 on a non-coherent device: the idx from memory, a read
-   * barrier, then the entry from memory: an entry fetched before the
-   * device wrote it can never hide behind a fresh idx. */
-  if (nc) {
-    sync_used_idx_for_cpu(q);
-  }
   uint16_t last = q->last_used;
-  uint16_t used_idx = q->used->idx;
-  if (used_idx == last) {
-    return RL_ERR_NOT_FOUND;
+  volatile struct vring_used *used = q->used;
+  if (last == q->used_seen) {
+    if (nc ? q->broken : unlikely((q->gate & SPLIT_SLOW) != 0)) {
+      return nc ? RL_ERR_BROKEN : get_used_slow(q, token, len);
+    }
+    /* §2.7.13.4 on a non-coherent device: the idx from memory, a read
+     * barrier, then the entry from memory: an entry fetched before the
+     * device wrote it can never hide behind a fresh idx. */
+    if (nc) {
+      sync_used_idx_for_cpu(q);
+    }
+    uint16_t used_idx = used->idx;
+    if (unlikely(used_idx == last)) {
+      return RL_ERR_NOT_FOUND;
+    }
+    /* More entries than we ever made available: the device is lying. */
+    if (unlikely((uint16_t)(used_idx - last) >
+                 (uint16_t)(q->avail_idx - last))) {
+      goto lying;
+    }
+    q->used_seen = !nc || q->coherent ? used_idx : (uint16_t)(last + 1);
+    arch_dma_rmb(); /* read idx, then the entries it covers */
   }
-  /* More entries than we ever made available: the device is lying. */
-  if (unlikely((uint16_t)(used_idx - last) > (uint16_t)(q->avail_idx - last))) {
-    goto lying;
-  }
-  arch_dma_rmb(); /* read idx, then the entries it covers */
   if (nc) {
     sync_used_entry_for_cpu(q, last);
   }
-  volatile struct vring_used_elem *e = &q->used->ring[last & q->mask];
+  volatile struct vring_used_elem *e = &used->ring[last & q->mask];
   uint32_t id = e->id;
   uint32_t written = e->len;
   /* An id we never posted or that is not outstanding, a length past what
@@ -394,36 +422,41 @@ get_used_impl(struct vq_backend *q, void **restrict token,
   if (unlikely(t == NULL || written > s->in_len)) {
     goto lying;
   }
+  if (!nc && unlikely(s->extra != 0)) {
+    return get_used_slow(q, token, len); /* a chain: frees it */
+  }
+  q->last_used = (uint16_t)(last + 1);
+  if (nc) {
+    free_chain(q, id);
+  } else {
+    /* One descriptor: free_chain's work inline. */
+    q->state[id].token = NULL;
+    q->state[id].next = q->free_head;
+    q->free_head = (uint16_t)id;
+    q->gate++;
+  }
   *token = t;
   *len = written;
-  /* Free the chain; links come from the driver's own record, never from
-   * the ring. */
-  s->token = NULL;
-  q->next[s->last] = q->free_head;
-  q->free_head = (uint16_t)id;
-  q->num_free = (uint16_t)(q->num_free + s->ndescs);
-  q->last_used = (uint16_t)(last + 1);
   /* used_event (§2.7.10) is not moved here: enable_cb sets it where the
    * driver is about to wait (virtqueue_poll drains, then enables), and a
    * device meanwhile compares against the value enable_cb left, so it
    * interrupts at most once per enable (none while the driver drains). */
   return RL_OK;
-lying: /* the queue is broken until detach */
+lying: /* the queue is broken until detach; the next call goes to the
+        * slow path, which says so */
   q->broken = true;
-  q->fast = false;
+  q->gate |= SPLIT_SLOW;
+  q->used_seen = q->last_used;
   return RL_ERR_BROKEN;
 }
 
 __attribute__((noinline)) static rl_status
-get_used_nc(struct vq_backend *q, void **token, uint32_t *len) {
+get_used_slow(struct vq_backend *q, void **token, uint32_t *len) {
   return get_used_impl(q, token, len, true);
 }
 
 static rl_status split_get_used(struct vq_backend *q, void **token,
                                 uint32_t *len) {
-  if (unlikely(!q->fast)) {
-    return get_used_nc(q, token, len);
-  }
   return get_used_impl(q, token, len, false);
 }
 
@@ -451,14 +484,15 @@ static bool split_enable_cb(struct vq_backend *q) {
   }
   arch_dma_mb(); /* publish before re-checking used idx */
   sync_used_for_cpu(q);
-  return q->used->idx != q->last_used;
+  /* Entries read earlier and not taken yet count too. */
+  return q->used_seen != q->last_used || q->used->idx != q->last_used;
 }
 
 static void split_state(const struct vq_backend *q, struct vq_state *out) {
   out->driver_idx = q->avail_idx;
   out->used_seen = q->last_used;
   out->device_idx = q->used->idx;
-  out->free_descs = q->num_free;
+  out->free_descs = q->gate & SPLIT_FREE_MASK;
   out->in_flight = (uint16_t)(q->avail_idx - q->last_used);
   out->driver_wrap = false;
   out->used_wrap = false;
@@ -480,9 +514,10 @@ static void split_detach(struct vq_backend *q,
   /* The device was reset: both sides start from zero (§2.7). */
   q->avail_idx = 0;
   q->last_used = 0;
+  q->used_seen = 0;
   q->kicked_idx = 0;
   q->broken = false;
-  q->fast = q->coherent;
+  q->gate = (q->gate & SPLIT_FREE_MASK) | (q->coherent ? 0 : SPLIT_SLOW);
   q->cb_disabled = false;
   uint8_t *ring = q->ring.cpu;
   for (size_t i = 0; i < q->ring.size; i++) {

@@ -1232,6 +1232,26 @@ static void test_id_not_outstanding(void **state_) {
   expect_broken(f, 1);
 }
 
+/* A bad entry in the middle of what the device published at once (the
+ * split ring reads its used idx once for all of them): the good entry
+ * before it is taken, the queue breaks there and stays broken, and the
+ * good entry after it is never handed out. */
+static void test_bad_mid_batch(void **state_) {
+  struct fx *f = *state_;
+  enum { N = 8 };
+  uint32_t id[3];
+  void *t;
+  uint32_t len;
+  fx_open(f, N, F_EVENT_IDX);
+  start(f, 3, id);
+  push(f, id[0], 4);
+  f->mo->push_raw(f->m, id[0], 4); /* again: no longer outstanding */
+  push(f, id[2], 4);
+  get(f, &t, &len);
+  assert_ptr_equal(t, tok(f, 0));
+  expect_broken(f, 2);
+}
+
 static void test_bad_len(void **state_) {
   struct fx *f = *state_;
   enum { N = 8 };
@@ -1527,6 +1547,7 @@ static const struct test_case cases[] = {
     {"layout_legacy", test_layout_legacy},
     {"bad_id", test_bad_id},
     {"id_not_outstanding", test_id_not_outstanding},
+    {"bad_mid_batch", test_bad_mid_batch},
     {"bad_len", test_bad_len},
     {"used_idx_ahead", test_used_idx_ahead},
     {"detach", test_detach},
