@@ -121,6 +121,11 @@ static rl_status setup_scanout(struct gpu *g, unsigned index) {
   }
   so->active = true;
   paint(&so->fb);
+  if (!g->ready) {
+    /* The probe's first copy of the picture, while the console is drawn;
+     * a failed post leaves the GPU broken, which the present reports. */
+    (void)gpu_warm_start(g, so);
+  }
   gpu_console_init(g, index);
   klog(LOG_INFO,
        "%s: scanout %u: %ux%u at (%u,%u), resource %u in %u "
