@@ -56,6 +56,7 @@ struct gpu_req {
 struct gpu_scanout {
   struct gpu_mode mode;
   bool active;
+  bool unshown; /* active, SET_SCANOUT still to come (the probe's) */
   uint32_t resource_id;
   struct fb_surface fb;
   struct arch_dma_buf chunks[FB_MAX_CHUNKS];
@@ -133,7 +134,7 @@ rl_status gpu_command_nodata(struct gpu *g, size_t cmd_len, uint32_t resource);
 /* Posts TRANSFER_TO_HOST_2D of the whole framebuffer of `so` without
  * waiting: the device's first copy into a new resource is its slow one
  * (QEMU faults in the resource's host memory page by page), so it runs
- * while the console is drawn. The next post on the control queue, or
+ * while the picture is drawn. The next post on the control queue, or
  * gpu_warm_finish, waits for it and checks the answer. */
 rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so);
 rl_status gpu_warm_finish(struct gpu *g);
@@ -167,6 +168,9 @@ rl_status gpu_configure_scanouts(struct gpu *g);
 void gpu_events_clear(struct gpu *g);
 /* Handles a display-change event (§5.7.4.1) outside interrupt context. */
 void gpu_events_handle(struct gpu *g);
+/* SET_SCANOUT of the scanout's resource over its whole framebuffer; on
+ * failure the scanout is inactive and its resource destroyed. */
+rl_status gpu_scanout_show(struct gpu *g, struct gpu_scanout *so);
 
 /* gpu_update.c */
 /* Sends the scanout's damaged rectangle (nothing without damage). */

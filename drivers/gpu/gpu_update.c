@@ -68,6 +68,12 @@ static rl_status update(struct gpu *g, struct gpu_scanout *so,
 
 rl_status gpu_present_scanout(struct gpu *g, struct gpu_scanout *so) {
   struct fb_rect r;
+  if (so->active && so->unshown) {
+    rl_status st = gpu_scanout_show(g, so); /* the probe's, deferred */
+    if (st != RL_OK) {
+      return st;
+    }
+  }
   if (!so->active || !fb_take_damage(&so->fb, &r)) {
     return RL_OK;
   }
