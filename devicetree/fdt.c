@@ -154,8 +154,40 @@ static rl_status node_tok(const struct fdt *fdt, int node, struct tok *t) {
   return RL_OK;
 }
 
-/* Walks from the start to `node`: stack[0] is the root, stack[*depth] is
- * `node`. */
+/* From fdt_open's index: RL_ERR_NOT_FOUND when `node` is past it (the
+ * walk decides). */
+static rl_status locate_cached(const struct fdt *fdt, int node,
+                               int stack[FDT_MAX_DEPTH], int *depth) {
+  uint32_t lo = 0, hi = fdt->node_count; /* search [lo, hi) */
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (fdt->node_cache[mid].node < node) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == fdt->node_count || fdt->node_cache[lo].node != node) {
+    /* Inside the indexed prefix but not a node's start: a BEGIN_NODE
+     * word inside a value. */
+    return fdt->node_more && lo == fdt->node_count ? RL_ERR_NOT_FOUND
+                                                   : RL_ERR_INVALID;
+  }
+  int n = 0;
+  int path[FDT_MAX_DEPTH];
+  for (int i = (int)lo; i >= 0 && n < FDT_MAX_DEPTH;
+       i = fdt->node_cache[i].parent) {
+    path[n++] = fdt->node_cache[i].node;
+  }
+  for (int k = 0; k < n; k++) {
+    stack[k] = path[n - 1 - k];
+  }
+  *depth = n - 1;
+  return RL_OK;
+}
+
+/* Walks from the start to `node` (or answers from fdt_open's index):
+ * stack[0] is the root, stack[*depth] is `node`. */
 static rl_status locate(const struct fdt *fdt, int node,
                         int stack[FDT_MAX_DEPTH], int *depth) {
   struct tok t;
@@ -164,6 +196,12 @@ static rl_status locate(const struct fdt *fdt, int node,
   rl_status st = node_tok(fdt, node, &t);
   if (st != RL_OK) {
     return st;
+  }
+  if (fdt->node_ready) {
+    st = locate_cached(fdt, node, stack, depth);
+    if (st != RL_ERR_NOT_FOUND) {
+      return st;
+    }
   }
   while (off <= (uint32_t)node) {
     /* From the start: every token on the way was checked by fdt_open. */
@@ -368,6 +406,9 @@ static void clear(struct fdt *fdt) {
   fdt->phandle_ready = false;
   fdt->phandle_more = false;
   fdt->phandle_count = 0;
+  fdt->node_ready = false;
+  fdt->node_more = false;
+  fdt->node_count = 0;
   fdt->blob = NULL;
   fdt->size = 0;
   fdt->struct_off = 0;
@@ -398,9 +439,22 @@ static void ph_prop(struct ph_state *n, const struct fdt_prop *p) {
   }
 }
 
+/* The first nodes in tree order and their parents (struct fdt). */
+static void index_node(struct fdt *fdt, int node, int *parents, int level) {
+  if (fdt->node_count == FDT_NODE_CACHE) {
+    fdt->node_more = true;
+    return;
+  }
+  fdt->node_cache[fdt->node_count].node = node;
+  fdt->node_cache[fdt->node_count].parent = level > 0 ? parents[level - 1] : -1;
+  parents[level] = (int)fdt->node_count;
+  fdt->node_count++;
+}
+
 /* One pass at open, in tree order (fdt_find_phandle's answer is the
  * first node with the phandle, so a prefix of the tree's phandles is
- * enough for those in it). The block was checked whole by check_blob. */
+ * enough for those in it; locate's prefix of the nodes likewise). The
+ * block was checked whole by check_blob, its nesting included. */
 static void index_phandles(struct fdt *fdt) {
   struct tok t;
   int root = fdt_root(fdt);
@@ -410,10 +464,28 @@ static void index_phandles(struct fdt *fdt) {
   uint32_t off = (uint32_t)root;
   int cur = -1;
   struct ph_state n = {0, 0, 0, 0};
+  int parents[FDT_MAX_DEPTH]; /* cache index of each open node */
+  int level = 0;              /* of a node beginning now */
   for (;;) {
-    if (read_tok(fdt, off, &t) != RL_OK) {
+    if (read_tok(fdt, off, &t) != RL_OK || level > FDT_MAX_DEPTH) {
       fdt->phandle_count = 0;
+      fdt->node_count = 0;
+      fdt->node_more = false;
       return; /* not ready */
+    }
+    if (t.tag == TOK_BEGIN_NODE) {
+      if (level == FDT_MAX_DEPTH) {
+        fdt->phandle_count = 0;
+        fdt->node_count = 0;
+        fdt->node_more = false;
+        return; /* check_blob forbids it; not ready */
+      }
+      if (!fdt->node_more) {
+        index_node(fdt, (int)off, parents, level);
+      }
+      level++;
+    } else if (t.tag == TOK_END_NODE && level > 0) {
+      level--;
     }
     if (t.tag == TOK_PROP && cur >= 0) {
       ph_prop(&n, &t.prop);
@@ -438,6 +510,7 @@ static void index_phandles(struct fdt *fdt) {
     off = t.next;
   }
   fdt->phandle_ready = true;
+  fdt->node_ready = true;
 }
 
 rl_status fdt_open(struct fdt *fdt, const void *blob, size_t limit) {

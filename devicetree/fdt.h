@@ -16,6 +16,9 @@
 #define FDT_MAX_DEPTH 32
 /* Phandles fdt_open remembers (struct fdt). */
 #define FDT_PHANDLE_CACHE 16
+/* Nodes whose place in the tree fdt_open remembers (struct fdt); QEMU's
+ * virt trees have 30 to 60. */
+#define FDT_NODE_CACHE 64
 
 struct fdt {
   const uint8_t *blob;
@@ -36,6 +39,17 @@ struct fdt {
     uint32_t phandle;
     int node;
   } phandle_cache[FDT_PHANDLE_CACHE];
+  /* The first FDT_NODE_CACHE nodes in tree order with their parent's
+   * index (-1 for the root), found by the same pass: finding a node's
+   * parents (every reg, interrupt and walk with a depth needs them) is a
+   * binary search instead of a walk from the start. `node_more`: the
+   * tree has more, found by that walk. */
+  bool node_ready, node_more;
+  uint32_t node_count;
+  struct {
+    int node;
+    int parent;
+  } node_cache[FDT_NODE_CACHE];
 };
 
 struct fdt_prop {

@@ -78,13 +78,21 @@ void boot_print_banner(const struct boot_info *info, paddr_t dtb_pa) {
           (unsigned long long)page_alloc_total_pages());
 }
 
-bool boot_arg_present(const struct fdt *fdt, const char *word) {
+const char *boot_args(const struct fdt *fdt) {
   int node;
   const char *args;
   if (fdt_path(fdt, "/chosen", &node) != RL_OK ||
       fdt_get_str(fdt, node, "bootargs", &args) != RL_OK) {
-    return false;
+    return "";
   }
+  return args;
+}
+
+bool boot_arg_present(const struct fdt *fdt, const char *word) {
+  return boot_args_have(boot_args(fdt), word);
+}
+
+bool boot_args_have(const char *args, const char *word) {
   size_t wlen = strlen(word);
   for (const char *p = args; *p != '\0';) {
     while (*p == ' ') {

@@ -20,6 +20,10 @@ rl_status boot_reserve_firmware(const struct fdt *fdt);
 void boot_print_banner(const struct boot_info *info, paddr_t dtb_pa);
 /* True when /chosen/bootargs contains `word` as a whole word. */
 bool boot_arg_present(const struct fdt *fdt, const char *word);
+/* /chosen/bootargs, or "" (one lookup for many words). */
+const char *boot_args(const struct fdt *fdt);
+/* True when `args` contains `word` as a whole word. */
+bool boot_args_have(const char *args, const char *word);
 rl_status boot_dma_selftest(void);
 /* Idles to a 250 us deadline and checks the timer interrupt woke it. */
 rl_status boot_time_selftest(void);

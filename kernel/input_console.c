@@ -154,9 +154,10 @@ static void input_event(const struct input_source *src,
 
 void input_console_init(const struct fdt *fdt) {
   char arg[32];
+  const char *args = boot_args(fdt);
   for (unsigned i = 0; i < 16; i++) {
     (void)rl_snprintf(arg, sizeof(arg), "ringlight.input_scanout=%u", i);
-    if (boot_arg_present(fdt, arg)) {
+    if (boot_args_have(args, arg)) {
       scanout = i;
     }
   }

@@ -151,13 +151,6 @@ void kernel_main(paddr_t dtb_pa) {
   arch_irq_enable_local();
   boot_stamp("arch");
 
-  boot_print_banner(&info, dtb_pa);
-  virtio_mmio_log_slots(&fdt);
-  boot_stamp("slots");
-
-  /* Before the devices: their waits' deadlines need the timer. */
-  check(boot_time_selftest(), "timer self-test");
-  boot_stamp("timetest");
 #ifdef CONFIG_TEST_DELIBERATE_FAULT
   kprintf("test: taking a deliberate fault at address 0x10\n");
   /* Through a volatile: GCC 12 rejects a constant address in the first
@@ -186,9 +179,16 @@ void kernel_main(paddr_t dtb_pa) {
   boot_stamp("pci");
 #endif
   kprintf("virtio: %u device(s) bound to a driver\n", bound);
+  /* After the picture (off its path, which needs the timer initialised,
+   * not tested): the banner, the slot list and the self-tests. */
+  boot_print_banner(&info, dtb_pa);
+  virtio_mmio_log_slots(&fdt);
+  boot_stamp("slots");
+  check(boot_time_selftest(), "timer self-test");
+  boot_stamp("timetest");
 #ifdef CONFIG_TEST_DMA_SELFTEST
-  /* After the picture (not on its path): a broken DMA path shows in the
-   * drivers' own errors first, then here, by name. */
+  /* A broken DMA path shows in the drivers' own errors first, then
+   * here, by name. */
   check(boot_dma_selftest(), "DMA self-test");
   boot_stamp("dmatest");
 #endif

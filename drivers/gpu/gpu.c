@@ -83,6 +83,7 @@ rl_status gpu_present_all(void) {
  * touched. */
 static void gpu_release(struct gpu *g) {
   g->ready = false;
+  g->warm_resource = 0; /* the device was reset: nothing is in flight */
   gpu_console_stop(g);
   for (unsigned i = 0; i < GPU_REQS; i++) {
     arch_dma_free(&g->req[i].buf);

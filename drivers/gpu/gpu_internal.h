@@ -37,6 +37,7 @@
 #define GPU_NUM_SCANOUTS(g) ((g)->num_scanouts)
 #endif
 #define GPU_REQS 4
+#define GPU_WARM_REQ 2  /* the warm-up transfer's request (gpu_warm_start) */
 #define GPU_REQ_PAGES 2 /* command in page 0, response in page 1 */
 #define GPU_TIMEOUT_NS 2000000000ull
 #define GPU_CHUNK_PAGES 256u /* framebuffer chunks of up to 1 MiB */
@@ -55,6 +56,7 @@ struct gpu_req {
 struct gpu_scanout {
   struct gpu_mode mode;
   bool active;
+  bool unshown; /* active, SET_SCANOUT still to come (the probe's) */
   uint32_t resource_id;
   struct fb_surface fb;
   struct arch_dma_buf chunks[FB_MAX_CHUNKS];
@@ -88,6 +90,7 @@ struct gpu {
   unsigned long last_notifications, last_interrupts;
   unsigned long max_notifications, max_interrupts;
   uint64_t first_frame_ns; /* arch_time_ns when the boot picture was out */
+  uint32_t warm_resource;  /* a warm-up transfer of it is in flight, or 0 */
   /* Resource ids retired for the device's lifetime (kept across
    * re-probes): a DETACH_BACKING or UNREF of them failed, so the device may
    * still hold them (and their backing, leaked on purpose). */
@@ -128,6 +131,13 @@ rl_status gpu_command(struct gpu *g, size_t cmd_len, uint32_t expected,
                       size_t resp_len, uint32_t resource);
 /* gpu_command for a command answered by RESP_OK_NODATA. */
 rl_status gpu_command_nodata(struct gpu *g, size_t cmd_len, uint32_t resource);
+/* Posts TRANSFER_TO_HOST_2D of the whole framebuffer of `so` without
+ * waiting: the device's first copy into a new resource is its slow one
+ * (QEMU faults in the resource's host memory page by page), so it runs
+ * while the picture is drawn. The next post on the control queue, or
+ * gpu_warm_finish, waits for it and checks the answer. */
+rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so);
+rl_status gpu_warm_finish(struct gpu *g);
 
 /* gpu_resource.c */
 /* The scanout's framebuffer: w x h in chunks of whole rows. */
@@ -158,6 +168,9 @@ rl_status gpu_configure_scanouts(struct gpu *g);
 void gpu_events_clear(struct gpu *g);
 /* Handles a display-change event (§5.7.4.1) outside interrupt context. */
 void gpu_events_handle(struct gpu *g);
+/* SET_SCANOUT of the scanout's resource over its whole framebuffer; on
+ * failure the scanout is inactive and its resource destroyed. */
+rl_status gpu_scanout_show(struct gpu *g, struct gpu_scanout *so);
 
 /* gpu_update.c */
 /* Sends the scanout's damaged rectangle (nothing without damage). */

@@ -14,8 +14,10 @@ void gpu_done(struct virtqueue *vq, void *token, uint32_t len) {
   r->done = true;
 }
 
-rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
-                   const size_t *cmd_len, const size_t *resp_len, unsigned n) {
+/* Posts requests [0, n) with one notification, without waiting. */
+static rl_status post(struct gpu *g, struct virtqueue *vq,
+                      struct gpu_req **reqs, const size_t *cmd_len,
+                      const size_t *resp_len, unsigned n) {
   const struct arch_dma_dev *dma = &g->dev->dma;
   if (g->broken) {
     return RL_ERR_BROKEN;
@@ -39,24 +41,80 @@ rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
     }
   }
   virtqueue_kick(vq);
-  for (unsigned i = 0; i < n; i++) {
-    rl_status st = virtqueue_wait(vq, &reqs[i]->done, GPU_TIMEOUT_NS);
-    if (st != RL_OK) {
-      /* A cursor command lost to a reset of the cursor queue alone
-       * (RING_RESET, virtqueue_wait did it) leaves no state behind: the
-       * GPU goes on. Anything else may have: the GPU stops. */
-      if (vq != g->cursorq || !virtqueue_resettable(vq) || g->dev->failed) {
-        g->broken = true;
-      }
-      return st;
-    }
-    if (reqs[i]->used_len == UINT32_MAX) {
-      return RL_ERR_IO; /* failed by a device reset */
-    }
-    arch_dma_sync_for_cpu(dma, gpu_req_resp(reqs[i]), RL_PAGE_SIZE,
-                          ARCH_DMA_FROM_DEVICE);
-  }
   return RL_OK;
+}
+
+/* Waits for one posted request. */
+static rl_status wait(struct gpu *g, struct virtqueue *vq, struct gpu_req *r) {
+  rl_status st = virtqueue_wait(vq, &r->done, GPU_TIMEOUT_NS);
+  if (st != RL_OK) {
+    /* A cursor command lost to a reset of the cursor queue alone
+     * (RING_RESET, virtqueue_wait did it) leaves no state behind: the
+     * GPU goes on. Anything else may have: the GPU stops. */
+    if (vq != g->cursorq || !virtqueue_resettable(vq) || g->dev->failed) {
+      g->broken = true;
+    }
+    return st;
+  }
+  if (r->used_len == UINT32_MAX) {
+    return RL_ERR_IO; /* failed by a device reset */
+  }
+  arch_dma_sync_for_cpu(&g->dev->dma, gpu_req_resp(r), RL_PAGE_SIZE,
+                        ARCH_DMA_FROM_DEVICE);
+  return RL_OK;
+}
+
+rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
+                   const size_t *cmd_len, const size_t *resp_len, unsigned n) {
+  rl_status st = RL_OK;
+  if (vq == g->ctrlq) {
+    st = gpu_warm_finish(g); /* nothing overtakes the warm-up */
+  }
+  if (st == RL_OK) {
+    st = post(g, vq, reqs, cmd_len, resp_len, n);
+  }
+  for (unsigned i = 0; st == RL_OK && i < n; i++) {
+    st = wait(g, vq, reqs[i]);
+  }
+  return st;
+}
+
+rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so) {
+  struct gpu_req *r = &g->req[GPU_WARM_REQ];
+  struct virtio_gpu_rect vr = {0, 0, so->fb.width, so->fb.height};
+  for (uint32_t y = 0; y < so->fb.height; y++) {
+    arch_dma_sync_for_device(&g->dev->dma, fb_row(&so->fb, y),
+                             (size_t)so->fb.width * 4, ARCH_DMA_TO_DEVICE);
+  }
+  size_t len = gpu_encode_transfer_2d(gpu_req_cmd(r), so->resource_id, &vr, 0);
+  size_t resp = sizeof(struct virtio_gpu_ctrl_hdr);
+  rl_status st = gpu_warm_finish(g);
+  if (st == RL_OK) {
+    st = post(g, g->ctrlq, &r, &len, &resp, 1);
+  }
+  if (st == RL_OK) {
+    g->warm_resource = so->resource_id;
+  }
+  return st;
+}
+
+rl_status gpu_warm_finish(struct gpu *g) {
+  uint32_t resource = g->warm_resource;
+  if (resource == 0) {
+    return RL_OK;
+  }
+  g->warm_resource = 0;
+  struct gpu_req *r = &g->req[GPU_WARM_REQ];
+  rl_status st = wait(g, g->ctrlq, r);
+  if (st == RL_OK) {
+    st = gpu_check(g, r, VIRTIO_GPU_RESP_OK_NODATA,
+                   sizeof(struct virtio_gpu_ctrl_hdr), 0, resource);
+  } else {
+    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT " (resource %u): %s\n", g->dev->name,
+         GPU_TYPE_ARG(VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D), resource,
+         rl_status_str(st));
+  }
+  return st;
 }
 
 rl_status gpu_check(struct gpu *g, struct gpu_req *r, uint32_t expected,

@@ -37,7 +37,8 @@ rl_status gpu_fb_alloc(struct gpu_scanout *so, uint32_t w, uint32_t h) {
     uint32_t rows = RL_MIN(fb->rows_per_chunk, h - i * fb->rows_per_chunk);
     size_t bytes = (size_t)rows * fb->stride;
     /* Not zeroed: the painter fills every pixel before the first
-     * transfer, and the device only reads it. */
+     * update, and the device only reads it (the probe's warm-up copies
+     * it unpainted into a resource not yet on a scanout). */
     rl_status st = arch_dma_alloc_uninit(
         (bytes + RL_PAGE_SIZE - 1) / RL_PAGE_SIZE, &so->chunks[i]);
     if (st != RL_OK) {

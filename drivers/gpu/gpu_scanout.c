@@ -92,6 +92,20 @@ static void paint(struct fb_surface *s) {
   }
 }
 
+rl_status gpu_scanout_show(struct gpu *g, struct gpu_scanout *so) {
+  unsigned index = (unsigned)(so - g->scanout);
+  struct virtio_gpu_rect r = {0, 0, so->fb.width, so->fb.height};
+  size_t len = gpu_encode_set_scanout(gpu_req_cmd(&g->req[0]), index,
+                                      so->resource_id, &r);
+  rl_status st = gpu_command_nodata(g, len, so->resource_id);
+  so->unshown = false;
+  if (st != RL_OK) {
+    so->active = false;
+    gpu_resource_destroy(g, so); /* created and backed: detach, unref */
+  }
+  return st;
+}
+
 static rl_status setup_scanout(struct gpu *g, unsigned index) {
   struct gpu_scanout *so = &g->scanout[index];
   uint32_t w = so->mode.width, h = so->mode.height;
@@ -111,15 +125,21 @@ static rl_status setup_scanout(struct gpu *g, unsigned index) {
   if (st != RL_OK) {
     return st;
   }
-  struct virtio_gpu_rect r = {0, 0, w, h};
-  size_t len = gpu_encode_set_scanout(gpu_req_cmd(&g->req[0]), index,
-                                      so->resource_id, &r);
-  st = gpu_command_nodata(g, len, so->resource_id);
-  if (st != RL_OK) {
-    gpu_resource_destroy(g, so); /* created and backed: detach, unref */
-    return st;
-  }
   so->active = true;
+  if (g->ready) {
+    st = gpu_scanout_show(g, so);
+    if (st != RL_OK) {
+      return st;
+    }
+  } else {
+    /* The probe: the device's first (slow) copy into the new resource
+     * runs while the picture and the console are drawn; SET_SCANOUT
+     * comes with the first update, so the resource is shown with the
+     * picture in it. A failed post leaves the GPU broken, which that
+     * update reports. */
+    (void)gpu_warm_start(g, so);
+    so->unshown = true;
+  }
   paint(&so->fb);
   gpu_console_init(g, index);
   klog(LOG_INFO,

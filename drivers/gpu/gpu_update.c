@@ -17,6 +17,11 @@
 
 static rl_status update(struct gpu *g, struct gpu_scanout *so,
                         struct fb_rect r) {
+  /* Before the counts: the warm-up's interrupt is not this update's. */
+  rl_status st = gpu_warm_finish(g);
+  if (st != RL_OK) {
+    return st;
+  }
   struct virtio_gpu_rect vr = {r.x, r.y, r.w, r.h};
   uint64_t offset = (uint64_t)r.y * so->fb.stride + (uint64_t)r.x * 4;
   for (uint32_t y = r.y; y < r.y + r.h; y++) {
@@ -40,7 +45,7 @@ static rl_status update(struct gpu *g, struct gpu_scanout *so,
   struct virtqueue_counts before, after;
   virtqueue_counts(g->ctrlq, &before);
 #endif
-  rl_status st = gpu_post(g, g->ctrlq, reqs, lens, resp, 2);
+  st = gpu_post(g, g->ctrlq, reqs, lens, resp, 2);
 #if GPU_COUNT_UPDATES
   virtqueue_counts(g->ctrlq, &after);
   g->last_notifications = after.notifications - before.notifications;
@@ -63,6 +68,12 @@ static rl_status update(struct gpu *g, struct gpu_scanout *so,
 
 rl_status gpu_present_scanout(struct gpu *g, struct gpu_scanout *so) {
   struct fb_rect r;
+  if (so->active && so->unshown) {
+    rl_status st = gpu_scanout_show(g, so); /* the probe's, deferred */
+    if (st != RL_OK) {
+      return st;
+    }
+  }
   if (!so->active || !fb_take_damage(&so->fb, &r)) {
     return RL_OK;
   }

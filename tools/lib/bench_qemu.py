@@ -61,6 +61,12 @@ DEVICE_STEPS = [("virtio_gpu_cmd_get_display_info", "GET_DISPLAY_INFO"),
                 ("virtio_gpu_cmd_set_scanout", "SET_SCANOUT"),
                 ("virtio_gpu_cmd_res_xfer_toh_2d", "TRANSFER_TO_HOST_2D")]
 NEXT_FLUSH = ("next_flush", "next RESOURCE_FLUSH (later log lines)")
+# The driver's first transfer into the scanout's resource is the probe's
+# warm-up (drivers/gpu gpu_warm_start: QEMU's slow first copy, right after
+# ATTACH_BACKING); the picture's own is the last transfer before the
+# first full flush.
+PICTURE_XFER = ("picture_xfer", "TRANSFER_TO_HOST_2D (the picture's)")
+WARM_LABEL = "TRANSFER_TO_HOST_2D (warm-up)"
 TRACE_ARGS = ["-msg", "timestamp=on", "-trace", "runstate_set"] + [
     a for event, _ in DEVICE_STEPS + [("virtio_gpu_cmd_res_flush", "")]
     for a in ("-trace", event)]
@@ -87,6 +93,7 @@ def parse_trace(text):
     scanouts = {}  # res -> (w, h)
     steps = {}
     flush = None
+    last_xfer = None
     for ts, event, args in TRACE_LINE.findall(text):
         t = float(ts)
         if event == "runstate_set":
@@ -99,11 +106,15 @@ def parse_trace(text):
             m = SCANOUT.search(args)
             if m and int(m.group(3)) and int(m.group(4)):
                 scanouts[m.group(2)] = (int(m.group(3)), int(m.group(4)))
+        if event == "virtio_gpu_cmd_res_xfer_toh_2d" and flush is None:
+            last_xfer = t
         if event == "virtio_gpu_cmd_res_flush" and flush is None:
             m = FLUSH.search(args)
             if (m and m.group(4) == "0" and m.group(5) == "0"
                     and scanouts.get(m.group(1)) == (int(m.group(2)), int(m.group(3)))):
                 flush = t
+                if last_xfer is not None:
+                    steps[PICTURE_XFER[0]] = last_xfer
                 continue
         if event == "virtio_gpu_cmd_res_flush" and flush is not None:
             # After the whole boot picture: the console's next lines.
@@ -113,9 +124,22 @@ def parse_trace(text):
         raise RuntimeError("no resume (runstate_set ... running) in QEMU's trace")
     if flush is None:
         raise RuntimeError("no full-scanout RESOURCE_FLUSH in QEMU's trace")
+    xfer = DEVICE_STEPS[-1][0]
+    if steps.get(xfer) is not None and steps.get(xfer) == steps.get(PICTURE_XFER[0]):
+        del steps[xfer]  # one transfer, the picture's: no warm-up
     named = {label: (steps[event] - resume) * 1000
-             for event, label in DEVICE_STEPS + [NEXT_FLUSH] if event in steps}
+             for event, label in device_labels() if event in steps}
     return (flush - resume) * 1000, named
+
+
+def device_labels():
+    """(trace event or step key, label) of every device step reported."""
+    out = []
+    for event, label in DEVICE_STEPS + [PICTURE_XFER, NEXT_FLUSH]:
+        if event == DEVICE_STEPS[-1][0]:
+            label = WARM_LABEL
+        out.append((event, label))
+    return out
 
 
 def boot_to_flush(arch, ring, workdir, runs=5, timeout=20.0):
@@ -170,7 +194,7 @@ def phase_medians(details):
     guest = [(n, statistics.median(dict(d["stamps"]).get(n, 0.0) for d in details))
              for n in names]
     device = [(label, statistics.median(d["device"][label] for d in details))
-              for _, label in DEVICE_STEPS + [NEXT_FLUSH]
+              for _, label in device_labels()
               if all(label in d["device"] for d in details)]
     flush = statistics.median(d["flush_ms"] for d in details)
     return guest, device + [("first full RESOURCE_FLUSH", flush)]

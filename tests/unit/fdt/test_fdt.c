@@ -1176,6 +1176,71 @@ static void test_phandle_cache(void **state) {
   free(p);
 }
 
+/* More nodes than fdt_open indexes (nested, so parents lie on both sides
+ * of the index's end): every answer that needs a node's parents is the
+ * walk's, at every word offset of the block, and libfdt's. */
+static void test_node_cache(void **state) {
+  (void)state;
+  enum { N = FDT_NODE_CACHE + 10 };
+  struct bld b;
+  b_init(&b);
+  b_begin(&b, "");
+  b_prop_u32(&b, "#address-cells", 1);
+  b_prop_u32(&b, "#size-cells", 1);
+  char name[16];
+  int open = 0;
+  for (int i = 0; i < N; i++) {
+    snprintf(name, sizeof(name), "n%d", i);
+    b_begin(&b, name);
+    open++;
+    b_prop_u32(&b, "#address-cells", 1);
+    b_prop_u32(&b, "#size-cells", 1);
+    /* A BEGIN_NODE word inside a value: never taken for a node. */
+    b_prop_u32(&b, "fake", 1);
+    if (i % 3 != 2) {
+      snprintf(name, sizeof(name), "c%d", i);
+      b_begin(&b, name);
+      b_prop(&b, "reg", "\0\0\0\1\0\0\0\2", 8);
+      b_end_node(&b);
+    }
+    if (i % 4 != 0 || open >= 12) { /* every fourth stays open */
+      b_end_node(&b);
+      open--;
+    }
+  }
+  for (; open > 0; open--) {
+    b_end_node(&b);
+  }
+  b_end_node(&b);
+  b_end(&b);
+  size_t len;
+  uint8_t *p = b_blob(&b, &len);
+  struct fdt f;
+  assert_int_equal(fdt_open(&f, p, len), RL_OK);
+  assert_true(f.node_ready && f.node_more);
+  assert_int_equal(f.node_count, FDT_NODE_CACHE);
+  struct fdt plain = f;
+  plain.node_ready = false;
+  for (uint32_t off = 0; off < f.struct_size; off += 4) {
+    int a = -1, c = -1, da = -1, dc = -1;
+    assert_int_equal(fdt_parent(&f, (int)off, &a),
+                     fdt_parent(&plain, (int)off, &c));
+    assert_int_equal(a, c);
+    a = c = -1;
+    assert_int_equal(fdt_walk_next(&f, (int)off, &a, &da),
+                     fdt_walk_next(&plain, (int)off, &c, &dc));
+    assert_int_equal(a, c);
+    assert_int_equal(da, dc);
+    uint64_t aa = 0, as = 0, ca = 0, cs = 0;
+    assert_int_equal(fdt_get_reg(&f, (int)off, 0, &aa, &as),
+                     fdt_get_reg(&plain, (int)off, 0, &ca, &cs));
+    assert_int_equal(aa, ca);
+    assert_int_equal(as, cs);
+  }
+  cross_check(p, len, true);
+  free(p);
+}
+
 /* ---- property helpers on hand-made trees ------------------------------ */
 
 static void test_helpers(void **state) {
@@ -1991,6 +2056,7 @@ int main(void) {
       cmocka_unit_test(test_nops),
       cmocka_unit_test(test_helpers),
       cmocka_unit_test(test_phandle_cache),
+      cmocka_unit_test(test_node_cache),
       cmocka_unit_test(test_header_corruptions),
       cmocka_unit_test(test_version16),
       cmocka_unit_test(test_layout),
