@@ -1063,10 +1063,7 @@ static void test_teardown_detach_timeout(void **state) {
   assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_UNREF, NULL), 0);
 }
 
-static const struct {
-  const char *name;
-  CMUnitTestFunction fn;
-} cases[] = {
+static const struct matrix_case cases[] = {
     {"boot_picture", test_boot_picture},
     {"no_painter", test_no_painter},
     {"damage_rectangles", test_damage_rectangles},
@@ -1104,39 +1101,28 @@ static void expect_fail(void **state) {
   run_expected_failure(f->run->name, f->run->xfail, f->run->fn, state);
 }
 
+static void *run_state(size_t n, size_t t, size_t v, size_t c, const char *name,
+                       const char *why) {
+  static struct run runs[RL_ARRAY_SIZE(transports) *
+                         RL_ARRAY_SIZE(cache_variants) * RL_ARRAY_SIZE(cases)];
+  runs[n] =
+      (struct run){&transports[t], &cache_variants[v], cases[c].fn, name, why};
+  return &runs[n];
+}
+
 int main(void) {
-  enum {
-    NT = RL_ARRAY_SIZE(transports),
-    NV = RL_ARRAY_SIZE(cache_variants),
-    NC = RL_ARRAY_SIZE(cases),
-    N = NT * NV * NC,
+  const struct variant_matrix m = {
+      .group = "gpu_driver",
+      .transports = MATRIX_AXIS(transports),
+      .variants = MATRIX_AXIS(cache_variants),
+      .cases = cases,
+      .ncases = RL_ARRAY_SIZE(cases),
+      .setup = fx_setup,
+      .teardown = fx_teardown,
+      .xfail = expected_failures,
+      .nxfail = RL_ARRAY_SIZE(expected_failures),
+      .expect_fail = expect_fail,
+      .state = run_state,
   };
-  static struct CMUnitTest tests[N];
-  static struct run runs[N];
-  static char names[N][80];
-  size_t n = 0, listed = 0;
-  for (size_t t = 0; t < NT; t++) {
-    for (size_t v = 0; v < NV; v++) {
-      for (size_t c = 0; c < NC; c++) {
-        (void)snprintf(names[n], sizeof(names[n]), "%s/%s/%s",
-                       transports[t].name, cache_variants[v].name,
-                       cases[c].name);
-        const char *why = expected_failure_of(
-            expected_failures, RL_ARRAY_SIZE(expected_failures), names[n]);
-        listed += why != NULL ? 1 : 0;
-        runs[n] = (struct run){&transports[t], &cache_variants[v], cases[c].fn,
-                               names[n], why};
-        tests[n] = (struct CMUnitTest){
-            .name = names[n],
-            .test_func = why != NULL ? expect_fail : cases[c].fn,
-            .setup_func = fx_setup,
-            .teardown_func = fx_teardown,
-            .initial_state = &runs[n],
-        };
-        n++;
-      }
-    }
-  }
-  return run_variant_suite("gpu_driver", tests, n, expected_failures,
-                           RL_ARRAY_SIZE(expected_failures), listed);
+  return run_variant_matrix(&m);
 }

@@ -293,10 +293,7 @@ static void caps_lock_led(void **state) {
   assert_int_equal(src->set_led(src, 9, true), RL_ERR_NOT_SUPPORTED);
 }
 
-static const struct {
-  const char *name;
-  CMUnitTestFunction fn;
-} cases[] = {
+static const struct matrix_case cases[] = {
     {"classify_tablet", classify_tablet},
     {"classify_mouse_and_keyboard", classify_mouse_and_keyboard},
     {"flood", flood},
@@ -308,33 +305,26 @@ static const struct {
     {"caps_lock_led", caps_lock_led},
 };
 
+static void *run_state(size_t n, size_t t, size_t v, size_t c, const char *name,
+                       const char *why) {
+  static struct run runs[RL_ARRAY_SIZE(transports) * RL_ARRAY_SIZE(variants) *
+                         RL_ARRAY_SIZE(cases)];
+  (void)why;
+  (void)c;
+  runs[n] = (struct run){&transports[t], &variants[v], name};
+  return &runs[n];
+}
+
 int main(void) {
-  enum {
-    NT = RL_ARRAY_SIZE(transports),
-    NV = RL_ARRAY_SIZE(variants),
-    NC = RL_ARRAY_SIZE(cases),
-    N = NT * NV * NC,
+  const struct variant_matrix m = {
+      .group = "input_driver",
+      .transports = MATRIX_AXIS(transports),
+      .variants = MATRIX_AXIS(variants),
+      .cases = cases,
+      .ncases = RL_ARRAY_SIZE(cases),
+      .setup = fx_setup,
+      .teardown = fx_teardown,
+      .state = run_state,
   };
-  static struct CMUnitTest tests[N];
-  static struct run runs[N];
-  static char names[N][80];
-  size_t n = 0;
-  for (size_t t = 0; t < NT; t++) {
-    for (size_t v = 0; v < NV; v++) {
-      for (size_t c = 0; c < NC; c++) {
-        (void)snprintf(names[n], sizeof(names[n]), "%s/%s/%s",
-                       transports[t].name, variants[v].name, cases[c].name);
-        runs[n] = (struct run){&transports[t], &variants[v], names[n]};
-        tests[n] = (struct CMUnitTest){
-            .name = names[n],
-            .test_func = cases[c].fn,
-            .setup_func = fx_setup,
-            .teardown_func = fx_teardown,
-            .initial_state = &runs[n],
-        };
-        n++;
-      }
-    }
-  }
-  return run_variant_suite("input_driver", tests, n, NULL, 0, 0);
+  return run_variant_matrix(&m);
 }

@@ -251,10 +251,7 @@ static void test_two_rngs(void **state) {
   }
 }
 
-static const struct {
-  const char *name;
-  CMUnitTestFunction fn;
-} cases[] = {
+static const struct matrix_case cases[] = {
     {"short_used_length", test_short_used_length},
     {"whole_buffer", test_whole_buffer},
     {"zero_length", test_zero_length},
@@ -262,35 +259,25 @@ static const struct {
     {"two_rngs", test_two_rngs},
 };
 
+static void *run_state(size_t n, size_t t, size_t v, size_t c, const char *name,
+                       const char *why) {
+  static struct run runs[RL_ARRAY_SIZE(transports) *
+                         RL_ARRAY_SIZE(cache_variants) * RL_ARRAY_SIZE(cases)];
+  (void)why;
+  runs[n] = (struct run){&transports[t], &cache_variants[v], cases[c].fn, name};
+  return &runs[n];
+}
+
 int main(void) {
-  enum {
-    NT = RL_ARRAY_SIZE(transports),
-    NV = RL_ARRAY_SIZE(cache_variants),
-    NC = RL_ARRAY_SIZE(cases),
-    N = NT * NV * NC,
+  const struct variant_matrix m = {
+      .group = "rng_driver",
+      .transports = MATRIX_AXIS(transports),
+      .variants = MATRIX_AXIS(cache_variants),
+      .cases = cases,
+      .ncases = RL_ARRAY_SIZE(cases),
+      .setup = fx_setup,
+      .teardown = fx_teardown,
+      .state = run_state,
   };
-  static struct CMUnitTest tests[N];
-  static struct run runs[N];
-  static char names[N][80];
-  size_t n = 0;
-  for (size_t t = 0; t < NT; t++) {
-    for (size_t v = 0; v < NV; v++) {
-      for (size_t c = 0; c < NC; c++) {
-        (void)snprintf(names[n], sizeof(names[n]), "%s/%s/%s",
-                       transports[t].name, cache_variants[v].name,
-                       cases[c].name);
-        runs[n] = (struct run){&transports[t], &cache_variants[v], cases[c].fn,
-                               names[n]};
-        tests[n] = (struct CMUnitTest){
-            .name = names[n],
-            .test_func = cases[c].fn,
-            .setup_func = fx_setup,
-            .teardown_func = fx_teardown,
-            .initial_state = &runs[n],
-        };
-        n++;
-      }
-    }
-  }
-  return run_variant_suite("rng_driver", tests, n, NULL, 0, 0);
+  return run_variant_matrix(&m);
 }

@@ -84,6 +84,91 @@ static inline int run_variant_suite(const char *group,
   return _cmocka_run_group_tests(group, tests, n, NULL, NULL);
 }
 
+/* A case of a suite: its name and body. */
+struct matrix_case {
+  const char *name;
+  CMUnitTestFunction fn;
+};
+
+/* An axis of a test matrix: an array of structs whose first member is
+ * the name (a pointer to a struct, converted, points to its first member:
+ * C11 6.7.2.1). */
+struct matrix_axis {
+  const void *items;
+  size_t count;
+  size_t size;
+};
+
+#define MATRIX_AXIS(a)                                                         \
+  ((struct matrix_axis){(a), sizeof(a) / sizeof((a)[0]), sizeof((a)[0])})
+
+static inline const char *matrix_axis_name(struct matrix_axis a, size_t i) {
+  return *(const char *const *)(const void *)((const char *)a.items +
+                                              i * a.size);
+}
+
+/* What a suite's matrix runs: every case for every transport and
+ * variant, named "TRANSPORT/VARIANT/CASE" in that order. state() gives
+ * test `n`'s initial state (the suite keeps it); a name listed in
+ * `xfail` (may be NULL) runs through `expect_fail`, with the reason
+ * passed to state(). */
+struct variant_matrix {
+  const char *group;
+  struct matrix_axis transports;
+  struct matrix_axis variants;
+  const struct matrix_case *cases;
+  size_t ncases;
+  CMFixtureFunction setup;
+  CMFixtureFunction teardown;
+  const struct expected_failure *xfail;
+  size_t nxfail;
+  CMUnitTestFunction expect_fail;
+  void *(*state)(size_t n, size_t t, size_t v, size_t c, const char *name,
+                 const char *why);
+};
+
+/* Builds the tests of `m` and runs them (run_variant_suite). Returns
+ * main's exit status. */
+static inline int run_variant_matrix(const struct variant_matrix *m) {
+  size_t total = m->transports.count * m->variants.count * m->ncases;
+  struct CMUnitTest *tests = calloc(total, sizeof(*tests));
+  char(*names)[80] = calloc(total, sizeof(*names));
+  if (tests == NULL || names == NULL) {
+    free(names);
+    free(tests);
+    (void)fprintf(stderr, "%s: out of memory\n", m->group);
+    return 1;
+  }
+  size_t n = 0, listed = 0;
+  for (size_t t = 0; t < m->transports.count; t++) {
+    for (size_t v = 0; v < m->variants.count; v++) {
+      for (size_t c = 0; c < m->ncases; c++) {
+        (void)snprintf(names[n], sizeof(names[n]), "%s/%s/%s",
+                       matrix_axis_name(m->transports, t),
+                       matrix_axis_name(m->variants, v), m->cases[c].name);
+        const char *why =
+            m->xfail != NULL
+                ? expected_failure_of(m->xfail, m->nxfail, names[n])
+                : NULL;
+        listed += why != NULL ? 1 : 0;
+        tests[n] = (struct CMUnitTest){
+            .name = names[n],
+            .test_func = why != NULL ? m->expect_fail : m->cases[c].fn,
+            .setup_func = m->setup,
+            .teardown_func = m->teardown,
+            .initial_state = m->state(n, t, v, c, names[n], why),
+        };
+        n++;
+      }
+    }
+  }
+  int status =
+      run_variant_suite(m->group, tests, n, m->xfail, m->nxfail, listed);
+  free(names);
+  free(tests);
+  return status;
+}
+
 /* Runs body(state) in a child process that must fail. Prints the reason
  * and the first lines the child printed, indented (they never start a
  * line with cmocka's "[  FAILED  ]"). */
