@@ -82,10 +82,9 @@ rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
 rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so) {
   struct gpu_req *r = &g->req[GPU_WARM_REQ];
   struct virtio_gpu_rect vr = {0, 0, so->fb.width, so->fb.height};
-  for (uint32_t y = 0; y < so->fb.height; y++) {
-    arch_dma_sync_for_device(&g->dev->dma, fb_row(&so->fb, y),
-                             (size_t)so->fb.width * 4, ARCH_DMA_TO_DEVICE);
-  }
+  /* No cache clean: what the device copies here is never shown (the
+   * update that shows the resource cleans and transfers the painted
+   * rows again). */
   size_t len = gpu_encode_transfer_2d(gpu_req_cmd(r), so->resource_id, &vr, 0);
   size_t resp = sizeof(struct virtio_gpu_ctrl_hdr);
   rl_status st = gpu_warm_finish(g);
