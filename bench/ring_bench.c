@@ -210,11 +210,12 @@ static bool room(const struct run *r, uint64_t started, uint64_t completed) {
 /* Adds buffer *started (room() said yes). */
 static bool guest_add(struct run *r, uint64_t *started, uint64_t completed) {
   uint64_t seq = *started;
-  struct vq_seg seg = {r->bufs.phys + (uint64_t)r->slot * BUF_BYTES, BUF_BYTES};
+  paddr_t addr = r->bufs.phys + (uint64_t)r->slot * BUF_BYTES;
   if (++r->slot == r->opt->ring) {
     r->slot = 0;
   }
-  rl_status st = r->ops->add(r->q, NULL, 0, &seg, 1, token_of(seq));
+  /* One device-writable segment: add_one, as virtqueue_add calls it. */
+  rl_status st = r->ops->add_one(r->q, addr, BUF_BYTES, true, token_of(seq));
   if (st != RL_OK) {
     guest_fail(r, "add of buffer %llu: status %d", (unsigned long long)seq, st);
     return false;

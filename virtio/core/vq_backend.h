@@ -103,6 +103,11 @@ struct vq_ops {
   rl_status (*add)(struct vq_backend *q, const struct vq_seg *out,
                    unsigned nout, const struct vq_seg *in, unsigned nin,
                    void *token);
+  /* add of one segment (device-writable when `write`), the common case
+   * (ringtest's add_inbuf): no segment array to check or read. Same
+   * contract; add of one segment comes here. */
+  rl_status (*add_one)(struct vq_backend *q, paddr_t addr, uint32_t len,
+                       bool write, void *token);
   /* After adds: whether the device wants a notification (event
    * suppression, §2.7.10 / §2.8.10). Resets the "added since" count. */
   bool (*kick_prepare)(struct vq_backend *q);

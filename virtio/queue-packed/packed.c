@@ -24,15 +24,22 @@
 /* One per buffer id. ndescs and in_len mean something while the id is
  * outstanding (token not NULL); `next` while it is free. */
 struct id_state {
-  void *token;     /* NULL: id free */
-  uint32_t in_len; /* device-writable bytes: the most a used len may say */
-  uint16_t ndescs; /* ring descriptors the buffer took */
-  uint16_t next;   /* free-id list link */
+  void *token; /* NULL: id free */
+  union {
+    struct {
+      uint32_t in_len; /* device-writable bytes: the most a used len may say */
+      uint16_t ndescs; /* ring descriptors the buffer took */
+      uint16_t next;   /* free-id list link */
+    };
+    uint64_t word; /* the three at once (little-endian) */
+  };
 };
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "id_state.word");
 
 /* `gate`: the free descriptor count in the low 16 bits, and BROKEN_BIT
- * when the queue is broken: one test says "room and working" to an add. */
-#define PACKED_BROKEN_BIT 0x10000u
+ * (the sign bit) when the queue is broken: one signed test, gate > 0,
+ * says "room and working" to an add. */
+#define PACKED_BROKEN_BIT 0x80000000u
 #define PACKED_FREE_MASK 0xffffu
 /* `added` is clamped here at each lap, so it can never wrap around to a
  * small count however long the driver goes without kick_prepare. */
@@ -315,43 +322,62 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   return RL_OK;
 }
 
-static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
-                            unsigned nout, const struct vq_seg *in,
-                            unsigned nin, void *token) {
-  /* One segment, a token, room, a working queue (the last two: gate in
-   * 1..0xffff): one descriptor, never indirect. Room for one descriptor
-   * means a free id too (every outstanding id holds at least one
-   * descriptor). Everything else, errors included, is add_chain's. */
+/* add_one's rare cases (no token, no room, a broken queue): add_chain
+ * with the segment (out of line). */
+__attribute__((noinline)) static rl_status
+add_one_slow(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
+             void *token) {
+  struct vq_seg s = {addr, len};
+  return write ? add_chain(q, NULL, 0, &s, 1, token)
+               : add_chain(q, &s, 1, NULL, 0, token);
+}
+
+static rl_status packed_add_one(struct vq_backend *q, paddr_t addr,
+                                uint32_t len, bool write, void *token) {
+  /* A token, room, a working queue (the last two: gate > 0): one
+   * descriptor, never indirect. Room for one descriptor means a free id
+   * too (every outstanding id holds at least one descriptor). */
   uint32_t gate = q->gate;
-  if (unlikely(nout + nin != 1 || nout > 1 || token == NULL ||
-               gate - 1u >= PACKED_BROKEN_BIT - 1u)) {
-    return add_chain(q, out, nout, in, nin, token);
+  if (unlikely((int32_t)gate <= 0)) {
+    return add_one_slow(q, addr, len, write, token);
   }
-  /* nin is 0 or 1 here: WRITE and the writable length without a branch. */
-  const struct vq_seg *s = nin != 0 ? in : out;
+  if (unlikely(token == NULL)) {
+    return RL_ERR_INVALID;
+  }
   uint32_t id = q->free_id;
   uint32_t pos = q->avail_pos;
   struct id_state *st = &q->ids[id];
   volatile struct pvirtq_desc *d = &q->desc[pos];
-  uint32_t len = s->len;
-  d->addr = s->addr;
+  d->addr = addr;
   d->len = len;
   d->id = (uint16_t)id;
   /* §2.8.21.1.1: a write barrier, then the flags make it available. */
   arch_dma_wmb();
-  d->flags = (uint16_t)(nin * PVIRTQ_DESC_F_WRITE | q->avail_flags);
+  d->flags = (uint16_t)((write ? PVIRTQ_DESC_F_WRITE : 0) | q->avail_flags);
   /* The driver's own records (the device reads none of them). */
   q->free_id = st->next;
   q->gate = gate - 1u;
   q->added++;
   st->token = token;
-  st->ndescs = 1;
-  st->in_len = len * nin;
+  /* in_len and ndescs = 1 in one store (`next` means nothing now). */
+  st->word = (uint64_t)(write ? len : 0) | (uint64_t)1 << 32;
   if (unlikely(++pos == q->size)) {
     return avail_lap(q);
   }
   q->avail_pos = (uint16_t)pos;
   return RL_OK;
+}
+
+static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
+                            unsigned nout, const struct vq_seg *in,
+                            unsigned nin, void *token) {
+  /* One segment: add_one's; everything else, errors included, is
+   * add_chain's. */
+  if (likely(nout + nin == 1 && nout <= 1)) {
+    const struct vq_seg *s = nin != 0 ? in : out;
+    return packed_add_one(q, s->addr, s->len, nin != 0, token);
+  }
+  return add_chain(q, out, nout, in, nin, token);
 }
 
 /* kick_prepare's answer when the device's flags are not DESC, or DESC
@@ -543,6 +569,7 @@ const struct vq_ops vq_packed_ops = {
     .destroy = packed_destroy,
     .addrs = packed_addrs,
     .add = packed_add,
+    .add_one = packed_add_one,
     .kick_prepare = packed_kick_prepare,
     .get_used = packed_get_used,
     .disable_cb = packed_disable_cb,

@@ -24,10 +24,11 @@ struct desc_state {
   uint16_t next;   /* next descriptor of the chain, or of the free list */
 };
 
-/* `gate`: the free descriptor count in the low 16 bits, and SLOW when the
- * inline paths do not apply (a non-coherent device, a broken queue): one
- * test says "room, coherent, working" to an add. */
-#define SPLIT_SLOW 0x10000u
+/* `gate`: the free descriptor count in the low 16 bits, and SLOW (the
+ * sign bit) when the inline paths do not apply (a non-coherent device, a
+ * broken queue): one signed test, gate > 0, says "room, coherent,
+ * working" to an add. */
+#define SPLIT_SLOW 0x80000000u
 #define SPLIT_FREE_MASK 0xffffu
 
 struct vq_backend {
@@ -287,34 +288,53 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   return RL_OK;
 }
 
-static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
-                           unsigned nout, const struct vq_seg *in, unsigned nin,
-                           void *token) {
-  /* One segment, a token, room, a working queue, a coherent device (the
-   * last three: gate in 1..0xffff): one descriptor, never indirect (a
-   * table of one would only cost a fetch), no sync. Everything else,
-   * errors included, is add_chain's. */
+/* add_one's rare cases (no token, no room, a broken queue, a
+ * non-coherent device): add_chain with the segment (out of line). */
+__attribute__((noinline)) static rl_status
+add_one_slow(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
+             void *token) {
+  struct vq_seg s = {addr, len};
+  return write ? add_chain(q, NULL, 0, &s, 1, token)
+               : add_chain(q, &s, 1, NULL, 0, token);
+}
+
+static rl_status split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len,
+                               bool write, void *token) {
+  /* A token, room, a working queue, a coherent device (the last three:
+   * gate > 0): one descriptor, never indirect (a table of one would only
+   * cost a fetch), no sync. */
   uint32_t gate = q->gate;
-  if (unlikely(nout + nin != 1 || nout > 1 || token == NULL ||
-               gate - 1u >= SPLIT_SLOW - 1u)) {
-    return add_chain(q, out, nout, in, nin, token);
+  if (unlikely((int32_t)gate <= 0)) {
+    return add_one_slow(q, addr, len, write, token);
   }
-  /* nin is 0 or 1 here: WRITE and the writable length without a branch. */
-  const struct vq_seg *s = nin != 0 ? in : out;
+  if (unlikely(token == NULL)) {
+    return RL_ERR_INVALID;
+  }
   uint32_t head = q->free_head;
   struct desc_state *st = &q->state[head];
   volatile struct vring_desc *d = &q->desc[head];
-  uint32_t len = s->len;
-  d->addr = s->addr;
+  d->addr = addr;
   d->len = len;
   /* No NEXT: the device ignores `next` (§2.7.5), left as it was. */
-  d->flags = (uint16_t)(nin * VRING_DESC_F_WRITE);
+  d->flags = (uint16_t)(write ? VRING_DESC_F_WRITE : 0);
   q->free_head = st->next;
   q->gate = gate - 1u;
   st->token = token; /* extra is 0 already */
-  st->in_len = len * nin;
+  st->in_len = write ? len : 0;
   publish(q, (uint16_t)head, false);
   return RL_OK;
+}
+
+static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
+                           unsigned nout, const struct vq_seg *in, unsigned nin,
+                           void *token) {
+  /* One segment: add_one's; everything else, errors included, is
+   * add_chain's. */
+  if (likely(nout + nin == 1 && nout <= 1)) {
+    const struct vq_seg *s = nin != 0 ? in : out;
+    return split_add_one(q, s->addr, s->len, nin != 0, token);
+  }
+  return add_chain(q, out, nout, in, nin, token);
 }
 
 /* Anything but a coherent device with EVENT_IDX (out of line). */
@@ -395,12 +415,14 @@ get_used_impl(struct vq_backend *q, void **restrict token,
       sync_used_idx_for_cpu(q);
     }
     uint16_t used_idx = used->idx;
-    if (unlikely(used_idx == last)) {
-      return RL_ERR_NOT_FOUND;
-    }
-    /* More entries than we ever made available: the device is lying. */
-    if (unlikely((uint16_t)(used_idx - last) >
+    /* Nothing new (used_idx - last - 1 wraps to 0xffff, more than the
+     * at most 32768 in flight), or more entries than we ever made
+     * available (the device is lying): one test. */
+    if (unlikely((uint16_t)(used_idx - last - 1u) >=
                  (uint16_t)(q->avail_idx - last))) {
+      if (used_idx == last) {
+        return RL_ERR_NOT_FOUND;
+      }
       goto lying;
     }
     q->used_seen = !nc || q->coherent ? used_idx : (uint16_t)(last + 1);
@@ -430,8 +452,8 @@ get_used_impl(struct vq_backend *q, void **restrict token,
     free_chain(q, id);
   } else {
     /* One descriptor: free_chain's work inline. */
-    q->state[id].token = NULL;
-    q->state[id].next = q->free_head;
+    s->token = NULL;
+    s->next = q->free_head;
     q->free_head = (uint16_t)id;
     q->gate++;
   }
@@ -532,6 +554,7 @@ const struct vq_ops vq_split_ops = {
     .destroy = split_destroy,
     .addrs = split_addrs,
     .add = split_add,
+    .add_one = split_add_one,
     .kick_prepare = split_kick_prepare,
     .get_used = split_get_used,
     .disable_cb = split_disable_cb,
