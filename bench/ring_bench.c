@@ -258,9 +258,10 @@ static void guest_post(struct run *r, uint64_t *started, uint64_t completed,
 /* Takes one used buffer if there is one; it must be the next in order
  * (both devices use buffers in order) with the whole length written. */
 static bool guest_take(struct run *r, uint64_t *completed) {
-  void *token;
-  uint32_t len;
-  rl_status st = r->ops->get_used(r->q, &token, &len);
+  struct vq_used u = r->ops->get_used(r->q);
+  void *token = u.token;
+  int64_t len = u.len;
+  rl_status st = token != NULL ? RL_OK : (rl_status)len;
   if (st == RL_ERR_NOT_FOUND) {
     return false;
   }
@@ -270,9 +271,9 @@ static bool guest_take(struct run *r, uint64_t *completed) {
     return false;
   }
   if (token != token_of(*completed) || len != BUF_BYTES) {
-    guest_fail(r, "used buffer %llu: token %p len %u, expected %p len %u",
-               (unsigned long long)*completed, token, len, token_of(*completed),
-               BUF_BYTES);
+    guest_fail(r, "used buffer %llu: token %p len %lld, expected %p len %u",
+               (unsigned long long)*completed, token, (long long)len,
+               token_of(*completed), BUF_BYTES);
     return false;
   }
   (*completed)++;

@@ -20,6 +20,9 @@
  * side writes one (no false sharing between the driver and the device). */
 #define PACKED_EVENT_ALIGN 128u
 #define ID_NONE 0xffffu
+/* No descriptor's AVAIL|USED bits are ever this (a broken queue's
+ * used_bits). */
+#define USED_NEVER 1u
 
 /* One per buffer id. ndescs and in_len mean something while the id is
  * outstanding (token not NULL); `next` while it is free. */
@@ -60,7 +63,9 @@ struct vq_backend {
   uint16_t avail_pos;   /* next descriptor to make available */
   uint16_t used_pos;    /* next descriptor the device writes used */
   uint16_t avail_flags; /* AVAIL|USED of an available one: avail_wrap's */
-  uint16_t used_bits;   /* AVAIL|USED of a used descriptor: used_wrap's */
+  /* AVAIL|USED of a used descriptor: used_wrap's; USED_NEVER when the
+   * queue is broken, so get_used's one flags test also refuses it. */
+  uint16_t used_bits;
   /* By an event's wrap counter: how far back (0 or size) its offset is
    * from the avail position's lap (the previous lap when not ours). */
   uint16_t event_back[2];
@@ -415,33 +420,34 @@ static void write_used_event(struct vq_backend *q) {
                  (q->used_wrap ? 1u << PVIRTQ_EVENT_WRAP_SHIFT : 0));
 }
 
-/* The used position went past the end, to `pos` in the next lap: the
- * device's wrap counter flipped (out of line, as avail_lap). */
-__attribute__((noinline)) static rl_status used_lap(struct vq_backend *q,
-                                                    uint32_t pos) {
-  q->used_pos = (uint16_t)(pos - q->size);
-  q->used_wrap = !q->used_wrap;
-  q->used_bits = used_bits(q->used_wrap);
-  return opaque_ok();
+static struct vq_used used_status(int64_t st) {
+  return (struct vq_used){NULL, st};
 }
 
-static rl_status get_used_slow(struct vq_backend *q, void **token,
-                               uint32_t *len);
+/* get_used_impl's answer on the inline path when get_used_slow must take
+ * over (never handed to a caller): the entry point tail-calls it. clang
+ * makes no tail call of a function returning a struct unless told. */
+#define USED_SLOW INT64_MIN
+#if defined(__has_attribute)
+#if __has_attribute(musttail)
+#define TAIL_CALL __attribute__((musttail))
+#endif
+#endif
+#ifndef TAIL_CALL
+#define TAIL_CALL
+#endif
 
 /* get_used exists twice: the entry point (`slow` false) hands anything
  * rare (a broken queue, a length past the buffer's) to the other (out of
  * line, a tail call), so the common path stays short. */
-static inline __attribute__((always_inline)) rl_status
-get_used_impl(struct vq_backend *q, void **restrict token,
-              uint32_t *restrict len, bool slow) {
-  if (unlikely(q->broken)) {
-    return slow ? RL_ERR_BROKEN : get_used_slow(q, token, len);
-  }
+static inline __attribute__((always_inline)) struct vq_used
+get_used_impl(struct vq_backend *q, bool slow) {
   uint32_t pos = q->used_pos;
   volatile struct pvirtq_desc *d = &q->desc[pos];
   uint16_t flags = d->flags;
+  /* A broken queue's used_bits match no descriptor: it ends here too. */
   if (unlikely(!is_used(flags, q->used_bits))) {
-    return RL_ERR_NOT_FOUND;
+    return used_status(q->broken ? RL_ERR_BROKEN : RL_ERR_NOT_FOUND);
   }
   arch_dma_rmb(); /* §2.8.22: the flags, then the rest of the descriptor */
   uint32_t id = d->id;
@@ -456,7 +462,7 @@ get_used_impl(struct vq_backend *q, void **restrict token,
   }
   if (unlikely(written > s->in_len)) {
     if (!slow) {
-      return get_used_slow(q, token, len);
+      return used_status(USED_SLOW);
     }
     /* §2.8.4: without WRITE, len is reserved. QEMU leaves WRITE clear and
      * puts the written length in len anyway, so len counts unless the
@@ -466,8 +472,6 @@ get_used_impl(struct vq_backend *q, void **restrict token,
     }
     written = 0;
   }
-  *token = t;
-  *len = written;
   /* §2.8.6: skip the buffer's descriptors, counted by our own record. */
   uint32_t n = s->ndescs;
   s->token = NULL;
@@ -480,24 +484,32 @@ get_used_impl(struct vq_backend *q, void **restrict token,
    * enables), and the device compares against what enable_cb left, so it
    * interrupts at most once per enable (none while the driver drains). */
   if (unlikely(pos >= q->size)) {
-    return used_lap(q, pos);
+    /* Past the end, into the next lap: the device's wrap counter flipped
+     * (§2.8.1). */
+    pos -= q->size;
+    q->used_wrap = !q->used_wrap;
+    q->used_bits = used_bits(q->used_wrap);
   }
   q->used_pos = (uint16_t)pos;
-  return RL_OK;
+  return (struct vq_used){t, written};
 lying: /* the queue is broken until detach */
   q->broken = true;
   q->gate |= PACKED_BROKEN_BIT;
-  return RL_ERR_BROKEN;
+  q->used_bits = USED_NEVER;
+  return used_status(RL_ERR_BROKEN);
 }
 
-__attribute__((noinline)) static rl_status
-get_used_slow(struct vq_backend *q, void **token, uint32_t *len) {
-  return get_used_impl(q, token, len, true);
+__attribute__((noinline)) static struct vq_used
+get_used_slow(struct vq_backend *q) {
+  return get_used_impl(q, true);
 }
 
-static rl_status packed_get_used(struct vq_backend *q, void **restrict token,
-                                 uint32_t *restrict len) {
-  return get_used_impl(q, token, len, false);
+static struct vq_used packed_get_used(struct vq_backend *q) {
+  struct vq_used u = get_used_impl(q, false);
+  if (unlikely(u.token == NULL && u.len == USED_SLOW)) {
+    TAIL_CALL return get_used_slow(q);
+  }
+  return u;
 }
 
 static void packed_disable_cb(struct vq_backend *q) {

@@ -386,8 +386,22 @@ __attribute__((noinline)) static void free_chain(struct vq_backend *q,
   q->gate += n;
 }
 
-static rl_status get_used_slow(struct vq_backend *q, void **token,
-                               uint32_t *len);
+static struct vq_used used_status(int64_t st) {
+  return (struct vq_used){NULL, st};
+}
+
+/* get_used_impl's answer on the inline path when get_used_slow must take
+ * over (never handed to a caller): the entry point tail-calls it. clang
+ * makes no tail call of a function returning a struct unless told. */
+#define USED_SLOW INT64_MIN
+#if defined(__has_attribute)
+#if __has_attribute(musttail)
+#define TAIL_CALL __attribute__((musttail))
+#endif
+#endif
+#ifndef TAIL_CALL
+#define TAIL_CALL
+#endif
 
 /* Entries up to used_seen were counted and ordered when used_seen was
  * read: while there are some, the used idx (a line the device keeps
@@ -399,14 +413,13 @@ static rl_status get_used_slow(struct vq_backend *q, void **token,
  * is synced after its own idx read), so the coherent path never meets
  * one it did not read itself. A broken queue has used_seen = last_used:
  * every call reads (and refuses) again. */
-static inline __attribute__((always_inline)) rl_status
-get_used_impl(struct vq_backend *q, void **restrict token,
-              uint32_t *restrict len, bool nc) {
+static inline __attribute__((always_inline)) struct vq_used
+get_used_impl(struct vq_backend *q, bool nc) {
   uint16_t last = q->last_used;
   volatile struct vring_used *used = q->used;
   if (last == q->used_seen) {
     if (nc ? q->broken : unlikely((q->gate & SPLIT_SLOW) != 0)) {
-      return nc ? RL_ERR_BROKEN : get_used_slow(q, token, len);
+      return used_status(nc ? RL_ERR_BROKEN : USED_SLOW);
     }
     /* §2.7.13.4 on a non-coherent device: the idx from memory, a read
      * barrier, then the entry from memory: an entry fetched before the
@@ -421,7 +434,7 @@ get_used_impl(struct vq_backend *q, void **restrict token,
     if (unlikely((uint16_t)(used_idx - last - 1u) >=
                  (uint16_t)(q->avail_idx - last))) {
       if (used_idx == last) {
-        return RL_ERR_NOT_FOUND;
+        return used_status(RL_ERR_NOT_FOUND);
       }
       goto lying;
     }
@@ -445,7 +458,7 @@ get_used_impl(struct vq_backend *q, void **restrict token,
     goto lying;
   }
   if (!nc && unlikely(s->extra != 0)) {
-    return get_used_slow(q, token, len); /* a chain: frees it */
+    return used_status(USED_SLOW); /* a chain: frees it */
   }
   q->last_used = (uint16_t)(last + 1);
   if (nc) {
@@ -457,29 +470,30 @@ get_used_impl(struct vq_backend *q, void **restrict token,
     q->free_head = (uint16_t)id;
     q->gate++;
   }
-  *token = t;
-  *len = written;
   /* used_event (§2.7.10) is not moved here: enable_cb sets it where the
    * driver is about to wait (virtqueue_poll drains, then enables), and a
    * device meanwhile compares against the value enable_cb left, so it
    * interrupts at most once per enable (none while the driver drains). */
-  return RL_OK;
+  return (struct vq_used){t, written};
 lying: /* the queue is broken until detach; the next call goes to the
         * slow path, which says so */
   q->broken = true;
   q->gate |= SPLIT_SLOW;
   q->used_seen = q->last_used;
-  return RL_ERR_BROKEN;
+  return used_status(RL_ERR_BROKEN);
 }
 
-__attribute__((noinline)) static rl_status
-get_used_slow(struct vq_backend *q, void **token, uint32_t *len) {
-  return get_used_impl(q, token, len, true);
+__attribute__((noinline)) static struct vq_used
+get_used_slow(struct vq_backend *q) {
+  return get_used_impl(q, true);
 }
 
-static rl_status split_get_used(struct vq_backend *q, void **token,
-                                uint32_t *len) {
-  return get_used_impl(q, token, len, false);
+static struct vq_used split_get_used(struct vq_backend *q) {
+  struct vq_used u = get_used_impl(q, false);
+  if (unlikely(u.token == NULL && u.len == USED_SLOW)) {
+    TAIL_CALL return get_used_slow(q);
+  }
+  return u;
 }
 
 static void split_disable_cb(struct vq_backend *q) {

@@ -234,13 +234,13 @@ static void push(struct fx *f, uint32_t id, uint32_t written) {
 }
 
 static void get(struct fx *f, void **token, uint32_t *len) {
-  assert_int_equal(f->ops->get_used(f->q, token, len), RL_OK);
+  assert_int_equal(vq_get_used(f->ops, f->q, token, len), RL_OK);
 }
 
 static void expect_none(struct fx *f) {
   void *t;
   uint32_t l;
-  assert_int_equal(f->ops->get_used(f->q, &t, &l), RL_ERR_NOT_FOUND);
+  assert_int_equal(vq_get_used(f->ops, f->q, &t, &l), RL_ERR_NOT_FOUND);
 }
 
 static struct vq_state state(struct fx *f) {
@@ -265,7 +265,7 @@ static void drain(struct fx *f) {
   void *t;
   uint32_t l;
   rl_status st;
-  while ((st = f->ops->get_used(f->q, &t, &l)) == RL_OK) {
+  while ((st = vq_get_used(f->ops, f->q, &t, &l)) == RL_OK) {
   }
   assert_int_equal(st, RL_ERR_NOT_FOUND);
   struct vq_state s = state(f);
@@ -421,13 +421,13 @@ static void test_used_order(void **state_) {
   uint32_t len = 0;
   rl_status st = RL_ERR_NOT_FOUND;
   for (unsigned tries = 0; tries < 4 && st == RL_ERR_NOT_FOUND; tries++) {
-    st = f->ops->get_used(f->q, &t, &len);
+    st = vq_get_used(f->ops, f->q, &t, &len);
   }
   host_cache_line_hook(NULL, NULL, false);
   if (!u.done) { /* coherent, or no stale line to exploit */
     u.entry_line = NULL;
     device_answers_now(&u, NULL, false);
-    st = f->ops->get_used(f->q, &t, &len);
+    st = vq_get_used(f->ops, f->q, &t, &len);
   }
   assert_int_equal(st, RL_OK);
   assert_ptr_equal(t, tok(f, 2)); /* the chain the device used */
@@ -1158,15 +1158,15 @@ static void expect_broken(struct fx *f, unsigned outstanding) {
   void *t = NULL;
   uint32_t len = 0;
   f->broken = true;
-  assert_int_equal(f->ops->get_used(f->q, &t, &len), RL_ERR_BROKEN);
+  assert_int_equal(vq_get_used(f->ops, f->q, &t, &len), RL_ERR_BROKEN);
   assert_true(f->ops->broken(f->q));
-  assert_int_equal(f->ops->get_used(f->q, &t, &len), RL_ERR_BROKEN);
+  assert_int_equal(vq_get_used(f->ops, f->q, &t, &len), RL_ERR_BROKEN);
   assert_int_equal(add_chain(f, 0, 1, 0, 8, tok(f, 99)), RL_ERR_BROKEN);
   (void)f->ops->kick_prepare(f->q);
   f->ops->disable_cb(f->q);
   (void)f->ops->enable_cb(f->q);
   (void)state(f);
-  assert_int_equal(f->ops->get_used(f->q, &t, &len), RL_ERR_BROKEN);
+  assert_int_equal(vq_get_used(f->ops, f->q, &t, &len), RL_ERR_BROKEN);
   assert_true(f->ops->broken(f->q));
   reset_and_reuse(f, outstanding);
 }
@@ -1297,7 +1297,7 @@ static void test_used_idx_ahead(void **state_) {
   push(f, id[0], 4);
   f->mo->claim_extra(f->m, 5);
   unsigned outstanding = 2;
-  rl_status st = f->ops->get_used(f->q, &t, &len);
+  rl_status st = vq_get_used(f->ops, f->q, &t, &len);
   if (st == RL_OK) {
     assert_ptr_equal(t, tok(f, 0));
     outstanding = 1;
@@ -1431,7 +1431,7 @@ static void test_add_one(void **state_) {
   pop(f, &c);
   f->mo->push_raw(f->m, c.id, 1);
   f->broken = true;
-  assert_int_equal(f->ops->get_used(f->q, &t, &len), RL_ERR_BROKEN);
+  assert_int_equal(vq_get_used(f->ops, f->q, &t, &len), RL_ERR_BROKEN);
   assert_int_equal(f->ops->add_one(f->q, s.addr, s.len, true, tok(f, 1)),
                    RL_ERR_BROKEN);
   assert_int_equal(f->ops->add_one(f->q, s.addr, s.len, true, NULL),
