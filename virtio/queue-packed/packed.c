@@ -27,17 +27,11 @@
 /* One per buffer id. ndescs and in_len mean something while the id is
  * outstanding (token not NULL); `next` while it is free. */
 struct id_state {
-  void *token; /* NULL: id free */
-  union {
-    struct {
-      uint32_t in_len; /* device-writable bytes: the most a used len may say */
-      uint16_t ndescs; /* ring descriptors the buffer took */
-      uint16_t next;   /* free-id list link */
-    };
-    uint64_t word; /* the three at once (little-endian) */
-  };
+  void *token;     /* NULL: id free */
+  uint32_t in_len; /* device-writable bytes: the most a used len may say */
+  uint16_t ndescs; /* ring descriptors the buffer took */
+  uint16_t next;   /* free-id list link */
 };
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "id_state.word");
 
 /* `gate`: the free descriptor count in the low 16 bits, and BROKEN_BIT
  * (the sign bit) when the queue is broken: one signed test, gate > 0,
@@ -58,11 +52,13 @@ struct vq_backend {
   const volatile uint32_t *device_evt;
   uint32_t gate; /* num_free | PACKED_BROKEN_BIT */
   uint32_t size;
-  uint32_t added;       /* descriptors made available since kick_prepare */
-  uint16_t free_id;     /* head of the free-id list */
-  uint16_t avail_pos;   /* next descriptor to make available */
-  uint16_t used_pos;    /* next descriptor the device writes used */
-  uint16_t avail_flags; /* AVAIL|USED of an available one: avail_wrap's */
+  uint32_t added;     /* descriptors made available since kick_prepare */
+  uint16_t free_id;   /* head of the free-id list */
+  uint16_t avail_pos; /* next descriptor to make available */
+  uint16_t used_pos;  /* next descriptor the device writes used */
+  /* The flags of an available device-writable descriptor (add_one's):
+   * WRITE and avail_wrap's AVAIL|USED. */
+  uint16_t avail_wflags;
   /* AVAIL|USED of a used descriptor: used_wrap's; USED_NEVER when the
    * queue is broken, so get_used's one flags test also refuses it. */
   uint16_t used_bits;
@@ -132,7 +128,7 @@ static void packed_destroy(struct vq_backend *q) {
 
 static void set_avail_wrap(struct vq_backend *q, bool wrap) {
   q->avail_wrap = wrap;
-  q->avail_flags = avail_bits(wrap);
+  q->avail_wflags = (uint16_t)(PVIRTQ_DESC_F_WRITE | avail_bits(wrap));
   q->event_back[wrap ? 1 : 0] = 0;
   q->event_back[wrap ? 0 : 1] = (uint16_t)q->size;
 }
@@ -327,8 +323,8 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   return RL_OK;
 }
 
-/* add_one's rare cases (no token, no room, a broken queue): add_chain
- * with the segment (out of line). */
+/* add_one's rare cases (a readable segment, no room, a broken queue):
+ * add_chain with the segment (out of line). */
 __attribute__((noinline)) static rl_status
 add_one_slow(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
              void *token) {
@@ -339,11 +335,13 @@ add_one_slow(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
 
 static rl_status packed_add_one(struct vq_backend *q, paddr_t addr,
                                 uint32_t len, bool write, void *token) {
-  /* A token, room, a working queue (the last two: gate > 0): one
-   * descriptor, never indirect. Room for one descriptor means a free id
-   * too (every outstanding id holds at least one descriptor). */
+  /* A device-writable segment (ringtest's add_inbuf; a readable one is
+   * rarer and takes add_chain), room, a working queue (the last two: gate
+   * > 0), a token: one descriptor, never indirect. Room for one
+   * descriptor means a free id too (every outstanding id holds at least
+   * one descriptor). */
   uint32_t gate = q->gate;
-  if (unlikely((int32_t)gate <= 0)) {
+  if (unlikely((int32_t)gate <= 0 || !write)) {
     return add_one_slow(q, addr, len, write, token);
   }
   if (unlikely(token == NULL)) {
@@ -358,14 +356,14 @@ static rl_status packed_add_one(struct vq_backend *q, paddr_t addr,
   d->id = (uint16_t)id;
   /* §2.8.21.1.1: a write barrier, then the flags make it available. */
   arch_dma_wmb();
-  d->flags = (uint16_t)((write ? PVIRTQ_DESC_F_WRITE : 0) | q->avail_flags);
+  d->flags = q->avail_wflags;
   /* The driver's own records (the device reads none of them). */
   q->free_id = st->next;
   q->gate = gate - 1u;
   q->added++;
   st->token = token;
-  /* in_len and ndescs = 1 in one store (`next` means nothing now). */
-  st->word = (uint64_t)(write ? len : 0) | (uint64_t)1 << 32;
+  st->in_len = len;
+  st->ndescs = 1;
   if (unlikely(++pos == q->size)) {
     return avail_lap(q);
   }

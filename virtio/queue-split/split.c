@@ -288,7 +288,7 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   return RL_OK;
 }
 
-/* add_one's rare cases (no token, no room, a broken queue, a
+/* add_one's rare cases (a readable segment, no room, a broken queue, a
  * non-coherent device): add_chain with the segment (out of line). */
 __attribute__((noinline)) static rl_status
 add_one_slow(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
@@ -300,11 +300,12 @@ add_one_slow(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
 
 static rl_status split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len,
                                bool write, void *token) {
-  /* A token, room, a working queue, a coherent device (the last three:
-   * gate > 0): one descriptor, never indirect (a table of one would only
-   * cost a fetch), no sync. */
+  /* A device-writable segment (ringtest's add_inbuf; a readable one is
+   * rarer and takes add_chain), room, a working queue, a coherent device
+   * (the last three: gate > 0), a token: one descriptor, never indirect (a
+   * table of one would only cost a fetch), no sync. */
   uint32_t gate = q->gate;
-  if (unlikely((int32_t)gate <= 0)) {
+  if (unlikely((int32_t)gate <= 0 || !write)) {
     return add_one_slow(q, addr, len, write, token);
   }
   if (unlikely(token == NULL)) {
@@ -316,11 +317,11 @@ static rl_status split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len,
   d->addr = addr;
   d->len = len;
   /* No NEXT: the device ignores `next` (§2.7.5), left as it was. */
-  d->flags = (uint16_t)(write ? VRING_DESC_F_WRITE : 0);
+  d->flags = VRING_DESC_F_WRITE;
   q->free_head = st->next;
   q->gate = gate - 1u;
   st->token = token; /* extra is 0 already */
-  st->in_len = write ? len : 0;
+  st->in_len = len;
   publish(q, (uint16_t)head, false);
   return RL_OK;
 }
