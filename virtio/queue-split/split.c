@@ -294,12 +294,13 @@ __attribute__((noinline)) static rl_status
 add_one_slow(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
              void *token) {
   struct vq_seg s = {addr, len};
-  return write ? add_chain(q, NULL, 0, &s, 1, token)
-               : add_chain(q, &s, 1, NULL, 0, token);
+  return add_chain(q, &s, write ? 0 : 1, &s, write ? 1 : 0, token);
 }
 
-static rl_status split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len,
-                               bool write, void *token) {
+/* Not inlined into split_add, which tail-calls it: one copy. */
+__attribute__((noinline)) static rl_status
+split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
+              void *token) {
   /* A device-writable segment (ringtest's add_inbuf; a readable one is
    * rarer and takes add_chain), room, a working queue, a coherent device
    * (the last three: gate > 0), a token: one descriptor, never indirect (a
