@@ -210,11 +210,12 @@ static bool room(const struct run *r, uint64_t started, uint64_t completed) {
 /* Adds buffer *started (room() said yes). */
 static bool guest_add(struct run *r, uint64_t *started, uint64_t completed) {
   uint64_t seq = *started;
-  struct vq_seg seg = {r->bufs.phys + (uint64_t)r->slot * BUF_BYTES, BUF_BYTES};
+  paddr_t addr = r->bufs.phys + (uint64_t)r->slot * BUF_BYTES;
   if (++r->slot == r->opt->ring) {
     r->slot = 0;
   }
-  rl_status st = r->ops->add(r->q, NULL, 0, &seg, 1, token_of(seq));
+  /* One device-writable segment: add_one, as virtqueue_add calls it. */
+  rl_status st = r->ops->add_one(r->q, addr, BUF_BYTES, true, token_of(seq));
   if (st != RL_OK) {
     guest_fail(r, "add of buffer %llu: status %d", (unsigned long long)seq, st);
     return false;
@@ -257,9 +258,10 @@ static void guest_post(struct run *r, uint64_t *started, uint64_t completed,
 /* Takes one used buffer if there is one; it must be the next in order
  * (both devices use buffers in order) with the whole length written. */
 static bool guest_take(struct run *r, uint64_t *completed) {
-  void *token;
-  uint32_t len;
-  rl_status st = r->ops->get_used(r->q, &token, &len);
+  struct vq_used u = r->ops->get_used(r->q);
+  void *token = u.token;
+  int64_t len = u.len;
+  rl_status st = token != NULL ? RL_OK : (rl_status)len;
   if (st == RL_ERR_NOT_FOUND) {
     return false;
   }
@@ -269,9 +271,9 @@ static bool guest_take(struct run *r, uint64_t *completed) {
     return false;
   }
   if (token != token_of(*completed) || len != BUF_BYTES) {
-    guest_fail(r, "used buffer %llu: token %p len %u, expected %p len %u",
-               (unsigned long long)*completed, token, len, token_of(*completed),
-               BUF_BYTES);
+    guest_fail(r, "used buffer %llu: token %p len %lld, expected %p len %u",
+               (unsigned long long)*completed, token, (long long)len,
+               token_of(*completed), BUF_BYTES);
     return false;
   }
   (*completed)++;

@@ -480,8 +480,12 @@ static void op_add(struct fuzz_in *in) {
   } else {
     want = RL_OK;
   }
-  rl_status st = BACKEND->add(H.q, c->seg, nout, c->seg + nout, nin,
-                              null_token ? NULL : c);
+  /* One segment: add_one (same contract) when the kind says so. */
+  rl_status st = total == 1 && (kind & 0x10) != 0
+                     ? BACKEND->add_one(H.q, c->seg[0].addr, c->seg[0].len,
+                                        nin == 1, null_token ? NULL : c)
+                     : BACKEND->add(H.q, c->seg, nout, c->seg + nout, nin,
+                                    null_token ? NULL : c);
   FUZZ_CHECK(st == want || (also_ok && st == also),
              "add(%u out, %u in, need %u, free %u, size %u, broken %d) "
              "returned %d, expected %d",
@@ -568,9 +572,15 @@ static void op_kick(void) {
 /* One get_used, checked against the oracle. */
 static rl_status get_used(void) {
   struct verdict v = expect_used();
-  void *token = NULL;
-  uint32_t len = 0;
-  rl_status st = BACKEND->get_used(H.q, &token, &len);
+  struct vq_used u = BACKEND->get_used(H.q);
+  void *token = u.token;
+  FUZZ_CHECK(token != NULL || u.len == RL_ERR_NOT_FOUND ||
+                 u.len == RL_ERR_BROKEN,
+             "get_used returned no token and %lld", (long long)u.len);
+  FUZZ_CHECK(token == NULL || (u.len >= 0 && u.len <= UINT32_MAX),
+             "get_used returned a token and len %lld", (long long)u.len);
+  rl_status st = token != NULL ? RL_OK : (rl_status)u.len;
+  uint32_t len = (uint32_t)u.len;
   FUZZ_CHECK(st == v.st, "get_used returned %d, expected %d", st, v.st);
   FUZZ_CHECK(H.hostile || st != RL_ERR_BROKEN,
              "queue broken by an honest device");

@@ -63,9 +63,8 @@ int virtqueue_poll(struct virtqueue *vq) {
   unsigned long flags = arch_irq_save();
   int count = 0;
   for (;;) {
-    void *token;
-    uint32_t len;
-    rl_status st = vq->ops->get_used(vq->backend, &token, &len);
+    struct vq_used u = vq->ops->get_used(vq->backend);
+    rl_status st = u.token != NULL ? RL_OK : (rl_status)u.len;
     if (st == RL_ERR_NOT_FOUND) {
       /* Re-arm interrupts; if more arrived meanwhile, go round again. */
       if (!vq->ops->enable_cb(vq->backend)) {
@@ -79,7 +78,7 @@ int virtqueue_poll(struct virtqueue *vq) {
     }
     vq->completions++;
     count++;
-    vq->done(vq, token, len);
+    vq->done(vq, u.token, (uint32_t)u.len);
   }
   arch_irq_restore(flags);
   return count;

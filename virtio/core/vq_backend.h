@@ -52,6 +52,17 @@ struct vq_state {
 
 struct vq_backend;
 
+/* What get_used hands back: 16 bytes, so two registers on every ABI here
+ * (x86-64, AAPCS64, RISC-V LP64) and no stores through pointers. A token
+ * is never NULL (add refuses one), so a NULL token says nothing was taken
+ * and `len` then holds why. */
+struct vq_used {
+  void *token; /* the caller's token, or NULL */
+  /* Token: the bytes the device wrote (0..UINT32_MAX). NULL: the status,
+   * RL_ERR_NOT_FOUND or RL_ERR_BROKEN. */
+  int64_t len;
+};
+
 /* Every backend's DMA memory: `ring_bytes` of ring, and an indirect table
  * pool of `indirect_bytes` when that is not 0. On failure nothing stays
  * allocated. */
@@ -103,14 +114,20 @@ struct vq_ops {
   rl_status (*add)(struct vq_backend *q, const struct vq_seg *out,
                    unsigned nout, const struct vq_seg *in, unsigned nin,
                    void *token);
+  /* add of one segment (device-writable when `write`), the common case
+   * (ringtest's add_inbuf): no segment array to check or read. Same
+   * contract; add of one segment comes here. */
+  rl_status (*add_one)(struct vq_backend *q, paddr_t addr, uint32_t len,
+                       bool write, void *token);
   /* After adds: whether the device wants a notification (event
    * suppression, §2.7.10 / §2.8.10). Resets the "added since" count. */
   bool (*kick_prepare)(struct vq_backend *q);
-  /* Takes one used buffer: its token and written length. RL_ERR_NOT_FOUND
-   * when none is ready; RL_ERR_BROKEN when the device wrote nonsense.
-   * Leaves the used event (EVENT_IDX) where enable_cb put it: callers
-   * drain, then enable_cb (virtqueue_poll). */
-  rl_status (*get_used)(struct vq_backend *q, void **token, uint32_t *len);
+  /* Takes one used buffer: its token and written length (struct
+   * vq_used). No token and RL_ERR_NOT_FOUND when none is ready;
+   * RL_ERR_BROKEN when the device wrote nonsense. Leaves the used event
+   * (EVENT_IDX) where enable_cb put it: callers drain, then enable_cb
+   * (virtqueue_poll). */
+  struct vq_used (*get_used)(struct vq_backend *q);
   /* Interrupt suppression toward the device (§2.7.7). enable returns true
    * when used buffers arrived meanwhile (caller drains again). */
   void (*disable_cb)(struct vq_backend *q);
@@ -122,6 +139,20 @@ struct vq_ops {
   void (*detach)(struct vq_backend *q, void (*fn)(void *token, void *arg),
                  void *arg);
 };
+
+/* ops->get_used with the token and length through pointers, written
+ * only on RL_OK. */
+static inline rl_status vq_get_used(const struct vq_ops *ops,
+                                    struct vq_backend *q, void **token,
+                                    uint32_t *len) {
+  struct vq_used u = ops->get_used(q);
+  if (u.token == NULL) {
+    return (rl_status)u.len;
+  }
+  *token = u.token;
+  *len = (uint32_t)u.len;
+  return RL_OK;
+}
 
 /* What the core needs to know to choose a backend for a device, from the
  * backend itself (vq_split_desc, vq_packed_desc): the core walks the

@@ -20,6 +20,9 @@
  * side writes one (no false sharing between the driver and the device). */
 #define PACKED_EVENT_ALIGN 128u
 #define ID_NONE 0xffffu
+/* No descriptor's AVAIL|USED bits are ever this (a broken queue's
+ * used_bits). */
+#define USED_NEVER 1u
 
 /* One per buffer id. ndescs and in_len mean something while the id is
  * outstanding (token not NULL); `next` while it is free. */
@@ -31,8 +34,9 @@ struct id_state {
 };
 
 /* `gate`: the free descriptor count in the low 16 bits, and BROKEN_BIT
- * when the queue is broken: one test says "room and working" to an add. */
-#define PACKED_BROKEN_BIT 0x10000u
+ * (the sign bit) when the queue is broken: one signed test, gate > 0,
+ * says "room and working" to an add. */
+#define PACKED_BROKEN_BIT 0x80000000u
 #define PACKED_FREE_MASK 0xffffu
 /* `added` is clamped here at each lap, so it can never wrap around to a
  * small count however long the driver goes without kick_prepare. */
@@ -48,12 +52,16 @@ struct vq_backend {
   const volatile uint32_t *device_evt;
   uint32_t gate; /* num_free | PACKED_BROKEN_BIT */
   uint32_t size;
-  uint32_t added;       /* descriptors made available since kick_prepare */
-  uint16_t free_id;     /* head of the free-id list */
-  uint16_t avail_pos;   /* next descriptor to make available */
-  uint16_t used_pos;    /* next descriptor the device writes used */
-  uint16_t avail_flags; /* AVAIL|USED of an available one: avail_wrap's */
-  uint16_t used_bits;   /* AVAIL|USED of a used descriptor: used_wrap's */
+  uint32_t added;     /* descriptors made available since kick_prepare */
+  uint16_t free_id;   /* head of the free-id list */
+  uint16_t avail_pos; /* next descriptor to make available */
+  uint16_t used_pos;  /* next descriptor the device writes used */
+  /* The flags of an available device-writable descriptor (add_one's):
+   * WRITE and avail_wrap's AVAIL|USED. */
+  uint16_t avail_wflags;
+  /* AVAIL|USED of a used descriptor: used_wrap's; USED_NEVER when the
+   * queue is broken, so get_used's one flags test also refuses it. */
+  uint16_t used_bits;
   /* By an event's wrap counter: how far back (0 or size) its offset is
    * from the avail position's lap (the previous lap when not ours). */
   uint16_t event_back[2];
@@ -120,7 +128,7 @@ static void packed_destroy(struct vq_backend *q) {
 
 static void set_avail_wrap(struct vq_backend *q, bool wrap) {
   q->avail_wrap = wrap;
-  q->avail_flags = avail_bits(wrap);
+  q->avail_wflags = (uint16_t)(PVIRTQ_DESC_F_WRITE | avail_bits(wrap));
   q->event_back[wrap ? 1 : 0] = 0;
   q->event_back[wrap ? 0 : 1] = (uint16_t)q->size;
 }
@@ -315,43 +323,65 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   return RL_OK;
 }
 
-static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
-                            unsigned nout, const struct vq_seg *in,
-                            unsigned nin, void *token) {
-  /* One segment, a token, room, a working queue (the last two: gate in
-   * 1..0xffff): one descriptor, never indirect. Room for one descriptor
-   * means a free id too (every outstanding id holds at least one
-   * descriptor). Everything else, errors included, is add_chain's. */
+/* add_one's rare cases (a readable segment, no room, a broken queue):
+ * add_chain with the segment (out of line). */
+__attribute__((noinline)) static rl_status
+add_one_slow(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
+             void *token) {
+  struct vq_seg s = {addr, len};
+  return add_chain(q, &s, write ? 0 : 1, &s, write ? 1 : 0, token);
+}
+
+/* Not inlined into packed_add, which tail-calls it: one copy. */
+__attribute__((noinline)) static rl_status
+packed_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
+               void *token) {
+  /* A device-writable segment (ringtest's add_inbuf; a readable one is
+   * rarer and takes add_chain), room, a working queue (the last two: gate
+   * > 0), a token: one descriptor, never indirect. Room for one
+   * descriptor means a free id too (every outstanding id holds at least
+   * one descriptor). */
   uint32_t gate = q->gate;
-  if (unlikely(nout + nin != 1 || nout > 1 || token == NULL ||
-               gate - 1u >= PACKED_BROKEN_BIT - 1u)) {
-    return add_chain(q, out, nout, in, nin, token);
+  if (unlikely((int32_t)gate <= 0 || !write)) {
+    return add_one_slow(q, addr, len, write, token);
   }
-  /* nin is 0 or 1 here: WRITE and the writable length without a branch. */
-  const struct vq_seg *s = nin != 0 ? in : out;
+  if (unlikely(token == NULL)) {
+    return RL_ERR_INVALID;
+  }
   uint32_t id = q->free_id;
   uint32_t pos = q->avail_pos;
   struct id_state *st = &q->ids[id];
   volatile struct pvirtq_desc *d = &q->desc[pos];
-  uint32_t len = s->len;
-  d->addr = s->addr;
+  d->addr = addr;
   d->len = len;
   d->id = (uint16_t)id;
   /* §2.8.21.1.1: a write barrier, then the flags make it available. */
   arch_dma_wmb();
-  d->flags = (uint16_t)(nin * PVIRTQ_DESC_F_WRITE | q->avail_flags);
+  d->flags = q->avail_wflags;
   /* The driver's own records (the device reads none of them). */
   q->free_id = st->next;
   q->gate = gate - 1u;
   q->added++;
   st->token = token;
+  st->in_len = len;
   st->ndescs = 1;
-  st->in_len = len * nin;
   if (unlikely(++pos == q->size)) {
     return avail_lap(q);
   }
   q->avail_pos = (uint16_t)pos;
   return RL_OK;
+}
+
+static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
+                            unsigned nout, const struct vq_seg *in,
+                            unsigned nin, void *token) {
+  /* One segment: add_one's; everything else, errors included, is
+   * add_chain's. */
+  if (likely(nout + nin == 1 && nout <= 1)) {
+    const struct vq_seg *s = nin != 0 ? in : out;
+    return packed_add_one(q, s->addr, s->len, nin != 0, token);
+  }
+  return add_chain(q, out, nout, in, nin, token);
 }
 
 /* kick_prepare's answer when the device's flags are not DESC, or DESC
@@ -389,33 +419,34 @@ static void write_used_event(struct vq_backend *q) {
                  (q->used_wrap ? 1u << PVIRTQ_EVENT_WRAP_SHIFT : 0));
 }
 
-/* The used position went past the end, to `pos` in the next lap: the
- * device's wrap counter flipped (out of line, as avail_lap). */
-__attribute__((noinline)) static rl_status used_lap(struct vq_backend *q,
-                                                    uint32_t pos) {
-  q->used_pos = (uint16_t)(pos - q->size);
-  q->used_wrap = !q->used_wrap;
-  q->used_bits = used_bits(q->used_wrap);
-  return opaque_ok();
+static struct vq_used used_status(int64_t st) {
+  return (struct vq_used){NULL, st};
 }
 
-static rl_status get_used_slow(struct vq_backend *q, void **token,
-                               uint32_t *len);
+/* get_used_impl's answer on the inline path when get_used_slow must take
+ * over (never handed to a caller): the entry point tail-calls it. clang
+ * makes no tail call of a function returning a struct unless told. */
+#define USED_SLOW INT64_MIN
+#if defined(__has_attribute)
+#if __has_attribute(musttail)
+#define TAIL_CALL __attribute__((musttail))
+#endif
+#endif
+#ifndef TAIL_CALL
+#define TAIL_CALL
+#endif
 
 /* get_used exists twice: the entry point (`slow` false) hands anything
  * rare (a broken queue, a length past the buffer's) to the other (out of
  * line, a tail call), so the common path stays short. */
-static inline __attribute__((always_inline)) rl_status
-get_used_impl(struct vq_backend *q, void **restrict token,
-              uint32_t *restrict len, bool slow) {
-  if (unlikely(q->broken)) {
-    return slow ? RL_ERR_BROKEN : get_used_slow(q, token, len);
-  }
+static inline __attribute__((always_inline)) struct vq_used
+get_used_impl(struct vq_backend *q, bool slow) {
   uint32_t pos = q->used_pos;
   volatile struct pvirtq_desc *d = &q->desc[pos];
   uint16_t flags = d->flags;
+  /* A broken queue's used_bits match no descriptor: it ends here too. */
   if (unlikely(!is_used(flags, q->used_bits))) {
-    return RL_ERR_NOT_FOUND;
+    return used_status(q->broken ? RL_ERR_BROKEN : RL_ERR_NOT_FOUND);
   }
   arch_dma_rmb(); /* §2.8.22: the flags, then the rest of the descriptor */
   uint32_t id = d->id;
@@ -424,13 +455,16 @@ get_used_impl(struct vq_backend *q, void **restrict token,
     goto lying;
   }
   struct id_state *s = &q->ids[id];
+  /* The record's address in a register, computed once: left to itself
+   * clang rebuilds it for the stores below in two more instructions. */
+  __asm__("" : "+r"(s));
   void *t = s->token;
   if (unlikely(t == NULL)) {
     goto lying;
   }
   if (unlikely(written > s->in_len)) {
     if (!slow) {
-      return get_used_slow(q, token, len);
+      return used_status(USED_SLOW);
     }
     /* §2.8.4: without WRITE, len is reserved. QEMU leaves WRITE clear and
      * puts the written length in len anyway, so len counts unless the
@@ -440,8 +474,6 @@ get_used_impl(struct vq_backend *q, void **restrict token,
     }
     written = 0;
   }
-  *token = t;
-  *len = written;
   /* §2.8.6: skip the buffer's descriptors, counted by our own record. */
   uint32_t n = s->ndescs;
   s->token = NULL;
@@ -454,24 +486,32 @@ get_used_impl(struct vq_backend *q, void **restrict token,
    * enables), and the device compares against what enable_cb left, so it
    * interrupts at most once per enable (none while the driver drains). */
   if (unlikely(pos >= q->size)) {
-    return used_lap(q, pos);
+    /* Past the end, into the next lap: the device's wrap counter flipped
+     * (§2.8.1). */
+    pos -= q->size;
+    q->used_wrap = !q->used_wrap;
+    q->used_bits = used_bits(q->used_wrap);
   }
   q->used_pos = (uint16_t)pos;
-  return RL_OK;
+  return (struct vq_used){t, written};
 lying: /* the queue is broken until detach */
   q->broken = true;
   q->gate |= PACKED_BROKEN_BIT;
-  return RL_ERR_BROKEN;
+  q->used_bits = USED_NEVER;
+  return used_status(RL_ERR_BROKEN);
 }
 
-__attribute__((noinline)) static rl_status
-get_used_slow(struct vq_backend *q, void **token, uint32_t *len) {
-  return get_used_impl(q, token, len, true);
+__attribute__((noinline)) static struct vq_used
+get_used_slow(struct vq_backend *q) {
+  return get_used_impl(q, true);
 }
 
-static rl_status packed_get_used(struct vq_backend *q, void **restrict token,
-                                 uint32_t *restrict len) {
-  return get_used_impl(q, token, len, false);
+static struct vq_used packed_get_used(struct vq_backend *q) {
+  struct vq_used u = get_used_impl(q, false);
+  if (unlikely(u.token == NULL && u.len == USED_SLOW)) {
+    TAIL_CALL return get_used_slow(q);
+  }
+  return u;
 }
 
 static void packed_disable_cb(struct vq_backend *q) {
@@ -543,6 +583,7 @@ const struct vq_ops vq_packed_ops = {
     .destroy = packed_destroy,
     .addrs = packed_addrs,
     .add = packed_add,
+    .add_one = packed_add_one,
     .kick_prepare = packed_kick_prepare,
     .get_used = packed_get_used,
     .disable_cb = packed_disable_cb,

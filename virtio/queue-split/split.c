@@ -24,10 +24,11 @@ struct desc_state {
   uint16_t next;   /* next descriptor of the chain, or of the free list */
 };
 
-/* `gate`: the free descriptor count in the low 16 bits, and SLOW when the
- * inline paths do not apply (a non-coherent device, a broken queue): one
- * test says "room, coherent, working" to an add. */
-#define SPLIT_SLOW 0x10000u
+/* `gate`: the free descriptor count in the low 16 bits, and SLOW (the
+ * sign bit) when the inline paths do not apply (a non-coherent device, a
+ * broken queue): one signed test, gate > 0, says "room, coherent,
+ * working" to an add. */
+#define SPLIT_SLOW 0x80000000u
 #define SPLIT_FREE_MASK 0xffffu
 
 struct vq_backend {
@@ -287,34 +288,55 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   return RL_OK;
 }
 
-static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
-                           unsigned nout, const struct vq_seg *in, unsigned nin,
-                           void *token) {
-  /* One segment, a token, room, a working queue, a coherent device (the
-   * last three: gate in 1..0xffff): one descriptor, never indirect (a
-   * table of one would only cost a fetch), no sync. Everything else,
-   * errors included, is add_chain's. */
+/* add_one's rare cases (a readable segment, no room, a broken queue, a
+ * non-coherent device): add_chain with the segment (out of line). */
+__attribute__((noinline)) static rl_status
+add_one_slow(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
+             void *token) {
+  struct vq_seg s = {addr, len};
+  return add_chain(q, &s, write ? 0 : 1, &s, write ? 1 : 0, token);
+}
+
+/* Not inlined into split_add, which tail-calls it: one copy. */
+__attribute__((noinline)) static rl_status
+split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
+              void *token) {
+  /* A device-writable segment (ringtest's add_inbuf; a readable one is
+   * rarer and takes add_chain), room, a working queue, a coherent device
+   * (the last three: gate > 0), a token: one descriptor, never indirect (a
+   * table of one would only cost a fetch), no sync. */
   uint32_t gate = q->gate;
-  if (unlikely(nout + nin != 1 || nout > 1 || token == NULL ||
-               gate - 1u >= SPLIT_SLOW - 1u)) {
-    return add_chain(q, out, nout, in, nin, token);
+  if (unlikely((int32_t)gate <= 0 || !write)) {
+    return add_one_slow(q, addr, len, write, token);
   }
-  /* nin is 0 or 1 here: WRITE and the writable length without a branch. */
-  const struct vq_seg *s = nin != 0 ? in : out;
+  if (unlikely(token == NULL)) {
+    return RL_ERR_INVALID;
+  }
   uint32_t head = q->free_head;
   struct desc_state *st = &q->state[head];
   volatile struct vring_desc *d = &q->desc[head];
-  uint32_t len = s->len;
-  d->addr = s->addr;
+  d->addr = addr;
   d->len = len;
   /* No NEXT: the device ignores `next` (§2.7.5), left as it was. */
-  d->flags = (uint16_t)(nin * VRING_DESC_F_WRITE);
+  d->flags = VRING_DESC_F_WRITE;
   q->free_head = st->next;
   q->gate = gate - 1u;
   st->token = token; /* extra is 0 already */
-  st->in_len = len * nin;
+  st->in_len = len;
   publish(q, (uint16_t)head, false);
   return RL_OK;
+}
+
+static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
+                           unsigned nout, const struct vq_seg *in, unsigned nin,
+                           void *token) {
+  /* One segment: add_one's; everything else, errors included, is
+   * add_chain's. */
+  if (likely(nout + nin == 1 && nout <= 1)) {
+    const struct vq_seg *s = nin != 0 ? in : out;
+    return split_add_one(q, s->addr, s->len, nin != 0, token);
+  }
+  return add_chain(q, out, nout, in, nin, token);
 }
 
 /* Anything but a coherent device with EVENT_IDX (out of line). */
@@ -366,8 +388,22 @@ __attribute__((noinline)) static void free_chain(struct vq_backend *q,
   q->gate += n;
 }
 
-static rl_status get_used_slow(struct vq_backend *q, void **token,
-                               uint32_t *len);
+static struct vq_used used_status(int64_t st) {
+  return (struct vq_used){NULL, st};
+}
+
+/* get_used_impl's answer on the inline path when get_used_slow must take
+ * over (never handed to a caller): the entry point tail-calls it. clang
+ * makes no tail call of a function returning a struct unless told. */
+#define USED_SLOW INT64_MIN
+#if defined(__has_attribute)
+#if __has_attribute(musttail)
+#define TAIL_CALL __attribute__((musttail))
+#endif
+#endif
+#ifndef TAIL_CALL
+#define TAIL_CALL
+#endif
 
 /* Entries up to used_seen were counted and ordered when used_seen was
  * read: while there are some, the used idx (a line the device keeps
@@ -379,14 +415,13 @@ static rl_status get_used_slow(struct vq_backend *q, void **token,
  * is synced after its own idx read), so the coherent path never meets
  * one it did not read itself. A broken queue has used_seen = last_used:
  * every call reads (and refuses) again. */
-static inline __attribute__((always_inline)) rl_status
-get_used_impl(struct vq_backend *q, void **restrict token,
-              uint32_t *restrict len, bool nc) {
+static inline __attribute__((always_inline)) struct vq_used
+get_used_impl(struct vq_backend *q, bool nc) {
   uint16_t last = q->last_used;
   volatile struct vring_used *used = q->used;
   if (last == q->used_seen) {
     if (nc ? q->broken : unlikely((q->gate & SPLIT_SLOW) != 0)) {
-      return nc ? RL_ERR_BROKEN : get_used_slow(q, token, len);
+      return used_status(nc ? RL_ERR_BROKEN : USED_SLOW);
     }
     /* §2.7.13.4 on a non-coherent device: the idx from memory, a read
      * barrier, then the entry from memory: an entry fetched before the
@@ -395,12 +430,14 @@ get_used_impl(struct vq_backend *q, void **restrict token,
       sync_used_idx_for_cpu(q);
     }
     uint16_t used_idx = used->idx;
-    if (unlikely(used_idx == last)) {
-      return RL_ERR_NOT_FOUND;
-    }
-    /* More entries than we ever made available: the device is lying. */
-    if (unlikely((uint16_t)(used_idx - last) >
+    /* Nothing new (used_idx - last - 1 wraps to 0xffff, more than the
+     * at most 32768 in flight), or more entries than we ever made
+     * available (the device is lying): one test. */
+    if (unlikely((uint16_t)(used_idx - last - 1u) >=
                  (uint16_t)(q->avail_idx - last))) {
+      if (used_idx == last) {
+        return used_status(RL_ERR_NOT_FOUND);
+      }
       goto lying;
     }
     q->used_seen = !nc || q->coherent ? used_idx : (uint16_t)(last + 1);
@@ -423,41 +460,42 @@ get_used_impl(struct vq_backend *q, void **restrict token,
     goto lying;
   }
   if (!nc && unlikely(s->extra != 0)) {
-    return get_used_slow(q, token, len); /* a chain: frees it */
+    return used_status(USED_SLOW); /* a chain: frees it */
   }
   q->last_used = (uint16_t)(last + 1);
   if (nc) {
     free_chain(q, id);
   } else {
     /* One descriptor: free_chain's work inline. */
-    q->state[id].token = NULL;
-    q->state[id].next = q->free_head;
+    s->token = NULL;
+    s->next = q->free_head;
     q->free_head = (uint16_t)id;
     q->gate++;
   }
-  *token = t;
-  *len = written;
   /* used_event (§2.7.10) is not moved here: enable_cb sets it where the
    * driver is about to wait (virtqueue_poll drains, then enables), and a
    * device meanwhile compares against the value enable_cb left, so it
    * interrupts at most once per enable (none while the driver drains). */
-  return RL_OK;
+  return (struct vq_used){t, written};
 lying: /* the queue is broken until detach; the next call goes to the
         * slow path, which says so */
   q->broken = true;
   q->gate |= SPLIT_SLOW;
   q->used_seen = q->last_used;
-  return RL_ERR_BROKEN;
+  return used_status(RL_ERR_BROKEN);
 }
 
-__attribute__((noinline)) static rl_status
-get_used_slow(struct vq_backend *q, void **token, uint32_t *len) {
-  return get_used_impl(q, token, len, true);
+__attribute__((noinline)) static struct vq_used
+get_used_slow(struct vq_backend *q) {
+  return get_used_impl(q, true);
 }
 
-static rl_status split_get_used(struct vq_backend *q, void **token,
-                                uint32_t *len) {
-  return get_used_impl(q, token, len, false);
+static struct vq_used split_get_used(struct vq_backend *q) {
+  struct vq_used u = get_used_impl(q, false);
+  if (unlikely(u.token == NULL && u.len == USED_SLOW)) {
+    TAIL_CALL return get_used_slow(q);
+  }
+  return u;
 }
 
 static void split_disable_cb(struct vq_backend *q) {
@@ -532,6 +570,7 @@ const struct vq_ops vq_split_ops = {
     .destroy = split_destroy,
     .addrs = split_addrs,
     .add = split_add,
+    .add_one = split_add_one,
     .kick_prepare = split_kick_prepare,
     .get_used = split_get_used,
     .disable_cb = split_disable_cb,

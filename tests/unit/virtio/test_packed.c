@@ -462,7 +462,7 @@ static void check_bytes(const uint8_t *p, uint32_t len, uint32_t id,
 static uint32_t get(struct fx *f) {
   void *tk = NULL;
   uint32_t len = 0;
-  assert_int_equal(f->ops->get_used(f->q, &tk, &len), RL_OK);
+  assert_int_equal(vq_get_used(f->ops, f->q, &tk, &len), RL_OK);
   uint32_t t = fifo_take(&f->done);
   struct tok_rec *r = tok_ptr(f, t);
   assert_ptr_equal(tk, r);
@@ -493,7 +493,7 @@ static void expect_none(struct fx *f) {
   void *tk;
   uint32_t len;
   assert_int_equal(f->done.count, 0);
-  assert_int_equal(f->ops->get_used(f->q, &tk, &len), RL_ERR_NOT_FOUND);
+  assert_int_equal(vq_get_used(f->ops, f->q, &tk, &len), RL_ERR_NOT_FOUND);
 }
 
 /* One single-descriptor buffer all the way round. */
@@ -1325,7 +1325,7 @@ static void test_len_without_write(void **state_) {
   d->len = tok_ptr(f, t)->in_len + 1;
   void *tk;
   uint32_t len;
-  assert_int_equal(f->ops->get_used(f->q, &tk, &len), RL_ERR_BROKEN);
+  assert_int_equal(vq_get_used(f->ops, f->q, &tk, &len), RL_ERR_BROKEN);
   fx_close(f); /* broken: nothing to drain */
 }
 
