@@ -14,40 +14,15 @@ static gpu_painter_fn *painter;
 
 void gpu_set_painter(gpu_painter_fn *paint) { painter = paint; }
 
-#ifdef CONFIG_GPU_EDID
-static bool edid_offered(const struct gpu *g) {
-  return virtio_has_feature(g->dev, VIRTIO_GPU_F_EDID);
-}
-#endif
-
-/* GET_DISPLAY_INFO in req[0] and, when the device offers EDIDs, GET_EDID
- * of scanout 0 in req[1] behind it, with one notification: one round
- * trip fewer before the first resource. The EDID's answer is checked by
- * get_edid. */
 static rl_status
 get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
                  unsigned *enabled) {
-  struct gpu_req *reqs[2] = {&g->req[0], &g->req[1]};
-  size_t len[2] = {sizeof(struct virtio_gpu_ctrl_hdr), 0};
-  size_t resp[2] = {sizeof(struct virtio_gpu_resp_display_info), 0};
-  unsigned n = 1;
-  gpu_hdr(gpu_req_cmd(reqs[0]), VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
-#ifdef CONFIG_GPU_EDID
-  if (edid_offered(g)) {
-    len[1] = gpu_encode_get_edid(gpu_req_cmd(reqs[1]), 0);
-    resp[1] = offsetof(struct virtio_gpu_resp_edid, edid);
-    n = 2;
-  }
-#endif
-  rl_status st = gpu_post(g, g->ctrlq, reqs, len, resp, n);
-  if (st != RL_OK) {
-    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT " (resource 0): %s\n", g->dev->name,
-         GPU_TYPE_ARG(VIRTIO_GPU_CMD_GET_DISPLAY_INFO), rl_status_str(st));
-    return st;
-  }
-  st = gpu_check(g, reqs[0], VIRTIO_GPU_RESP_OK_DISPLAY_INFO, resp[0], 0, 0);
+  gpu_hdr(gpu_req_cmd(&g->req[0]), VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
+  rl_status st = gpu_command(g, sizeof(struct virtio_gpu_ctrl_hdr),
+                             VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
+                             sizeof(struct virtio_gpu_resp_display_info), 0);
   if (st == RL_OK) {
-    st = gpu_parse_display_info(gpu_req_resp(reqs[0]), reqs[0]->used_len,
+    st = gpu_parse_display_info(gpu_req_resp(&g->req[0]), g->req[0].used_len,
                                 g->num_scanouts, modes, enabled);
     if (st != RL_OK) {
       klog(LOG_ERROR, "%s: GET_DISPLAY_INFO: malformed answer: %s\n",
@@ -57,8 +32,6 @@ get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
   return st;
 }
 
-/* Scanout `index`'s EDID; scanout 0's request went with GET_DISPLAY_INFO
- * (req[1]), the others' go now (req[0]). */
 static void get_edid(struct gpu *g, unsigned index) {
   struct gpu_scanout *so = &g->scanout[index];
   so->have_edid = false;
@@ -66,20 +39,15 @@ static void get_edid(struct gpu *g, unsigned index) {
   (void)so;
   return; /* VIRTIO_GPU_F_EDID is refused: no EDID parser in the image */
 #else
-  if (!edid_offered(g)) {
+  if (!virtio_has_feature(g->dev, VIRTIO_GPU_F_EDID)) {
     return;
   }
-  struct gpu_req *r = &g->req[index == 0 ? 1 : 0];
-  size_t resp = offsetof(struct virtio_gpu_resp_edid, edid);
-  rl_status st;
-  if (index == 0) {
-    st = gpu_check(g, r, VIRTIO_GPU_RESP_OK_EDID, resp, 0, 0);
-  } else {
-    size_t len = gpu_encode_get_edid(gpu_req_cmd(r), index);
-    st = gpu_command(g, len, VIRTIO_GPU_RESP_OK_EDID, resp, 0);
-  }
+  size_t len = gpu_encode_get_edid(gpu_req_cmd(&g->req[0]), index);
+  rl_status st = gpu_command(g, len, VIRTIO_GPU_RESP_OK_EDID,
+                             offsetof(struct virtio_gpu_resp_edid, edid), 0);
   if (st == RL_OK) {
-    st = gpu_parse_edid(gpu_req_resp(r), r->used_len, &so->edid);
+    st =
+        gpu_parse_edid(gpu_req_resp(&g->req[0]), g->req[0].used_len, &so->edid);
   }
   if (st != RL_OK) {
     klog(LOG_WARN, "%s: scanout %u: EDID unusable: %s\n", g->dev->name, index,
