@@ -119,7 +119,7 @@ static inline void *gpu_req_resp(struct gpu_req *r) {
 void gpu_done(struct virtqueue *vq, void *token, uint32_t len);
 /* Posts requests [0, n) (each: a command of cmd_len[i] bytes, and a
  * response page unless resp_len[i] is 0) with one notification, and waits
- * for all of them. */
+ * for all of them (on the control queue, for a warm-up in flight first). */
 rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
                    const size_t *cmd_len, const size_t *resp_len, unsigned n);
 /* Checks request r's response: type `expected`, at least `expected_len`
@@ -134,8 +134,8 @@ rl_status gpu_command_nodata(struct gpu *g, size_t cmd_len, uint32_t resource);
 /* Posts TRANSFER_TO_HOST_2D of the whole framebuffer of `so` without
  * waiting: the device's first copy into a new resource is its slow one
  * (QEMU faults in the resource's host memory page by page), so it runs
- * while the picture is drawn. The next post on the control queue, or
- * gpu_warm_finish, waits for it and checks the answer. */
+ * while the picture is drawn. The next post on the control queue (posted
+ * behind it), or gpu_warm_finish, waits for it and checks the answer. */
 rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so);
 rl_status gpu_warm_finish(struct gpu *g);
 

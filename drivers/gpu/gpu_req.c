@@ -66,17 +66,20 @@ static rl_status wait(struct gpu *g, struct virtqueue *vq, struct gpu_req *r) {
 
 rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
                    const size_t *cmd_len, const size_t *resp_len, unsigned n) {
-  rl_status st = RL_OK;
-  if (vq == g->ctrlq) {
-    st = gpu_warm_finish(g); /* nothing overtakes the warm-up */
+  rl_status st = post(g, vq, reqs, cmd_len, resp_len, n);
+  rl_status warm = RL_OK;
+  if (st == RL_OK && vq == g->ctrlq) {
+    /* Posted behind a warm-up still in flight, whose answer is waited
+     * for and checked first: the device goes on with these when its
+     * slow copy ends, without a round trip through the driver. */
+    warm = gpu_warm_finish(g);
   }
-  if (st == RL_OK) {
-    st = post(g, vq, reqs, cmd_len, resp_len, n);
-  }
-  for (unsigned i = 0; st == RL_OK && i < n; i++) {
+  /* A warm-up answered with an error does not stop these (their buffers
+   * are the device's until answered); one that broke the GPU does. */
+  for (unsigned i = 0; st == RL_OK && !g->broken && i < n; i++) {
     st = wait(g, vq, reqs[i]);
   }
-  return st;
+  return warm != RL_OK ? warm : st;
 }
 
 rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so) {

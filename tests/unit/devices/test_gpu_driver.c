@@ -775,6 +775,31 @@ static void test_display_info_never_answers(void **state) {
   assert_log_has("(controlq): timeout after 2000 ms");
 }
 
+/* The probe's warm-up transfer answered with an error: the probe fails
+ * naming the transfer, and SET_SCANOUT, posted behind it, is still
+ * waited for (nothing is left with the device). */
+static void test_warm_up_error(void **state) {
+  struct fx *f = *state;
+  gpu_model_misbehave(f->gm, GM_CMD_TRANSFER_TO_HOST_2D, GM_FAULT_ERROR,
+                      GM_RESP_ERR_INVALID_RESOURCE_ID);
+  assert_int_equal(virtio_gpu_driver.probe(f->dev), RL_ERR_IO);
+  assert_log_has("TRANSFER_TO_HOST_2D (resource 1): device answered "
+                 "ERR_INVALID_RESOURCE_ID");
+  assert_int_equal(gpu_model_count(f->gm, GM_CMD_SET_SCANOUT, NULL), 1);
+  assert_int_equal(vm_held(f->vm), 0);
+}
+
+/* The warm-up never answered: a timeout naming the queue, the GPU
+ * broken, the warm-up's buffers left to the device. */
+static void test_warm_up_never_answers(void **state) {
+  struct fx *f = *state;
+  gpu_model_misbehave(f->gm, GM_CMD_TRANSFER_TO_HOST_2D, GM_FAULT_NO_ANSWER, 0);
+  assert_int_equal(virtio_gpu_driver.probe(f->dev), RL_ERR_TIMEOUT);
+  assert_log_has("(controlq): timeout after 2000 ms");
+  assert_int_equal(vm_held(f->vm), 1);
+  assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_FLUSH, NULL), 0);
+}
+
 /* ---- two devices ------------------------------------------------------ */
 
 /* The driver's surface of f's scanout 0. */
@@ -1081,6 +1106,8 @@ static const struct matrix_case cases[] = {
     {"flush_oversized_length", test_flush_oversized_length},
     {"transfer_never_answers", test_transfer_never_answers},
     {"display_info_never_answers", test_display_info_never_answers},
+    {"warm_up_error", test_warm_up_error},
+    {"warm_up_never_answers", test_warm_up_never_answers},
     {"teardown_detach_unref_error", test_teardown_detach_unref_error},
     {"teardown_unref_error", test_teardown_unref_error},
     {"teardown_detach_wrong_type", test_teardown_detach_wrong_type},
