@@ -225,6 +225,29 @@ static struct vq_config queue_config(struct virtio_device *dev, uint16_t size) {
   };
 }
 
+/* Fresh rings for `vq` at its size (its record filled), enabled on the
+ * device: at setup and after a reset of the queue alone. */
+static rl_status rings_up(struct virtqueue *vq, struct vq_backend **out,
+                          struct vq_addrs *a) {
+  struct virtio_device *dev = vq->dev;
+  struct vq_config cfg = queue_config(dev, vq->size);
+  struct vq_backend *backend;
+  rl_status st = vq->ops->create(&cfg, &backend);
+  if (st != RL_OK) {
+    return st;
+  }
+  vq->ops->addrs(backend, a);
+  /* §2.6.1.2: re-enabled as at setup (the transport writes the size and
+   * the addresses, then queue_enable). */
+  st = dev->transport->queue_enable(dev, vq->index, vq->size, a);
+  if (st != RL_OK) {
+    vq->ops->destroy(backend);
+    return st;
+  }
+  *out = backend;
+  return RL_OK;
+}
+
 rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
                              const char *name, uint16_t max_size,
                              virtqueue_done_fn done, struct virtqueue **out) {
@@ -259,12 +282,6 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
     return RL_ERR_INVALID; /* not negotiated */
   }
   uint32_t size = vq_select_size(ring, RL_MIN((uint32_t)max_size, num_max));
-  struct vq_config cfg = queue_config(dev, (uint16_t)size);
-  struct vq_backend *backend;
-  st = ring->ops->create(&cfg, &backend);
-  if (st != RL_OK) {
-    return st;
-  }
   /* The record is whole before the backend is published: an interrupt
    * (live from an earlier probe) sees no queue or all of it. */
   *vq = (struct virtqueue){.dev = dev,
@@ -273,11 +290,10 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
                            .size = (uint16_t)size,
                            .ops = ring->ops,
                            .done = done};
+  struct vq_backend *backend;
   struct vq_addrs a;
-  ring->ops->addrs(backend, &a);
-  st = dev->transport->queue_enable(dev, index, size, &a);
+  st = rings_up(vq, &backend, &a);
   if (st != RL_OK) {
-    ring->ops->destroy(backend);
     return st;
   }
   unsigned long flags = arch_irq_save();
@@ -512,28 +528,6 @@ bool virtqueue_resettable(const struct virtqueue *vq) {
          can_reset_queues(vq->dev);
 }
 
-/* Fresh rings for `vq` at its size, enabled on the device. */
-static rl_status queue_recreate(struct virtqueue *vq, struct vq_backend **out) {
-  struct virtio_device *dev = vq->dev;
-  struct vq_config cfg = queue_config(dev, vq->size);
-  struct vq_backend *backend;
-  rl_status st = vq->ops->create(&cfg, &backend);
-  if (st != RL_OK) {
-    return st;
-  }
-  struct vq_addrs a;
-  vq->ops->addrs(backend, &a);
-  /* §2.6.1.2: re-enabled as at setup (the transport writes the size and
-   * the addresses, then queue_enable). */
-  st = dev->transport->queue_enable(dev, vq->index, vq->size, &a);
-  if (st != RL_OK) {
-    vq->ops->destroy(backend);
-    return st;
-  }
-  *out = backend;
-  return RL_OK;
-}
-
 rl_status virtio_queue_reset(struct virtqueue *vq) {
   if (!virtqueue_resettable(vq)) {
     return RL_ERR_NOT_SUPPORTED;
@@ -568,7 +562,8 @@ rl_status virtio_queue_reset(struct virtqueue *vq) {
   }
   /* Done: the device no longer touches the old rings. */
   struct vq_backend *fresh = NULL;
-  st = queue_recreate(vq, &fresh);
+  struct vq_addrs a;
+  st = rings_up(vq, &fresh, &a);
   flags = arch_irq_save();
   vq->backend = fresh != NULL ? fresh : old;
   vq->broken = fresh == NULL; /* no rings: disabled for good */
@@ -584,8 +579,6 @@ rl_status virtio_queue_reset(struct virtqueue *vq) {
          dev->name, vq->index, vq->name, rl_status_str(st));
     return st;
   }
-  struct vq_addrs a;
-  vq->ops->addrs(fresh, &a);
   klog(LOG_INFO,
        "%s: queue %u (%s): reset and re-enabled on fresh rings, desc %#llx "
        "driver %#llx device %#llx\n",
