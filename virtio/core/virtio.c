@@ -59,29 +59,35 @@ const char *virtio_feature_name(const struct virtio_device *dev, unsigned bit) {
   return NULL;
 }
 
-static void log_features(const struct virtio_device *dev, const char *what,
-                         uint64_t bits) {
+/* The features offered, accepted and refused, by name, a line each. */
+static void log_features(const struct virtio_device *dev, uint64_t offered,
+                         uint64_t accepted) {
   if (CONFIG_LOG_LEVEL < LOG_INFO) {
     return; /* no feature names in the image either */
   }
-  char line[256];
-  size_t n = 0;
-  for (unsigned bit = 0; bit < 64; bit++) {
-    if ((bits & VIRTIO_BIT(bit)) == 0) {
-      continue;
+  static const char *const what[3] = {"offered by the device", "accepted",
+                                      "refused"};
+  const uint64_t sets[3] = {offered, accepted, offered & ~accepted};
+  for (unsigned i = 0; i < 3; i++) {
+    char line[256];
+    size_t n = 0;
+    for (unsigned bit = 0; bit < 64; bit++) {
+      if ((sets[i] & VIRTIO_BIT(bit)) == 0) {
+        continue;
+      }
+      const char *name = virtio_feature_name(dev, bit);
+      int w = name != NULL
+                  ? rl_snprintf(line + n, sizeof(line) - n, " %s", name)
+                  : rl_snprintf(line + n, sizeof(line) - n, " bit%u", bit);
+      if (w < 0 || (size_t)w >= sizeof(line) - n) {
+        break;
+      }
+      n += (size_t)w;
     }
-    const char *name = virtio_feature_name(dev, bit);
-    int w = name != NULL
-                ? rl_snprintf(line + n, sizeof(line) - n, " %s", name)
-                : rl_snprintf(line + n, sizeof(line) - n, " bit%u", bit);
-    if (w < 0 || (size_t)w >= sizeof(line) - n) {
-      break;
-    }
-    n += (size_t)w;
+    line[n] = '\0';
+    klog(LOG_INFO, "%s: features %s:%s\n", dev->name, what[i],
+         n == 0 ? " (none)" : line);
   }
-  line[n] = '\0';
-  klog(LOG_INFO, "%s: features %s:%s\n", dev->name, what,
-       n == 0 ? " (none)" : line);
 }
 
 /* §2.6.1: per-queue reset needs the transport's register for it (PCI's
@@ -172,9 +178,7 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
                           ? VIRTIO_BIT(dev->ring->feature_bit)
                           : 0;
   uint64_t accept = offered & (device_bits | transport_offer(dev) | ring_bit);
-  log_features(dev, "offered by the device", offered);
-  log_features(dev, "accepted", accept);
-  log_features(dev, "refused", offered & ~accept);
+  log_features(dev, offered, accept);
 
   if (!dev->legacy && (accept & VIRTIO_BIT(VIRTIO_F_VERSION_1)) == 0) {
     virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
