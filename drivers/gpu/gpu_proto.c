@@ -1,12 +1,5 @@
 #include "gpu_proto.h"
 
-static void zero(void *p, size_t n) {
-  uint8_t *b = p;
-  for (size_t i = 0; i < n; i++) {
-    b[i] = 0;
-  }
-}
-
 /* The names of virtio 1.2 §5.7.6.7's types in one string, each range's
  * in order: a table of pointers would be larger than the text it points
  * at. */
@@ -95,23 +88,17 @@ rl_status gpu_parse_display_info(const void *resp, uint32_t len,
   const struct virtio_gpu_resp_display_info *d = resp;
   *enabled = 0;
   for (uint32_t i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
-    const struct virtio_gpu_display_one *p = &d->pmodes[i];
-    struct gpu_mode *m = &modes[i];
-    zero(m, sizeof(*m));
-    if (i >= num_scanouts || p->enabled == 0) {
-      continue;
+    const struct virtio_gpu_rect *r = &d->pmodes[i].r;
+    struct gpu_mode m = {0};
+    if (i < num_scanouts && d->pmodes[i].enabled != 0) {
+      if (r->width == 0 || r->height == 0 || r->width > GPU_MAX_DIM ||
+          r->height > GPU_MAX_DIM || r->x > GPU_MAX_DIM || r->y > GPU_MAX_DIM) {
+        return RL_ERR_BAD_FORMAT;
+      }
+      m = (struct gpu_mode){true, r->x, r->y, r->width, r->height};
+      (*enabled)++;
     }
-    if (p->r.width == 0 || p->r.height == 0 || p->r.width > GPU_MAX_DIM ||
-        p->r.height > GPU_MAX_DIM || p->r.x > GPU_MAX_DIM ||
-        p->r.y > GPU_MAX_DIM) {
-      return RL_ERR_BAD_FORMAT;
-    }
-    m->enabled = true;
-    m->x = p->r.x;
-    m->y = p->r.y;
-    m->width = p->r.width;
-    m->height = p->r.height;
-    (*enabled)++;
+    modes[i] = m;
   }
   return RL_OK;
 }
@@ -280,7 +267,7 @@ rl_status gpu_parse_edid(const void *resp, uint32_t len,
   if (sum != 0 || e[18] != 1) {
     return RL_ERR_BAD_FORMAT; /* checksum; EDID version 1.x */
   }
-  zero(out, sizeof(*out));
+  *out = (struct gpu_edid_info){0};
   /* Manufacturer id: three 5-bit letters, big-endian (EDID §3.4.1). */
   uint16_t mfg = (uint16_t)(e[8] << 8 | e[9]);
   for (int i = 0; i < 3; i++) {
