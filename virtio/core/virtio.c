@@ -319,22 +319,21 @@ rl_status virtio_device_ready(struct virtio_device *dev) {
   if (dev->failed) {
     return RL_ERR_BROKEN;
   }
-  if (!dev->irq_ready && dev->transport->interrupts_enable != NULL) {
-    rl_status st = dev->transport->interrupts_enable(dev);
-    if (st != RL_OK) {
-      klog(LOG_WARN, "%s: interrupts unusable (%s): polling\n", dev->name,
-           rl_status_str(st));
+  if (!dev->irq_ready) {
+    /* The transport's own interrupts (MSI-X), else one handler on the
+     * device's line. */
+    rl_status st;
+    if (dev->transport->interrupts_enable != NULL) {
+      st = dev->transport->interrupts_enable(dev);
     } else {
-      dev->irq_ready = true;
-    }
-  } else if (!dev->irq_ready) {
-    rl_status st = arch_irq_register(dev->irq, irq_handler, dev);
-    if (st == RL_OK) {
-      st = arch_irq_enable(dev->irq);
+      st = arch_irq_register(dev->irq, irq_handler, dev);
+      if (st == RL_OK) {
+        st = arch_irq_enable(dev->irq);
+      }
     }
     if (st != RL_OK) {
-      klog(LOG_WARN, "%s: interrupt %u unusable (%s): polling\n", dev->name,
-           dev->irq, rl_status_str(st));
+      klog(LOG_WARN, "%s: interrupts (line %u) unusable (%s): polling\n",
+           dev->name, dev->irq, rl_status_str(st));
     } else {
       dev->irq_ready = true;
     }
