@@ -103,13 +103,8 @@ static struct gpu *gpu_state(struct virtio_device *dev) {
   g = dev->priv;
   if (g != NULL) {
     gpu_release(g);
-    struct gpu *next = g->next;
-    uint32_t retired[RL_ARRAY_SIZE(g->retired_ids)];
-    memcpy(retired, g->retired_ids, sizeof(retired));
-    memset(g, 0, sizeof(*g));
-    g->next = next;
-    g->dev = dev;
-    memcpy(g->retired_ids, retired, sizeof(retired)); /* for its lifetime */
+    /* The list link, the device and the retired ids stay. */
+    memset(&g->ready, 0, sizeof(*g) - offsetof(struct gpu, ready));
     return g;
   }
 #endif

@@ -68,6 +68,11 @@ struct gpu_scanout {
 struct gpu {
   struct gpu *next; /* the list of every device's state, in probe order */
   struct virtio_device *dev;
+  /* Resource ids retired for the device's lifetime (kept across
+   * re-probes): a DETACH_BACKING or UNREF of them failed, so the device may
+   * still hold them (and their backing, leaked on purpose). */
+  uint32_t retired_ids[GPU_RESOURCE_IDS / 32];
+  /* From here on, each probe starts from zero (gpu.c, gpu_state). */
   bool ready;             /* the last probe succeeded: gpu_get() hands it out */
   rl_status probe_status; /* of the last probe */
   bool negotiate_failed;  /* ... and it failed in feature negotiation */
@@ -91,10 +96,6 @@ struct gpu {
   unsigned long max_notifications, max_interrupts;
   uint64_t first_frame_ns; /* arch_time_ns when the boot picture was out */
   uint32_t warm_resource;  /* a warm-up transfer of it is in flight, or 0 */
-  /* Resource ids retired for the device's lifetime (kept across
-   * re-probes): a DETACH_BACKING or UNREF of them failed, so the device may
-   * still hold them (and their backing, leaked on purpose). */
-  uint32_t retired_ids[GPU_RESOURCE_IDS / 32];
   /* ATTACH_BACKING's entries while they are encoded. */
   struct virtio_gpu_mem_entry entries[FB_MAX_CHUNKS];
 };

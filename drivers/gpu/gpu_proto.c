@@ -1,12 +1,5 @@
 #include "gpu_proto.h"
 
-static void zero(void *p, size_t n) {
-  uint8_t *b = p;
-  for (size_t i = 0; i < n; i++) {
-    b[i] = 0;
-  }
-}
-
 /* The names of virtio 1.2 §5.7.6.7's types in one string, each range's
  * in order: a table of pointers would be larger than the text it points
  * at. */
@@ -48,8 +41,7 @@ const char *gpu_type_name(uint32_t type) {
 }
 
 void gpu_hdr(struct virtio_gpu_ctrl_hdr *h, uint32_t type, uint64_t fence_id) {
-  zero(h, sizeof(*h));
-  h->type = type;
+  *h = (struct virtio_gpu_ctrl_hdr){.type = type};
   if (fence_id != 0) {
     h->flags = VIRTIO_GPU_FLAG_FENCE; /* §5.7.6.7 */
     h->fence_id = fence_id;
@@ -96,23 +88,17 @@ rl_status gpu_parse_display_info(const void *resp, uint32_t len,
   const struct virtio_gpu_resp_display_info *d = resp;
   *enabled = 0;
   for (uint32_t i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
-    const struct virtio_gpu_display_one *p = &d->pmodes[i];
-    struct gpu_mode *m = &modes[i];
-    zero(m, sizeof(*m));
-    if (i >= num_scanouts || p->enabled == 0) {
-      continue;
+    const struct virtio_gpu_rect *r = &d->pmodes[i].r;
+    struct gpu_mode m = {0};
+    if (i < num_scanouts && d->pmodes[i].enabled != 0) {
+      if (r->width == 0 || r->height == 0 || r->width > GPU_MAX_DIM ||
+          r->height > GPU_MAX_DIM || r->x > GPU_MAX_DIM || r->y > GPU_MAX_DIM) {
+        return RL_ERR_BAD_FORMAT;
+      }
+      m = (struct gpu_mode){true, r->x, r->y, r->width, r->height};
+      (*enabled)++;
     }
-    if (p->r.width == 0 || p->r.height == 0 || p->r.width > GPU_MAX_DIM ||
-        p->r.height > GPU_MAX_DIM || p->r.x > GPU_MAX_DIM ||
-        p->r.y > GPU_MAX_DIM) {
-      return RL_ERR_BAD_FORMAT;
-    }
-    m->enabled = true;
-    m->x = p->r.x;
-    m->y = p->r.y;
-    m->width = p->r.width;
-    m->height = p->r.height;
-    (*enabled)++;
+    modes[i] = m;
   }
   return RL_OK;
 }
@@ -281,7 +267,7 @@ rl_status gpu_parse_edid(const void *resp, uint32_t len,
   if (sum != 0 || e[18] != 1) {
     return RL_ERR_BAD_FORMAT; /* checksum; EDID version 1.x */
   }
-  zero(out, sizeof(*out));
+  *out = (struct gpu_edid_info){0};
   /* Manufacturer id: three 5-bit letters, big-endian (EDID §3.4.1). */
   uint16_t mfg = (uint16_t)(e[8] << 8 | e[9]);
   for (int i = 0; i < 3; i++) {
@@ -308,67 +294,37 @@ rl_status gpu_parse_edid(const void *resp, uint32_t len,
   return RL_OK;
 }
 
-size_t gpu_encode_create_2d(void *buf, uint32_t resource_id, uint32_t format,
-                            uint32_t width, uint32_t height) {
-  struct virtio_gpu_resource_create_2d *c = buf;
-  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, 0);
-  c->resource_id = resource_id;
-  c->format = format;
-  c->width = width;
-  c->height = height;
-  return sizeof(*c);
-}
+/* The commands' fields after the header are 8-byte aligned pairs of
+ * 32-bit ones (or one 64-bit one), so one builder writes them all. */
+typedef uint64_t __attribute__((may_alias)) gpu_word_t;
+#define AT(type, field, off)                                                   \
+  _Static_assert(offsetof(type, field) == (off), #field)
+AT(struct virtio_gpu_resource_create_2d, format, 28);
+AT(struct virtio_gpu_resource_create_2d, height, 36);
+AT(struct virtio_gpu_resource_unref, resource_id, 24);
+AT(struct virtio_gpu_resource_detach_backing, resource_id, 24);
+AT(struct virtio_gpu_set_scanout, scanout_id, 40);
+AT(struct virtio_gpu_set_scanout, resource_id, 44);
+AT(struct virtio_gpu_transfer_to_host_2d, offset, 40);
+AT(struct virtio_gpu_transfer_to_host_2d, resource_id, 48);
+AT(struct virtio_gpu_resource_flush, resource_id, 40);
+AT(struct virtio_gpu_get_edid, scanout, 24);
+AT(struct virtio_gpu_update_cursor, pos.x, 28);
+AT(struct virtio_gpu_update_cursor, pos.y, 32);
+AT(struct virtio_gpu_update_cursor, resource_id, 40);
+AT(struct virtio_gpu_update_cursor, hot_y, 48);
+AT(struct virtio_gpu_resource_attach_backing, nr_entries, 28);
+#undef AT
 
-/* UNREF and DETACH_BACKING share one layout: header, resource id,
- * padding (§5.7.6.8). */
-_Static_assert(sizeof(struct virtio_gpu_resource_unref) ==
-                   sizeof(struct virtio_gpu_resource_detach_backing),
-               "same layout");
-
-static size_t encode_resource_only(void *buf, uint32_t type,
-                                   uint32_t resource_id) {
-  struct virtio_gpu_resource_unref *c = buf;
-  gpu_hdr(&c->hdr, type, 0);
-  c->resource_id = resource_id;
-  c->padding = 0;
-  return sizeof(*c);
-}
-
-size_t gpu_encode_unref(void *buf, uint32_t resource_id) {
-  return encode_resource_only(buf, VIRTIO_GPU_CMD_RESOURCE_UNREF, resource_id);
-}
-
-size_t gpu_encode_set_scanout(void *buf, uint32_t scanout_id,
-                              uint32_t resource_id,
-                              const struct virtio_gpu_rect *r) {
-  struct virtio_gpu_set_scanout *c = buf;
-  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_SET_SCANOUT, 0);
-  c->r = *r;
-  c->scanout_id = scanout_id;
-  c->resource_id = resource_id;
-  return sizeof(*c);
-}
-
-size_t gpu_encode_transfer_2d(void *buf, uint32_t resource_id,
-                              const struct virtio_gpu_rect *r,
-                              uint64_t offset) {
-  struct virtio_gpu_transfer_to_host_2d *c = buf;
-  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, 0);
-  c->r = *r;
-  c->offset = offset;
-  c->resource_id = resource_id;
-  c->padding = 0;
-  return sizeof(*c);
-}
-
-size_t gpu_encode_flush(void *buf, uint32_t resource_id,
-                        const struct virtio_gpu_rect *r, uint64_t fence_id) {
-  struct virtio_gpu_resource_flush *c = buf;
-  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_RESOURCE_FLUSH, fence_id);
-  c->r = *r;
-  c->resource_id = resource_id;
-  c->padding = 0;
-  return sizeof(*c);
+size_t gpu_cmd(void *buf, size_t size, uint32_t type, uint64_t fence_id,
+               uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3) {
+  gpu_hdr(buf, type, fence_id);
+  const uint64_t body[4] = {w0, w1, w2, w3};
+  gpu_word_t *out = (gpu_word_t *)((struct virtio_gpu_ctrl_hdr *)buf + 1);
+  for (size_t i = 0; i < (size - sizeof(struct virtio_gpu_ctrl_hdr)) / 8; i++) {
+    out[i] = body[i];
+  }
+  return size;
 }
 
 rl_status gpu_encode_attach_backing(void *buf, size_t cap, uint32_t resource_id,
@@ -379,11 +335,12 @@ rl_status gpu_encode_attach_backing(void *buf, size_t cap, uint32_t resource_id,
   if (n == 0 || need > cap) {
     return RL_ERR_NO_SPACE;
   }
-  struct virtio_gpu_resource_attach_backing *c = buf;
-  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, 0);
-  c->resource_id = resource_id;
-  c->nr_entries = n;
-  struct virtio_gpu_mem_entry *out = (struct virtio_gpu_mem_entry *)(c + 1);
+  gpu_cmd(buf, sizeof(struct virtio_gpu_resource_attach_backing),
+          VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, 0, gpu_pair(resource_id, n),
+          0, 0, 0);
+  struct virtio_gpu_mem_entry *out =
+      (struct virtio_gpu_mem_entry
+           *)((struct virtio_gpu_resource_attach_backing *)buf + 1);
   for (uint32_t i = 0; i < n; i++) {
     out[i].addr = e[i].addr;
     out[i].length = e[i].length;
@@ -391,33 +348,4 @@ rl_status gpu_encode_attach_backing(void *buf, size_t cap, uint32_t resource_id,
   }
   *size = need;
   return RL_OK;
-}
-
-size_t gpu_encode_detach_backing(void *buf, uint32_t resource_id) {
-  return encode_resource_only(buf, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING,
-                              resource_id);
-}
-
-size_t gpu_encode_get_edid(void *buf, uint32_t scanout) {
-  struct virtio_gpu_get_edid *c = buf;
-  gpu_hdr(&c->hdr, VIRTIO_GPU_CMD_GET_EDID, 0);
-  c->scanout = scanout;
-  c->padding = 0;
-  return sizeof(*c);
-}
-
-size_t gpu_encode_cursor(void *buf, uint32_t type, uint32_t scanout, uint32_t x,
-                         uint32_t y, uint32_t resource_id, uint32_t hot_x,
-                         uint32_t hot_y) {
-  struct virtio_gpu_update_cursor *c = buf;
-  gpu_hdr(&c->hdr, type, 0);
-  c->pos.scanout_id = scanout;
-  c->pos.x = x;
-  c->pos.y = y;
-  c->pos.padding = 0;
-  c->resource_id = resource_id;
-  c->hot_x = hot_x;
-  c->hot_y = hot_y;
-  c->padding = 0;
-  return sizeof(*c);
 }

@@ -52,26 +52,73 @@ rl_status gpu_parse_display_info(const void *resp, uint32_t len,
 rl_status gpu_parse_edid(const void *resp, uint32_t len,
                          struct gpu_edid_info *out);
 
+/* The command builder (§5.7.6.7): the header (gpu_hdr), then the
+ * command's fields up to `size` bytes (at most 56) as 64-bit little-endian
+ * words w0..w3, each two 32-bit fields (gpu_pair) or one 64-bit one in
+ * the order of the command's struct. Writes exactly `size` bytes and
+ * returns it. */
+size_t gpu_cmd(void *buf, size_t size, uint32_t type, uint64_t fence_id,
+               uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3);
+static inline uint64_t gpu_pair(uint32_t first, uint32_t second) {
+  return first | (uint64_t)second << 32;
+}
+
 /* Encoders: each fills `buf` and returns the command's size. */
-size_t gpu_encode_create_2d(void *buf, uint32_t resource_id, uint32_t format,
-                            uint32_t width, uint32_t height);
-size_t gpu_encode_unref(void *buf, uint32_t resource_id);
-size_t gpu_encode_set_scanout(void *buf, uint32_t scanout_id,
-                              uint32_t resource_id,
-                              const struct virtio_gpu_rect *r);
-size_t gpu_encode_transfer_2d(void *buf, uint32_t resource_id,
-                              const struct virtio_gpu_rect *r, uint64_t offset);
-size_t gpu_encode_flush(void *buf, uint32_t resource_id,
-                        const struct virtio_gpu_rect *r, uint64_t fence_id);
+static inline size_t gpu_encode_create_2d(void *buf, uint32_t resource_id,
+                                          uint32_t format, uint32_t width,
+                                          uint32_t height) {
+  return gpu_cmd(buf, sizeof(struct virtio_gpu_resource_create_2d),
+                 VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, 0,
+                 gpu_pair(resource_id, format), gpu_pair(width, height), 0, 0);
+}
+/* UNREF and DETACH_BACKING: header, resource id, padding (§5.7.6.8). */
+static inline size_t gpu_encode_unref(void *buf, uint32_t resource_id) {
+  return gpu_cmd(buf, sizeof(struct virtio_gpu_resource_unref),
+                 VIRTIO_GPU_CMD_RESOURCE_UNREF, 0, resource_id, 0, 0, 0);
+}
+static inline size_t gpu_encode_detach_backing(void *buf,
+                                               uint32_t resource_id) {
+  return gpu_cmd(buf, sizeof(struct virtio_gpu_resource_detach_backing),
+                 VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, 0, resource_id, 0, 0,
+                 0);
+}
+static inline size_t gpu_encode_set_scanout(void *buf, uint32_t scanout_id,
+                                            uint32_t resource_id,
+                                            const struct virtio_gpu_rect *r) {
+  return gpu_cmd(buf, sizeof(struct virtio_gpu_set_scanout),
+                 VIRTIO_GPU_CMD_SET_SCANOUT, 0, gpu_pair(r->x, r->y),
+                 gpu_pair(r->width, r->height),
+                 gpu_pair(scanout_id, resource_id), 0);
+}
+static inline size_t gpu_encode_transfer_2d(void *buf, uint32_t resource_id,
+                                            const struct virtio_gpu_rect *r,
+                                            uint64_t offset) {
+  return gpu_cmd(buf, sizeof(struct virtio_gpu_transfer_to_host_2d),
+                 VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, 0, gpu_pair(r->x, r->y),
+                 gpu_pair(r->width, r->height), offset, resource_id);
+}
+static inline size_t gpu_encode_flush(void *buf, uint32_t resource_id,
+                                      const struct virtio_gpu_rect *r,
+                                      uint64_t fence_id) {
+  return gpu_cmd(buf, sizeof(struct virtio_gpu_resource_flush),
+                 VIRTIO_GPU_CMD_RESOURCE_FLUSH, fence_id, gpu_pair(r->x, r->y),
+                 gpu_pair(r->width, r->height), resource_id, 0);
+}
+static inline size_t gpu_encode_get_edid(void *buf, uint32_t scanout) {
+  return gpu_cmd(buf, sizeof(struct virtio_gpu_get_edid),
+                 VIRTIO_GPU_CMD_GET_EDID, 0, scanout, 0, 0, 0);
+}
+static inline size_t gpu_encode_cursor(void *buf, uint32_t type,
+                                       uint32_t scanout, uint32_t x, uint32_t y,
+                                       uint32_t resource_id, uint32_t hot_x,
+                                       uint32_t hot_y) {
+  return gpu_cmd(buf, sizeof(struct virtio_gpu_update_cursor), type, 0,
+                 gpu_pair(scanout, x), y, gpu_pair(resource_id, hot_x), hot_y);
+}
 /* ATTACH_BACKING with `n` entries; RL_ERR_NO_SPACE if they don't fit in
  * `cap` bytes. */
 rl_status gpu_encode_attach_backing(void *buf, size_t cap, uint32_t resource_id,
                                     const struct virtio_gpu_mem_entry *e,
                                     uint32_t n, size_t *size);
-size_t gpu_encode_detach_backing(void *buf, uint32_t resource_id);
-size_t gpu_encode_get_edid(void *buf, uint32_t scanout);
-size_t gpu_encode_cursor(void *buf, uint32_t type, uint32_t scanout, uint32_t x,
-                         uint32_t y, uint32_t resource_id, uint32_t hot_x,
-                         uint32_t hot_y);
 
 #endif

@@ -95,8 +95,9 @@ uint32_t gpu_resource_id(const struct gpu *g, unsigned index) {
   if (!GPU_REUSES_IDS) {
     return index + 1;
   }
+  uint32_t id = index;
   for (uint32_t k = 0; k + 1 < GPU_RESOURCE_IDS; k++) {
-    uint32_t id = 1 + (index + k) % (GPU_RESOURCE_IDS - 1);
+    id = id + 1 < GPU_RESOURCE_IDS ? id + 1 : 1; /* index + 1, wrapping */
     bool used = id_retired(g, id);
     for (unsigned i = 0; i < GPU_SCANOUTS && !used; i++) {
       used =

@@ -14,6 +14,18 @@ static gpu_painter_fn *painter;
 
 void gpu_set_painter(gpu_painter_fn *paint) { painter = paint; }
 
+/* A display change on a ready device (its scanouts may be active and
+ * shown); else the probe's first configuration. Without display-change
+ * events only the probe configures. */
+static bool reconfiguring(const struct gpu *g) {
+#ifdef CONFIG_GPU_DISPLAY_EVENTS
+  return g->ready;
+#else
+  (void)g;
+  return false;
+#endif
+}
+
 static rl_status
 get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
                  unsigned *enabled) {
@@ -126,7 +138,7 @@ static rl_status setup_scanout(struct gpu *g, unsigned index) {
     return st;
   }
   so->active = true;
-  if (g->ready) {
+  if (reconfiguring(g)) {
     st = gpu_scanout_show(g, so);
     if (st != RL_OK) {
       return st;
@@ -178,12 +190,11 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
            g->dev->name, i, m->width, m->height);
     }
 #endif
-    bool same = so->active && m->enabled && so->mode.width == m->width &&
-                so->mode.height == m->height;
-    if (same) {
-      continue;
-    }
 #ifdef CONFIG_GPU_DISPLAY_EVENTS
+    if (so->active && m->enabled && so->mode.width == m->width &&
+        so->mode.height == m->height) {
+      continue; /* the same mode */
+    }
     /* A changed mode: teardown (detach, unref) first, then a new
      * resource. (Without display-change events this runs only at probe,
      * when no scanout is active yet.) */
@@ -198,7 +209,7 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
       result = st;
       continue;
     }
-    if (!g->ready) {
+    if (!reconfiguring(g)) {
       continue; /* the probe presents once the console has the log */
     }
     st = gpu_present_scanout(g, so);

@@ -135,8 +135,8 @@ first lit one to its last, 990 bytes). **core + split + gpu** is virtio
 core + split ring + GPU driver + graphics, text+rodata; the transports
 are listed apart. Each component is its source directory's objects,
 whatever targets build them: the virtio core is `virtio/core/` (its cold
-part, `//virtio/core:cold`, built `-Os`, and `virtqueue.c` at `-O2`),
-the graphics are `lib/gfx/` (`:fb` at `-O2`, the console `-Os`).
+part, `//virtio/core:cold`, built `-Oz`, and `virtqueue.c` at `-O2`),
+the graphics are `lib/gfx/` (`:fb` at `-O2`, the console `-Oz`).
 
 `qemu_virt_aarch64_min` (configs/) is what a minimal GPU user builds: the
 split ring only, virtio-mmio only (no PCI), no rng, no text console or
@@ -151,7 +151,7 @@ no DEVICE_NEEDS_RESET recovery
 (`CONFIG_VIRTIO_RECOVERY`), `-Oz` without frame pointer
 (`CONFIG_CC_OPTIMIZE_SIZE`). It still shows the bars. In every
 configuration the cold code (the GPU driver, the virtio core but
-`virtqueue.c`, the text console) is built `-Os` without frame pointer
+`virtqueue.c`, the text console) is built `-Oz` without frame pointer
 (`//build/config:cold`); the ring hot path and the pixel loops keep
 `-O2`.
 

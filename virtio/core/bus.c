@@ -1,6 +1,7 @@
 /* Binds drivers (drivers/registry.c) to the devices transports find, and
  * runs their poll hooks from the kernel's main loop. */
 #include <lib/log.h>
+#include <ringlight/config.h>
 #include <virtio/core/virtio.h>
 
 #define MAX_BOUND 32
@@ -14,9 +15,11 @@ void virtio_poll_all(void) {
     if (dev->needs_reset && !dev->failed) {
       (void)virtio_device_recover(dev);
     }
+#ifdef CONFIG_VIRTIO_RING_RESET
     if (!dev->failed) {
       virtio_reset_broken_queues(dev); /* §2.6.1, RING_RESET only */
     }
+#endif
     if (!dev->failed && dev->driver->poll != NULL) {
       dev->driver->poll(dev);
     }

@@ -59,29 +59,35 @@ const char *virtio_feature_name(const struct virtio_device *dev, unsigned bit) {
   return NULL;
 }
 
-static void log_features(const struct virtio_device *dev, const char *what,
-                         uint64_t bits) {
+/* The features offered, accepted and refused, by name, a line each. */
+static void log_features(const struct virtio_device *dev, uint64_t offered,
+                         uint64_t accepted) {
   if (CONFIG_LOG_LEVEL < LOG_INFO) {
     return; /* no feature names in the image either */
   }
-  char line[256];
-  size_t n = 0;
-  for (unsigned bit = 0; bit < 64; bit++) {
-    if ((bits & VIRTIO_BIT(bit)) == 0) {
-      continue;
+  static const char *const what[3] = {"offered by the device", "accepted",
+                                      "refused"};
+  const uint64_t sets[3] = {offered, accepted, offered & ~accepted};
+  for (unsigned i = 0; i < 3; i++) {
+    char line[256];
+    size_t n = 0;
+    for (unsigned bit = 0; bit < 64; bit++) {
+      if ((sets[i] & VIRTIO_BIT(bit)) == 0) {
+        continue;
+      }
+      const char *name = virtio_feature_name(dev, bit);
+      int w = name != NULL
+                  ? rl_snprintf(line + n, sizeof(line) - n, " %s", name)
+                  : rl_snprintf(line + n, sizeof(line) - n, " bit%u", bit);
+      if (w < 0 || (size_t)w >= sizeof(line) - n) {
+        break;
+      }
+      n += (size_t)w;
     }
-    const char *name = virtio_feature_name(dev, bit);
-    int w = name != NULL
-                ? rl_snprintf(line + n, sizeof(line) - n, " %s", name)
-                : rl_snprintf(line + n, sizeof(line) - n, " bit%u", bit);
-    if (w < 0 || (size_t)w >= sizeof(line) - n) {
-      break;
-    }
-    n += (size_t)w;
+    line[n] = '\0';
+    klog(LOG_INFO, "%s: features %s:%s\n", dev->name, what[i],
+         n == 0 ? " (none)" : line);
   }
-  line[n] = '\0';
-  klog(LOG_INFO, "%s: features %s:%s\n", dev->name, what,
-       n == 0 ? " (none)" : line);
 }
 
 /* §2.6.1: per-queue reset needs the transport's register for it (PCI's
@@ -172,9 +178,7 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
                           ? VIRTIO_BIT(dev->ring->feature_bit)
                           : 0;
   uint64_t accept = offered & (device_bits | transport_offer(dev) | ring_bit);
-  log_features(dev, "offered by the device", offered);
-  log_features(dev, "accepted", accept);
-  log_features(dev, "refused", offered & ~accept);
+  log_features(dev, offered, accept);
 
   if (!dev->legacy && (accept & VIRTIO_BIT(VIRTIO_F_VERSION_1)) == 0) {
     virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
@@ -225,6 +229,29 @@ static struct vq_config queue_config(struct virtio_device *dev, uint16_t size) {
   };
 }
 
+/* Fresh rings for `vq` at its size (its record filled), enabled on the
+ * device: at setup and after a reset of the queue alone. */
+static rl_status rings_up(struct virtqueue *vq, struct vq_backend **out,
+                          struct vq_addrs *a) {
+  struct virtio_device *dev = vq->dev;
+  struct vq_config cfg = queue_config(dev, vq->size);
+  struct vq_backend *backend;
+  rl_status st = vq->ops->create(&cfg, &backend);
+  if (st != RL_OK) {
+    return st;
+  }
+  vq->ops->addrs(backend, a);
+  /* §2.6.1.2: re-enabled as at setup (the transport writes the size and
+   * the addresses, then queue_enable). */
+  st = dev->transport->queue_enable(dev, vq->index, vq->size, a);
+  if (st != RL_OK) {
+    vq->ops->destroy(backend);
+    return st;
+  }
+  *out = backend;
+  return RL_OK;
+}
+
 rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
                              const char *name, uint16_t max_size,
                              virtqueue_done_fn done, struct virtqueue **out) {
@@ -259,12 +286,6 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
     return RL_ERR_INVALID; /* not negotiated */
   }
   uint32_t size = vq_select_size(ring, RL_MIN((uint32_t)max_size, num_max));
-  struct vq_config cfg = queue_config(dev, (uint16_t)size);
-  struct vq_backend *backend;
-  st = ring->ops->create(&cfg, &backend);
-  if (st != RL_OK) {
-    return st;
-  }
   /* The record is whole before the backend is published: an interrupt
    * (live from an earlier probe) sees no queue or all of it. */
   *vq = (struct virtqueue){.dev = dev,
@@ -273,11 +294,10 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
                            .size = (uint16_t)size,
                            .ops = ring->ops,
                            .done = done};
+  struct vq_backend *backend;
   struct vq_addrs a;
-  ring->ops->addrs(backend, &a);
-  st = dev->transport->queue_enable(dev, index, size, &a);
+  st = rings_up(vq, &backend, &a);
   if (st != RL_OK) {
-    ring->ops->destroy(backend);
     return st;
   }
   unsigned long flags = arch_irq_save();
@@ -299,22 +319,21 @@ rl_status virtio_device_ready(struct virtio_device *dev) {
   if (dev->failed) {
     return RL_ERR_BROKEN;
   }
-  if (!dev->irq_ready && dev->transport->interrupts_enable != NULL) {
-    rl_status st = dev->transport->interrupts_enable(dev);
-    if (st != RL_OK) {
-      klog(LOG_WARN, "%s: interrupts unusable (%s): polling\n", dev->name,
-           rl_status_str(st));
+  if (!dev->irq_ready) {
+    /* The transport's own interrupts (MSI-X), else one handler on the
+     * device's line. */
+    rl_status st;
+    if (dev->transport->interrupts_enable != NULL) {
+      st = dev->transport->interrupts_enable(dev);
     } else {
-      dev->irq_ready = true;
-    }
-  } else if (!dev->irq_ready) {
-    rl_status st = arch_irq_register(dev->irq, irq_handler, dev);
-    if (st == RL_OK) {
-      st = arch_irq_enable(dev->irq);
+      st = arch_irq_register(dev->irq, irq_handler, dev);
+      if (st == RL_OK) {
+        st = arch_irq_enable(dev->irq);
+      }
     }
     if (st != RL_OK) {
-      klog(LOG_WARN, "%s: interrupt %u unusable (%s): polling\n", dev->name,
-           dev->irq, rl_status_str(st));
+      klog(LOG_WARN, "%s: interrupts (line %u) unusable (%s): polling\n",
+           dev->name, dev->irq, rl_status_str(st));
     } else {
       dev->irq_ready = true;
     }
@@ -512,28 +531,6 @@ bool virtqueue_resettable(const struct virtqueue *vq) {
          can_reset_queues(vq->dev);
 }
 
-/* Fresh rings for `vq` at its size, enabled on the device. */
-static rl_status queue_recreate(struct virtqueue *vq, struct vq_backend **out) {
-  struct virtio_device *dev = vq->dev;
-  struct vq_config cfg = queue_config(dev, vq->size);
-  struct vq_backend *backend;
-  rl_status st = vq->ops->create(&cfg, &backend);
-  if (st != RL_OK) {
-    return st;
-  }
-  struct vq_addrs a;
-  vq->ops->addrs(backend, &a);
-  /* §2.6.1.2: re-enabled as at setup (the transport writes the size and
-   * the addresses, then queue_enable). */
-  st = dev->transport->queue_enable(dev, vq->index, vq->size, &a);
-  if (st != RL_OK) {
-    vq->ops->destroy(backend);
-    return st;
-  }
-  *out = backend;
-  return RL_OK;
-}
-
 rl_status virtio_queue_reset(struct virtqueue *vq) {
   if (!virtqueue_resettable(vq)) {
     return RL_ERR_NOT_SUPPORTED;
@@ -568,7 +565,8 @@ rl_status virtio_queue_reset(struct virtqueue *vq) {
   }
   /* Done: the device no longer touches the old rings. */
   struct vq_backend *fresh = NULL;
-  st = queue_recreate(vq, &fresh);
+  struct vq_addrs a;
+  st = rings_up(vq, &fresh, &a);
   flags = arch_irq_save();
   vq->backend = fresh != NULL ? fresh : old;
   vq->broken = fresh == NULL; /* no rings: disabled for good */
@@ -584,8 +582,6 @@ rl_status virtio_queue_reset(struct virtqueue *vq) {
          dev->name, vq->index, vq->name, rl_status_str(st));
     return st;
   }
-  struct vq_addrs a;
-  vq->ops->addrs(fresh, &a);
   klog(LOG_INFO,
        "%s: queue %u (%s): reset and re-enabled on fresh rings, desc %#llx "
        "driver %#llx device %#llx\n",

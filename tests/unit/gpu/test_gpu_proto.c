@@ -1738,18 +1738,18 @@ static void test_fb_fill(void **state) {
 
 /* fb_fill's runs of paired stores: every start alignment (odd strides
  * put alternate rows on 4- and 8-byte boundaries), every length around
- * the unrolled block of eight, the odd pixel at either end. */
+ * the unrolled block of 32, the odd pixel at either end. */
 static void test_fb_fill_runs(void **state) {
   (void)state;
   struct fb_surface s;
   struct model m;
   struct fb_rect d;
-  surf_init(&s, 40, 4, 2, 41);
+  surf_init(&s, 80, 4, 2, 81);
   model_init(&m, &s);
   uint32_t v = 1;
   for (uint32_t y = 0; y < 4; y++) {
     for (uint32_t x = 0; x < 4; x++) {
-      for (uint32_t w = 0; w <= 20 && x + w <= 40; w++, v++) {
+      for (uint32_t w = 0; w <= 72 && x + w <= 80; w++, v++) {
         fb_fill(&s, (struct fb_rect){x, y, w, 1}, v);
         if (w > 0) {
           model_fill(&m, x, y, w, 1, v);
