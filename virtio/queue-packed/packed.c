@@ -67,9 +67,10 @@ struct vq_backend {
   /* The device's event word shifted down to its wrap bit is this plus
    * the wrap counter exactly when its flags say DESC (reserved bits
    * clear): DESC << 1 with EVENT_IDX; without, past any word's. */
-  uintptr_t kick_base; /* pointer-wide: an index with no extension */
-  bool avail_wrap;     /* Driver Ring Wrap Counter (§2.8.1) */
-  bool used_wrap;      /* the device's counter as the driver follows it */
+  uintptr_t kick_base;      /* pointer-wide: an index with no extension */
+  struct id_state *id_base; /* ids: get_used's way to them */
+  bool avail_wrap;          /* Driver Ring Wrap Counter (§2.8.1) */
+  bool used_wrap;           /* the device's counter as the driver follows it */
   bool broken;
   uint16_t evt_flags; /* what driver_evt->flags says */
   volatile struct pvirtq_event_suppress *driver_evt;
@@ -185,6 +186,7 @@ static rl_status packed_create(const struct vq_config *cfg,
     return RL_ERR_NO_MEMORY;
   }
   q->cfg = *cfg;
+  q->id_base = q->ids;
   q->kick_base = cfg->event_idx ? PVIRTQ_EVENT_F_DESC << 1 : 1u << 17;
   q->size = n;
   q->driver_off = driver_off;
@@ -460,9 +462,10 @@ get_used_impl(struct vq_backend *q, bool slow) {
   if (unlikely(id >= q->size)) {
     goto lying;
   }
-  struct id_state *s = &q->ids[id];
-  /* The record's address in a register, computed once: left to itself
-   * clang rebuilds it for the stores below in two more instructions. */
+  /* The record's address in a register, computed once from a pointer
+   * to the records (one add; from the queue's own array clang takes two,
+   * and left to itself rebuilds it for the stores below). */
+  struct id_state *s = q->id_base + id;
   __asm__("" : "+r"(s));
   void *t = s->token;
   if (unlikely(t == NULL)) {
