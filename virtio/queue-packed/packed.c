@@ -41,8 +41,6 @@ struct id_state {
 /* `added` is clamped here at each lap, so it can never wrap around to a
  * small count however long the driver goes without kick_prepare. */
 #define PACKED_ADDED_CLAMP 0x80000000u
-/* A flags value where it sits in the device's event word. */
-#define EVT_FLAGS(f) ((uint32_t)(f) << 16)
 
 struct vq_backend {
   /* What the hot paths touch, first. */
@@ -62,14 +60,17 @@ struct vq_backend {
   /* AVAIL|USED of a used descriptor: used_wrap's; USED_NEVER when the
    * queue is broken, so get_used's one flags test also refuses it. */
   uint16_t used_bits;
-  /* By an event's wrap counter: how far back (0 or size) its offset is
-   * from the avail position's lap (the previous lap when not ours). */
-  uint16_t event_back[2];
-  /* The device's event word with flags DESC, as kick_prepare's inline
-   * path wants it (EVENT_IDX), or a value no flags field has. */
-  uint32_t kick_desc;
-  bool avail_wrap; /* Driver Ring Wrap Counter (§2.8.1) */
-  bool used_wrap;  /* the device's counter as the driver follows it */
+  /* By an event's wrap counter: how far back its offset is from the
+   * avail position's lap (0, or size when not ours: the previous lap),
+   * less one. */
+  uint32_t event_base[2];
+  /* The device's event word shifted down to its wrap bit is this plus
+   * the wrap counter exactly when its flags say DESC (reserved bits
+   * clear): DESC << 1 with EVENT_IDX; without, past any word's. */
+  uintptr_t kick_base;      /* pointer-wide: an index with no extension */
+  struct id_state *id_base; /* ids: get_used's way to them */
+  bool avail_wrap;          /* Driver Ring Wrap Counter (§2.8.1) */
+  bool used_wrap;           /* the device's counter as the driver follows it */
   bool broken;
   uint16_t evt_flags; /* what driver_evt->flags says */
   volatile struct pvirtq_event_suppress *driver_evt;
@@ -129,8 +130,8 @@ static void packed_destroy(struct vq_backend *q) {
 static void set_avail_wrap(struct vq_backend *q, bool wrap) {
   q->avail_wrap = wrap;
   q->avail_wflags = (uint16_t)(PVIRTQ_DESC_F_WRITE | avail_bits(wrap));
-  q->event_back[wrap ? 1 : 0] = 0;
-  q->event_back[wrap ? 0 : 1] = (uint16_t)q->size;
+  q->event_base[wrap ? 1 : 0] = UINT32_MAX;
+  q->event_base[wrap ? 0 : 1] = q->size - 1u;
 }
 
 /* The state of §2.8 at reset: every id free, both wrap counters 1. */
@@ -185,7 +186,8 @@ static rl_status packed_create(const struct vq_config *cfg,
     return RL_ERR_NO_MEMORY;
   }
   q->cfg = *cfg;
-  q->kick_desc = cfg->event_idx ? EVT_FLAGS(PVIRTQ_EVENT_F_DESC) : 1u;
+  q->id_base = q->ids;
+  q->kick_base = cfg->event_idx ? PVIRTQ_EVENT_F_DESC << 1 : 1u << 17;
   q->size = n;
   q->driver_off = driver_off;
   q->device_off = device_off;
@@ -385,7 +387,8 @@ static rl_status packed_add(struct vq_backend *q, const struct vq_seg *out,
 }
 
 /* kick_prepare's answer when the device's flags are not DESC, or DESC
- * without EVENT_IDX (nonsense: a spare notification is harmless). */
+ * without EVENT_IDX (nonsense: a spare notification is harmless), or
+ * DESC with reserved bits set (§2.8.14 asks 0: likewise). */
 static bool kick_by_flags(uint32_t flags, uint32_t added) {
   return added != 0 && flags != PVIRTQ_EVENT_F_DISABLE;
 }
@@ -398,19 +401,24 @@ static bool packed_kick_prepare(struct vq_backend *q) {
   q->added = 0;
   /* flags and off_wrap in one read: the event and its flags together. */
   uint32_t evt = *q->device_evt;
-  if (unlikely((evt & EVT_FLAGS(PVIRTQ_EVENT_F_MASK)) != q->kick_desc)) {
+  /* Flags DESC with EVENT_IDX leave the event's wrap counter here (0 or
+   * 1); anything else, more. */
+  uintptr_t wrap = (uintptr_t)(evt >> PVIRTQ_EVENT_WRAP_SHIFT) - q->kick_base;
+  if (unlikely(wrap > 1u)) {
     return kick_by_flags((evt >> 16) & PVIRTQ_EVENT_F_MASK, added);
   }
   /* §2.8.10: notify when the descriptor at off/wrap was among the `added`
    * made available since the last kick: (new - event - 1) < added, the
-   * event taken in the previous lap when its wrap counter is not ours.
-   * Past a lap (or an offset past the ring: nonsense), notify anyway. */
+   * event taken in the previous lap when its wrap counter is not ours
+   * (an event ahead wraps to more than any count). Past a lap (or an
+   * offset past the ring: nonsense), notify anyway: both below size when
+   * their OR is (the common case, one test). */
   uint32_t off = evt & PVIRTQ_EVENT_OFF_MASK;
-  if (unlikely(added >= q->size || off >= q->size)) {
+  if (unlikely((added | off) >= q->size) &&
+      (added >= q->size || off >= q->size)) {
     return true;
   }
-  uint32_t back = q->event_back[(evt >> PVIRTQ_EVENT_WRAP_SHIFT) & 1u];
-  return (uint16_t)(q->avail_pos + back - off - 1u) < added;
+  return q->avail_pos + q->event_base[wrap] - off < added;
 }
 
 static void write_used_event(struct vq_backend *q) {
@@ -454,9 +462,10 @@ get_used_impl(struct vq_backend *q, bool slow) {
   if (unlikely(id >= q->size)) {
     goto lying;
   }
-  struct id_state *s = &q->ids[id];
-  /* The record's address in a register, computed once: left to itself
-   * clang rebuilds it for the stores below in two more instructions. */
+  /* The record's address in a register, computed once from a pointer
+   * to the records (one add; from the queue's own array clang takes two,
+   * and left to itself rebuilds it for the stores below). */
+  struct id_state *s = q->id_base + id;
   __asm__("" : "+r"(s));
   void *t = s->token;
   if (unlikely(t == NULL)) {

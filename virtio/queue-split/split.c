@@ -13,10 +13,11 @@
 #define SPLIT_MAX_SIZE 32768u
 
 /* One per descriptor. `next` is the driver's own chain link and free
- * list (never read back from the ring); the rest means something at the
- * head of an outstanding chain. `extra` (descriptors past the head) is 0
- * on every descriptor but the head of an outstanding chain of several,
- * so an add of one never writes it and a new queue starts right zeroed. */
+ * list (never read back from the ring; LIST_END ends the free list); the
+ * rest means something at the head of an outstanding chain. `extra`
+ * (descriptors past the head) is 0 on every descriptor but the head of an
+ * outstanding chain of several, so an add of one never writes it and a new
+ * queue starts right zeroed. */
 struct desc_state {
   void *token;     /* NULL: head not outstanding */
   uint32_t in_len; /* device-writable bytes: the most a used len may say */
@@ -24,12 +25,13 @@ struct desc_state {
   uint16_t next;   /* next descriptor of the chain, or of the free list */
 };
 
-/* `gate`: the free descriptor count in the low 16 bits, and SLOW (the
- * sign bit) when the inline paths do not apply (a non-coherent device, a
- * broken queue): one signed test, gate > 0, says "room, coherent,
- * working" to an add. */
+/* `free_head`: the free list's first descriptor, LIST_END when the list
+ * is empty, with SPLIT_SLOW when the inline paths do not apply (a
+ * non-coherent device, a broken queue): one unsigned test, free_head <
+ * SPLIT_MAX_SIZE, says "room, coherent, working" to an add, and no count
+ * is kept on the inline paths. */
+#define LIST_END 0xffffu
 #define SPLIT_SLOW 0x80000000u
-#define SPLIT_FREE_MASK 0xffffu
 
 struct vq_backend {
   /* What the hot paths touch, first. */
@@ -37,10 +39,9 @@ struct vq_backend {
   volatile struct vring_avail *avail;
   volatile struct vring_used *used;
   volatile uint16_t *avail_event; /* after used->ring[size] (§2.7.10) */
-  uint32_t gate;                  /* num_free | SPLIT_SLOW */
+  uint32_t free_head;             /* index or LIST_END, | SPLIT_SLOW */
   uint32_t mask;                  /* size - 1 */
   uint32_t size;
-  uint16_t free_head;
   uint16_t avail_idx;  /* shadow of avail->idx */
   uint16_t last_used;  /* next used entry to consume */
   uint16_t used_seen;  /* used->idx when last read (checked) */
@@ -48,7 +49,8 @@ struct vq_backend {
   bool kick_fast;      /* coherent and EVENT_IDX: kick_prepare's inline path */
   bool coherent;       /* cfg.dma->coherent: every sync below is nothing */
   bool broken;
-  bool cb_disabled; /* the driver asked for no interrupts */
+  bool cb_disabled;     /* the driver asked for no interrupts */
+  uint32_t chain_extra; /* descriptors past the heads of chains in flight */
   struct vq_config cfg;
   struct arch_dma_buf ring;     /* desc + avail (+ pad) + used */
   struct arch_dma_buf indirect; /* size * SPLIT_INDIRECT_MAX descriptors */
@@ -62,6 +64,22 @@ struct vq_backend {
  * device) leaves through a branch it is told is unlikely. */
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* The free list's head (a descriptor, or LIST_END), for the out of line
+ * paths: free_head without SPLIT_SLOW. */
+static uint32_t list_head(const struct vq_backend *q) {
+  return q->free_head & LIST_END;
+}
+
+static void set_list_head(struct vq_backend *q, uint32_t head) {
+  q->free_head = head | (q->free_head & SPLIT_SLOW);
+}
+
+/* Free descriptors: one per buffer in flight is held, and chain_extra
+ * more (for the out of line paths and diagnostics). */
+static uint32_t num_free(const struct vq_backend *q) {
+  return q->size - (uint16_t)(q->avail_idx - q->last_used) - q->chain_extra;
+}
 
 static volatile uint16_t *used_event(const struct vq_backend *q) {
   return &q->avail->ring[q->size];
@@ -177,10 +195,9 @@ static rl_status split_create(const struct vq_config *cfg,
   q->used = (volatile struct vring_used *)(base + used_off);
   q->avail_event = (volatile uint16_t *)&q->used->ring[n];
   for (uint32_t i = 0; i < n; i++) {
-    q->state[i].next = (uint16_t)((i + 1) & (n - 1));
+    q->state[i].next = (uint16_t)(i + 1 < n ? i + 1 : LIST_END);
   }
-  q->free_head = 0;
-  q->gate = n | (q->coherent ? 0 : SPLIT_SLOW);
+  q->free_head = q->coherent ? 0 : SPLIT_SLOW;
   sync_ring_for_device(q);
   *out = q;
   return RL_OK;
@@ -242,11 +259,11 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   if (need > q->size) {
     return RL_ERR_INVALID; /* would never fit, however long one waits */
   }
-  if (need > (q->gate & SPLIT_FREE_MASK)) {
+  if (need > num_free(q)) {
     return RL_ERR_NO_SPACE;
   }
-  uint16_t head = q->free_head;
-  uint16_t idx = head;
+  uint32_t head = list_head(q);
+  uint32_t idx = head;
   if (indirect) {
     /* §2.7.5.3: the table lives in the head's slot of the indirect pool. */
     size_t off = (size_t)head * SPLIT_INDIRECT_MAX * sizeof(struct vring_desc);
@@ -279,12 +296,12 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
       idx = q->state[idx].next;
     }
   }
-  q->free_head = idx;
-  q->gate -= need;
+  set_list_head(q, idx);
+  q->chain_extra += need - 1;
   q->state[head].token = token;
   q->state[head].extra = (uint16_t)(need - 1);
   q->state[head].in_len = in_len;
-  publish(q, head, !q->coherent);
+  publish(q, (uint16_t)head, !q->coherent);
   return RL_OK;
 }
 
@@ -303,25 +320,23 @@ split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
               void *token) {
   /* A device-writable segment (ringtest's add_inbuf; a readable one is
    * rarer and takes add_chain), room, a working queue, a coherent device
-   * (the last three: gate > 0), a token: one descriptor, never indirect (a
-   * table of one would only cost a fetch), no sync. */
-  uint32_t gate = q->gate;
-  if (unlikely((int32_t)gate <= 0 || !write)) {
+   * (the last three: free_head < SPLIT_MAX_SIZE), a token: one descriptor,
+   * never indirect (a table of one would only cost a fetch), no sync. */
+  uint32_t head = q->free_head;
+  if (unlikely(head >= SPLIT_MAX_SIZE || !write)) {
     return add_one_slow(q, addr, len, write, token);
   }
   if (unlikely(token == NULL)) {
     return RL_ERR_INVALID;
   }
-  uint32_t head = q->free_head;
   struct desc_state *st = &q->state[head];
   volatile struct vring_desc *d = &q->desc[head];
   d->addr = addr;
   d->len = len;
   /* No NEXT: the device ignores `next` (§2.7.5), left as it was. */
   d->flags = VRING_DESC_F_WRITE;
-  q->free_head = st->next;
-  q->gate = gate - 1u;
-  st->token = token; /* extra is 0 already */
+  q->free_head = st->next; /* LIST_END at the last */
+  st->token = token;       /* extra is 0 already */
   st->in_len = len;
   publish(q, (uint16_t)head, false);
   return RL_OK;
@@ -383,9 +398,9 @@ __attribute__((noinline)) static void free_chain(struct vq_backend *q,
   }
   s->token = NULL;
   s->extra = 0;
-  tail->next = q->free_head;
-  q->free_head = (uint16_t)head;
-  q->gate += n;
+  tail->next = (uint16_t)list_head(q);
+  set_list_head(q, head);
+  q->chain_extra -= n - 1;
 }
 
 static struct vq_used used_status(int64_t st) {
@@ -420,7 +435,7 @@ get_used_impl(struct vq_backend *q, bool nc) {
   uint16_t last = q->last_used;
   volatile struct vring_used *used = q->used;
   if (last == q->used_seen) {
-    if (nc ? q->broken : unlikely((q->gate & SPLIT_SLOW) != 0)) {
+    if (nc ? q->broken : unlikely((q->free_head & SPLIT_SLOW) != 0)) {
       return used_status(nc ? RL_ERR_BROKEN : USED_SLOW);
     }
     /* §2.7.13.4 on a non-coherent device: the idx from memory, a read
@@ -468,9 +483,8 @@ get_used_impl(struct vq_backend *q, bool nc) {
   } else {
     /* One descriptor: free_chain's work inline. */
     s->token = NULL;
-    s->next = q->free_head;
-    q->free_head = (uint16_t)id;
-    q->gate++;
+    s->next = (uint16_t)q->free_head; /* a working coherent queue's */
+    q->free_head = id;
   }
   /* used_event (§2.7.10) is not moved here: enable_cb sets it where the
    * driver is about to wait (virtqueue_poll drains, then enables), and a
@@ -480,7 +494,7 @@ get_used_impl(struct vq_backend *q, bool nc) {
 lying: /* the queue is broken until detach; the next call goes to the
         * slow path, which says so */
   q->broken = true;
-  q->gate |= SPLIT_SLOW;
+  q->free_head |= SPLIT_SLOW;
   q->used_seen = q->last_used;
   return used_status(RL_ERR_BROKEN);
 }
@@ -530,7 +544,7 @@ static void split_state(const struct vq_backend *q, struct vq_state *out) {
   out->driver_idx = q->avail_idx;
   out->used_seen = q->last_used;
   out->device_idx = q->used->idx;
-  out->free_descs = q->gate & SPLIT_FREE_MASK;
+  out->free_descs = num_free(q);
   out->in_flight = (uint16_t)(q->avail_idx - q->last_used);
   out->driver_wrap = false;
   out->used_wrap = false;
@@ -555,7 +569,7 @@ static void split_detach(struct vq_backend *q,
   q->used_seen = 0;
   q->kicked_idx = 0;
   q->broken = false;
-  q->gate = (q->gate & SPLIT_FREE_MASK) | (q->coherent ? 0 : SPLIT_SLOW);
+  q->free_head = list_head(q) | (q->coherent ? 0 : SPLIT_SLOW);
   q->cb_disabled = false;
   uint8_t *ring = q->ring.cpu;
   for (size_t i = 0; i < q->ring.size; i++) {
