@@ -30,9 +30,10 @@ struct bench_device_ops {
    * them. `notify_path` false: poll only, as ringtest's polling mode; the
    * device neither asks for notifications nor takes interrupt decisions
    * (no full barrier per round). `publish_each`: each buffer is published
-   * as soon as it is marked used (ringtest's host; the fair loop), not
-   * once per round (split; a packed descriptor is always published on its
-   * own). */
+   * as soon as it is marked used, and a split device reads the driver's
+   * avail idx before each buffer (ringtest's host, use_buf; the fair
+   * loop), not once per round and only when it ran out (split; a packed
+   * descriptor is always published and polled on its own). */
   struct bench_device *(*attach)(const struct vq_addrs *addrs,
                                  const struct vq_config *cfg, bool notify_path,
                                  bool publish_each);

@@ -139,7 +139,11 @@ static unsigned split_round(struct bench_device *d, unsigned max) {
   unsigned k = 0;
   bool drained = false;
   while (k < max) {
-    if (d->last_avail == d->avail_seen) {
+    /* Publishing each buffer (the fair loop) the device also reads the
+     * driver's idx before each buffer, as ringtest's host (use_buf) does:
+     * the same accesses per buffer as the peer it is compared with.
+     * Otherwise only when the entries it last saw are taken. */
+    if (d->each || d->last_avail == d->avail_seen) {
       /* Acquire: the idx, then the ring entries and descriptors it covers
        * (§2.7.13.3.1 from the reading side). */
       uint16_t idx = ld16_acquire(d->avail, AVAIL_IDX);
