@@ -137,7 +137,7 @@ static void sync_ring_for_device(const struct vq_backend *q) {
                            ARCH_DMA_BIDIRECTIONAL);
 }
 
-static void split_destroy(struct vq_backend *q) {
+VQ_COLD static void split_destroy(struct vq_backend *q) {
   if (q == NULL) {
     return;
   }
@@ -146,8 +146,8 @@ static void split_destroy(struct vq_backend *q) {
   rl_free(q);
 }
 
-static rl_status split_create(const struct vq_config *cfg,
-                              struct vq_backend **out) {
+VQ_COLD static rl_status split_create(const struct vq_config *cfg,
+                                      struct vq_backend **out) {
   uint32_t n = cfg->size;
   if (n == 0 || n > SPLIT_MAX_SIZE || (n & (n - 1)) != 0 || cfg->dma == NULL) {
     return RL_ERR_INVALID; /* §2.7: Queue Size is a power of 2 */
@@ -203,7 +203,8 @@ static rl_status split_create(const struct vq_config *cfg,
   return RL_OK;
 }
 
-static void split_addrs(const struct vq_backend *q, struct vq_addrs *out) {
+VQ_COLD static void split_addrs(const struct vq_backend *q,
+                                struct vq_addrs *out) {
   out->desc = q->ring.phys;
   out->driver = q->ring.phys + vring_desc_bytes(q->size);
   out->device = q->ring.phys + q->used_off;
@@ -242,7 +243,7 @@ publish(struct vq_backend *q, uint16_t head, bool nc) {
 /* Any add: a chain of several segments or an indirect table, or any add
  * on a non-coherent device; and every error (out of line: split_add's
  * one-segment coherent case never gets here). */
-__attribute__((noinline)) static rl_status
+VQ_COLD __attribute__((noinline)) static rl_status
 add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
           const struct vq_seg *in, unsigned nin, void *token) {
   unsigned total = nout + nin;
@@ -307,7 +308,7 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
 
 /* add_one's rare cases (a readable segment, no room, a broken queue, a
  * non-coherent device): add_chain with the segment (out of line). */
-__attribute__((noinline)) static rl_status
+VQ_COLD __attribute__((noinline)) static rl_status
 add_one_slow(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
              void *token) {
   struct vq_seg s = {addr, len};
@@ -387,8 +388,8 @@ static bool split_kick_prepare(struct vq_backend *q) {
 /* Gives a chain's descriptors back to the free list: links from the
  * driver's own record, never from the ring; extra back to 0 (out of
  * line: a chain of one is freed inline). */
-__attribute__((noinline)) static void free_chain(struct vq_backend *q,
-                                                 uint32_t head) {
+VQ_COLD __attribute__((noinline)) static void free_chain(struct vq_backend *q,
+                                                         uint32_t head) {
   struct desc_state *s = &q->state[head];
   uint32_t n = s->extra + 1u;
   struct desc_state *tail = s;
@@ -499,7 +500,7 @@ lying: /* the queue is broken until detach; the next call goes to the
   return used_status(RL_ERR_BROKEN);
 }
 
-__attribute__((noinline)) static struct vq_used
+VQ_COLD __attribute__((noinline)) static struct vq_used
 get_used_slow(struct vq_backend *q) {
   return get_used_impl(q, true);
 }
@@ -512,7 +513,7 @@ static struct vq_used split_get_used(struct vq_backend *q) {
   return u;
 }
 
-static void split_disable_cb(struct vq_backend *q) {
+VQ_COLD static void split_disable_cb(struct vq_backend *q) {
   q->cb_disabled = true;
   if (q->cfg.event_idx) {
     /* §2.7.10: an event half the index space away is never reached while
@@ -525,7 +526,7 @@ static void split_disable_cb(struct vq_backend *q) {
   }
 }
 
-static bool split_enable_cb(struct vq_backend *q) {
+VQ_COLD static bool split_enable_cb(struct vq_backend *q) {
   q->cb_disabled = false;
   if (q->cfg.event_idx) {
     *used_event(q) = q->last_used;
@@ -540,7 +541,8 @@ static bool split_enable_cb(struct vq_backend *q) {
   return q->used_seen != q->last_used || q->used->idx != q->last_used;
 }
 
-static void split_state(const struct vq_backend *q, struct vq_state *out) {
+VQ_COLD static void split_state(const struct vq_backend *q,
+                                struct vq_state *out) {
   out->driver_idx = q->avail_idx;
   out->used_seen = q->last_used;
   out->device_idx = q->used->idx;
@@ -552,8 +554,9 @@ static void split_state(const struct vq_backend *q, struct vq_state *out) {
 
 static bool split_broken(const struct vq_backend *q) { return q->broken; }
 
-static void split_detach(struct vq_backend *q,
-                         void (*fn)(void *token, void *arg), void *arg) {
+VQ_COLD static void split_detach(struct vq_backend *q,
+                                 void (*fn)(void *token, void *arg),
+                                 void *arg) {
   for (uint32_t head = 0; head < q->size; head++) {
     void *token = q->state[head].token;
     if (token != NULL) {
