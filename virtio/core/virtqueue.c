@@ -46,9 +46,10 @@ void virtqueue_kick(struct virtqueue *vq) {
   }
 }
 
-rl_status virtqueue_submit(struct virtqueue *vq, const struct vq_seg *out,
-                           unsigned nout, const struct vq_seg *in, unsigned nin,
-                           void *token) {
+VQ_COLD rl_status virtqueue_submit(struct virtqueue *vq,
+                                   const struct vq_seg *out, unsigned nout,
+                                   const struct vq_seg *in, unsigned nin,
+                                   void *token) {
   rl_status st = virtqueue_add(vq, out, nout, in, nin, token);
   if (st == RL_OK) {
     virtqueue_kick(vq);
