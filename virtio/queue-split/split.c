@@ -265,18 +265,28 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   }
   uint32_t head = list_head(q);
   uint32_t idx = head;
-  if (indirect) {
-    /* §2.7.5.3: the table lives in the head's slot of the indirect pool. */
-    size_t off = (size_t)head * SPLIT_INDIRECT_MAX * sizeof(struct vring_desc);
-    volatile struct vring_desc *table =
-        (volatile struct vring_desc *)((uint8_t *)q->indirect.cpu + off);
-    for (unsigned i = 0; i < total; i++) {
-      bool w = i >= nout;
-      const struct vq_seg *s = w ? &in[i - nout] : &out[i];
-      uint16_t flags = (uint16_t)((w ? VRING_DESC_F_WRITE : 0) |
-                                  (i + 1 < total ? VRING_DESC_F_NEXT : 0));
-      write_desc(&table[i], s, flags, (uint16_t)(i + 1));
+  /* One loop for both: into the head's slot of the indirect pool
+   * (§2.7.5.3), entries linked 0, 1, 2..., or into the ring, taking the
+   * free list's first `total` descriptors, linked as they are there. */
+  size_t off = (size_t)head * SPLIT_INDIRECT_MAX * sizeof(struct vring_desc);
+  volatile struct vring_desc *table =
+      indirect
+          ? (volatile struct vring_desc *)((uint8_t *)q->indirect.cpu + off)
+          : q->desc;
+  for (unsigned i = 0; i < total; i++) {
+    bool w = i >= nout;
+    const struct vq_seg *s = w ? &in[i - nout] : &out[i];
+    uint16_t flags = (uint16_t)((w ? VRING_DESC_F_WRITE : 0) |
+                                (i + 1 < total ? VRING_DESC_F_NEXT : 0));
+    uint32_t slot = indirect ? i : idx;
+    uint16_t next = indirect ? (uint16_t)(i + 1) : q->state[idx].next;
+    write_desc(&table[slot], s, flags, next);
+    if (!indirect) {
+      sync_desc(q, idx);
+      idx = next;
     }
+  }
+  if (indirect) {
     struct vq_seg ind = {q->indirect.phys + off,
                          (uint32_t)(total * sizeof(struct vring_desc))};
     write_desc(&q->desc[head], &ind, VRING_DESC_F_INDIRECT, 0);
@@ -284,18 +294,6 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
                              ind.len, ARCH_DMA_TO_DEVICE);
     sync_desc(q, head);
     idx = q->state[head].next;
-  } else {
-    /* The chain takes the free list's first `total` descriptors, linked
-     * as they are there. */
-    for (unsigned i = 0; i < total; i++) {
-      bool w = i >= nout;
-      const struct vq_seg *s = w ? &in[i - nout] : &out[i];
-      uint16_t flags = (uint16_t)((w ? VRING_DESC_F_WRITE : 0) |
-                                  (i + 1 < total ? VRING_DESC_F_NEXT : 0));
-      write_desc(&q->desc[idx], s, flags, q->state[idx].next);
-      sync_desc(q, idx);
-      idx = q->state[idx].next;
-    }
   }
   set_list_head(q, idx);
   q->chain_extra += need - 1;
