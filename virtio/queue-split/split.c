@@ -153,22 +153,22 @@ VQ_COLD static rl_status split_create(const struct vq_config *cfg,
     return RL_ERR_INVALID; /* §2.7: Queue Size is a power of 2 */
   }
   size_t avail_off = vring_desc_bytes(n); /* desc 16-aligned at 0 */
-  size_t used_off;
+  size_t align;
   if (cfg->legacy) {
-    /* §2.7.2 legacy layout: the used ring on the QueueAlign boundary. */
-    uint32_t align = cfg->legacy_align;
-    if (align < 4 || (align & (align - 1)) != 0 || align > 65536) {
+    /* §2.7.2 legacy layout: the used ring on the QueueAlign boundary, a
+     * power of two (its lowest set bit is all of it). */
+    align = cfg->legacy_align;
+    if (align < 4 || (align & (0 - align)) != align || align > 65536) {
       return RL_ERR_INVALID;
     }
-    used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n), (size_t)align);
   } else {
     /* §2.7 asks 4; a writeback granule of its own keeps the device's
      * used ring away from the avail ring and used_event the driver
      * writes: cleaning one must never write back a stale copy of the
      * other (a 128-byte granule on many arm64 cores). */
-    used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n),
-                           arch_cache_writeback_granule());
+    align = arch_cache_writeback_granule();
   }
+  size_t used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n), align);
   struct vq_backend *q =
       rl_zalloc(sizeof(*q) + sizeof(struct desc_state) * (size_t)n);
   if (q == NULL) {
