@@ -49,7 +49,6 @@ struct vq_backend {
   bool kick_fast;      /* coherent and EVENT_IDX: kick_prepare's inline path */
   bool coherent;       /* cfg.dma->coherent: every sync below is nothing */
   bool broken;
-  bool cb_disabled;     /* the driver asked for no interrupts */
   uint32_t chain_extra; /* descriptors past the heads of chains in flight */
   struct vq_config cfg;
   struct arch_dma_buf ring;     /* desc + avail (+ pad) + used */
@@ -511,28 +510,23 @@ static struct vq_used split_get_used(struct vq_backend *q) {
   return u;
 }
 
+/* Interrupt suppression toward the device: with EVENT_IDX the used event
+ * (§2.7.10), else the avail flags (§2.7.7). */
+static void set_cb(struct vq_backend *q, uint16_t event, uint16_t flags) {
+  volatile uint16_t *field =
+      q->cfg.event_idx ? used_event(q) : &q->avail->flags;
+  *field = q->cfg.event_idx ? event : flags;
+  sync_field(q, field);
+}
+
 VQ_COLD static void split_disable_cb(struct vq_backend *q) {
-  q->cb_disabled = true;
-  if (q->cfg.event_idx) {
-    /* §2.7.10: an event half the index space away is never reached while
-     * at most 32768 buffers are outstanding. */
-    *used_event(q) = (uint16_t)(q->last_used + 0x8000u);
-    sync_field(q, used_event(q));
-  } else {
-    q->avail->flags = VRING_AVAIL_F_NO_INTERRUPT; /* §2.7.7 */
-    sync_field(q, &q->avail->flags);
-  }
+  /* §2.7.10: an event half the index space away is never reached while
+   * at most 32768 buffers are outstanding. */
+  set_cb(q, (uint16_t)(q->last_used + 0x8000u), VRING_AVAIL_F_NO_INTERRUPT);
 }
 
 VQ_COLD static bool split_enable_cb(struct vq_backend *q) {
-  q->cb_disabled = false;
-  if (q->cfg.event_idx) {
-    *used_event(q) = q->last_used;
-    sync_field(q, used_event(q));
-  } else {
-    q->avail->flags = 0;
-    sync_field(q, &q->avail->flags);
-  }
+  set_cb(q, q->last_used, 0);
   arch_dma_mb(); /* publish before re-checking used idx */
   sync_used_for_cpu(q);
   /* Entries read earlier and not taken yet count too. */
@@ -571,7 +565,6 @@ VQ_COLD static void split_detach(struct vq_backend *q,
   q->kicked_idx = 0;
   q->broken = false;
   q->free_head = list_head(q) | (q->coherent ? 0 : SPLIT_SLOW);
-  q->cb_disabled = false;
   uint8_t *ring = q->ring.cpu;
   for (size_t i = 0; i < q->ring.size; i++) {
     ring[i] = 0;
