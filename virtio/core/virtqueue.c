@@ -46,9 +46,10 @@ void virtqueue_kick(struct virtqueue *vq) {
   }
 }
 
-rl_status virtqueue_submit(struct virtqueue *vq, const struct vq_seg *out,
-                           unsigned nout, const struct vq_seg *in, unsigned nin,
-                           void *token) {
+VQ_COLD rl_status virtqueue_submit(struct virtqueue *vq,
+                                   const struct vq_seg *out, unsigned nout,
+                                   const struct vq_seg *in, unsigned nin,
+                                   void *token) {
   rl_status st = virtqueue_add(vq, out, nout, in, nin, token);
   if (st == RL_OK) {
     virtqueue_kick(vq);
@@ -123,10 +124,12 @@ static void reset_alone(struct virtqueue *vq) {
   }
 }
 
-rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,
-                         uint64_t timeout_ns) {
+VQ_COLD rl_status virtqueue_wait(struct virtqueue *vq,
+                                 const volatile bool *done,
+                                 uint64_t timeout_ns) {
   uint64_t start = arch_time_ns();
   uint64_t deadline = start + timeout_ns;
+  rl_status st;
   for (;;) {
     /* Check and sleep with interrupts masked: a completion handled between
      * the check and the wfi would otherwise leave us asleep until the
@@ -135,10 +138,11 @@ rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,
     int n = virtqueue_poll(vq);
     if (n < 0 || *done) {
       arch_irq_restore(flags);
-      if (n < 0) {
-        reset_alone(vq); /* its requests, this one too, fail */
+      if (n >= 0) {
+        return RL_OK;
       }
-      return n < 0 ? (rl_status)n : RL_OK;
+      st = (rl_status)n;
+      goto reset; /* its requests, this one too, fail */
     }
     if (vq->dev->needs_reset ||
         (virtio_device_status(vq->dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET)) {
@@ -172,6 +176,8 @@ rl_status virtqueue_wait(struct virtqueue *vq, const volatile bool *done,
        (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) ? " (DEVICE_NEEDS_RESET)"
                                                    : "",
        vq->dev->transport->interrupt_status(vq->dev));
+  st = RL_ERR_TIMEOUT;
+reset:
   reset_alone(vq);
-  return RL_ERR_TIMEOUT;
+  return st;
 }

@@ -14,6 +14,16 @@
 #include <ringlight/status.h>
 #include <ringlight/types.h>
 
+/* Cold code of the backends and the core (set-up, teardown, errors, the
+ * rare paths) in an -O2 build: clang's minsize makes it as small as -Oz
+ * would; GCC has no minsize, and its `cold` optimizes for size. Never on
+ * the request path (add_one, kick_prepare, get_used's inline path). */
+#if defined(__clang__)
+#define VQ_COLD __attribute__((minsize))
+#else
+#define VQ_COLD __attribute__((cold))
+#endif
+
 /* One segment of a buffer chain, by physical address. */
 struct vq_seg {
   paddr_t addr;

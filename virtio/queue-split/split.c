@@ -49,7 +49,6 @@ struct vq_backend {
   bool kick_fast;      /* coherent and EVENT_IDX: kick_prepare's inline path */
   bool coherent;       /* cfg.dma->coherent: every sync below is nothing */
   bool broken;
-  bool cb_disabled;     /* the driver asked for no interrupts */
   uint32_t chain_extra; /* descriptors past the heads of chains in flight */
   struct vq_config cfg;
   struct arch_dma_buf ring;     /* desc + avail (+ pad) + used */
@@ -137,7 +136,7 @@ static void sync_ring_for_device(const struct vq_backend *q) {
                            ARCH_DMA_BIDIRECTIONAL);
 }
 
-static void split_destroy(struct vq_backend *q) {
+VQ_COLD static void split_destroy(struct vq_backend *q) {
   if (q == NULL) {
     return;
   }
@@ -146,29 +145,29 @@ static void split_destroy(struct vq_backend *q) {
   rl_free(q);
 }
 
-static rl_status split_create(const struct vq_config *cfg,
-                              struct vq_backend **out) {
+VQ_COLD static rl_status split_create(const struct vq_config *cfg,
+                                      struct vq_backend **out) {
   uint32_t n = cfg->size;
   if (n == 0 || n > SPLIT_MAX_SIZE || (n & (n - 1)) != 0 || cfg->dma == NULL) {
     return RL_ERR_INVALID; /* §2.7: Queue Size is a power of 2 */
   }
   size_t avail_off = vring_desc_bytes(n); /* desc 16-aligned at 0 */
-  size_t used_off;
+  size_t align;
   if (cfg->legacy) {
-    /* §2.7.2 legacy layout: the used ring on the QueueAlign boundary. */
-    uint32_t align = cfg->legacy_align;
-    if (align < 4 || (align & (align - 1)) != 0 || align > 65536) {
+    /* §2.7.2 legacy layout: the used ring on the QueueAlign boundary, a
+     * power of two (its lowest set bit is all of it). */
+    align = cfg->legacy_align;
+    if (align < 4 || (align & (0 - align)) != align || align > 65536) {
       return RL_ERR_INVALID;
     }
-    used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n), (size_t)align);
   } else {
     /* §2.7 asks 4; a writeback granule of its own keeps the device's
      * used ring away from the avail ring and used_event the driver
      * writes: cleaning one must never write back a stale copy of the
      * other (a 128-byte granule on many arm64 cores). */
-    used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n),
-                           arch_cache_writeback_granule());
+    align = arch_cache_writeback_granule();
   }
+  size_t used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n), align);
   struct vq_backend *q =
       rl_zalloc(sizeof(*q) + sizeof(struct desc_state) * (size_t)n);
   if (q == NULL) {
@@ -203,7 +202,8 @@ static rl_status split_create(const struct vq_config *cfg,
   return RL_OK;
 }
 
-static void split_addrs(const struct vq_backend *q, struct vq_addrs *out) {
+VQ_COLD static void split_addrs(const struct vq_backend *q,
+                                struct vq_addrs *out) {
   out->desc = q->ring.phys;
   out->driver = q->ring.phys + vring_desc_bytes(q->size);
   out->device = q->ring.phys + q->used_off;
@@ -242,7 +242,7 @@ publish(struct vq_backend *q, uint16_t head, bool nc) {
 /* Any add: a chain of several segments or an indirect table, or any add
  * on a non-coherent device; and every error (out of line: split_add's
  * one-segment coherent case never gets here). */
-__attribute__((noinline)) static rl_status
+VQ_COLD __attribute__((noinline)) static rl_status
 add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
           const struct vq_seg *in, unsigned nin, void *token) {
   unsigned total = nout + nin;
@@ -264,18 +264,28 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   }
   uint32_t head = list_head(q);
   uint32_t idx = head;
-  if (indirect) {
-    /* §2.7.5.3: the table lives in the head's slot of the indirect pool. */
-    size_t off = (size_t)head * SPLIT_INDIRECT_MAX * sizeof(struct vring_desc);
-    volatile struct vring_desc *table =
-        (volatile struct vring_desc *)((uint8_t *)q->indirect.cpu + off);
-    for (unsigned i = 0; i < total; i++) {
-      bool w = i >= nout;
-      const struct vq_seg *s = w ? &in[i - nout] : &out[i];
-      uint16_t flags = (uint16_t)((w ? VRING_DESC_F_WRITE : 0) |
-                                  (i + 1 < total ? VRING_DESC_F_NEXT : 0));
-      write_desc(&table[i], s, flags, (uint16_t)(i + 1));
+  /* One loop for both: into the head's slot of the indirect pool
+   * (§2.7.5.3), entries linked 0, 1, 2..., or into the ring, taking the
+   * free list's first `total` descriptors, linked as they are there. */
+  size_t off = (size_t)head * SPLIT_INDIRECT_MAX * sizeof(struct vring_desc);
+  volatile struct vring_desc *table =
+      indirect
+          ? (volatile struct vring_desc *)((uint8_t *)q->indirect.cpu + off)
+          : q->desc;
+  for (unsigned i = 0; i < total; i++) {
+    bool w = i >= nout;
+    const struct vq_seg *s = w ? &in[i - nout] : &out[i];
+    uint16_t flags = (uint16_t)((w ? VRING_DESC_F_WRITE : 0) |
+                                (i + 1 < total ? VRING_DESC_F_NEXT : 0));
+    uint32_t slot = indirect ? i : idx;
+    uint16_t next = indirect ? (uint16_t)(i + 1) : q->state[idx].next;
+    write_desc(&table[slot], s, flags, next);
+    if (!indirect) {
+      sync_desc(q, idx);
+      idx = next;
     }
+  }
+  if (indirect) {
     struct vq_seg ind = {q->indirect.phys + off,
                          (uint32_t)(total * sizeof(struct vring_desc))};
     write_desc(&q->desc[head], &ind, VRING_DESC_F_INDIRECT, 0);
@@ -283,18 +293,6 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
                              ind.len, ARCH_DMA_TO_DEVICE);
     sync_desc(q, head);
     idx = q->state[head].next;
-  } else {
-    /* The chain takes the free list's first `total` descriptors, linked
-     * as they are there. */
-    for (unsigned i = 0; i < total; i++) {
-      bool w = i >= nout;
-      const struct vq_seg *s = w ? &in[i - nout] : &out[i];
-      uint16_t flags = (uint16_t)((w ? VRING_DESC_F_WRITE : 0) |
-                                  (i + 1 < total ? VRING_DESC_F_NEXT : 0));
-      write_desc(&q->desc[idx], s, flags, q->state[idx].next);
-      sync_desc(q, idx);
-      idx = q->state[idx].next;
-    }
   }
   set_list_head(q, idx);
   q->chain_extra += need - 1;
@@ -307,7 +305,7 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
 
 /* add_one's rare cases (a readable segment, no room, a broken queue, a
  * non-coherent device): add_chain with the segment (out of line). */
-__attribute__((noinline)) static rl_status
+VQ_COLD __attribute__((noinline)) static rl_status
 add_one_slow(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
              void *token) {
   struct vq_seg s = {addr, len};
@@ -387,8 +385,8 @@ static bool split_kick_prepare(struct vq_backend *q) {
 /* Gives a chain's descriptors back to the free list: links from the
  * driver's own record, never from the ring; extra back to 0 (out of
  * line: a chain of one is freed inline). */
-__attribute__((noinline)) static void free_chain(struct vq_backend *q,
-                                                 uint32_t head) {
+VQ_COLD __attribute__((noinline)) static void free_chain(struct vq_backend *q,
+                                                         uint32_t head) {
   struct desc_state *s = &q->state[head];
   uint32_t n = s->extra + 1u;
   struct desc_state *tail = s;
@@ -499,7 +497,7 @@ lying: /* the queue is broken until detach; the next call goes to the
   return used_status(RL_ERR_BROKEN);
 }
 
-__attribute__((noinline)) static struct vq_used
+VQ_COLD __attribute__((noinline)) static struct vq_used
 get_used_slow(struct vq_backend *q) {
   return get_used_impl(q, true);
 }
@@ -512,35 +510,31 @@ static struct vq_used split_get_used(struct vq_backend *q) {
   return u;
 }
 
-static void split_disable_cb(struct vq_backend *q) {
-  q->cb_disabled = true;
-  if (q->cfg.event_idx) {
-    /* §2.7.10: an event half the index space away is never reached while
-     * at most 32768 buffers are outstanding. */
-    *used_event(q) = (uint16_t)(q->last_used + 0x8000u);
-    sync_field(q, used_event(q));
-  } else {
-    q->avail->flags = VRING_AVAIL_F_NO_INTERRUPT; /* §2.7.7 */
-    sync_field(q, &q->avail->flags);
-  }
+/* Interrupt suppression toward the device: with EVENT_IDX the used event
+ * (§2.7.10), else the avail flags (§2.7.7). */
+static void set_cb(struct vq_backend *q, uint16_t event, uint16_t flags) {
+  volatile uint16_t *field =
+      q->cfg.event_idx ? used_event(q) : &q->avail->flags;
+  *field = q->cfg.event_idx ? event : flags;
+  sync_field(q, field);
 }
 
-static bool split_enable_cb(struct vq_backend *q) {
-  q->cb_disabled = false;
-  if (q->cfg.event_idx) {
-    *used_event(q) = q->last_used;
-    sync_field(q, used_event(q));
-  } else {
-    q->avail->flags = 0;
-    sync_field(q, &q->avail->flags);
-  }
+VQ_COLD static void split_disable_cb(struct vq_backend *q) {
+  /* §2.7.10: an event half the index space away is never reached while
+   * at most 32768 buffers are outstanding. */
+  set_cb(q, (uint16_t)(q->last_used + 0x8000u), VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+VQ_COLD static bool split_enable_cb(struct vq_backend *q) {
+  set_cb(q, q->last_used, 0);
   arch_dma_mb(); /* publish before re-checking used idx */
   sync_used_for_cpu(q);
   /* Entries read earlier and not taken yet count too. */
   return q->used_seen != q->last_used || q->used->idx != q->last_used;
 }
 
-static void split_state(const struct vq_backend *q, struct vq_state *out) {
+VQ_COLD static void split_state(const struct vq_backend *q,
+                                struct vq_state *out) {
   out->driver_idx = q->avail_idx;
   out->used_seen = q->last_used;
   out->device_idx = q->used->idx;
@@ -552,8 +546,9 @@ static void split_state(const struct vq_backend *q, struct vq_state *out) {
 
 static bool split_broken(const struct vq_backend *q) { return q->broken; }
 
-static void split_detach(struct vq_backend *q,
-                         void (*fn)(void *token, void *arg), void *arg) {
+VQ_COLD static void split_detach(struct vq_backend *q,
+                                 void (*fn)(void *token, void *arg),
+                                 void *arg) {
   for (uint32_t head = 0; head < q->size; head++) {
     void *token = q->state[head].token;
     if (token != NULL) {
@@ -570,7 +565,6 @@ static void split_detach(struct vq_backend *q,
   q->kicked_idx = 0;
   q->broken = false;
   q->free_head = list_head(q) | (q->coherent ? 0 : SPLIT_SLOW);
-  q->cb_disabled = false;
   uint8_t *ring = q->ring.cpu;
   for (size_t i = 0; i < q->ring.size; i++) {
     ring[i] = 0;
