@@ -845,6 +845,33 @@ rl_status fdt_find_compatible(const struct fdt *fdt, int from,
   } else {
     st = fdt_walk_next(fdt, from, &cur, NULL);
   }
+  if (st == RL_OK && fdt->node_ready) {
+    /* fdt_open's index holds the nodes in tree order: from `cur` on, the
+     * next node is the next entry, without reading the properties
+     * between them. */
+    uint32_t lo = 0, hi = fdt->node_count;
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (fdt->node_cache[mid].node < cur) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    for (; lo < fdt->node_count && fdt->node_cache[lo].node == cur;) {
+      if (fdt_is_compatible(fdt, cur, compat)) {
+        *node = cur;
+        return RL_OK;
+      }
+      if (++lo < fdt->node_count) {
+        cur = fdt->node_cache[lo].node;
+      } else if (!fdt->node_more) {
+        return RL_ERR_NOT_FOUND; /* the index is the whole tree */
+      } else {
+        st = fdt_walk_next(fdt, cur, &cur, NULL); /* past the index */
+      }
+    }
+  }
   while (st == RL_OK) {
     if (fdt_is_compatible(fdt, cur, compat)) {
       *node = cur;
