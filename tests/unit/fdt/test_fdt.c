@@ -1245,6 +1245,14 @@ static void test_node_cache(void **state) {
     assert_int_equal(a, c);
     assert_int_equal(da, dc);
     a = c = -1;
+    assert_int_equal(fdt_walk_next(&f, (int)off, &a, NULL),
+                     fdt_walk_next(&plain, (int)off, &c, NULL));
+    assert_int_equal(a, c);
+    a = c = -1;
+    assert_int_equal(fdt_next_sibling(&f, (int)off, &a),
+                     fdt_next_sibling(&plain, (int)off, &c));
+    assert_int_equal(a, c);
+    a = c = -1;
     assert_int_equal(fdt_find_compatible(&f, (int)off, "t", &a),
                      fdt_find_compatible(&plain, (int)off, "t", &c));
     assert_int_equal(a, c);
