@@ -186,6 +186,25 @@ static rl_status locate_cached(const struct fdt *fdt, int node,
   return RL_OK;
 }
 
+/* `node`'s entry in fdt_open's index, or -1 when it has none (not a
+ * node, or past the index). */
+static int cache_index(const struct fdt *fdt, int node) {
+  if (!fdt->node_ready) {
+    return -1;
+  }
+  uint32_t lo = 0, hi = fdt->node_count; /* search [lo, hi) */
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (fdt->node_cache[mid].node < node) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo < fdt->node_count && fdt->node_cache[lo].node == node ? (int)lo
+                                                                  : -1;
+}
+
 /* Walks from the start to `node` (or answers from fdt_open's index):
  * stack[0] is the root, stack[*depth] is `node`. */
 static rl_status locate(const struct fdt *fdt, int node,
@@ -572,6 +591,16 @@ rl_status fdt_walk_next(const struct fdt *fdt, int node, int *next,
   if (st != RL_OK) {
     return st;
   }
+  int i = depth == NULL ? cache_index(fdt, node) : -1;
+  if (i >= 0 && ((uint32_t)i + 1 < fdt->node_count || !fdt->node_more)) {
+    /* The index holds the nodes in tree order: the next one is the next
+     * entry, without reading the properties between them. */
+    if ((uint32_t)i + 1 == fdt->node_count) {
+      return RL_ERR_NOT_FOUND; /* the last node of the tree */
+    }
+    *next = fdt->node_cache[i + 1].node;
+    return RL_OK;
+  }
   uint32_t off = t.next;
   for (;;) {
     st = read_tok(fdt, off, &t);
@@ -631,6 +660,25 @@ rl_status fdt_next_sibling(const struct fdt *fdt, int node, int *sibling) {
   uint32_t off;
   if (sibling == NULL) {
     return RL_ERR_INVALID;
+  }
+  int i = cache_index(fdt, node);
+  if (i >= 0) {
+    /* From the index: the first later entry whose parent is `node`'s or
+     * an earlier node (left the parent's subtree) ends the search;
+     * entries in between are `node`'s descendants. */
+    int parent = fdt->node_cache[i].parent;
+    for (uint32_t j = (uint32_t)i + 1; j < fdt->node_count; j++) {
+      if (fdt->node_cache[j].parent <= parent) {
+        if (fdt->node_cache[j].parent < parent) {
+          return RL_ERR_NOT_FOUND;
+        }
+        *sibling = fdt->node_cache[j].node;
+        return RL_OK;
+      }
+    }
+    if (!fdt->node_more) {
+      return RL_ERR_NOT_FOUND; /* the index is the whole tree */
+    }
   }
   rl_status st = skip_node(fdt, node, &off);
   if (st != RL_OK) {

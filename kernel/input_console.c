@@ -152,6 +152,13 @@ static void input_event(const struct input_source *src,
   }
 }
 
+void input_console_add_sink(void) {
+  if (klog_add_sink(log_sink, NULL) != RL_OK) {
+    klog(LOG_WARN, "input: no log sink free: log lines may split a typed "
+                   "line on screen\n");
+  }
+}
+
 void input_console_init(const struct fdt *fdt) {
   char arg[32];
   const char *args = boot_args(fdt);
@@ -160,10 +167,6 @@ void input_console_init(const struct fdt *fdt) {
     if (boot_args_have(args, arg)) {
       scanout = i;
     }
-  }
-  if (klog_add_sink(log_sink, NULL) != RL_OK) {
-    klog(LOG_WARN, "input: no log sink free: log lines may split a typed "
-                   "line on screen\n");
   }
   rl_status st = input_subscribe(input_event, NULL);
   if (st != RL_OK) {

@@ -7,9 +7,13 @@
 
 #include <devicetree/fdt.h>
 
+/* Adds the log sink that ends a half-typed row before a log line: before
+ * the GPUs' consoles add theirs (sinks run in the order added). */
+void input_console_add_sink(void);
 /* Subscribes to the input events; the scanout pointers map to is
  * CONFIG_INPUT_TABLET_SCANOUT unless the boot arguments say
- * ringlight.input_scanout=N. Before the devices are probed. */
+ * ringlight.input_scanout=N. Before the input devices are probed (the
+ * GPUs may come first). */
 void input_console_init(const struct fdt *fdt);
 
 #endif

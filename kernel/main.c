@@ -26,6 +26,7 @@
 #endif
 
 #define GIB ((uint64_t)1 << 30)
+#define VIRTIO_ID_GPU 16 /* virtio 1.2 §5 */
 
 void kernel_main(paddr_t dtb_pa);
 
@@ -207,16 +208,25 @@ void kernel_main(paddr_t dtb_pa) {
   gpu_set_painter(boot_picture_draw);
 #endif
 #if defined(CONFIG_DRIVER_VIRTIO_INPUT) && defined(CONFIG_DRIVER_VIRTIO_GPU)
-  input_console_init(&fdt); /* pointer -> cursor, keys -> console */
+  input_console_add_sink(); /* before the GPU consoles' sinks */
 #endif
-  unsigned bound = virtio_mmio_probe_all(&fdt);
+  /* The GPUs first: the picture waits for no other device's probe, nor
+   * for the slots after the GPU's (QEMU gives the first -device the
+   * last node). Then the other devices, in tree order. */
+  static const struct virtio_mmio_filter gpus = {.only = VIRTIO_ID_GPU},
+                                         others = {.except = VIRTIO_ID_GPU};
+  unsigned bound = virtio_mmio_probe(&fdt, &gpus);
 #ifdef CONFIG_DRIVER_VIRTIO_GPU
   if (gpu_get(0) != NULL) {
     boot_stamp_ns("picture", gpu_first_frame_ns(gpu_get(0)));
   }
 #endif
-  boot_stamp("mmio");
   serial_release(); /* the log so far, after the picture */
+#if defined(CONFIG_DRIVER_VIRTIO_INPUT) && defined(CONFIG_DRIVER_VIRTIO_GPU)
+  input_console_init(&fdt); /* pointer -> cursor, keys -> console */
+#endif
+  bound += virtio_mmio_probe(&fdt, &others);
+  boot_stamp("mmio");
 #ifdef CONFIG_VIRTIO_PCI
   bound += virtio_pci_probe_all(&fdt);
   boot_stamp("pci");

@@ -171,10 +171,15 @@ rl_status virtio_mmio_device_init(struct virtio_mmio_device *m,
 }
 
 unsigned virtio_mmio_probe_all(const struct fdt *fdt) {
+  return virtio_mmio_probe(fdt, NULL);
+}
+
+unsigned virtio_mmio_probe(const struct fdt *fdt,
+                           const struct virtio_mmio_filter *filter) {
   unsigned bound = 0;
   for (int node = -1;;) {
     struct virtio_mmio_slot slot;
-    rl_status st = virtio_mmio_device_next(fdt, &node, &slot);
+    rl_status st = virtio_mmio_device_next_filtered(fdt, &node, &slot, filter);
     if (st == RL_ERR_NOT_FOUND) {
       break;
     }

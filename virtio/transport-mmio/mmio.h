@@ -46,6 +46,18 @@ rl_status virtio_mmio_slot_next(const struct fdt *fdt, int *node,
 rl_status virtio_mmio_device_next(const struct fdt *fdt, int *node,
                                   struct virtio_mmio_slot *slot);
 
+/* Which devices a probe pass takes: `only` (if non-zero) is the one
+ * DeviceID it takes, `except` (if non-zero) one it leaves. */
+struct virtio_mmio_filter {
+  uint32_t only, except;
+};
+/* virtio_mmio_device_next for one pass: a slot the filter leaves comes
+ * back as empty (DeviceID 0) after one register read. */
+rl_status
+virtio_mmio_device_next_filtered(const struct fdt *fdt, int *node,
+                                 struct virtio_mmio_slot *slot,
+                                 const struct virtio_mmio_filter *filter);
+
 /* Logs every slot: address, irq, version, device id. Returns how many
  * slots hold a device (DeviceID != 0). */
 unsigned virtio_mmio_log_slots(const struct fdt *fdt);
@@ -58,5 +70,10 @@ rl_status virtio_mmio_device_init(struct virtio_mmio_device *m,
 /* Every slot with a device: a struct virtio_mmio_device each, bound to
  * its driver (virtio_bind). Returns how many were bound. */
 unsigned virtio_mmio_probe_all(const struct fdt *fdt);
+/* The same for the devices `filter` takes, in tree order: the boot binds
+ * the GPUs first ({.only = 16}: the picture waits for nothing else),
+ * then the rest ({.except = 16}). */
+unsigned virtio_mmio_probe(const struct fdt *fdt,
+                           const struct virtio_mmio_filter *filter);
 
 #endif

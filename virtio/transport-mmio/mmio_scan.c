@@ -28,7 +28,8 @@ static rl_status read_irq(const struct fdt *fdt, int node,
  * `empty_irq` an empty slot's (DeviceID 0) interrupt is not looked up:
  * the probe skips those slots, and the lookup walks the tree. */
 static rl_status read_slot(const struct fdt *fdt, int node,
-                           struct virtio_mmio_slot *slot, bool empty_irq) {
+                           struct virtio_mmio_slot *slot, bool empty_irq,
+                           const struct virtio_mmio_filter *filter) {
   slot->node = node;
   rl_status st = fdt_get_reg(fdt, node, 0, &slot->pa, &slot->size);
   if (st != RL_OK) {
@@ -46,6 +47,16 @@ static rl_status read_slot(const struct fdt *fdt, int node,
   }
   slot->regs = (volatile uint8_t *)regs;
   slot->magic = arch_mmio_read32(slot->regs + VIRTIO_MMIO_MAGIC_VALUE);
+  if (filter != NULL) {
+    /* One register to decide: a slot the pass leaves is not read on. */
+    slot->device_id = arch_mmio_read32(slot->regs + VIRTIO_MMIO_DEVICE_ID);
+    if (slot->magic != VIRTIO_MMIO_MAGIC ||
+        (filter->only != 0 && slot->device_id != filter->only) ||
+        (filter->except != 0 && slot->device_id == filter->except)) {
+      slot->device_id = 0; /* left for the other pass, or no device */
+      return RL_OK;
+    }
+  }
   slot->version = arch_mmio_read32(slot->regs + VIRTIO_MMIO_VERSION);
   slot->device_id = arch_mmio_read32(slot->regs + VIRTIO_MMIO_DEVICE_ID);
   slot->vendor_id = arch_mmio_read32(slot->regs + VIRTIO_MMIO_VENDOR_ID);
@@ -61,12 +72,13 @@ static rl_status read_slot(const struct fdt *fdt, int node,
 }
 
 static rl_status slot_next(const struct fdt *fdt, int *node,
-                           struct virtio_mmio_slot *slot, bool empty_irq) {
+                           struct virtio_mmio_slot *slot, bool empty_irq,
+                           const struct virtio_mmio_filter *filter) {
   rl_status st = fdt_find_compatible(fdt, *node, "virtio,mmio", node);
   if (st != RL_OK) {
     return st; /* RL_ERR_NOT_FOUND: past the last node */
   }
-  st = read_slot(fdt, *node, slot, empty_irq);
+  st = read_slot(fdt, *node, slot, empty_irq, filter);
   /* A node missing reg or interrupts is one bad slot, not the end of
    * the list: it must not hide the slots after it. */
   return st == RL_ERR_NOT_FOUND ? RL_ERR_BAD_FORMAT : st;
@@ -74,12 +86,19 @@ static rl_status slot_next(const struct fdt *fdt, int *node,
 
 rl_status virtio_mmio_slot_next(const struct fdt *fdt, int *node,
                                 struct virtio_mmio_slot *slot) {
-  return slot_next(fdt, node, slot, true);
+  return slot_next(fdt, node, slot, true, NULL);
 }
 
 rl_status virtio_mmio_device_next(const struct fdt *fdt, int *node,
                                   struct virtio_mmio_slot *slot) {
-  return slot_next(fdt, node, slot, false);
+  return slot_next(fdt, node, slot, false, NULL);
+}
+
+rl_status
+virtio_mmio_device_next_filtered(const struct fdt *fdt, int *node,
+                                 struct virtio_mmio_slot *slot,
+                                 const struct virtio_mmio_filter *filter) {
+  return slot_next(fdt, node, slot, false, filter);
 }
 
 rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,

@@ -32,10 +32,19 @@
  * device: discovery reads only the identification registers. */
 static uint32_t regs[0x200 / 4] = {0x74726976u, 2, 0, 0x554d4551u};
 
+/* With `per_slot`, each of aarch64 virt's 32 slots has its own register
+ * file (the filtered passes). */
+#define AARCH64_SLOTS 0xa000000u
+static uint32_t slot_regs[32][0x200 / 4];
+static bool per_slot;
+
 rl_status arch_ioremap(paddr_t pa, uint64_t size, volatile void **out) {
-  (void)pa;
   (void)size;
-  *out = regs;
+  if (per_slot && pa >= AARCH64_SLOTS && pa < AARCH64_SLOTS + 32 * 0x200) {
+    *out = slot_regs[(pa - AARCH64_SLOTS) / 0x200];
+  } else {
+    *out = regs;
+  }
   return RL_OK;
 }
 
@@ -117,8 +126,73 @@ static void test_node_without_interrupts(void **state) {
   scan_with_broken("qemu_virt_riscv64.dtb", 3, "interrupts");
 }
 
+/* The slots (index by address) a filtered pass gives with a device, in
+ * tree order; each with its interrupt and registers read. */
+static unsigned pass(const struct fdt *fdt,
+                     const struct virtio_mmio_filter *filter,
+                     unsigned found[4]) {
+  unsigned n = 0;
+  for (int node = -1;;) {
+    struct virtio_mmio_slot slot;
+    rl_status st = virtio_mmio_device_next_filtered(fdt, &node, &slot, filter);
+    if (st == RL_ERR_NOT_FOUND) {
+      break;
+    }
+    if (filter == NULL && st == RL_ERR_BAD_FORMAT) {
+      continue; /* the unfiltered scan reports the bad magic value */
+    }
+    assert_int_equal(st, RL_OK);
+    if (slot.device_id == 0) {
+      continue;
+    }
+    assert_true(n < 4);
+    unsigned index = (unsigned)((slot.pa - AARCH64_SLOTS) / 0x200);
+    assert_int_equal(slot.device_id, slot_regs[index][2]);
+    assert_int_equal(slot.version, 2);
+    assert_int_equal(slot.vendor_id, 0x554d4551u);
+    assert_int_equal(slot.irq, 48 + index); /* GIC SPI 16 + n */
+    found[n++] = index;
+  }
+  return n;
+}
+
+/* The boot's two passes: the GPUs (DeviceID 16) first, then every other
+ * device; an empty slot, a bad magic value and the other pass's devices
+ * are left out of each. */
+static void test_filtered_passes(void **state) {
+  (void)state;
+  size_t len;
+  void *blob = load("qemu_virt_aarch64.dtb", &len);
+  struct fdt fdt;
+  assert_int_equal(fdt_open(&fdt, blob, len), RL_OK);
+  for (unsigned i = 0; i < 32; i++) {
+    slot_regs[i][0] = 0x74726976u;
+    slot_regs[i][1] = 2;
+    slot_regs[i][2] = 0;
+    slot_regs[i][3] = 0x554d4551u;
+  }
+  slot_regs[31][2] = 16; /* the first -device */
+  slot_regs[30][2] = 4;
+  slot_regs[5][2] = 16;
+  slot_regs[7][0] = 0; /* no magic: not a device, whatever its id */
+  slot_regs[7][2] = 16;
+  per_slot = true;
+  unsigned found[4];
+  static const struct virtio_mmio_filter gpus = {.only = 16},
+                                         others = {.except = 16};
+  assert_int_equal(pass(&fdt, &gpus, found), 2);
+  assert_int_equal(found[0], 5);
+  assert_int_equal(found[1], 31);
+  assert_int_equal(pass(&fdt, &others, found), 1);
+  assert_int_equal(found[0], 30);
+  assert_int_equal(pass(&fdt, NULL, found), 3);
+  per_slot = false;
+  free(blob);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_filtered_passes),
       cmocka_unit_test(test_node_without_reg),
       cmocka_unit_test(test_node_without_interrupts),
   };

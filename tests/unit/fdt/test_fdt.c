@@ -1197,6 +1197,9 @@ static void test_node_cache(void **state) {
     b_prop_u32(&b, "#size-cells", 1);
     /* A BEGIN_NODE word inside a value: never taken for a node. */
     b_prop_u32(&b, "fake", 1);
+    if (i % 5 == 0) { /* found through the index and past its end */
+      b_prop(&b, "compatible", "t\0", 2);
+    }
     if (i % 3 != 2) {
       snprintf(name, sizeof(name), "c%d", i);
       b_begin(&b, name);
@@ -1221,6 +1224,16 @@ static void test_node_cache(void **state) {
   assert_int_equal(f.node_count, FDT_NODE_CACHE);
   struct fdt plain = f;
   plain.node_ready = false;
+  /* Every compatible node from the root, the last ones past the index. */
+  int from = -1, hit = -1, found = 0;
+  while (fdt_find_compatible(&f, from, "t", &hit) == RL_OK) {
+    int want = -1;
+    assert_int_equal(fdt_find_compatible(&plain, from, "t", &want), RL_OK);
+    assert_int_equal(hit, want);
+    from = hit;
+    found++;
+  }
+  assert_int_equal(found, (N + 4) / 5);
   for (uint32_t off = 0; off < f.struct_size; off += 4) {
     int a = -1, c = -1, da = -1, dc = -1;
     assert_int_equal(fdt_parent(&f, (int)off, &a),
@@ -1231,6 +1244,18 @@ static void test_node_cache(void **state) {
                      fdt_walk_next(&plain, (int)off, &c, &dc));
     assert_int_equal(a, c);
     assert_int_equal(da, dc);
+    a = c = -1;
+    assert_int_equal(fdt_walk_next(&f, (int)off, &a, NULL),
+                     fdt_walk_next(&plain, (int)off, &c, NULL));
+    assert_int_equal(a, c);
+    a = c = -1;
+    assert_int_equal(fdt_next_sibling(&f, (int)off, &a),
+                     fdt_next_sibling(&plain, (int)off, &c));
+    assert_int_equal(a, c);
+    a = c = -1;
+    assert_int_equal(fdt_find_compatible(&f, (int)off, "t", &a),
+                     fdt_find_compatible(&plain, (int)off, "t", &c));
+    assert_int_equal(a, c);
     uint64_t aa = 0, as = 0, ca = 0, cs = 0;
     assert_int_equal(fdt_get_reg(&f, (int)off, 0, &aa, &as),
                      fdt_get_reg(&plain, (int)off, 0, &ca, &cs));
