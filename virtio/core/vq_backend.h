@@ -73,6 +73,31 @@ struct vq_used {
   int64_t len;
 };
 
+/* A vq_used that took nothing: `st` says why. */
+static inline struct vq_used vq_used_status(int64_t st) {
+  return (struct vq_used){NULL, st};
+}
+
+/* The backends' hot paths (add_one, kick_prepare, get_used's inline
+ * path) stay straight-line: rare cases leave through a branch marked
+ * unlikely, to an out of line function. */
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* A get_used inline path's answer when its out of line twin must take
+ * over (never handed to a caller): the entry point tail-calls the twin.
+ * clang makes no tail call of a function returning a struct unless told
+ * (musttail). */
+#define VQ_USED_SLOW INT64_MIN
+#if defined(__has_attribute)
+#if __has_attribute(musttail)
+#define VQ_TAIL_CALL __attribute__((musttail))
+#endif
+#endif
+#ifndef VQ_TAIL_CALL
+#define VQ_TAIL_CALL
+#endif
+
 /* Every backend's DMA memory: `ring_bytes` of ring, and an indirect table
  * pool of `indirect_bytes` when that is not 0. On failure nothing stays
  * allocated. */

@@ -86,8 +86,6 @@ struct vq_backend {
  * so the compiler keeps them straight-line and free of calls: anything
  * rare (a chain, an error, a lying device) leaves through a branch it is
  * told is unlikely. */
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
 
 /* RL_OK as the compiler cannot see through: a rare case handed to an out
  * of line function that returns this is a tail call (a jump), not a call,
@@ -427,23 +425,6 @@ static void write_used_event(struct vq_backend *q) {
                  (q->used_wrap ? 1u << PVIRTQ_EVENT_WRAP_SHIFT : 0));
 }
 
-static struct vq_used used_status(int64_t st) {
-  return (struct vq_used){NULL, st};
-}
-
-/* get_used_impl's answer on the inline path when get_used_slow must take
- * over (never handed to a caller): the entry point tail-calls it. clang
- * makes no tail call of a function returning a struct unless told. */
-#define USED_SLOW INT64_MIN
-#if defined(__has_attribute)
-#if __has_attribute(musttail)
-#define TAIL_CALL __attribute__((musttail))
-#endif
-#endif
-#ifndef TAIL_CALL
-#define TAIL_CALL
-#endif
-
 /* get_used exists twice: the entry point (`slow` false) hands anything
  * rare (a broken queue, a length past the buffer's) to the other (out of
  * line, a tail call), so the common path stays short. */
@@ -454,7 +435,7 @@ get_used_impl(struct vq_backend *q, bool slow) {
   uint16_t flags = d->flags;
   /* A broken queue's used_bits match no descriptor: it ends here too. */
   if (unlikely(!is_used(flags, q->used_bits))) {
-    return used_status(q->broken ? RL_ERR_BROKEN : RL_ERR_NOT_FOUND);
+    return vq_used_status(q->broken ? RL_ERR_BROKEN : RL_ERR_NOT_FOUND);
   }
   arch_dma_rmb(); /* §2.8.22: the flags, then the rest of the descriptor */
   uint32_t id = d->id;
@@ -473,7 +454,7 @@ get_used_impl(struct vq_backend *q, bool slow) {
   }
   if (unlikely(written > s->in_len)) {
     if (!slow) {
-      return used_status(USED_SLOW);
+      return vq_used_status(VQ_USED_SLOW);
     }
     /* §2.8.4: without WRITE, len is reserved. QEMU leaves WRITE clear and
      * puts the written length in len anyway, so len counts unless the
@@ -507,7 +488,7 @@ lying: /* the queue is broken until detach */
   q->broken = true;
   q->gate |= PACKED_BROKEN_BIT;
   q->used_bits = USED_NEVER;
-  return used_status(RL_ERR_BROKEN);
+  return vq_used_status(RL_ERR_BROKEN);
 }
 
 __attribute__((noinline)) static struct vq_used
@@ -517,8 +498,8 @@ get_used_slow(struct vq_backend *q) {
 
 static struct vq_used packed_get_used(struct vq_backend *q) {
   struct vq_used u = get_used_impl(q, false);
-  if (unlikely(u.token == NULL && u.len == USED_SLOW)) {
-    TAIL_CALL return get_used_slow(q);
+  if (unlikely(u.token == NULL && u.len == VQ_USED_SLOW)) {
+    VQ_TAIL_CALL return get_used_slow(q);
   }
   return u;
 }

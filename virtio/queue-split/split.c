@@ -61,8 +61,6 @@ struct vq_backend {
  * device) are written so the compiler keeps them straight-line and free
  * of calls: anything rare (a chain, a non-coherent device, a lying
  * device) leaves through a branch it is told is unlikely. */
-#define likely(x) __builtin_expect(!!(x), 1)
-#define unlikely(x) __builtin_expect(!!(x), 0)
 
 /* The free list's head (a descriptor, or LIST_END), for the out of line
  * paths: free_head without SPLIT_SLOW. */
@@ -401,23 +399,6 @@ VQ_COLD __attribute__((noinline)) static void free_chain(struct vq_backend *q,
   q->chain_extra -= n - 1;
 }
 
-static struct vq_used used_status(int64_t st) {
-  return (struct vq_used){NULL, st};
-}
-
-/* get_used_impl's answer on the inline path when get_used_slow must take
- * over (never handed to a caller): the entry point tail-calls it. clang
- * makes no tail call of a function returning a struct unless told. */
-#define USED_SLOW INT64_MIN
-#if defined(__has_attribute)
-#if __has_attribute(musttail)
-#define TAIL_CALL __attribute__((musttail))
-#endif
-#endif
-#ifndef TAIL_CALL
-#define TAIL_CALL
-#endif
-
 /* Entries up to used_seen were counted and ordered when used_seen was
  * read: while there are some, the used idx (a line the device keeps
  * writing) is not read again (as ringtest's driver); what the device
@@ -434,7 +415,7 @@ get_used_impl(struct vq_backend *q, bool nc) {
   volatile struct vring_used *used = q->used;
   if (last == q->used_seen) {
     if (nc ? q->broken : unlikely((q->free_head & SPLIT_SLOW) != 0)) {
-      return used_status(nc ? RL_ERR_BROKEN : USED_SLOW);
+      return vq_used_status(nc ? RL_ERR_BROKEN : VQ_USED_SLOW);
     }
     /* §2.7.13.4 on a non-coherent device: the idx from memory, a read
      * barrier, then the entry from memory: an entry fetched before the
@@ -449,7 +430,7 @@ get_used_impl(struct vq_backend *q, bool nc) {
     if (unlikely((uint16_t)(used_idx - last - 1u) >=
                  (uint16_t)(q->avail_idx - last))) {
       if (used_idx == last) {
-        return used_status(RL_ERR_NOT_FOUND);
+        return vq_used_status(RL_ERR_NOT_FOUND);
       }
       goto lying;
     }
@@ -473,7 +454,7 @@ get_used_impl(struct vq_backend *q, bool nc) {
     goto lying;
   }
   if (!nc && unlikely(s->extra != 0)) {
-    return used_status(USED_SLOW); /* a chain: frees it */
+    return vq_used_status(VQ_USED_SLOW); /* a chain: frees it */
   }
   q->last_used = (uint16_t)(last + 1);
   if (nc) {
@@ -494,7 +475,7 @@ lying: /* the queue is broken until detach; the next call goes to the
   q->broken = true;
   q->free_head |= SPLIT_SLOW;
   q->used_seen = q->last_used;
-  return used_status(RL_ERR_BROKEN);
+  return vq_used_status(RL_ERR_BROKEN);
 }
 
 VQ_COLD __attribute__((noinline)) static struct vq_used
@@ -504,8 +485,8 @@ get_used_slow(struct vq_backend *q) {
 
 static struct vq_used split_get_used(struct vq_backend *q) {
   struct vq_used u = get_used_impl(q, false);
-  if (unlikely(u.token == NULL && u.len == USED_SLOW)) {
-    TAIL_CALL return get_used_slow(q);
+  if (unlikely(u.token == NULL && u.len == VQ_USED_SLOW)) {
+    VQ_TAIL_CALL return get_used_slow(q);
   }
   return u;
 }
