@@ -11,6 +11,7 @@
 #define VIRTIO_CORE_VQ_BACKEND_H
 
 #include <arch/dma.h>
+#include <ringlight/config.h>
 #include <ringlight/status.h>
 #include <ringlight/types.h>
 
@@ -40,6 +41,20 @@ struct vq_config {
    * every sync of the queue's memory goes through it. */
   const struct arch_dma_dev *dma;
 };
+
+/* A negotiated feature as a backend sees it: without its Kconfig switch
+ * (virtio/Kconfig) the core never offers the feature, these are constant
+ * false and the code that serves it is not in the image. */
+#ifdef CONFIG_VIRTIO_EVENT_IDX
+#define VQ_EVENT_IDX(cfg) ((cfg)->event_idx)
+#else
+#define VQ_EVENT_IDX(cfg) ((void)(cfg), false)
+#endif
+#ifdef CONFIG_VIRTIO_INDIRECT_DESC
+#define VQ_INDIRECT(cfg) ((cfg)->indirect)
+#else
+#define VQ_INDIRECT(cfg) ((void)(cfg), false)
+#endif
 
 /* Where the device finds the rings (virtio 1.2 §4.2.2 / §4.2.4). */
 struct vq_addrs {

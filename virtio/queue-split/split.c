@@ -173,15 +173,16 @@ VQ_COLD static rl_status split_create(const struct vq_config *cfg,
   }
   q->cfg = *cfg;
   q->coherent = cfg->dma->coherent;
-  q->kick_fast = q->coherent && cfg->event_idx;
+  q->kick_fast = q->coherent && VQ_EVENT_IDX(cfg);
   q->size = n;
   q->mask = n - 1;
   q->used_off = used_off;
-  rl_status st = vq_alloc_rings(used_off + vring_used_bytes(n),
-                                cfg->indirect ? (size_t)n * SPLIT_INDIRECT_MAX *
-                                                    sizeof(struct vring_desc)
-                                              : 0,
-                                &q->ring, &q->indirect);
+  rl_status st =
+      vq_alloc_rings(used_off + vring_used_bytes(n),
+                     VQ_INDIRECT(cfg) ? (size_t)n * SPLIT_INDIRECT_MAX *
+                                            sizeof(struct vring_desc)
+                                      : 0,
+                     &q->ring, &q->indirect);
   if (st != RL_OK) {
     split_destroy(q);
     return st;
@@ -252,7 +253,8 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   if (st != RL_OK) {
     return st;
   }
-  bool indirect = q->cfg.indirect && total > 1 && total <= SPLIT_INDIRECT_MAX;
+  bool indirect =
+      VQ_INDIRECT(&q->cfg) && total > 1 && total <= SPLIT_INDIRECT_MAX;
   unsigned need = indirect ? 1 : total;
   if (need > q->size) {
     return RL_ERR_INVALID; /* would never fit, however long one waits */
@@ -362,7 +364,7 @@ __attribute__((noinline)) static bool kick_prepare_slow(struct vq_backend *q) {
     return false;
   }
   sync_used_for_cpu(q);
-  if (q->cfg.event_idx) {
+  if (VQ_EVENT_IDX(&q->cfg)) {
     return vring_need_event(*q->avail_event, now, old); /* §2.7.10 */
   }
   return (q->used->flags & VRING_USED_F_NO_NOTIFY) == 0; /* §2.7.7 */
@@ -494,9 +496,9 @@ static struct vq_used split_get_used(struct vq_backend *q) {
 /* Interrupt suppression toward the device: with EVENT_IDX the used event
  * (§2.7.10), else the avail flags (§2.7.7). */
 static void set_cb(struct vq_backend *q, uint16_t event, uint16_t flags) {
-  volatile uint16_t *field =
-      q->cfg.event_idx ? used_event(q) : &q->avail->flags;
-  *field = q->cfg.event_idx ? event : flags;
+  bool ev = VQ_EVENT_IDX(&q->cfg);
+  volatile uint16_t *field = ev ? used_event(q) : &q->avail->flags;
+  *field = ev ? event : flags;
   sync_field(q, field);
 }
 
