@@ -57,6 +57,17 @@ struct vq_backend {
   struct desc_state state[]; /* by descriptor */
 };
 
+/* The queue's device needs no cache maintenance: always, in a build that
+ * drives only coherent devices (CONFIG_DMA_NONCOHERENT off). */
+static inline bool coherent(const struct vq_backend *q) {
+#ifdef CONFIG_DMA_NONCOHERENT
+  return q->coherent;
+#else
+  (void)q;
+  return true;
+#endif
+}
+
 /* The hot paths (add of one segment, kick_prepare, get_used on a coherent
  * device) are written so the compiler keeps them straight-line and free
  * of calls: anything rare (a chain, a non-coherent device, a lying
@@ -92,14 +103,14 @@ static volatile uint16_t *used_event(const struct vq_backend *q) {
  * own copy (one load, no pointer chase); the cache operation is out of
  * line (arch_dma_sync_nc_*). */
 static void sync_field(const struct vq_backend *q, volatile void *field) {
-  if (unlikely(!q->coherent)) {
+  if (unlikely(!coherent(q))) {
     arch_dma_sync_nc_for_device((const void *)(uintptr_t)field,
                                 sizeof(uint16_t), ARCH_DMA_TO_DEVICE);
   }
 }
 
 static void sync_desc(const struct vq_backend *q, uint16_t i) {
-  if (unlikely(!q->coherent)) {
+  if (unlikely(!coherent(q))) {
     arch_dma_sync_nc_for_device((const void *)&q->desc[i], sizeof(q->desc[i]),
                                 ARCH_DMA_TO_DEVICE);
   }
@@ -107,7 +118,7 @@ static void sync_desc(const struct vq_backend *q, uint16_t i) {
 
 /* The used idx alone (what the device last published). */
 static void sync_used_idx_for_cpu(const struct vq_backend *q) {
-  if (unlikely(!q->coherent)) {
+  if (unlikely(!coherent(q))) {
     arch_dma_sync_nc_for_cpu((const void *)&q->used->idx, sizeof(q->used->idx),
                              ARCH_DMA_FROM_DEVICE);
   }
@@ -115,7 +126,7 @@ static void sync_used_idx_for_cpu(const struct vq_backend *q) {
 
 /* The used entry of slot `pos`. */
 static void sync_used_entry_for_cpu(const struct vq_backend *q, uint16_t pos) {
-  if (unlikely(!q->coherent)) {
+  if (unlikely(!coherent(q))) {
     arch_dma_sync_nc_for_cpu((const void *)&q->used->ring[pos & (q->size - 1)],
                              sizeof(struct vring_used_elem),
                              ARCH_DMA_FROM_DEVICE);
@@ -123,7 +134,7 @@ static void sync_used_entry_for_cpu(const struct vq_backend *q, uint16_t pos) {
 }
 
 static void sync_used_for_cpu(const struct vq_backend *q) {
-  if (unlikely(!q->coherent)) {
+  if (unlikely(!coherent(q))) {
     arch_dma_sync_nc_for_cpu((const uint8_t *)q->ring.cpu + q->used_off,
                              vring_used_bytes(q->size), ARCH_DMA_FROM_DEVICE);
   }
@@ -172,8 +183,8 @@ VQ_COLD static rl_status split_create(const struct vq_config *cfg,
     return RL_ERR_NO_MEMORY;
   }
   q->cfg = *cfg;
-  q->coherent = cfg->dma->coherent;
-  q->kick_fast = q->coherent && VQ_EVENT_IDX(cfg);
+  q->coherent = arch_dma_coherent(cfg->dma);
+  q->kick_fast = coherent(q) && VQ_EVENT_IDX(cfg);
   q->size = n;
   q->mask = n - 1;
   q->used_off = used_off;
@@ -195,7 +206,7 @@ VQ_COLD static rl_status split_create(const struct vq_config *cfg,
   for (uint32_t i = 0; i < n; i++) {
     q->state[i].next = (uint16_t)(i + 1 < n ? i + 1 : LIST_END);
   }
-  q->free_head = q->coherent ? 0 : SPLIT_SLOW;
+  q->free_head = coherent(q) ? 0 : SPLIT_SLOW;
   sync_ring_for_device(q);
   *out = q;
   return RL_OK;
@@ -299,7 +310,7 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   q->state[head].token = token;
   q->state[head].extra = (uint16_t)(need - 1);
   q->state[head].in_len = in_len;
-  publish(q, (uint16_t)head, !q->coherent);
+  publish(q, (uint16_t)head, !coherent(q));
   return RL_OK;
 }
 
@@ -436,7 +447,7 @@ get_used_impl(struct vq_backend *q, bool nc) {
       }
       goto lying;
     }
-    q->used_seen = !nc || q->coherent ? used_idx : (uint16_t)(last + 1);
+    q->used_seen = !nc || coherent(q) ? used_idx : (uint16_t)(last + 1);
     arch_dma_rmb(); /* read idx, then the entries it covers */
   }
   if (nc) {
@@ -547,7 +558,7 @@ VQ_COLD static void split_detach(struct vq_backend *q,
   q->used_seen = 0;
   q->kicked_idx = 0;
   q->broken = false;
-  q->free_head = list_head(q) | (q->coherent ? 0 : SPLIT_SLOW);
+  q->free_head = list_head(q) | (coherent(q) ? 0 : SPLIT_SLOW);
   uint8_t *ring = q->ring.cpu;
   for (size_t i = 0; i < q->ring.size; i++) {
     ring[i] = 0;
