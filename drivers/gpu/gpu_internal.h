@@ -140,6 +140,18 @@ rl_status gpu_command_nodata(struct gpu *g, size_t cmd_len, uint32_t resource);
 rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so);
 rl_status gpu_warm_finish(struct gpu *g);
 
+/* Whether anything is set up again on a device: a re-probe (recovery
+ * after a device reset) or a scanout rebuilt after a display change.
+ * Without both, a failure during the probe fails the device for good: the
+ * resources it made and their backing are left as they are (the device
+ * may own them; nothing reuses their ids or memory), and the teardown
+ * (DETACH_BACKING, UNREF, retired ids) is not in the image. */
+#if defined(CONFIG_VIRTIO_RECOVERY) || defined(CONFIG_GPU_DISPLAY_EVENTS)
+#define GPU_TEARDOWN 1
+#else
+#define GPU_TEARDOWN 0
+#endif
+
 /* gpu_resource.c */
 /* The scanout's framebuffer: w x h in chunks of whole rows. */
 rl_status gpu_fb_alloc(struct gpu_scanout *so, uint32_t w, uint32_t h);

@@ -72,14 +72,10 @@ static rl_status attach_backing(struct gpu *g, struct gpu_scanout *so) {
 
 /* A resource id is used again only by a re-probe (recovery after a
  * device reset) or a scanout rebuilt after a display change. Without
- * both, each scanout sets up one resource for the device's lifetime,
- * with id index + 1: no id can come back, and there is nothing to
- * retire. */
-#if defined(CONFIG_VIRTIO_RECOVERY) || defined(CONFIG_GPU_DISPLAY_EVENTS)
-#define GPU_REUSES_IDS 1
-#else
-#define GPU_REUSES_IDS 0
-#endif
+ * both (GPU_TEARDOWN 0), each scanout sets up one resource for the
+ * device's lifetime, with id index + 1: no id can come back, and there
+ * is nothing to retire. */
+#define GPU_REUSES_IDS GPU_TEARDOWN
 
 static bool id_retired(const struct gpu *g, uint32_t id) {
   return (g->retired_ids[id / 32] >> (id % 32)) & 1u;
@@ -140,6 +136,9 @@ rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
                                     VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM,
                                     so->fb.width, so->fb.height);
   rl_status st = gpu_command_nodata(g, len, so->resource_id);
+  if (!GPU_TEARDOWN && st != RL_OK) {
+    return st; /* the device is failed: what it holds stays (above) */
+  }
   if (st != RL_OK) {
     if (st != RL_ERR_IO) {
       /* No clear error answer: the device may have made it. */
@@ -159,6 +158,9 @@ rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
     return RL_OK;
   }
   st = attach_backing(g, so);
+  if (!GPU_TEARDOWN) {
+    return st; /* a failure fails the device: nothing torn down */
+  }
   if (st == RL_ERR_IO) {
     /* The device answered an error: nothing attached (§5.7.6.8). */
     len = gpu_encode_unref(gpu_req_cmd(&g->req[0]), so->resource_id);
@@ -174,6 +176,9 @@ rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
 }
 
 void gpu_resource_destroy(struct gpu *g, struct gpu_scanout *so) {
+  if (!GPU_TEARDOWN) {
+    return; /* only after a failure, which fails the device: left as is */
+  }
   size_t len =
       gpu_encode_detach_backing(gpu_req_cmd(&g->req[0]), so->resource_id);
   rl_status detach = gpu_command_nodata(g, len, so->resource_id);
