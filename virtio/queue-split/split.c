@@ -323,6 +323,7 @@ add_one_slow(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
   return add_chain(q, &s, write ? 0 : 1, &s, write ? 1 : 0, token);
 }
 
+#ifdef CONFIG_VIRTIO_RING_FAST_PATHS
 /* Not inlined into split_add, which tail-calls it: one copy. */
 __attribute__((noinline)) static rl_status
 split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
@@ -363,6 +364,8 @@ static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
   return add_chain(q, out, nout, in, nin, token);
 }
 
+#endif
+
 /* Anything but a coherent device with EVENT_IDX (out of line). */
 __attribute__((noinline)) static bool kick_prepare_slow(struct vq_backend *q) {
   /* §2.7.13.4.1: full barrier between publishing idx and reading the
@@ -381,6 +384,7 @@ __attribute__((noinline)) static bool kick_prepare_slow(struct vq_backend *q) {
   return (q->used->flags & VRING_USED_F_NO_NOTIFY) == 0; /* §2.7.7 */
 }
 
+#ifdef CONFIG_VIRTIO_RING_FAST_PATHS
 static bool split_kick_prepare(struct vq_backend *q) {
   if (unlikely(!q->kick_fast)) {
     return kick_prepare_slow(q);
@@ -392,6 +396,8 @@ static bool split_kick_prepare(struct vq_backend *q) {
   /* §2.7.10; nothing added since (now == old) is never a notification. */
   return vring_need_event(*q->avail_event, now, old);
 }
+
+#endif
 
 /* Gives a chain's descriptors back to the free list: links from the
  * driver's own record, never from the ring; extra back to 0 (out of
@@ -496,6 +502,7 @@ get_used_slow(struct vq_backend *q) {
   return get_used_impl(q, true);
 }
 
+#ifdef CONFIG_VIRTIO_RING_FAST_PATHS
 static struct vq_used split_get_used(struct vq_backend *q) {
   struct vq_used u = get_used_impl(q, false);
   if (unlikely(u.token == NULL && u.len == VQ_USED_SLOW)) {
@@ -503,6 +510,8 @@ static struct vq_used split_get_used(struct vq_backend *q) {
   }
   return u;
 }
+
+#endif
 
 /* Interrupt suppression toward the device: with EVENT_IDX the used event
  * (§2.7.10), else the avail flags (§2.7.7). */
@@ -571,10 +580,17 @@ const struct vq_ops vq_split_ops = {
     .create = split_create,
     .destroy = split_destroy,
     .addrs = split_addrs,
+#ifdef CONFIG_VIRTIO_RING_FAST_PATHS
     .add = split_add,
     .add_one = split_add_one,
     .kick_prepare = split_kick_prepare,
     .get_used = split_get_used,
+#else /* the general paths alone */
+    .add = add_chain,
+    .add_one = add_one_slow,
+    .kick_prepare = kick_prepare_slow,
+    .get_used = get_used_slow,
+#endif
     .disable_cb = split_disable_cb,
     .enable_cb = split_enable_cb,
     .state = split_state,
