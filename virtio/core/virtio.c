@@ -354,6 +354,11 @@ static void fail_token(void *token, void *arg) {
 }
 
 rl_status virtio_device_reset(struct virtio_device *dev) {
+  for (unsigned i = 0; !VQ_DETACH && i < VIRTIO_MAX_QUEUES; i++) {
+    if (live_queue(dev, i) != NULL) {
+      return RL_ERR_NOT_SUPPORTED; /* no ops->detach in this build */
+    }
+  }
   rl_status st = reset_and_wait(dev);
   if (st != RL_OK) {
     /* §2.4: until the reset completes the device may still write into

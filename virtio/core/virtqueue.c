@@ -4,6 +4,7 @@
 #include <arch/time.h>
 #include <lib/fmt.h>
 #include <lib/log.h>
+#include <ringlight/config.h>
 #include <virtio/core/virtio.h>
 
 #include "virtqueue_impl.h"
@@ -88,19 +89,21 @@ int virtqueue_poll(struct virtqueue *vq) {
 void virtqueue_describe(const struct virtqueue *vq, char *buf, size_t size) {
   struct vq_state s = {0};
   vq->ops->state(vq->backend, &s);
+#ifdef CONFIG_VIRTIO_QUEUE_PACKED /* only the packed ring has them */
   if (s.wrap_counters) {
     (void)rl_snprintf(buf, size,
                       "%s ring: driver next %u wrap %d, used next %u wrap %d, "
                       "%u in flight, %u free descriptors",
                       vq->ops->name, s.driver_idx, s.driver_wrap, s.used_seen,
                       s.used_wrap, s.in_flight, s.free_descs);
-  } else {
-    (void)rl_snprintf(buf, size,
-                      "%s ring: driver avail idx %u, used idx consumed %u, "
-                      "device used idx %u, %u in flight, %u free descriptors",
-                      vq->ops->name, s.driver_idx, s.used_seen, s.device_idx,
-                      s.in_flight, s.free_descs);
+    return;
   }
+#endif
+  (void)rl_snprintf(buf, size,
+                    "%s ring: driver avail idx %u, used idx consumed %u, "
+                    "device used idx %u, %u in flight, %u free descriptors",
+                    vq->ops->name, s.driver_idx, s.used_seen, s.device_idx,
+                    s.in_flight, s.free_descs);
 }
 
 const char *virtqueue_ring_name(const struct virtqueue *vq) {

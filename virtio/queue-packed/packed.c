@@ -581,7 +581,7 @@ const struct vq_ops vq_packed_ops = {
     .enable_cb = packed_enable_cb,
     .state = packed_state,
     .broken = packed_broken,
-    .detach = packed_detach,
+    .detach = VQ_DETACH ? packed_detach : NULL,
 };
 
 /* §2.8: modern interfaces only, negotiated with VIRTIO_F_RING_PACKED; any

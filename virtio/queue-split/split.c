@@ -595,7 +595,7 @@ const struct vq_ops vq_split_ops = {
     .enable_cb = split_enable_cb,
     .state = split_state,
     .broken = split_broken,
-    .detach = split_detach,
+    .detach = VQ_DETACH ? split_detach : NULL,
 };
 
 /* §2.7: any interface, no feature needed; sizes are powers of two. */
