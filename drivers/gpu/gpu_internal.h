@@ -137,8 +137,20 @@ rl_status gpu_command_nodata(struct gpu *g, size_t cmd_len, uint32_t resource);
  * (QEMU faults in the resource's host memory page by page), so it runs
  * while the picture is drawn. The next post on the control queue (posted
  * behind it), or gpu_warm_finish, waits for it and checks the answer. */
+#ifdef CONFIG_GPU_WARMUP
 rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so);
 rl_status gpu_warm_finish(struct gpu *g);
+#else
+static inline rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so) {
+  (void)g;
+  (void)so;
+  return RL_OK;
+}
+static inline rl_status gpu_warm_finish(struct gpu *g) {
+  (void)g;
+  return RL_OK;
+}
+#endif
 
 /* Whether anything is set up again on a device: a re-probe (recovery
  * after a device reset) or a scanout rebuilt after a display change.
