@@ -52,12 +52,16 @@ static rl_status wait(struct gpu *g, struct virtqueue *vq, struct gpu_req *r) {
     /* A cursor command lost to a reset of the cursor queue alone
      * (RING_RESET, virtqueue_wait did it) leaves no state behind: the
      * GPU goes on. Anything else may have: the GPU stops. */
+#ifdef CONFIG_GPU_CURSOR
     if (vq != g->cursorq || !virtqueue_resettable(vq) || g->dev->failed) {
       g->broken = true;
     }
+#else
+    g->broken = true; /* the control queue: no reset of it alone */
+#endif
     return st;
   }
-  if (r->used_len == UINT32_MAX) {
+  if (VQ_DETACH && r->used_len == UINT32_MAX) {
     return RL_ERR_IO; /* failed by a device reset */
   }
   arch_dma_sync_for_cpu(&g->dev->dma, gpu_req_resp(r), RL_PAGE_SIZE,

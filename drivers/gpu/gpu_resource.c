@@ -77,20 +77,18 @@ static rl_status attach_backing(struct gpu *g, struct gpu_scanout *so) {
  * is nothing to retire. */
 #define GPU_REUSES_IDS GPU_TEARDOWN
 
-static bool id_retired(const struct gpu *g, uint32_t id) {
-  return (g->retired_ids[id / 32] >> (id % 32)) & 1u;
-}
-
 static void retire_id(struct gpu *g, uint32_t id) {
   if (GPU_REUSES_IDS && id > 0 && id < GPU_RESOURCE_IDS) {
     g->retired_ids[id / 32] |= 1u << (id % 32);
   }
 }
 
+#if GPU_TEARDOWN /* else gpu_internal.h's: index + 1 */
+static bool id_retired(const struct gpu *g, uint32_t id) {
+  return (g->retired_ids[id / 32] >> (id % 32)) & 1u;
+}
+
 uint32_t gpu_resource_id(const struct gpu *g, unsigned index) {
-  if (!GPU_REUSES_IDS) {
-    return index + 1;
-  }
   uint32_t id = index;
   for (uint32_t k = 0; k + 1 < GPU_RESOURCE_IDS; k++) {
     id = id + 1 < GPU_RESOURCE_IDS ? id + 1 : 1; /* index + 1, wrapping */
@@ -105,6 +103,7 @@ uint32_t gpu_resource_id(const struct gpu *g, unsigned index) {
   }
   return 0;
 }
+#endif
 
 /* `cmd` on the resource failed: the device may still hold the resource
  * and read or write its backing (virtio 1.2 §5.7.6.8: only a completed

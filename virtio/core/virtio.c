@@ -323,9 +323,12 @@ rl_status virtio_device_ready(struct virtio_device *dev) {
     /* The transport's own interrupts (MSI-X), else one handler on the
      * device's line. */
     rl_status st;
+#ifdef CONFIG_VIRTIO_PCI /* the only transport with its own (MSI-X) */
     if (dev->transport->interrupts_enable != NULL) {
       st = dev->transport->interrupts_enable(dev);
-    } else {
+    } else
+#endif
+    {
       st = arch_irq_register(dev->irq, irq_handler, dev);
       if (st == RL_OK) {
         st = arch_irq_enable(dev->irq);
