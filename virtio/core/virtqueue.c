@@ -145,9 +145,13 @@ void virtqueue_counts(const struct virtqueue *vq,
  * the device negotiated RING_RESET (its pending requests fail, the
  * device and its other queues go on); otherwise it stays as it is. */
 static void reset_alone(struct virtqueue *vq) {
+#ifdef CONFIG_VIRTIO_RING_RESET /* else no queue is resettable */
   if (virtqueue_resettable(vq)) {
     (void)virtio_queue_reset(vq);
   }
+#else
+  (void)vq;
+#endif
 }
 
 VQ_COLD rl_status virtqueue_wait(struct virtqueue *vq,
