@@ -96,8 +96,6 @@ struct gpu {
   unsigned long max_notifications, max_interrupts;
   uint64_t first_frame_ns; /* arch_time_ns when the boot picture was out */
   uint32_t warm_resource;  /* a warm-up transfer of it is in flight, or 0 */
-  /* ATTACH_BACKING's entries while they are encoded. */
-  struct virtio_gpu_mem_entry entries[FB_MAX_CHUNKS];
 };
 
 /* A command's type in a message: its name (gpu_type_name), or without
