@@ -53,21 +53,16 @@ rl_status gpu_fb_alloc(struct gpu_scanout *so, uint32_t w, uint32_t h) {
 static rl_status attach_backing(struct gpu *g, struct gpu_scanout *so) {
   struct fb_surface *fb = &so->fb;
   void *cmd = gpu_req_cmd(&g->req[0]);
-  /* §5.7.6.8: the fixed part, then one entry per chunk, written in the
-   * command itself (gpu_fb_alloc made sure they fit its page). */
-  struct virtio_gpu_mem_entry *e =
-      (struct virtio_gpu_mem_entry
-           *)((struct virtio_gpu_resource_attach_backing *)cmd + 1);
+  /* One entry per chunk, written in the command itself (gpu_fb_alloc
+   * made sure they fit its page). */
+  struct virtio_gpu_mem_entry *e = gpu_attach_entries(cmd);
   for (uint32_t i = 0; i < fb->nchunks; i++) {
     uint32_t rows =
         RL_MIN(fb->rows_per_chunk, fb->height - i * fb->rows_per_chunk);
     e[i] =
         (struct virtio_gpu_mem_entry){so->chunks[i].phys, rows * fb->stride, 0};
   }
-  size_t len = gpu_cmd(cmd, sizeof(struct virtio_gpu_resource_attach_backing),
-                       VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, 0,
-                       gpu_pair(so->resource_id, fb->nchunks), 0, 0, 0) +
-               (size_t)fb->nchunks * sizeof(*e);
+  size_t len = gpu_encode_attach_in_place(cmd, so->resource_id, fb->nchunks);
   return gpu_command_nodata(g, len, so->resource_id);
 }
 
