@@ -41,13 +41,11 @@ rl_status gpu_cursor_setup(struct gpu *g) {
       VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, GPU_CURSOR_SIZE, GPU_CURSOR_SIZE);
   st = gpu_command_nodata(g, len, GPU_CURSOR_RESOURCE);
   if (st == RL_OK) {
-    struct virtio_gpu_mem_entry e = {g->cursor_mem.phys,
-                                     (uint32_t)g->cursor_mem.size, 0};
-    st = gpu_encode_attach_backing(gpu_req_cmd(&g->req[0]), RL_PAGE_SIZE,
-                                   GPU_CURSOR_RESOURCE, &e, 1, &len);
-    if (st == RL_OK) {
-      st = gpu_command_nodata(g, len, GPU_CURSOR_RESOURCE);
-    }
+    void *cmd = gpu_req_cmd(&g->req[0]);
+    *gpu_attach_entries(cmd) = (struct virtio_gpu_mem_entry){
+        g->cursor_mem.phys, (uint32_t)g->cursor_mem.size, 0};
+    len = gpu_encode_attach_in_place(cmd, GPU_CURSOR_RESOURCE, 1);
+    st = gpu_command_nodata(g, len, GPU_CURSOR_RESOURCE);
   }
   if (st == RL_OK) {
     arch_dma_sync_for_device(&g->dev->dma, g->cursor_mem.cpu,

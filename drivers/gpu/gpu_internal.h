@@ -96,8 +96,6 @@ struct gpu {
   unsigned long max_notifications, max_interrupts;
   uint64_t first_frame_ns; /* arch_time_ns when the boot picture was out */
   uint32_t warm_resource;  /* a warm-up transfer of it is in flight, or 0 */
-  /* ATTACH_BACKING's entries while they are encoded. */
-  struct virtio_gpu_mem_entry entries[FB_MAX_CHUNKS];
 };
 
 /* A command's type in a message: its name (gpu_type_name), or without
@@ -137,8 +135,32 @@ rl_status gpu_command_nodata(struct gpu *g, size_t cmd_len, uint32_t resource);
  * (QEMU faults in the resource's host memory page by page), so it runs
  * while the picture is drawn. The next post on the control queue (posted
  * behind it), or gpu_warm_finish, waits for it and checks the answer. */
+#ifdef CONFIG_GPU_WARMUP
 rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so);
 rl_status gpu_warm_finish(struct gpu *g);
+#else
+static inline rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so) {
+  (void)g;
+  (void)so;
+  return RL_OK;
+}
+static inline rl_status gpu_warm_finish(struct gpu *g) {
+  (void)g;
+  return RL_OK;
+}
+#endif
+
+/* Whether anything is set up again on a device: a re-probe (recovery
+ * after a device reset) or a scanout rebuilt after a display change.
+ * Without both, a failure during the probe fails the device for good: the
+ * resources it made and their backing are left as they are (the device
+ * may own them; nothing reuses their ids or memory), and the teardown
+ * (DETACH_BACKING, UNREF, retired ids) is not in the image. */
+#if defined(CONFIG_VIRTIO_RECOVERY) || defined(CONFIG_GPU_DISPLAY_EVENTS)
+#define GPU_TEARDOWN 1
+#else
+#define GPU_TEARDOWN 0
+#endif
 
 /* gpu_resource.c */
 /* The scanout's framebuffer: w x h in chunks of whole rows. */
@@ -148,7 +170,14 @@ void gpu_fb_free(struct gpu_scanout *so);
  * another active scanout (index + 1 when free); 0 if none is left.
  * Without CONFIG_VIRTIO_RECOVERY and CONFIG_GPU_DISPLAY_EVENTS no id is
  * ever used twice: index + 1, and nothing is retired. */
+#if GPU_TEARDOWN
 uint32_t gpu_resource_id(const struct gpu *g, unsigned index);
+#else
+static inline uint32_t gpu_resource_id(const struct gpu *g, unsigned index) {
+  (void)g;
+  return index + 1;
+}
+#endif
 /* CREATE_2D of so->resource_id at the framebuffer's size, then
  * ATTACH_BACKING of its chunks. On failure the framebuffer is gone: freed,
  * or leaked when the device may own it (as gpu_resource_destroy). */

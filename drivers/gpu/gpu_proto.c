@@ -335,17 +335,12 @@ rl_status gpu_encode_attach_backing(void *buf, size_t cap, uint32_t resource_id,
   if (n == 0 || need > cap) {
     return RL_ERR_NO_SPACE;
   }
-  gpu_cmd(buf, sizeof(struct virtio_gpu_resource_attach_backing),
-          VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, 0, gpu_pair(resource_id, n),
-          0, 0, 0);
-  struct virtio_gpu_mem_entry *out =
-      (struct virtio_gpu_mem_entry
-           *)((struct virtio_gpu_resource_attach_backing *)buf + 1);
+  struct virtio_gpu_mem_entry *out = gpu_attach_entries(buf);
   for (uint32_t i = 0; i < n; i++) {
     out[i].addr = e[i].addr;
     out[i].length = e[i].length;
     out[i].padding = 0;
   }
-  *size = need;
+  *size = gpu_encode_attach_in_place(buf, resource_id, n);
   return RL_OK;
 }

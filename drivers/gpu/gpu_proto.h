@@ -115,8 +115,23 @@ static inline size_t gpu_encode_cursor(void *buf, uint32_t type,
   return gpu_cmd(buf, sizeof(struct virtio_gpu_update_cursor), type, 0,
                  gpu_pair(scanout, x), y, gpu_pair(resource_id, hot_x), hot_y);
 }
-/* ATTACH_BACKING with `n` entries; RL_ERR_NO_SPACE if they don't fit in
- * `cap` bytes. */
+/* ATTACH_BACKING written in place (§5.7.6.8): the caller fills
+ * gpu_attach_entries(buf)[0..n), which follow the fixed part, and has
+ * made sure they fit; gpu_encode_attach_in_place writes the fixed part
+ * and returns the command's size. */
+static inline struct virtio_gpu_mem_entry *gpu_attach_entries(void *buf) {
+  return (struct virtio_gpu_mem_entry
+              *)((struct virtio_gpu_resource_attach_backing *)buf + 1);
+}
+static inline size_t gpu_encode_attach_in_place(void *buf, uint32_t resource_id,
+                                                uint32_t n) {
+  return gpu_cmd(buf, sizeof(struct virtio_gpu_resource_attach_backing),
+                 VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, 0,
+                 gpu_pair(resource_id, n), 0, 0, 0) +
+         (size_t)n * sizeof(struct virtio_gpu_mem_entry);
+}
+/* ATTACH_BACKING with `n` entries copied from `e`; RL_ERR_NO_SPACE if
+ * they don't fit in `cap` bytes. */
 rl_status gpu_encode_attach_backing(void *buf, size_t cap, uint32_t resource_id,
                                     const struct virtio_gpu_mem_entry *e,
                                     uint32_t n, size_t *size);

@@ -3,6 +3,7 @@
  * expects; an error names the command, the resource and the code. */
 #include <arch/dma.h>
 #include <lib/log.h>
+#include <ringlight/config.h>
 #include <string.h>
 
 #include "gpu_internal.h"
@@ -51,12 +52,16 @@ static rl_status wait(struct gpu *g, struct virtqueue *vq, struct gpu_req *r) {
     /* A cursor command lost to a reset of the cursor queue alone
      * (RING_RESET, virtqueue_wait did it) leaves no state behind: the
      * GPU goes on. Anything else may have: the GPU stops. */
+#ifdef CONFIG_GPU_CURSOR
     if (vq != g->cursorq || !virtqueue_resettable(vq) || g->dev->failed) {
       g->broken = true;
     }
+#else
+    g->broken = true; /* the control queue: no reset of it alone */
+#endif
     return st;
   }
-  if (r->used_len == UINT32_MAX) {
+  if (VQ_DETACH && r->used_len == UINT32_MAX) {
     return RL_ERR_IO; /* failed by a device reset */
   }
   arch_dma_sync_for_cpu(&g->dev->dma, gpu_req_resp(r), RL_PAGE_SIZE,
@@ -68,12 +73,14 @@ rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
                    const size_t *cmd_len, const size_t *resp_len, unsigned n) {
   rl_status st = post(g, vq, reqs, cmd_len, resp_len, n);
   rl_status warm = RL_OK;
+#ifdef CONFIG_GPU_WARMUP
   if (st == RL_OK && vq == g->ctrlq) {
     /* Posted behind a warm-up still in flight, whose answer is waited
      * for and checked first: the device goes on with these when its
      * slow copy ends, without a round trip through the driver. */
     warm = gpu_warm_finish(g);
   }
+#endif
   /* A warm-up answered with an error does not stop these (their buffers
    * are the device's until answered); one that broke the GPU does. */
   for (unsigned i = 0; st == RL_OK && !g->broken && i < n; i++) {
@@ -82,6 +89,7 @@ rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
   return warm != RL_OK ? warm : st;
 }
 
+#ifdef CONFIG_GPU_WARMUP
 rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so) {
   struct gpu_req *r = &g->req[GPU_WARM_REQ];
   struct virtio_gpu_rect vr = {0, 0, so->fb.width, so->fb.height};
@@ -118,6 +126,8 @@ rl_status gpu_warm_finish(struct gpu *g) {
   }
   return st;
 }
+
+#endif
 
 rl_status gpu_check(struct gpu *g, struct gpu_req *r, uint32_t expected,
                     size_t expected_len, uint64_t fence, uint32_t resource) {

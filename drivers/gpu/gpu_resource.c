@@ -51,39 +51,27 @@ rl_status gpu_fb_alloc(struct gpu_scanout *so, uint32_t w, uint32_t h) {
 }
 
 static rl_status attach_backing(struct gpu *g, struct gpu_scanout *so) {
-  struct virtio_gpu_mem_entry *entries = g->entries;
   struct fb_surface *fb = &so->fb;
+  void *cmd = gpu_req_cmd(&g->req[0]);
+  /* One entry per chunk, written in the command itself (gpu_fb_alloc
+   * made sure they fit its page). */
+  struct virtio_gpu_mem_entry *e = gpu_attach_entries(cmd);
   for (uint32_t i = 0; i < fb->nchunks; i++) {
     uint32_t rows =
         RL_MIN(fb->rows_per_chunk, fb->height - i * fb->rows_per_chunk);
-    entries[i].addr = so->chunks[i].phys;
-    entries[i].length = rows * fb->stride;
-    entries[i].padding = 0;
+    e[i] =
+        (struct virtio_gpu_mem_entry){so->chunks[i].phys, rows * fb->stride, 0};
   }
-  size_t len;
-  rl_status st =
-      gpu_encode_attach_backing(gpu_req_cmd(&g->req[0]), RL_PAGE_SIZE,
-                                so->resource_id, entries, fb->nchunks, &len);
-  if (st != RL_OK) {
-    return st;
-  }
+  size_t len = gpu_encode_attach_in_place(cmd, so->resource_id, fb->nchunks);
   return gpu_command_nodata(g, len, so->resource_id);
 }
 
 /* A resource id is used again only by a re-probe (recovery after a
  * device reset) or a scanout rebuilt after a display change. Without
- * both, each scanout sets up one resource for the device's lifetime,
- * with id index + 1: no id can come back, and there is nothing to
- * retire. */
-#if defined(CONFIG_VIRTIO_RECOVERY) || defined(CONFIG_GPU_DISPLAY_EVENTS)
-#define GPU_REUSES_IDS 1
-#else
-#define GPU_REUSES_IDS 0
-#endif
-
-static bool id_retired(const struct gpu *g, uint32_t id) {
-  return (g->retired_ids[id / 32] >> (id % 32)) & 1u;
-}
+ * both (GPU_TEARDOWN 0), each scanout sets up one resource for the
+ * device's lifetime, with id index + 1: no id can come back, and there
+ * is nothing to retire. */
+#define GPU_REUSES_IDS GPU_TEARDOWN
 
 static void retire_id(struct gpu *g, uint32_t id) {
   if (GPU_REUSES_IDS && id > 0 && id < GPU_RESOURCE_IDS) {
@@ -91,10 +79,12 @@ static void retire_id(struct gpu *g, uint32_t id) {
   }
 }
 
+#if GPU_TEARDOWN /* else gpu_internal.h's: index + 1 */
+static bool id_retired(const struct gpu *g, uint32_t id) {
+  return (g->retired_ids[id / 32] >> (id % 32)) & 1u;
+}
+
 uint32_t gpu_resource_id(const struct gpu *g, unsigned index) {
-  if (!GPU_REUSES_IDS) {
-    return index + 1;
-  }
   uint32_t id = index;
   for (uint32_t k = 0; k + 1 < GPU_RESOURCE_IDS; k++) {
     id = id + 1 < GPU_RESOURCE_IDS ? id + 1 : 1; /* index + 1, wrapping */
@@ -109,6 +99,7 @@ uint32_t gpu_resource_id(const struct gpu *g, unsigned index) {
   }
   return 0;
 }
+#endif
 
 /* `cmd` on the resource failed: the device may still hold the resource
  * and read or write its backing (virtio 1.2 §5.7.6.8: only a completed
@@ -140,6 +131,9 @@ rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
                                     VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM,
                                     so->fb.width, so->fb.height);
   rl_status st = gpu_command_nodata(g, len, so->resource_id);
+  if (!GPU_TEARDOWN && st != RL_OK) {
+    return st; /* the device is failed: what it holds stays (above) */
+  }
   if (st != RL_OK) {
     if (st != RL_ERR_IO) {
       /* No clear error answer: the device may have made it. */
@@ -159,6 +153,9 @@ rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
     return RL_OK;
   }
   st = attach_backing(g, so);
+  if (!GPU_TEARDOWN) {
+    return st; /* a failure fails the device: nothing torn down */
+  }
   if (st == RL_ERR_IO) {
     /* The device answered an error: nothing attached (§5.7.6.8). */
     len = gpu_encode_unref(gpu_req_cmd(&g->req[0]), so->resource_id);
@@ -174,6 +171,9 @@ rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
 }
 
 void gpu_resource_destroy(struct gpu *g, struct gpu_scanout *so) {
+  if (!GPU_TEARDOWN) {
+    return; /* only after a failure, which fails the device: left as is */
+  }
   size_t len =
       gpu_encode_detach_backing(gpu_req_cmd(&g->req[0]), so->resource_id);
   rl_status detach = gpu_command_nodata(g, len, so->resource_id);

@@ -525,6 +525,12 @@ def symbols_of(path):
 # What configs/qemu_virt_aarch64_min_defconfig leaves out (drivers/Kconfig,
 # virtio/Kconfig): one symbol of each, present in the default image.
 MIN_DROPPED = {"console and font": ["fbcon_write", "font_rows", "gpu_console_init"],
+               "non-coherent DMA": ["arch_dma_sync_nc_for_device",
+                                    "arch_dma_sync_nc_for_cpu"],
+               "ring fast paths": ["split_add_one", "split_get_used"],
+               "requests handed back after a reset": ["split_detach"],
+               "GPU warm-up": ["gpu_warm_start", "gpu_warm_finish"],
+               "resource teardown": ["abandon", "gpu_encode_unref"],
                "cursor": ["gpu_cursor_setup"],
                "EDID": ["gpu_parse_edid"],
                "display-change events": ["gpu_events_handle"],
@@ -570,3 +576,61 @@ def test_display_min_config(build, artifacts):
     for text in (b"%s: features %s:%s", b"\0RESOURCE_ATTACH_BACKING\0",
                  b"; device marked FAILED"):
         assert text in full_image and text not in image, text
+
+
+def gpu_status(qmp):
+    """QEMU's own view of the virtio-gpu (x-query-virtio-status)."""
+    for d in qmp.execute("x-query-virtio"):
+        if d["name"] == "virtio-gpu":
+            return qmp.execute("x-query-virtio-status", path=d["path"])
+    raise AssertionError("no virtio-gpu")
+
+
+def failed(status):
+    """The device status has FAILED (virtio 1.2 section 2.1)."""
+    return any(s.startswith("VIRTIO_CONFIG_S_FAILED")
+               for s in status["status"]["statuses"])
+
+
+def boot_gpu(out, artifacts, extra):
+    """Boots aarch64 with a virtio-gpu-device: (serial log, gpu_status)."""
+    vm = qemu.Qemu("aarch64", os.path.join(out, "kernel.elf"), workdir=artifacts,
+                   gpu=False, extra=list(extra) + ["-device", "virtio-gpu-device"])
+    with vm:
+        assert vm.wait_for(r"RINGLIGHT: boot complete", BOOT_TIMEOUT), vm.serial()
+        status = gpu_status(vm.connect())
+        log = vm.serial()
+    return log, status
+
+
+def test_display_min_config_switches(build, artifacts):
+    """What qemu_virt_aarch64_min switches off in virtio/Kconfig and
+    arch/Kconfig is off with the device too. QEMU's own view: the GPU
+    offers INDIRECT_DESC and EVENT_IDX, the min image accepts neither
+    (CONFIG_VIRTIO_INDIRECT_DESC, CONFIG_VIRTIO_EVENT_IDX), the default
+    image accepts both. Without CONFIG_DMA_NONCOHERENT a GPU the device
+    tree does not make dma-coherent is refused and failed (the boot goes
+    on, no picture); the default image drives it."""
+    from test_backends import noncoherent_dtb
+
+    out = build("qemu_virt_aarch64_min")
+    default = build("qemu_virt_aarch64")
+    ring_features = ("VIRTIO_RING_F_INDIRECT_DESC", "VIRTIO_RING_F_EVENT_IDX")
+    for image, accepted_by_it in ((out, False), (default, True)):
+        _, status = boot_gpu(image, artifacts, [])
+        offered = " ".join(status["host-features"]["transports"])
+        accepted = " ".join(status["guest-features"]["transports"])
+        for name in ring_features:
+            assert name in offered, status
+            assert (name in accepted) == accepted_by_it, (image, status)
+
+    dtb = os.path.join(artifacts, "noncoherent.dtb")
+    noncoherent_dtb("aarch64", dtb)
+    log, status = boot_gpu(out, artifacts, ["-dtb", dtb])
+    # Terse errors (no CONFIG_LOG_TEXT): the refusal's call site, then the
+    # device marked FAILED.
+    assert re.search(r"error: virtio\.c:\d+ virtio-gpu@0x[0-9a-f]+: vq_select\.c:\d+", log), log
+    assert failed(status), status
+    log, status = boot_gpu(default, artifacts, ["-dtb", dtb])
+    assert not failed(status), status
+    assert re.search(r"virtio-gpu@0x[0-9a-f]+: scanout 0: \d+x\d+", log), log

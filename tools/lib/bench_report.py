@@ -148,7 +148,12 @@ the other messages compile to nothing) without message text
 its arguments) and with numbers for GPU commands
 (`CONFIG_GPU_COMMAND_NAMES`), scanout 0 only (`CONFIG_GPU_MAX_SCANOUTS=1`),
 no DEVICE_NEEDS_RESET recovery
-(`CONFIG_VIRTIO_RECOVERY`), `-Oz` without frame pointer
+(`CONFIG_VIRTIO_RECOVERY`; with no display-change events either, a GPU
+resource is never torn down), no GPU warm-up copy (`CONFIG_GPU_WARMUP`),
+neither EVENT_IDX nor INDIRECT_DESC offered (`CONFIG_VIRTIO_EVENT_IDX`,
+`CONFIG_VIRTIO_INDIRECT_DESC`), the split ring's general paths only
+(`CONFIG_VIRTIO_RING_FAST_PATHS`), dma-coherent devices only, without
+cache maintenance (`CONFIG_DMA_NONCOHERENT`), `-Oz` without frame pointer
 (`CONFIG_CC_OPTIMIZE_SIZE`). It still shows the bars. In every
 configuration the cold code (the GPU driver, the virtio core but
 `virtqueue.c`, the text console) is built `-Oz` without frame pointer

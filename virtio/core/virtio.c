@@ -323,9 +323,12 @@ rl_status virtio_device_ready(struct virtio_device *dev) {
     /* The transport's own interrupts (MSI-X), else one handler on the
      * device's line. */
     rl_status st;
+#ifdef CONFIG_VIRTIO_PCI /* the only transport with its own (MSI-X) */
     if (dev->transport->interrupts_enable != NULL) {
       st = dev->transport->interrupts_enable(dev);
-    } else {
+    } else
+#endif
+    {
       st = arch_irq_register(dev->irq, irq_handler, dev);
       if (st == RL_OK) {
         st = arch_irq_enable(dev->irq);
@@ -354,6 +357,11 @@ static void fail_token(void *token, void *arg) {
 }
 
 rl_status virtio_device_reset(struct virtio_device *dev) {
+  for (unsigned i = 0; !VQ_DETACH && i < VIRTIO_MAX_QUEUES; i++) {
+    if (live_queue(dev, i) != NULL) {
+      return RL_ERR_NOT_SUPPORTED; /* no ops->detach in this build */
+    }
+  }
   rl_status st = reset_and_wait(dev);
   if (st != RL_OK) {
     /* §2.4: until the reset completes the device may still write into

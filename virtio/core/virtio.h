@@ -113,7 +113,11 @@ uint32_t virtio_device_status(struct virtio_device *dev);
  * queues: the driver negotiates and sets them up again. A reset that does
  * not complete (RL_ERR_TIMEOUT) fails the device instead and leaves its
  * queues, rings and outstanding requests to it: nothing is freed or
- * completed, since the device may still write them. */
+ * completed, since the device may still write them. In a build that
+ * resets nothing else (neither CONFIG_VIRTIO_RECOVERY nor
+ * CONFIG_VIRTIO_RING_RESET: the backends cannot hand requests back,
+ * VQ_DETACH) a device with a live queue is left alone:
+ * RL_ERR_NOT_SUPPORTED. */
 rl_status virtio_device_reset(struct virtio_device *dev);
 /* After a reset, frees the core's records of `dev` (its queue objects)
  * and takes its handler off its interrupt line (which other devices may

@@ -4,6 +4,7 @@
 #include <arch/time.h>
 #include <lib/fmt.h>
 #include <lib/log.h>
+#include <ringlight/config.h>
 #include <virtio/core/virtio.h>
 
 #include "virtqueue_impl.h"
@@ -11,15 +12,38 @@
 /* Without an interrupt, how often the wait polls. */
 #define POLL_INTERVAL_NS 20000ull
 
+/* Without message text (CONFIG_LOG_TEXT) a queue's error line carries
+ * the ring's state as numbers (struct vq_state: driver index, used index
+ * consumed, device's used index, in flight, free descriptors, and the
+ * packed ring's wrap counters as driver * 2 + used), not formatted by
+ * virtqueue_describe. */
+#ifndef CONFIG_LOG_TEXT
+static struct vq_state ring_state(const struct virtqueue *vq) {
+  struct vq_state s = {0};
+  vq->ops->state(vq->backend, &s);
+  return s;
+}
+#define RING_STATE_ARGS(s)                                                     \
+  (s).driver_idx, (s).used_seen, (s).device_idx, (s).in_flight,                \
+      (s).free_descs, (unsigned)((s).driver_wrap * 2 + (s).used_wrap)
+#endif
+
 static rl_status broken(struct virtqueue *vq) {
   if (!vq->broken) {
     vq->broken = true;
+#ifdef CONFIG_LOG_TEXT
     char state[160];
     virtqueue_describe(vq, state, sizeof(state));
     klog(LOG_ERROR,
          "%s: queue %u (%s): the device wrote an invalid used entry; queue "
          "broken (%s)\n",
          vq->dev->name, vq->index, vq->name, state);
+#else
+    struct vq_state s = ring_state(vq);
+    klog(LOG_ERROR,
+         "%s: queue %u (%s): invalid used entry: %u %u %u %u %u %u\n",
+         vq->dev->name, vq->index, vq->name, RING_STATE_ARGS(s));
+#endif
   }
   return RL_ERR_BROKEN;
 }
@@ -88,19 +112,21 @@ int virtqueue_poll(struct virtqueue *vq) {
 void virtqueue_describe(const struct virtqueue *vq, char *buf, size_t size) {
   struct vq_state s = {0};
   vq->ops->state(vq->backend, &s);
+#ifdef CONFIG_VIRTIO_QUEUE_PACKED /* only the packed ring has them */
   if (s.wrap_counters) {
     (void)rl_snprintf(buf, size,
                       "%s ring: driver next %u wrap %d, used next %u wrap %d, "
                       "%u in flight, %u free descriptors",
                       vq->ops->name, s.driver_idx, s.driver_wrap, s.used_seen,
                       s.used_wrap, s.in_flight, s.free_descs);
-  } else {
-    (void)rl_snprintf(buf, size,
-                      "%s ring: driver avail idx %u, used idx consumed %u, "
-                      "device used idx %u, %u in flight, %u free descriptors",
-                      vq->ops->name, s.driver_idx, s.used_seen, s.device_idx,
-                      s.in_flight, s.free_descs);
+    return;
   }
+#endif
+  (void)rl_snprintf(buf, size,
+                    "%s ring: driver avail idx %u, used idx consumed %u, "
+                    "device used idx %u, %u in flight, %u free descriptors",
+                    vq->ops->name, s.driver_idx, s.used_seen, s.device_idx,
+                    s.in_flight, s.free_descs);
 }
 
 const char *virtqueue_ring_name(const struct virtqueue *vq) {
@@ -119,9 +145,13 @@ void virtqueue_counts(const struct virtqueue *vq,
  * the device negotiated RING_RESET (its pending requests fail, the
  * device and its other queues go on); otherwise it stays as it is. */
 static void reset_alone(struct virtqueue *vq) {
+#ifdef CONFIG_VIRTIO_RING_RESET /* else no queue is resettable */
   if (virtqueue_resettable(vq)) {
     (void)virtio_queue_reset(vq);
   }
+#else
+  (void)vq;
+#endif
 }
 
 VQ_COLD rl_status virtqueue_wait(struct virtqueue *vq,
@@ -165,9 +195,15 @@ VQ_COLD rl_status virtqueue_wait(struct virtqueue *vq,
     arch_idle_until(next);
     arch_irq_restore(flags);
   }
+  uint32_t status = virtio_device_status(vq->dev);
+#ifndef CONFIG_LOG_TEXT
+  struct vq_state s = ring_state(vq);
+  klog(LOG_ERROR, "%s: queue %u: timeout: %u %u %u %u %u %u; %#x %#x\n",
+       vq->dev->name, vq->index, RING_STATE_ARGS(s), status,
+       vq->dev->transport->interrupt_status(vq->dev));
+#else
   char state[200];
   virtqueue_describe(vq, state, sizeof(state));
-  uint32_t status = virtio_device_status(vq->dev);
   klog(LOG_ERROR,
        "%s: queue %u (%s): timeout after %llu ms waiting for the device: "
        "%s; device status %#x%s, interrupt status %#x\n",
@@ -176,6 +212,7 @@ VQ_COLD rl_status virtqueue_wait(struct virtqueue *vq,
        (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) ? " (DEVICE_NEEDS_RESET)"
                                                    : "",
        vq->dev->transport->interrupt_status(vq->dev));
+#endif
   st = RL_ERR_TIMEOUT;
 reset:
   reset_alone(vq);

@@ -11,6 +11,7 @@
 #define VIRTIO_CORE_VQ_BACKEND_H
 
 #include <arch/dma.h>
+#include <ringlight/config.h>
 #include <ringlight/status.h>
 #include <ringlight/types.h>
 
@@ -40,6 +41,30 @@ struct vq_config {
    * every sync of the queue's memory goes through it. */
   const struct arch_dma_dev *dma;
 };
+
+/* A negotiated feature as a backend sees it: without its Kconfig switch
+ * (virtio/Kconfig) the core never offers the feature, these are constant
+ * false and the code that serves it is not in the image. */
+#ifdef CONFIG_VIRTIO_EVENT_IDX
+#define VQ_EVENT_IDX(cfg) ((cfg)->event_idx)
+#else
+#define VQ_EVENT_IDX(cfg) ((void)(cfg), false)
+#endif
+#ifdef CONFIG_VIRTIO_INDIRECT_DESC
+#define VQ_INDIRECT(cfg) ((cfg)->indirect)
+#else
+#define VQ_INDIRECT(cfg) ((void)(cfg), false)
+#endif
+
+/* ops->detach is needed only where a device or one of its queues is reset
+ * with requests outstanding: recovery (CONFIG_VIRTIO_RECOVERY) or a
+ * per-queue reset (CONFIG_VIRTIO_RING_RESET). Without both a backend
+ * leaves it NULL and has no code for it. */
+#if defined(CONFIG_VIRTIO_RECOVERY) || defined(CONFIG_VIRTIO_RING_RESET)
+#define VQ_DETACH 1
+#else
+#define VQ_DETACH 0
+#endif
 
 /* Where the device finds the rings (virtio 1.2 §4.2.2 / §4.2.4). */
 struct vq_addrs {
@@ -170,7 +195,8 @@ struct vq_ops {
   void (*state)(const struct vq_backend *q, struct vq_state *out);
   bool (*broken)(const struct vq_backend *q);
   /* Hands every outstanding token back (after a device reset), so
-   * callers can fail them; leaves the ring empty and usable. */
+   * callers can fail them; leaves the ring empty and usable. NULL when
+   * VQ_DETACH is 0 (nothing resets a device or a queue). */
   void (*detach)(struct vq_backend *q, void (*fn)(void *token, void *arg),
                  void *arg);
 };

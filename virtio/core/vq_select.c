@@ -119,6 +119,17 @@ vq_select_from(const struct vq_backend_desc *const *table, size_t n,
 const struct vq_backend_desc *vq_select(const struct virtio_device *dev,
                                         uint64_t offered,
                                         struct vq_choice *why) {
+#ifndef CONFIG_DMA_NONCOHERENT
+  if (!dev->dma.coherent) {
+    /* No cache maintenance in this build: refused, never driven wrong. */
+    why->why[0] = '\0';
+    (void)rl_snprintf(why->warning, sizeof(why->warning), "%s: %s", dev->name,
+                      KLOG_TEXT("not dma-coherent, and this build drives only "
+                                "dma-coherent devices (CONFIG_DMA_NONCOHERENT "
+                                "is off)"));
+    return NULL;
+  }
+#endif
 #ifdef CONFIG_VIRTIO_QUEUE_SPLIT_ONLY
   /* The split ring fits every device (§2.7: any transport, no feature
    * bit, no coherence needed; vq_split_desc), so the walk and its

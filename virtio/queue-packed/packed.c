@@ -151,7 +151,7 @@ static void reset_positions(struct vq_backend *q) {
    * split ring's used_event starts at 0); otherwise ENABLE. */
   q->evt_flags = PVIRTQ_EVENT_F_ENABLE;
   q->driver_evt->flags = PVIRTQ_EVENT_F_ENABLE;
-  if (q->cfg.event_idx) {
+  if (VQ_EVENT_IDX(&q->cfg)) {
     q->evt_flags = PVIRTQ_EVENT_F_DESC;
     q->driver_evt->off_wrap = 1u << PVIRTQ_EVENT_WRAP_SHIFT;
     q->driver_evt->flags = PVIRTQ_EVENT_F_DESC;
@@ -185,15 +185,15 @@ static rl_status packed_create(const struct vq_config *cfg,
   }
   q->cfg = *cfg;
   q->id_base = q->ids;
-  q->kick_base = cfg->event_idx ? PVIRTQ_EVENT_F_DESC << 1 : 1u << 17;
+  q->kick_base = VQ_EVENT_IDX(cfg) ? PVIRTQ_EVENT_F_DESC << 1 : 1u << 17;
   q->size = n;
   q->driver_off = driver_off;
   q->device_off = device_off;
   rl_status st =
       vq_alloc_rings(bytes,
-                     cfg->indirect ? (size_t)n * PACKED_INDIRECT_MAX *
-                                         sizeof(struct pvirtq_desc)
-                                   : 0,
+                     VQ_INDIRECT(cfg) ? (size_t)n * PACKED_INDIRECT_MAX *
+                                            sizeof(struct pvirtq_desc)
+                                      : 0,
                      &q->ring, &q->indirect);
   if (st != RL_OK) {
     packed_destroy(q);
@@ -247,7 +247,8 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   if (st != RL_OK) {
     return st;
   }
-  bool indirect = q->cfg.indirect && total > 1 && total <= PACKED_INDIRECT_MAX;
+  bool indirect =
+      VQ_INDIRECT(&q->cfg) && total > 1 && total <= PACKED_INDIRECT_MAX;
   unsigned need = indirect ? 1 : total;
   if (need > q->size) {
     return RL_ERR_INVALID; /* would never fit, however long one waits */
@@ -511,7 +512,7 @@ static void packed_disable_cb(struct vq_backend *q) {
 
 static bool packed_enable_cb(struct vq_backend *q) {
   uint16_t flags = PVIRTQ_EVENT_F_ENABLE;
-  if (q->cfg.event_idx) {
+  if (VQ_EVENT_IDX(&q->cfg)) {
     /* §2.8.10: an event for the next used descriptor, written before the
      * flags that turn it on. */
     write_used_event(q);
@@ -580,7 +581,7 @@ const struct vq_ops vq_packed_ops = {
     .enable_cb = packed_enable_cb,
     .state = packed_state,
     .broken = packed_broken,
-    .detach = packed_detach,
+    .detach = VQ_DETACH ? packed_detach : NULL,
 };
 
 /* §2.8: modern interfaces only, negotiated with VIRTIO_F_RING_PACKED; any

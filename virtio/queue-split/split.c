@@ -57,6 +57,17 @@ struct vq_backend {
   struct desc_state state[]; /* by descriptor */
 };
 
+/* The queue's device needs no cache maintenance: always, in a build that
+ * drives only coherent devices (CONFIG_DMA_NONCOHERENT off). */
+static inline bool coherent(const struct vq_backend *q) {
+#ifdef CONFIG_DMA_NONCOHERENT
+  return q->coherent;
+#else
+  (void)q;
+  return true;
+#endif
+}
+
 /* The hot paths (add of one segment, kick_prepare, get_used on a coherent
  * device) are written so the compiler keeps them straight-line and free
  * of calls: anything rare (a chain, a non-coherent device, a lying
@@ -92,14 +103,14 @@ static volatile uint16_t *used_event(const struct vq_backend *q) {
  * own copy (one load, no pointer chase); the cache operation is out of
  * line (arch_dma_sync_nc_*). */
 static void sync_field(const struct vq_backend *q, volatile void *field) {
-  if (unlikely(!q->coherent)) {
+  if (unlikely(!coherent(q))) {
     arch_dma_sync_nc_for_device((const void *)(uintptr_t)field,
                                 sizeof(uint16_t), ARCH_DMA_TO_DEVICE);
   }
 }
 
 static void sync_desc(const struct vq_backend *q, uint16_t i) {
-  if (unlikely(!q->coherent)) {
+  if (unlikely(!coherent(q))) {
     arch_dma_sync_nc_for_device((const void *)&q->desc[i], sizeof(q->desc[i]),
                                 ARCH_DMA_TO_DEVICE);
   }
@@ -107,7 +118,7 @@ static void sync_desc(const struct vq_backend *q, uint16_t i) {
 
 /* The used idx alone (what the device last published). */
 static void sync_used_idx_for_cpu(const struct vq_backend *q) {
-  if (unlikely(!q->coherent)) {
+  if (unlikely(!coherent(q))) {
     arch_dma_sync_nc_for_cpu((const void *)&q->used->idx, sizeof(q->used->idx),
                              ARCH_DMA_FROM_DEVICE);
   }
@@ -115,7 +126,7 @@ static void sync_used_idx_for_cpu(const struct vq_backend *q) {
 
 /* The used entry of slot `pos`. */
 static void sync_used_entry_for_cpu(const struct vq_backend *q, uint16_t pos) {
-  if (unlikely(!q->coherent)) {
+  if (unlikely(!coherent(q))) {
     arch_dma_sync_nc_for_cpu((const void *)&q->used->ring[pos & (q->size - 1)],
                              sizeof(struct vring_used_elem),
                              ARCH_DMA_FROM_DEVICE);
@@ -123,7 +134,7 @@ static void sync_used_entry_for_cpu(const struct vq_backend *q, uint16_t pos) {
 }
 
 static void sync_used_for_cpu(const struct vq_backend *q) {
-  if (unlikely(!q->coherent)) {
+  if (unlikely(!coherent(q))) {
     arch_dma_sync_nc_for_cpu((const uint8_t *)q->ring.cpu + q->used_off,
                              vring_used_bytes(q->size), ARCH_DMA_FROM_DEVICE);
   }
@@ -172,16 +183,17 @@ VQ_COLD static rl_status split_create(const struct vq_config *cfg,
     return RL_ERR_NO_MEMORY;
   }
   q->cfg = *cfg;
-  q->coherent = cfg->dma->coherent;
-  q->kick_fast = q->coherent && cfg->event_idx;
+  q->coherent = arch_dma_coherent(cfg->dma);
+  q->kick_fast = coherent(q) && VQ_EVENT_IDX(cfg);
   q->size = n;
   q->mask = n - 1;
   q->used_off = used_off;
-  rl_status st = vq_alloc_rings(used_off + vring_used_bytes(n),
-                                cfg->indirect ? (size_t)n * SPLIT_INDIRECT_MAX *
-                                                    sizeof(struct vring_desc)
-                                              : 0,
-                                &q->ring, &q->indirect);
+  rl_status st =
+      vq_alloc_rings(used_off + vring_used_bytes(n),
+                     VQ_INDIRECT(cfg) ? (size_t)n * SPLIT_INDIRECT_MAX *
+                                            sizeof(struct vring_desc)
+                                      : 0,
+                     &q->ring, &q->indirect);
   if (st != RL_OK) {
     split_destroy(q);
     return st;
@@ -194,7 +206,7 @@ VQ_COLD static rl_status split_create(const struct vq_config *cfg,
   for (uint32_t i = 0; i < n; i++) {
     q->state[i].next = (uint16_t)(i + 1 < n ? i + 1 : LIST_END);
   }
-  q->free_head = q->coherent ? 0 : SPLIT_SLOW;
+  q->free_head = coherent(q) ? 0 : SPLIT_SLOW;
   sync_ring_for_device(q);
   *out = q;
   return RL_OK;
@@ -252,7 +264,8 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   if (st != RL_OK) {
     return st;
   }
-  bool indirect = q->cfg.indirect && total > 1 && total <= SPLIT_INDIRECT_MAX;
+  bool indirect =
+      VQ_INDIRECT(&q->cfg) && total > 1 && total <= SPLIT_INDIRECT_MAX;
   unsigned need = indirect ? 1 : total;
   if (need > q->size) {
     return RL_ERR_INVALID; /* would never fit, however long one waits */
@@ -297,7 +310,7 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   q->state[head].token = token;
   q->state[head].extra = (uint16_t)(need - 1);
   q->state[head].in_len = in_len;
-  publish(q, (uint16_t)head, !q->coherent);
+  publish(q, (uint16_t)head, !coherent(q));
   return RL_OK;
 }
 
@@ -310,6 +323,7 @@ add_one_slow(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
   return add_chain(q, &s, write ? 0 : 1, &s, write ? 1 : 0, token);
 }
 
+#ifdef CONFIG_VIRTIO_RING_FAST_PATHS
 /* Not inlined into split_add, which tail-calls it: one copy. */
 __attribute__((noinline)) static rl_status
 split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
@@ -350,6 +364,8 @@ static rl_status split_add(struct vq_backend *q, const struct vq_seg *out,
   return add_chain(q, out, nout, in, nin, token);
 }
 
+#endif
+
 /* Anything but a coherent device with EVENT_IDX (out of line). */
 __attribute__((noinline)) static bool kick_prepare_slow(struct vq_backend *q) {
   /* §2.7.13.4.1: full barrier between publishing idx and reading the
@@ -362,12 +378,13 @@ __attribute__((noinline)) static bool kick_prepare_slow(struct vq_backend *q) {
     return false;
   }
   sync_used_for_cpu(q);
-  if (q->cfg.event_idx) {
+  if (VQ_EVENT_IDX(&q->cfg)) {
     return vring_need_event(*q->avail_event, now, old); /* §2.7.10 */
   }
   return (q->used->flags & VRING_USED_F_NO_NOTIFY) == 0; /* §2.7.7 */
 }
 
+#ifdef CONFIG_VIRTIO_RING_FAST_PATHS
 static bool split_kick_prepare(struct vq_backend *q) {
   if (unlikely(!q->kick_fast)) {
     return kick_prepare_slow(q);
@@ -379,6 +396,8 @@ static bool split_kick_prepare(struct vq_backend *q) {
   /* §2.7.10; nothing added since (now == old) is never a notification. */
   return vring_need_event(*q->avail_event, now, old);
 }
+
+#endif
 
 /* Gives a chain's descriptors back to the free list: links from the
  * driver's own record, never from the ring; extra back to 0 (out of
@@ -434,7 +453,7 @@ get_used_impl(struct vq_backend *q, bool nc) {
       }
       goto lying;
     }
-    q->used_seen = !nc || q->coherent ? used_idx : (uint16_t)(last + 1);
+    q->used_seen = !nc || coherent(q) ? used_idx : (uint16_t)(last + 1);
     arch_dma_rmb(); /* read idx, then the entries it covers */
   }
   if (nc) {
@@ -483,6 +502,7 @@ get_used_slow(struct vq_backend *q) {
   return get_used_impl(q, true);
 }
 
+#ifdef CONFIG_VIRTIO_RING_FAST_PATHS
 static struct vq_used split_get_used(struct vq_backend *q) {
   struct vq_used u = get_used_impl(q, false);
   if (unlikely(u.token == NULL && u.len == VQ_USED_SLOW)) {
@@ -491,12 +511,14 @@ static struct vq_used split_get_used(struct vq_backend *q) {
   return u;
 }
 
+#endif
+
 /* Interrupt suppression toward the device: with EVENT_IDX the used event
  * (§2.7.10), else the avail flags (§2.7.7). */
 static void set_cb(struct vq_backend *q, uint16_t event, uint16_t flags) {
-  volatile uint16_t *field =
-      q->cfg.event_idx ? used_event(q) : &q->avail->flags;
-  *field = q->cfg.event_idx ? event : flags;
+  bool ev = VQ_EVENT_IDX(&q->cfg);
+  volatile uint16_t *field = ev ? used_event(q) : &q->avail->flags;
+  *field = ev ? event : flags;
   sync_field(q, field);
 }
 
@@ -545,7 +567,7 @@ VQ_COLD static void split_detach(struct vq_backend *q,
   q->used_seen = 0;
   q->kicked_idx = 0;
   q->broken = false;
-  q->free_head = list_head(q) | (q->coherent ? 0 : SPLIT_SLOW);
+  q->free_head = list_head(q) | (coherent(q) ? 0 : SPLIT_SLOW);
   uint8_t *ring = q->ring.cpu;
   for (size_t i = 0; i < q->ring.size; i++) {
     ring[i] = 0;
@@ -558,15 +580,22 @@ const struct vq_ops vq_split_ops = {
     .create = split_create,
     .destroy = split_destroy,
     .addrs = split_addrs,
+#ifdef CONFIG_VIRTIO_RING_FAST_PATHS
     .add = split_add,
     .add_one = split_add_one,
     .kick_prepare = split_kick_prepare,
     .get_used = split_get_used,
+#else /* the general paths alone */
+    .add = add_chain,
+    .add_one = add_one_slow,
+    .kick_prepare = kick_prepare_slow,
+    .get_used = get_used_slow,
+#endif
     .disable_cb = split_disable_cb,
     .enable_cb = split_enable_cb,
     .state = split_state,
     .broken = split_broken,
-    .detach = split_detach,
+    .detach = VQ_DETACH ? split_detach : NULL,
 };
 
 /* §2.7: any interface, no feature needed; sizes are powers of two. */

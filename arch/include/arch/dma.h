@@ -23,6 +23,7 @@
 #ifndef ARCH_DMA_H
 #define ARCH_DMA_H
 
+#include <ringlight/config.h>
 #include <ringlight/status.h>
 #include <ringlight/types.h>
 
@@ -36,6 +37,18 @@ struct arch_dma_buf {
 struct arch_dma_dev {
   bool coherent; /* device tree dma-coherent: no cache maintenance */
 };
+
+/* Whether `dev` needs no cache maintenance. Without CONFIG_DMA_NONCOHERENT
+ * always: only coherent devices are driven (the virtio core refuses the
+ * others), and no sync below is in the image. */
+static inline bool arch_dma_coherent(const struct arch_dma_dev *dev) {
+#ifdef CONFIG_DMA_NONCOHERENT
+  return dev->coherent;
+#else
+  (void)dev;
+  return true;
+#endif
+}
 
 /* ---- primitives (per platform) ----------------------------------------- */
 
@@ -89,7 +102,7 @@ void arch_dma_sync_nc_for_cpu(const void *va, size_t len,
 static inline void arch_dma_sync_for_device(const struct arch_dma_dev *dev,
                                             const void *va, size_t len,
                                             enum arch_dma_dir dir) {
-  if (!dev->coherent) {
+  if (!arch_dma_coherent(dev)) {
     arch_dma_sync_nc_for_device(va, len, dir);
   }
 }
@@ -97,7 +110,7 @@ static inline void arch_dma_sync_for_device(const struct arch_dma_dev *dev,
 static inline void arch_dma_sync_for_cpu(const struct arch_dma_dev *dev,
                                          const void *va, size_t len,
                                          enum arch_dma_dir dir) {
-  if (!dev->coherent) {
+  if (!arch_dma_coherent(dev)) {
     arch_dma_sync_nc_for_cpu(va, len, dir);
   }
 }
