@@ -17,10 +17,11 @@
  * or an indirect table), and `lo` is its in_len, the most a used len may
  * say; so one signed compare, written > all, refuses a descriptor that is
  * not outstanding, a chain and a length too long at once (the out of line
- * path tells them apart). `hi` DESC_LINK: `lo` is `next`, the driver's own
- * chain link and free list (never read back from the ring; LIST_END ends
- * the free list); DESC_CHAIN: the same at the head of an outstanding chain
- * of several (its length and size in `chain[head]`). */
+ * path tells them apart). `hi` DESC_LINK: `lo` is `next` (as a byte
+ * offset, LINK()), the driver's own chain link and free list (never read
+ * back from the ring; LIST_END ends the free list); DESC_CHAIN: the same
+ * at the head of an outstanding chain of several (its length and size in
+ * `chain[head]`). */
 union desc_word {
   int64_t all;
   struct {
@@ -37,6 +38,11 @@ union desc_word {
 #define DESC_LINK (-1)
 #define DESC_CHAIN (-2)
 
+/* Links are byte offsets into state[], the same into the descriptor
+ * table (both 16 bytes an entry): the hot paths never scale an index. */
+#define LINK_SHIFT 4
+#define LINK(i) ((uint32_t)(i) << LINK_SHIFT)
+
 /* `token` means something only while the head is outstanding. */
 struct desc_state {
   void *token;
@@ -49,10 +55,10 @@ struct chain_state {
   uint16_t extra;  /* ring descriptors the chain holds, less one */
 };
 
-/* `free_head.half.lo`: the free list's first descriptor, LIST_END when
- * the list is empty, with SPLIT_SLOW when the inline paths do not apply (a
- * non-coherent device, a broken queue): one unsigned test, lo <
- * SPLIT_MAX_SIZE, says "room, coherent, working" to an add, and no count
+/* `free_head.half.lo`: the free list's first descriptor (LINK()),
+ * LINK(LIST_END) when the list is empty, with SPLIT_SLOW when the inline paths
+ * do not apply (a non-coherent device, a broken queue): one unsigned test, lo <
+ * LINK(SPLIT_MAX_SIZE), says "room, coherent, working" to an add, and no count
  * is kept on the inline paths. `hi` is always DESC_LINK: the word is what
  * a descriptor freed into the list gets, and what the list's first
  * descriptor hands on when taken. */
@@ -92,19 +98,19 @@ struct vq_backend {
 /* The free list's head (a descriptor, or LIST_END), for the out of line
  * paths: free_head without SPLIT_SLOW. */
 static uint32_t list_head(const struct vq_backend *q) {
-  return q->free_head.half.lo & LIST_END;
+  return (q->free_head.half.lo & ~SPLIT_SLOW) >> LINK_SHIFT;
 }
 
 static void set_list_head(struct vq_backend *q, uint32_t head) {
-  q->free_head.half.lo = head | (q->free_head.half.lo & SPLIT_SLOW);
+  q->free_head.half.lo = LINK(head) | (q->free_head.half.lo & SPLIT_SLOW);
 }
 
 static uint32_t desc_next(const struct desc_state *s) {
-  return (uint16_t)s->word.half.lo;
+  return s->word.half.lo >> LINK_SHIFT;
 }
 
 static void set_desc_next(struct desc_state *s, uint32_t next) {
-  s->word.half.lo = next;
+  s->word.half.lo = LINK(next);
   s->word.half.hi = DESC_LINK;
 }
 
@@ -368,15 +374,16 @@ split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
    * rarer and takes add_chain), room, a working queue, a coherent device
    * (the last three: free_head < SPLIT_MAX_SIZE), a token: one descriptor,
    * never indirect (a table of one would only cost a fetch), no sync. */
-  uint32_t head = q->free_head.half.lo;
-  if (unlikely(head >= SPLIT_MAX_SIZE || !write)) {
+  uint32_t off = q->free_head.half.lo; /* LINK(head) */
+  if (unlikely(off >= LINK(SPLIT_MAX_SIZE) || !write)) {
     return add_one_slow(q, addr, len, write, token);
   }
   if (unlikely(token == NULL)) {
     return RL_ERR_INVALID;
   }
-  struct desc_state *st = &q->state[head];
-  volatile struct vring_desc *d = &q->desc[head];
+  struct desc_state *st = (struct desc_state *)((uint8_t *)q->state + off);
+  volatile struct vring_desc *d =
+      (volatile struct vring_desc *)((volatile uint8_t *)q->desc + off);
   d->addr = addr;
   d->len = len;
   /* No NEXT: the device ignores `next` (§2.7.5), left as it was. */
@@ -384,7 +391,7 @@ split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
   q->free_head = st->word; /* its link (LIST_END at the last) */
   st->token = token;
   st->word.all = len;
-  publish(q, (uint16_t)head, false);
+  publish(q, (uint16_t)(off >> LINK_SHIFT), false);
   return RL_OK;
 }
 
@@ -423,11 +430,12 @@ static bool split_kick_prepare(struct vq_backend *q) {
     return kick_prepare_slow(q);
   }
   arch_dma_mb(); /* §2.7.13.4.1 */
-  uint16_t old = q->kicked_idx;
-  uint16_t now = q->avail_idx;
-  q->kicked_idx = now;
-  /* §2.7.10; nothing added since (now == old) is never a notification. */
-  return vring_need_event(*q->avail_event, now, old);
+  uint32_t old = q->kicked_idx;
+  uint32_t now = q->avail_idx;
+  q->kicked_idx = (uint16_t)now;
+  /* §2.7.10's vring_need_event(event, now, old), as "event in [old, now)":
+   * nothing added since (now == old) is never a notification. */
+  return (uint16_t)(*q->avail_event - old) < (uint16_t)(now - old);
 }
 
 /* Gives an outstanding buffer's descriptors back to the free list:
@@ -545,7 +553,8 @@ static struct vq_used split_get_used(struct vq_backend *q) {
   }
   /* One test: an outstanding buffer of one descriptor, the length within
    * it. Anything else (a chain, or lying) is get_used_slow's. */
-  struct desc_state *s = &q->state[id];
+  uint32_t off = LINK(id);
+  struct desc_state *s = (struct desc_state *)((uint8_t *)q->state + off);
   if (unlikely((int64_t)written > s->word.all)) {
     goto slow;
   }
@@ -553,7 +562,7 @@ static struct vq_used split_get_used(struct vq_backend *q) {
    * free_head). used_event stays (get_used_slow). */
   void *t = s->token;
   s->word = q->free_head;
-  q->free_head.half.lo = id;
+  q->free_head.half.lo = off;
   q->last_used = (uint16_t)(last + 1);
   return (struct vq_used){t, written};
 slow : { VQ_TAIL_CALL return get_used_slow(q); }
@@ -613,7 +622,7 @@ VQ_COLD static void split_detach(struct vq_backend *q,
   q->used_seen = 0;
   q->kicked_idx = 0;
   q->broken = false;
-  q->free_head.half.lo = list_head(q) | (q->coherent ? 0 : SPLIT_SLOW);
+  q->free_head.half.lo = LINK(list_head(q)) | (q->coherent ? 0 : SPLIT_SLOW);
   uint8_t *ring = q->ring.cpu;
   for (size_t i = 0; i < q->ring.size; i++) {
     ring[i] = 0;
