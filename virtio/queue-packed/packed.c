@@ -80,6 +80,7 @@ _Static_assert(sizeof(struct pvirtq_desc) == 1u << LINK_SHIFT, "LINK");
 /* `added` is clamped here at each lap, so it can never wrap around to a
  * small count however long the driver goes without kick_prepare. */
 #define PACKED_ADDED_CLAMP 0x80000000u
+#define KICK_FAR (UINTPTR_MAX / 2 + 1)
 
 struct vq_backend {
   /* What the hot paths touch, first. */
@@ -99,16 +100,22 @@ struct vq_backend {
   /* AVAIL|USED of a used descriptor: used_wrap's; USED_NEVER when the
    * queue is broken, so get_used's one flags test also refuses it. */
   uint16_t used_bits;
-  /* By an event's wrap counter: how far back its offset is from the
-   * avail position's lap (0, or size when not ours: the previous lap),
-   * less one. */
+  /* By an event's wrap counter w, for its off_wrap word y (off + w <<
+   * 15): how far back the event is from the avail position's lap (0, or
+   * size when not ours: the previous lap), less one, plus w << 15; and
+   * the least y whose offset is past the ring (size + w << 15). */
   uint32_t event_base[2];
-  /* The device's event word shifted down to its wrap bit is this plus
-   * the wrap counter exactly when its flags say DESC (reserved bits
-   * clear): DESC << 1 with EVENT_IDX; without, past any word's. */
-  uintptr_t kick_base; /* pointer-wide: an index with no extension */
-  bool avail_wrap;     /* Driver Ring Wrap Counter (§2.8.1) */
-  bool used_wrap;      /* the device's counter as the driver follows it */
+  uint32_t event_limit[2];
+  /* The device's event word less this is its off_wrap (below 1 << 16)
+   * exactly when its flags say DESC (reserved bits clear): DESC << 16
+   * with EVENT_IDX; without, past any word. kick_far adds KICK_FAR at
+   * each avail lap, so the first kick_prepare after it takes the out of
+   * line path: only there can the count since the last kick have reached
+   * the ring size. Pointer-wide: an index with no extension. */
+  uintptr_t kick_base;
+  uintptr_t kick_far;
+  bool avail_wrap; /* Driver Ring Wrap Counter (§2.8.1) */
+  bool used_wrap;  /* the device's counter as the driver follows it */
   bool broken;
   uint16_t evt_flags; /* what driver_evt->flags says */
   volatile struct pvirtq_event_suppress *driver_evt;
@@ -207,8 +214,11 @@ static void packed_destroy(struct vq_backend *q) {
 static void set_avail_wrap(struct vq_backend *q, bool wrap) {
   q->avail_wrap = wrap;
   q->avail_wflags = (uint16_t)(PVIRTQ_DESC_F_WRITE | avail_bits(wrap));
-  q->event_base[wrap ? 1 : 0] = UINT32_MAX;
-  q->event_base[wrap ? 0 : 1] = q->size - 1u;
+  uint32_t ours = wrap ? 1u : 0u;
+  q->event_base[ours] = (ours << PVIRTQ_EVENT_WRAP_SHIFT) - 1u;
+  q->event_base[ours ^ 1u] =
+      ((ours ^ 1u) << PVIRTQ_EVENT_WRAP_SHIFT) + q->size - 1u;
+  q->kick_far = q->kick_base + KICK_FAR;
 }
 
 /* The state of §2.8 at reset: every id free, both wrap counters 1. */
@@ -265,7 +275,10 @@ static rl_status packed_create(const struct vq_config *cfg,
   q->cfg = *cfg;
   q->chain = (struct chain_state *)&q->ids[n];
   q->ring_bytes = LINK(n);
-  q->kick_base = cfg->event_idx ? PVIRTQ_EVENT_F_DESC << 1 : 1u << 17;
+  q->kick_base = cfg->event_idx ? (uintptr_t)PVIRTQ_EVENT_F_DESC << 16
+                                : (uintptr_t)1 << 32;
+  q->event_limit[0] = n;
+  q->event_limit[1] = (1u << PVIRTQ_EVENT_WRAP_SHIFT) + n;
   q->size = n;
   q->driver_off = driver_off;
   q->device_off = device_off;
@@ -476,6 +489,34 @@ static bool kick_by_flags(uint32_t flags, uint32_t added) {
   return added != 0 && flags != PVIRTQ_EVENT_F_DISABLE;
 }
 
+/* §2.8.10's test: the event (off_wrap word y, wrap counter `wrap`) among
+ * the `added` descriptors made available since the last kick: (new -
+ * event - 1) < added, the event taken in the previous lap when its wrap
+ * counter is not ours (an event ahead wraps to more than any count). */
+static bool event_in_added(const struct vq_backend *q, uint32_t added,
+                           uint32_t y, uintptr_t wrap) {
+  return q->avail_pos + q->event_base[wrap] - y < added;
+}
+
+/* kick_prepare's rare cases (out of line): flags not DESC, or DESC
+ * without EVENT_IDX (nonsense: a spare notification is harmless), or DESC
+ * with reserved bits set (§2.8.14 asks 0: likewise); and the first kick
+ * after an avail lap, where the count may have reached the ring size. */
+__attribute__((noinline)) static bool
+kick_prepare_far(struct vq_backend *q, uint32_t added, uint32_t evt) {
+  q->kick_far = q->kick_base; /* the lap is seen */
+  uintptr_t y = (uintptr_t)evt - q->kick_base;
+  if (y > 0xffffu) {
+    return kick_by_flags((evt >> 16) & PVIRTQ_EVENT_F_MASK, added);
+  }
+  uintptr_t wrap = y >> PVIRTQ_EVENT_WRAP_SHIFT;
+  /* Past a lap (or an offset past the ring: nonsense), notify anyway. */
+  if (added >= q->size || (uint32_t)y >= q->event_limit[wrap]) {
+    return true;
+  }
+  return event_in_added(q, added, (uint32_t)y, wrap);
+}
+
 static bool packed_kick_prepare(struct vq_backend *q) {
   /* §2.8.21.3.1: a full barrier between the flags that publish and the
    * read of the device's suppression state. */
@@ -484,24 +525,20 @@ static bool packed_kick_prepare(struct vq_backend *q) {
   q->added = 0;
   /* flags and off_wrap in one read: the event and its flags together. */
   uint32_t evt = *q->device_evt;
-  /* Flags DESC with EVENT_IDX leave the event's wrap counter here (0 or
-   * 1); anything else, more. */
-  uintptr_t wrap = (uintptr_t)(evt >> PVIRTQ_EVENT_WRAP_SHIFT) - q->kick_base;
-  if (unlikely(wrap > 1u)) {
-    return kick_by_flags((evt >> 16) & PVIRTQ_EVENT_F_MASK, added);
+  /* Flags DESC with EVENT_IDX, and no avail lap since the last kick (so
+   * fewer than size added): off_wrap here; anything else, more. */
+  uintptr_t y = (uintptr_t)evt - q->kick_far;
+  if (unlikely(y > 0xffffu)) {
+    return kick_prepare_far(q, added, evt);
   }
+  uintptr_t wrap = y >> PVIRTQ_EVENT_WRAP_SHIFT;
   /* §2.8.10: notify when the descriptor at off/wrap was among the `added`
-   * made available since the last kick: (new - event - 1) < added, the
-   * event taken in the previous lap when its wrap counter is not ours
-   * (an event ahead wraps to more than any count). Past a lap (or an
-   * offset past the ring: nonsense), notify anyway: both below size when
-   * their OR is (the common case, one test). */
-  uint32_t off = evt & PVIRTQ_EVENT_OFF_MASK;
-  if (unlikely((added | off) >= q->size) &&
-      (added >= q->size || off >= q->size)) {
+   * made available since the last kick. An offset past the ring
+   * (nonsense): notify anyway. */
+  if (unlikely((uint32_t)y >= q->event_limit[wrap])) {
     return true;
   }
-  return q->avail_pos + q->event_base[wrap] - off < added;
+  return event_in_added(q, added, (uint32_t)y, wrap);
 }
 
 static void write_used_event(struct vq_backend *q) {
