@@ -90,10 +90,13 @@ struct vq_backend {
   const volatile uint32_t *device_evt;
   union id_word free_id; /* lo: LINK(first free id) | PACKED_BROKEN_BIT */
   uint32_t size;
-  uint32_t added;      /* descriptors made available since kick_prepare */
-  uint32_t used_off;   /* LINK(next descriptor the device writes used) */
-  uint32_t ring_bytes; /* LINK(size) */
-  uint16_t avail_pos;  /* next descriptor to make available */
+  uint32_t added; /* descriptors made available since kick_prepare */
+  /* LINK(next descriptor the device writes used) - LINK(size): from
+   * the ring's end (desc_end), negative; 0 is the end of a lap. */
+  intptr_t used_off;
+  volatile uint8_t *desc_end;
+  intptr_t lap_off;   /* -LINK(size): used_off at a lap's start */
+  uint16_t avail_pos; /* next descriptor to make available */
   /* The flags of an available device-writable descriptor (add_one's):
    * WRITE and avail_wrap's AVAIL|USED. */
   uint16_t avail_wflags;
@@ -157,7 +160,7 @@ static bool is_used(uint16_t flags, uint16_t bits) {
 }
 
 static uint32_t used_pos(const struct vq_backend *q) {
-  return q->used_off >> LINK_SHIFT;
+  return (uint32_t)((q->used_off + (intptr_t)LINK(q->size)) >> LINK_SHIFT);
 }
 
 /* Flags of the descriptor at the next used position, as the device left
@@ -230,7 +233,7 @@ static void reset_positions(struct vq_backend *q) {
   q->free_id.half.lo = LINK(0);
   q->free_id.half.hi = ID_LINK;
   q->avail_pos = 0;
-  q->used_off = 0;
+  q->used_off = -(intptr_t)LINK(q->size);
   set_avail_wrap(q, true);
   q->used_wrap = true;
   q->used_bits = used_bits(true);
@@ -274,7 +277,6 @@ static rl_status packed_create(const struct vq_config *cfg,
   }
   q->cfg = *cfg;
   q->chain = (struct chain_state *)&q->ids[n];
-  q->ring_bytes = LINK(n);
   q->kick_base = cfg->event_idx ? (uintptr_t)PVIRTQ_EVENT_F_DESC << 16
                                 : (uintptr_t)1 << 32;
   q->event_limit[0] = n;
@@ -294,6 +296,8 @@ static rl_status packed_create(const struct vq_config *cfg,
   }
   uint8_t *base = q->ring.cpu;
   q->desc = (volatile struct pvirtq_desc *)base;
+  q->desc_end = base + LINK(n);
+  q->lap_off = -(intptr_t)LINK(n);
   q->driver_evt = (volatile struct pvirtq_event_suppress *)(base + driver_off);
   q->device_evt = (const volatile uint32_t *)(base + device_off);
   reset_positions(q); /* §2.8.13: the descriptor ring starts zeroed */
@@ -601,7 +605,7 @@ get_used_slow(struct vq_backend *q) {
     q->used_wrap = !q->used_wrap;
     q->used_bits = used_bits(q->used_wrap);
   }
-  q->used_off = LINK(pos);
+  q->used_off = (intptr_t)LINK(pos) - (intptr_t)LINK(q->size);
   return (struct vq_used){t, written};
 lying: /* the queue is broken until detach */
   q->broken = true;
@@ -611,9 +615,9 @@ lying: /* the queue is broken until detach */
 }
 
 static struct vq_used packed_get_used(struct vq_backend *q) {
-  uint32_t off = q->used_off;
+  intptr_t off = q->used_off;
   volatile struct pvirtq_desc *d =
-      (volatile struct pvirtq_desc *)((volatile uint8_t *)q->desc + off);
+      (volatile struct pvirtq_desc *)(q->desc_end + off);
   uint16_t flags = d->flags;
   /* A broken queue's used_bits match no descriptor: it ends here too. */
   if (unlikely(!is_used(flags, q->used_bits))) {
@@ -641,11 +645,11 @@ static struct vq_used packed_get_used(struct vq_backend *q) {
    * (virtqueue_poll drains, then enables), and the device compares
    * against what enable_cb left, so it interrupts at most once per enable
    * (none while the driver drains). */
-  off += LINK(1);
-  if (unlikely(off == q->ring_bytes)) {
+  off += (intptr_t)LINK(1);
+  if (unlikely(off == 0)) {
     /* Past the end, into the next lap: the device's wrap counter flipped
      * (§2.8.1). */
-    off = 0;
+    off = q->lap_off;
     q->used_wrap = !q->used_wrap;
     q->used_bits = used_bits(q->used_wrap);
   }
