@@ -372,8 +372,9 @@ split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
               void *token) {
   /* A device-writable segment (ringtest's add_inbuf; a readable one is
    * rarer and takes add_chain), room, a working queue, a coherent device
-   * (the last three: free_head < SPLIT_MAX_SIZE), a token: one descriptor,
-   * never indirect (a table of one would only cost a fetch), no sync. */
+   * (the last three: free_head < LINK(SPLIT_MAX_SIZE)), a token: one
+   * descriptor, never indirect (a table of one would only cost a fetch), no
+   * sync. */
   uint32_t off = q->free_head.half.lo; /* LINK(head) */
   if (unlikely(off >= LINK(SPLIT_MAX_SIZE) || !write)) {
     return add_one_slow(q, addr, len, write, token);
