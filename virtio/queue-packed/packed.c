@@ -24,23 +24,63 @@
  * used_bits). */
 #define USED_NEVER 1u
 
-/* One per buffer id. ndescs and in_len mean something while the id is
- * outstanding (token not NULL); `next` while it is free. */
-struct id_state {
-  void *token;     /* NULL: id free */
-  uint32_t in_len; /* device-writable bytes: the most a used len may say */
-  uint16_t ndescs; /* ring descriptors the buffer took */
-  uint16_t next;   /* free-id list link */
+/* An id's state word: 64 bits, read whole or by halves. `hi` 0: the id
+ * of an outstanding buffer of one ring descriptor (one segment, or an
+ * indirect table), and `lo` is its in_len, the most a used len may say;
+ * so one signed compare, written > all, refuses an id that is not
+ * outstanding, a chain and a length too long at once (the out of line
+ * path tells them apart). `hi` ID_LINK: a free id, or one a chain holds
+ * besides its own, `lo` the next id's LINK() (the free-id list, or the
+ * chain's list of held ids); ID_CHAIN: the same at the id of an
+ * outstanding chain of several (its length and size in `chain[id]`). */
+union id_word {
+  int64_t all;
+  struct {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t lo;
+    int32_t hi;
+#else
+    int32_t hi;
+    uint32_t lo;
+#endif
+  } half;
 };
 
-/* `gate`: the free descriptor count in the low 16 bits, and BROKEN_BIT
- * (the sign bit) when the queue is broken: one signed test, gate > 0,
- * says "room and working" to an add. */
+#define ID_LINK (-1)
+#define ID_CHAIN (-2)
+
+/* `token` means something only while the id is outstanding. */
+struct id_state {
+  void *token;
+  union id_word word;
+};
+
+/* The id of an outstanding chain of several descriptors (cold). */
+struct chain_state {
+  uint32_t in_len; /* device-writable bytes: the most a used len may say */
+  uint16_t ndescs; /* ring descriptors the buffer took */
+};
+
+/* Links and the used position are byte offsets (into ids[] and the
+ * descriptor ring, both 16 bytes an entry): the hot paths never scale an
+ * index. */
+#define LINK_SHIFT 4
+#define LINK(i) ((uint32_t)(i) << LINK_SHIFT)
+_Static_assert(sizeof(struct id_state) == 1u << LINK_SHIFT, "LINK");
+_Static_assert(sizeof(struct pvirtq_desc) == 1u << LINK_SHIFT, "LINK");
+
+/* `free_id.half.lo`: the free-id list's first id (LINK()), LINK(ID_NONE)
+ * when it is empty, with BROKEN_BIT when the queue is broken; `hi` is
+ * always ID_LINK: the word is what an id freed into the list gets, and
+ * what the list's first id hands on when taken. A chain of n descriptors
+ * holds n ids (its own and n - 1 more), so the free ids are exactly the
+ * free descriptors: one unsigned test, lo < LINK(PVIRTQ_MAX_SIZE), says
+ * "room and working" to an add. */
 #define PACKED_BROKEN_BIT 0x80000000u
-#define PACKED_FREE_MASK 0xffffu
 /* `added` is clamped here at each lap, so it can never wrap around to a
  * small count however long the driver goes without kick_prepare. */
 #define PACKED_ADDED_CLAMP 0x80000000u
+#define KICK_FAR (UINTPTR_MAX / 2 + 1)
 
 struct vq_backend {
   /* What the hot paths touch, first. */
@@ -48,29 +88,37 @@ struct vq_backend {
   /* The device's event suppression as one word: off_wrap in the low
    * half, flags in the high (§2.8.14, little-endian): one read. */
   const volatile uint32_t *device_evt;
-  uint32_t gate; /* num_free | PACKED_BROKEN_BIT */
+  union id_word free_id; /* lo: LINK(first free id) | PACKED_BROKEN_BIT */
   uint32_t size;
-  uint32_t added;     /* descriptors made available since kick_prepare */
-  uint16_t free_id;   /* head of the free-id list */
+  uint32_t added; /* descriptors made available since kick_prepare */
+  /* LINK(next descriptor the device writes used) - LINK(size): from
+   * the ring's end (desc_end), negative; 0 is the end of a lap. */
+  intptr_t used_off;
+  volatile uint8_t *desc_end;
+  intptr_t lap_off;   /* -LINK(size): used_off at a lap's start */
   uint16_t avail_pos; /* next descriptor to make available */
-  uint16_t used_pos;  /* next descriptor the device writes used */
   /* The flags of an available device-writable descriptor (add_one's):
    * WRITE and avail_wrap's AVAIL|USED. */
   uint16_t avail_wflags;
   /* AVAIL|USED of a used descriptor: used_wrap's; USED_NEVER when the
    * queue is broken, so get_used's one flags test also refuses it. */
   uint16_t used_bits;
-  /* By an event's wrap counter: how far back its offset is from the
-   * avail position's lap (0, or size when not ours: the previous lap),
-   * less one. */
+  /* By an event's wrap counter w, for its off_wrap word y (off + w <<
+   * 15): how far back the event is from the avail position's lap (0, or
+   * size when not ours: the previous lap), less one, plus w << 15; and
+   * the least y whose offset is past the ring (size + w << 15). */
   uint32_t event_base[2];
-  /* The device's event word shifted down to its wrap bit is this plus
-   * the wrap counter exactly when its flags say DESC (reserved bits
-   * clear): DESC << 1 with EVENT_IDX; without, past any word's. */
-  uintptr_t kick_base;      /* pointer-wide: an index with no extension */
-  struct id_state *id_base; /* ids: get_used's way to them */
-  bool avail_wrap;          /* Driver Ring Wrap Counter (§2.8.1) */
-  bool used_wrap;           /* the device's counter as the driver follows it */
+  uint32_t event_limit[2];
+  /* The device's event word less this is its off_wrap (below 1 << 16)
+   * exactly when its flags say DESC (reserved bits clear): DESC << 16
+   * with EVENT_IDX; without, past any word. kick_far adds KICK_FAR at
+   * each avail lap, so the first kick_prepare after it takes the out of
+   * line path: only there can the count since the last kick have reached
+   * the ring size. Pointer-wide: an index with no extension. */
+  uintptr_t kick_base;
+  uintptr_t kick_far;
+  bool avail_wrap; /* Driver Ring Wrap Counter (§2.8.1) */
+  bool used_wrap;  /* the device's counter as the driver follows it */
   bool broken;
   uint16_t evt_flags; /* what driver_evt->flags says */
   volatile struct pvirtq_event_suppress *driver_evt;
@@ -79,7 +127,8 @@ struct vq_backend {
   struct arch_dma_buf indirect; /* size * PACKED_INDIRECT_MAX descriptors */
   size_t driver_off;
   size_t device_off;
-  struct id_state ids[]; /* the driver's own record, by buffer id */
+  struct chain_state *chain; /* by id, after ids[] */
+  struct id_state ids[];     /* the driver's own record, by buffer id */
 };
 
 /* The hot paths (add of one segment, kick_prepare, get_used) are written
@@ -110,10 +159,50 @@ static bool is_used(uint16_t flags, uint16_t bits) {
   return (flags & (PVIRTQ_DESC_F_AVAIL | PVIRTQ_DESC_F_USED)) == bits;
 }
 
+static uint32_t used_pos(const struct vq_backend *q) {
+  return (uint32_t)((q->used_off + (intptr_t)LINK(q->size)) >> LINK_SHIFT);
+}
+
 /* Flags of the descriptor at the next used position, as the device left
  * them. */
 static uint16_t next_used_flags(const struct vq_backend *q) {
-  return q->desc[q->used_pos].flags;
+  return q->desc[used_pos(q)].flags;
+}
+
+static uint32_t id_next(const struct id_state *s) {
+  return s->word.half.lo >> LINK_SHIFT;
+}
+
+static void set_id_next(struct id_state *s, uint32_t next) {
+  s->word.half.lo = LINK(next);
+  s->word.half.hi = ID_LINK;
+}
+
+/* The free-id list's first id, or ID_NONE (out of line paths). */
+static uint32_t list_head(const struct vq_backend *q) {
+  return (q->free_id.half.lo & ~PACKED_BROKEN_BIT) >> LINK_SHIFT;
+}
+
+static void set_list_head(struct vq_backend *q, uint32_t id) {
+  q->free_id.half.lo = LINK(id) | (q->free_id.half.lo & PACKED_BROKEN_BIT);
+}
+
+/* Whether the free-id list holds at least `n` ids, so the ring at least
+ * `n` free descriptors. */
+static bool ids_free(const struct vq_backend *q, uint32_t n) {
+  uint32_t id = list_head(q);
+  for (uint32_t i = 0; i < n; i++) {
+    if (id == ID_NONE) {
+      return false;
+    }
+    id = id_next(&q->ids[id]);
+  }
+  return true;
+}
+
+/* Whether `id` is an outstanding buffer's. */
+static bool id_outstanding(const struct id_state *s) {
+  return s->word.half.hi == 0 || s->word.half.hi == ID_CHAIN;
 }
 
 static void packed_destroy(struct vq_backend *q) {
@@ -128,20 +217,23 @@ static void packed_destroy(struct vq_backend *q) {
 static void set_avail_wrap(struct vq_backend *q, bool wrap) {
   q->avail_wrap = wrap;
   q->avail_wflags = (uint16_t)(PVIRTQ_DESC_F_WRITE | avail_bits(wrap));
-  q->event_base[wrap ? 1 : 0] = UINT32_MAX;
-  q->event_base[wrap ? 0 : 1] = q->size - 1u;
+  uint32_t ours = wrap ? 1u : 0u;
+  q->event_base[ours] = (ours << PVIRTQ_EVENT_WRAP_SHIFT) - 1u;
+  q->event_base[ours ^ 1u] =
+      ((ours ^ 1u) << PVIRTQ_EVENT_WRAP_SHIFT) + q->size - 1u;
+  q->kick_far = q->kick_base + KICK_FAR;
 }
 
 /* The state of §2.8 at reset: every id free, both wrap counters 1. */
 static void reset_positions(struct vq_backend *q) {
   for (uint32_t i = 0; i < q->size; i++) {
     q->ids[i].token = NULL;
-    q->ids[i].next = (uint16_t)(i + 1 < q->size ? i + 1 : ID_NONE);
+    set_id_next(&q->ids[i], i + 1 < q->size ? i + 1 : ID_NONE);
   }
-  q->free_id = 0;
-  q->gate = q->size;
+  q->free_id.half.lo = LINK(0);
+  q->free_id.half.hi = ID_LINK;
   q->avail_pos = 0;
-  q->used_pos = 0;
+  q->used_off = -(intptr_t)LINK(q->size);
   set_avail_wrap(q, true);
   q->used_wrap = true;
   q->used_bits = used_bits(true);
@@ -178,14 +270,17 @@ static rl_status packed_create(const struct vq_config *cfg,
       RL_ALIGN_UP(pvirtq_desc_bytes(n), (size_t)PACKED_EVENT_ALIGN);
   size_t device_off = driver_off + PACKED_EVENT_ALIGN;
   size_t bytes = device_off + sizeof(struct pvirtq_event_suppress);
-  struct vq_backend *q =
-      rl_zalloc(sizeof(*q) + sizeof(struct id_state) * (size_t)n);
+  struct vq_backend *q = rl_zalloc(
+      sizeof(*q) + (sizeof(struct id_state) + sizeof(struct chain_state)) * n);
   if (q == NULL) {
     return RL_ERR_NO_MEMORY;
   }
   q->cfg = *cfg;
-  q->id_base = q->ids;
-  q->kick_base = VQ_EVENT_IDX(cfg) ? PVIRTQ_EVENT_F_DESC << 1 : 1u << 17;
+  q->chain = (struct chain_state *)&q->ids[n];
+  q->kick_base = VQ_EVENT_IDX(cfg) ? (uintptr_t)PVIRTQ_EVENT_F_DESC << 16
+                                   : (uintptr_t)1 << 32;
+  q->event_limit[0] = n;
+  q->event_limit[1] = (1u << PVIRTQ_EVENT_WRAP_SHIFT) + n;
   q->size = n;
   q->driver_off = driver_off;
   q->device_off = device_off;
@@ -201,6 +296,8 @@ static rl_status packed_create(const struct vq_config *cfg,
   }
   uint8_t *base = q->ring.cpu;
   q->desc = (volatile struct pvirtq_desc *)base;
+  q->desc_end = base + LINK(n);
+  q->lap_off = -(intptr_t)LINK(n);
   q->driver_evt = (volatile struct pvirtq_event_suppress *)(base + driver_off);
   q->device_evt = (const volatile uint32_t *)(base + device_off);
   reset_positions(q); /* §2.8.13: the descriptor ring starts zeroed */
@@ -254,10 +351,10 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
     return RL_ERR_INVALID; /* would never fit, however long one waits */
   }
   /* §2.8.17: room for the whole list before the first goes out. */
-  if (need > (q->gate & PACKED_FREE_MASK) || q->free_id == ID_NONE) {
+  if (!ids_free(q, need)) {
     return RL_ERR_NO_SPACE;
   }
-  uint16_t id = q->free_id;
+  uint16_t id = (uint16_t)list_head(q);
   uint32_t head = q->avail_pos;
   uint32_t pos = head;
   bool wrap = q->avail_wrap;
@@ -308,11 +405,21 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   arch_dma_wmb();
   q->desc[head].flags = head_flags;
 
-  q->free_id = q->ids[id].next;
-  q->ids[id].token = token;
-  q->ids[id].ndescs = (uint16_t)need;
-  q->ids[id].in_len = in_len;
-  q->gate -= need;
+  /* The id, and need - 1 more held by the chain (linked from its own,
+   * as they were on the free list). */
+  uint32_t last = id;
+  for (unsigned i = 1; i < need; i++) {
+    last = id_next(&q->ids[last]);
+  }
+  set_list_head(q, id_next(&q->ids[last]));
+  struct id_state *s = &q->ids[id];
+  s->token = token;
+  if (need == 1) {
+    s->word.all = in_len;
+  } else {
+    s->word.half.hi = ID_CHAIN; /* the link to the held ids stays */
+    q->chain[id] = (struct chain_state){in_len, (uint16_t)need};
+  }
   q->avail_pos = (uint16_t)pos;
   q->added += need;
   if (wrap != q->avail_wrap) {
@@ -338,34 +445,29 @@ __attribute__((noinline)) static rl_status
 packed_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
                void *token) {
   /* A device-writable segment (ringtest's add_inbuf; a readable one is
-   * rarer and takes add_chain), room, a working queue (the last two: gate
-   * > 0), a token: one descriptor, never indirect. Room for one
-   * descriptor means a free id too (every outstanding id holds at least
-   * one descriptor). */
-  uint32_t gate = q->gate;
-  if (unlikely((int32_t)gate <= 0 || !write)) {
+   * rarer and takes add_chain), room, a working queue (the last two: a
+   * free id), a token: one descriptor, never indirect. */
+  uint32_t ioff = q->free_id.half.lo; /* LINK(id) */
+  if (unlikely(ioff >= LINK(PVIRTQ_MAX_SIZE) || !write)) {
     return add_one_slow(q, addr, len, write, token);
   }
   if (unlikely(token == NULL)) {
     return RL_ERR_INVALID;
   }
-  uint32_t id = q->free_id;
   uint32_t pos = q->avail_pos;
-  struct id_state *st = &q->ids[id];
+  struct id_state *st = (struct id_state *)((uint8_t *)q->ids + ioff);
   volatile struct pvirtq_desc *d = &q->desc[pos];
   d->addr = addr;
   d->len = len;
-  d->id = (uint16_t)id;
+  d->id = (uint16_t)(ioff >> LINK_SHIFT);
   /* §2.8.21.1.1: a write barrier, then the flags make it available. */
   arch_dma_wmb();
   d->flags = q->avail_wflags;
   /* The driver's own records (the device reads none of them). */
-  q->free_id = st->next;
-  q->gate = gate - 1u;
+  q->free_id = st->word; /* its link */
   q->added++;
   st->token = token;
-  st->in_len = len;
-  st->ndescs = 1;
+  st->word.all = len;
   if (unlikely(++pos == q->size)) {
     return avail_lap(q);
   }
@@ -392,6 +494,34 @@ static bool kick_by_flags(uint32_t flags, uint32_t added) {
   return added != 0 && flags != PVIRTQ_EVENT_F_DISABLE;
 }
 
+/* §2.8.10's test: the event (off_wrap word y, wrap counter `wrap`) among
+ * the `added` descriptors made available since the last kick: (new -
+ * event - 1) < added, the event taken in the previous lap when its wrap
+ * counter is not ours (an event ahead wraps to more than any count). */
+static bool event_in_added(const struct vq_backend *q, uint32_t added,
+                           uint32_t y, uintptr_t wrap) {
+  return q->avail_pos + q->event_base[wrap] - y < added;
+}
+
+/* kick_prepare's rare cases (out of line): flags not DESC, or DESC
+ * without EVENT_IDX (nonsense: a spare notification is harmless), or DESC
+ * with reserved bits set (§2.8.14 asks 0: likewise); and the first kick
+ * after an avail lap, where the count may have reached the ring size. */
+__attribute__((noinline)) static bool
+kick_prepare_far(struct vq_backend *q, uint32_t added, uint32_t evt) {
+  q->kick_far = q->kick_base; /* the lap is seen */
+  uintptr_t y = (uintptr_t)evt - q->kick_base;
+  if (y > 0xffffu) {
+    return kick_by_flags((evt >> 16) & PVIRTQ_EVENT_F_MASK, added);
+  }
+  uintptr_t wrap = y >> PVIRTQ_EVENT_WRAP_SHIFT;
+  /* Past a lap (or an offset past the ring: nonsense), notify anyway. */
+  if (added >= q->size || (uint32_t)y >= q->event_limit[wrap]) {
+    return true;
+  }
+  return event_in_added(q, added, (uint32_t)y, wrap);
+}
+
 static bool packed_kick_prepare(struct vq_backend *q) {
   /* §2.8.21.3.1: a full barrier between the flags that publish and the
    * read of the device's suppression state. */
@@ -400,39 +530,95 @@ static bool packed_kick_prepare(struct vq_backend *q) {
   q->added = 0;
   /* flags and off_wrap in one read: the event and its flags together. */
   uint32_t evt = *q->device_evt;
-  /* Flags DESC with EVENT_IDX leave the event's wrap counter here (0 or
-   * 1); anything else, more. */
-  uintptr_t wrap = (uintptr_t)(evt >> PVIRTQ_EVENT_WRAP_SHIFT) - q->kick_base;
-  if (unlikely(wrap > 1u)) {
-    return kick_by_flags((evt >> 16) & PVIRTQ_EVENT_F_MASK, added);
+  /* Flags DESC with EVENT_IDX, and no avail lap since the last kick (so
+   * fewer than size added): off_wrap here; anything else, more. */
+  uintptr_t y = (uintptr_t)evt - q->kick_far;
+  if (unlikely(y > 0xffffu)) {
+    return kick_prepare_far(q, added, evt);
   }
+  uintptr_t wrap = y >> PVIRTQ_EVENT_WRAP_SHIFT;
   /* §2.8.10: notify when the descriptor at off/wrap was among the `added`
-   * made available since the last kick: (new - event - 1) < added, the
-   * event taken in the previous lap when its wrap counter is not ours
-   * (an event ahead wraps to more than any count). Past a lap (or an
-   * offset past the ring: nonsense), notify anyway: both below size when
-   * their OR is (the common case, one test). */
-  uint32_t off = evt & PVIRTQ_EVENT_OFF_MASK;
-  if (unlikely((added | off) >= q->size) &&
-      (added >= q->size || off >= q->size)) {
+   * made available since the last kick. An offset past the ring
+   * (nonsense): notify anyway. */
+  if (unlikely((uint32_t)y >= q->event_limit[wrap])) {
     return true;
   }
-  return q->avail_pos + q->event_base[wrap] - off < added;
+  return event_in_added(q, added, (uint32_t)y, wrap);
 }
 
 static void write_used_event(struct vq_backend *q) {
   q->driver_evt->off_wrap =
-      (uint16_t)(q->used_pos |
+      (uint16_t)(used_pos(q) |
                  (q->used_wrap ? 1u << PVIRTQ_EVENT_WRAP_SHIFT : 0));
 }
 
-/* get_used exists twice: the entry point (`slow` false) hands anything
- * rare (a broken queue, a length past the buffer's) to the other (out of
- * line, a tail call), so the common path stays short. */
-static inline __attribute__((always_inline)) struct vq_used
-get_used_impl(struct vq_backend *q, bool slow) {
-  uint32_t pos = q->used_pos;
+/* Gives an outstanding buffer's ids back to the free list: its own and
+ * those its chain held. Returns the ring descriptors it took. */
+static uint32_t free_ids(struct vq_backend *q, uint32_t id) {
+  struct id_state *s = &q->ids[id];
+  uint32_t n = s->word.half.hi == 0 ? 1u : q->chain[id].ndescs;
+  s->word.half.hi = ID_LINK; /* a chain's link to its held ids stays */
+  uint32_t last = id;
+  for (uint32_t i = 1; i < n; i++) {
+    last = id_next(&q->ids[last]);
+  }
+  set_id_next(&q->ids[last], list_head(q));
+  set_list_head(q, id);
+  return n;
+}
+
+/* get_used's rare cases, and every check again: a chain, a length past
+ * the buffer's, a lying device (out of line). */
+__attribute__((noinline)) static struct vq_used
+get_used_slow(struct vq_backend *q) {
+  uint32_t pos = used_pos(q);
   volatile struct pvirtq_desc *d = &q->desc[pos];
+  uint16_t flags = d->flags;
+  /* A broken queue's used_bits match no descriptor: it ends here too. */
+  if (!is_used(flags, q->used_bits)) {
+    return vq_used_status(q->broken ? RL_ERR_BROKEN : RL_ERR_NOT_FOUND);
+  }
+  arch_dma_rmb(); /* §2.8.22: the flags, then the rest of the descriptor */
+  uint32_t id = d->id;
+  uint32_t written = d->len;
+  if (id >= q->size || !id_outstanding(&q->ids[id])) {
+    goto lying;
+  }
+  struct id_state *s = &q->ids[id];
+  uint32_t in_len =
+      s->word.half.hi == 0 ? s->word.half.lo : q->chain[id].in_len;
+  if (written > in_len) {
+    /* §2.8.4: without WRITE, len is reserved. QEMU leaves WRITE clear and
+     * puts the written length in len anyway, so len counts unless the
+     * buffer has no writable part. */
+    if ((flags & PVIRTQ_DESC_F_WRITE) != 0 || in_len != 0) {
+      goto lying;
+    }
+    written = 0;
+  }
+  void *t = s->token;
+  /* §2.8.6: skip the buffer's descriptors, counted by our own record. */
+  pos += free_ids(q, id);
+  if (pos >= q->size) {
+    /* Past the end, into the next lap: the device's wrap counter flipped
+     * (§2.8.1). */
+    pos -= q->size;
+    q->used_wrap = !q->used_wrap;
+    q->used_bits = used_bits(q->used_wrap);
+  }
+  q->used_off = (intptr_t)LINK(pos) - (intptr_t)LINK(q->size);
+  return (struct vq_used){t, written};
+lying: /* the queue is broken until detach */
+  q->broken = true;
+  q->free_id.half.lo |= PACKED_BROKEN_BIT;
+  q->used_bits = USED_NEVER;
+  return vq_used_status(RL_ERR_BROKEN);
+}
+
+static struct vq_used packed_get_used(struct vq_backend *q) {
+  intptr_t off = q->used_off;
+  volatile struct pvirtq_desc *d =
+      (volatile struct pvirtq_desc *)(q->desc_end + off);
   uint16_t flags = d->flags;
   /* A broken queue's used_bits match no descriptor: it ends here too. */
   if (unlikely(!is_used(flags, q->used_bits))) {
@@ -442,67 +628,35 @@ get_used_impl(struct vq_backend *q, bool slow) {
   uint32_t id = d->id;
   uint32_t written = d->len;
   if (unlikely(id >= q->size)) {
-    goto lying;
+    goto slow; /* lying */
   }
-  /* The record's address in a register, computed once from a pointer
-   * to the records (one add; from the queue's own array clang takes two,
-   * and left to itself rebuilds it for the stores below). */
-  struct id_state *s = q->id_base + id;
-  __asm__("" : "+r"(s));
+  /* One test: an outstanding buffer of one descriptor, the length within
+   * it. Anything else (a chain, §2.8.4's reserved len, lying) is
+   * get_used_slow's. */
+  uint32_t ioff = LINK(id);
+  struct id_state *s = (struct id_state *)((uint8_t *)q->ids + ioff);
+  if (unlikely((int64_t)written > s->word.all)) {
+    goto slow;
+  }
   void *t = s->token;
-  if (unlikely(t == NULL)) {
-    goto lying;
-  }
-  if (unlikely(written > s->in_len)) {
-    if (!slow) {
-      return vq_used_status(VQ_USED_SLOW);
-    }
-    /* §2.8.4: without WRITE, len is reserved. QEMU leaves WRITE clear and
-     * puts the written length in len anyway, so len counts unless the
-     * buffer has no writable part. */
-    if ((flags & PVIRTQ_DESC_F_WRITE) != 0 || s->in_len != 0) {
-      goto lying;
-    }
-    written = 0;
-  }
-  /* §2.8.6: skip the buffer's descriptors, counted by our own record. */
-  uint32_t n = s->ndescs;
-  s->token = NULL;
-  s->next = q->free_id;
-  q->free_id = (uint16_t)id;
-  q->gate += n;
-  pos += n;
-  /* The driver's event (§2.8.10) is not moved here: enable_cb sets it
-   * where the driver is about to wait (virtqueue_poll drains, then
-   * enables), and the device compares against what enable_cb left, so it
-   * interrupts at most once per enable (none while the driver drains). */
-  if (unlikely(pos >= q->size)) {
+  s->word = q->free_id; /* a working queue's */
+  q->free_id.half.lo = ioff;
+  /* §2.8.6: one descriptor. The driver's event (§2.8.10) is not moved
+   * here: enable_cb sets it where the driver is about to wait
+   * (virtqueue_poll drains, then enables), and the device compares
+   * against what enable_cb left, so it interrupts at most once per enable
+   * (none while the driver drains). */
+  off += (intptr_t)LINK(1);
+  if (unlikely(off == 0)) {
     /* Past the end, into the next lap: the device's wrap counter flipped
      * (§2.8.1). */
-    pos -= q->size;
+    off = q->lap_off;
     q->used_wrap = !q->used_wrap;
     q->used_bits = used_bits(q->used_wrap);
   }
-  q->used_pos = (uint16_t)pos;
+  q->used_off = off;
   return (struct vq_used){t, written};
-lying: /* the queue is broken until detach */
-  q->broken = true;
-  q->gate |= PACKED_BROKEN_BIT;
-  q->used_bits = USED_NEVER;
-  return vq_used_status(RL_ERR_BROKEN);
-}
-
-__attribute__((noinline)) static struct vq_used
-get_used_slow(struct vq_backend *q) {
-  return get_used_impl(q, true);
-}
-
-static struct vq_used packed_get_used(struct vq_backend *q) {
-  struct vq_used u = get_used_impl(q, false);
-  if (unlikely(u.token == NULL && u.len == VQ_USED_SLOW)) {
-    VQ_TAIL_CALL return get_used_slow(q);
-  }
-  return u;
+slow : { VQ_TAIL_CALL return get_used_slow(q); }
 }
 
 static void packed_disable_cb(struct vq_backend *q) {
@@ -532,15 +686,21 @@ static void packed_state(const struct vq_backend *q, struct vq_state *out) {
   /* Buffers in flight: the ids not on the free list (diagnostics only,
    * so counted here rather than on every add and completion). */
   uint32_t in_flight = q->size;
-  for (uint32_t id = q->free_id; id != ID_NONE && in_flight > 0;
-       id = q->ids[id].next) {
-    in_flight--;
+  uint32_t free_descs = 0;
+  for (uint32_t id = list_head(q); id != ID_NONE && free_descs < q->size;
+       id = id_next(&q->ids[id])) {
+    free_descs++;
+  }
+  for (uint32_t id = 0; id < q->size; id++) {
+    if (!id_outstanding(&q->ids[id])) {
+      in_flight--;
+    }
   }
   out->driver_idx = q->avail_pos;
-  out->used_seen = q->used_pos;
+  out->used_seen = used_pos(q);
   out->device_idx = 0; /* no device index in a packed ring */
   out->in_flight = in_flight;
-  out->free_descs = q->gate & PACKED_FREE_MASK;
+  out->free_descs = free_descs;
   out->wrap_counters = true;
   out->driver_wrap = q->avail_wrap;
   out->used_wrap = q->used_wrap;
@@ -552,8 +712,7 @@ static void packed_detach(struct vq_backend *q,
                           void (*fn)(void *token, void *arg), void *arg) {
   for (uint32_t id = 0; id < q->size; id++) {
     void *token = q->ids[id].token;
-    if (token != NULL) {
-      q->ids[id].token = NULL;
+    if (id_outstanding(&q->ids[id])) {
       if (fn != NULL) {
         fn(token, arg);
       }

@@ -12,24 +12,56 @@
 #define SPLIT_INDIRECT_MAX 16u
 #define SPLIT_MAX_SIZE 32768u
 
-/* One per descriptor. `next` is the driver's own chain link and free
- * list (never read back from the ring; LIST_END ends the free list); the
- * rest means something at the head of an outstanding chain. `extra`
- * (descriptors past the head) is 0 on every descriptor but the head of an
- * outstanding chain of several, so an add of one never writes it and a new
- * queue starts right zeroed. */
-struct desc_state {
-  void *token;     /* NULL: head not outstanding */
-  uint32_t in_len; /* device-writable bytes: the most a used len may say */
-  uint16_t extra;  /* ring descriptors the chain holds, less one */
-  uint16_t next;   /* next descriptor of the chain, or of the free list */
+/* A descriptor's state word: 64 bits, read whole or by halves. `hi` 0:
+ * the head of an outstanding buffer of one ring descriptor (one segment,
+ * or an indirect table), and `lo` is its in_len, the most a used len may
+ * say; so one signed compare, written > all, refuses a descriptor that is
+ * not outstanding, a chain and a length too long at once (the out of line
+ * path tells them apart). `hi` DESC_LINK: `lo` is `next` (as a byte
+ * offset, LINK()), the driver's own chain link and free list (never read
+ * back from the ring; LIST_END ends the free list); DESC_CHAIN: the same
+ * at the head of an outstanding chain of several (its length and size in
+ * `chain[head]`). */
+union desc_word {
+  int64_t all;
+  struct {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t lo;
+    int32_t hi;
+#else
+    int32_t hi;
+    uint32_t lo;
+#endif
+  } half;
 };
 
-/* `free_head`: the free list's first descriptor, LIST_END when the list
- * is empty, with SPLIT_SLOW when the inline paths do not apply (a
- * non-coherent device, a broken queue): one unsigned test, free_head <
- * SPLIT_MAX_SIZE, says "room, coherent, working" to an add, and no count
- * is kept on the inline paths. */
+#define DESC_LINK (-1)
+#define DESC_CHAIN (-2)
+
+/* Links are byte offsets into state[], the same into the descriptor
+ * table (both 16 bytes an entry): the hot paths never scale an index. */
+#define LINK_SHIFT 4
+#define LINK(i) ((uint32_t)(i) << LINK_SHIFT)
+
+/* `token` means something only while the head is outstanding. */
+struct desc_state {
+  void *token;
+  union desc_word word;
+};
+
+/* The head of an outstanding chain of several descriptors (cold). */
+struct chain_state {
+  uint32_t in_len; /* device-writable bytes: the most a used len may say */
+  uint16_t extra;  /* ring descriptors the chain holds, less one */
+};
+
+/* `free_head.half.lo`: the free list's first descriptor (LINK()),
+ * LINK(LIST_END) when the list is empty, with SPLIT_SLOW when the inline paths
+ * do not apply (a non-coherent device, a broken queue): one unsigned test, lo <
+ * LINK(SPLIT_MAX_SIZE), says "room, coherent, working" to an add, and no count
+ * is kept on the inline paths. `hi` is always DESC_LINK: the word is what
+ * a descriptor freed into the list gets, and what the list's first
+ * descriptor hands on when taken. */
 #define LIST_END 0xffffu
 #define SPLIT_SLOW 0x80000000u
 
@@ -39,7 +71,7 @@ struct vq_backend {
   volatile struct vring_avail *avail;
   volatile struct vring_used *used;
   volatile uint16_t *avail_event; /* after used->ring[size] (§2.7.10) */
-  uint32_t free_head;             /* index or LIST_END, | SPLIT_SLOW */
+  union desc_word free_head;      /* lo: index or LIST_END, | SPLIT_SLOW */
   uint32_t mask;                  /* size - 1 */
   uint32_t size;
   uint16_t avail_idx;  /* shadow of avail->idx */
@@ -54,6 +86,7 @@ struct vq_backend {
   struct arch_dma_buf ring;     /* desc + avail (+ pad) + used */
   struct arch_dma_buf indirect; /* size * SPLIT_INDIRECT_MAX descriptors */
   size_t used_off;
+  struct chain_state *chain; /* by head, after state[] */
   struct desc_state state[]; /* by descriptor */
 };
 
@@ -76,11 +109,25 @@ static inline bool coherent(const struct vq_backend *q) {
 /* The free list's head (a descriptor, or LIST_END), for the out of line
  * paths: free_head without SPLIT_SLOW. */
 static uint32_t list_head(const struct vq_backend *q) {
-  return q->free_head & LIST_END;
+  return (q->free_head.half.lo & ~SPLIT_SLOW) >> LINK_SHIFT;
 }
 
 static void set_list_head(struct vq_backend *q, uint32_t head) {
-  q->free_head = head | (q->free_head & SPLIT_SLOW);
+  q->free_head.half.lo = LINK(head) | (q->free_head.half.lo & SPLIT_SLOW);
+}
+
+static uint32_t desc_next(const struct desc_state *s) {
+  return s->word.half.lo >> LINK_SHIFT;
+}
+
+static void set_desc_next(struct desc_state *s, uint32_t next) {
+  s->word.half.lo = LINK(next);
+  s->word.half.hi = DESC_LINK;
+}
+
+/* Whether `s` heads an outstanding buffer. */
+static bool desc_outstanding(const struct desc_state *s) {
+  return s->word.half.hi == 0 || s->word.half.hi == DESC_CHAIN;
 }
 
 /* Free descriptors: one per buffer in flight is held, and chain_extra
@@ -177,12 +224,14 @@ VQ_COLD static rl_status split_create(const struct vq_config *cfg,
     align = arch_cache_writeback_granule();
   }
   size_t used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n), align);
-  struct vq_backend *q =
-      rl_zalloc(sizeof(*q) + sizeof(struct desc_state) * (size_t)n);
+  struct vq_backend *q = rl_zalloc(
+      sizeof(*q) +
+      (sizeof(struct desc_state) + sizeof(struct chain_state)) * (size_t)n);
   if (q == NULL) {
     return RL_ERR_NO_MEMORY;
   }
   q->cfg = *cfg;
+  q->chain = (struct chain_state *)&q->state[n];
   q->coherent = arch_dma_coherent(cfg->dma);
   q->kick_fast = coherent(q) && VQ_EVENT_IDX(cfg);
   q->size = n;
@@ -204,9 +253,10 @@ VQ_COLD static rl_status split_create(const struct vq_config *cfg,
   q->used = (volatile struct vring_used *)(base + used_off);
   q->avail_event = (volatile uint16_t *)&q->used->ring[n];
   for (uint32_t i = 0; i < n; i++) {
-    q->state[i].next = (uint16_t)(i + 1 < n ? i + 1 : LIST_END);
+    set_desc_next(&q->state[i], i + 1 < n ? i + 1 : LIST_END);
   }
-  q->free_head = coherent(q) ? 0 : SPLIT_SLOW;
+  q->free_head.half.lo = coherent(q) ? 0 : SPLIT_SLOW;
+  q->free_head.half.hi = DESC_LINK;
   sync_ring_for_device(q);
   *out = q;
   return RL_OK;
@@ -289,7 +339,7 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
     uint16_t flags = (uint16_t)((w ? VRING_DESC_F_WRITE : 0) |
                                 (i + 1 < total ? VRING_DESC_F_NEXT : 0));
     uint32_t slot = indirect ? i : idx;
-    uint16_t next = indirect ? (uint16_t)(i + 1) : q->state[idx].next;
+    uint16_t next = (uint16_t)(indirect ? i + 1 : desc_next(&q->state[idx]));
     write_desc(&table[slot], s, flags, next);
     if (!indirect) {
       sync_desc(q, idx);
@@ -303,13 +353,19 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
     arch_dma_sync_for_device(q->cfg.dma, (const uint8_t *)q->indirect.cpu + off,
                              ind.len, ARCH_DMA_TO_DEVICE);
     sync_desc(q, head);
-    idx = q->state[head].next;
+    idx = desc_next(&q->state[head]);
   }
   set_list_head(q, idx);
   q->chain_extra += need - 1;
-  q->state[head].token = token;
-  q->state[head].extra = (uint16_t)(need - 1);
-  q->state[head].in_len = in_len;
+  struct desc_state *hs = &q->state[head];
+  hs->token = token;
+  if (need == 1) {
+    hs->word.all = in_len;
+  } else {
+    /* The link to the second descriptor stays. */
+    hs->word.half.hi = DESC_CHAIN;
+    q->chain[head] = (struct chain_state){in_len, (uint16_t)(need - 1)};
+  }
   publish(q, (uint16_t)head, !coherent(q));
   return RL_OK;
 }
@@ -330,25 +386,27 @@ split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
               void *token) {
   /* A device-writable segment (ringtest's add_inbuf; a readable one is
    * rarer and takes add_chain), room, a working queue, a coherent device
-   * (the last three: free_head < SPLIT_MAX_SIZE), a token: one descriptor,
-   * never indirect (a table of one would only cost a fetch), no sync. */
-  uint32_t head = q->free_head;
-  if (unlikely(head >= SPLIT_MAX_SIZE || !write)) {
+   * (the last three: free_head < LINK(SPLIT_MAX_SIZE)), a token: one
+   * descriptor, never indirect (a table of one would only cost a fetch), no
+   * sync. */
+  uint32_t off = q->free_head.half.lo; /* LINK(head) */
+  if (unlikely(off >= LINK(SPLIT_MAX_SIZE) || !write)) {
     return add_one_slow(q, addr, len, write, token);
   }
   if (unlikely(token == NULL)) {
     return RL_ERR_INVALID;
   }
-  struct desc_state *st = &q->state[head];
-  volatile struct vring_desc *d = &q->desc[head];
+  struct desc_state *st = (struct desc_state *)((uint8_t *)q->state + off);
+  volatile struct vring_desc *d =
+      (volatile struct vring_desc *)((volatile uint8_t *)q->desc + off);
   d->addr = addr;
   d->len = len;
   /* No NEXT: the device ignores `next` (§2.7.5), left as it was. */
   d->flags = VRING_DESC_F_WRITE;
-  q->free_head = st->next; /* LIST_END at the last */
-  st->token = token;       /* extra is 0 already */
-  st->in_len = len;
-  publish(q, (uint16_t)head, false);
+  q->free_head = st->word; /* its link (LIST_END at the last) */
+  st->token = token;
+  st->word.all = len;
+  publish(q, (uint16_t)(off >> LINK_SHIFT), false);
   return RL_OK;
 }
 
@@ -390,30 +448,32 @@ static bool split_kick_prepare(struct vq_backend *q) {
     return kick_prepare_slow(q);
   }
   arch_dma_mb(); /* §2.7.13.4.1 */
-  uint16_t old = q->kicked_idx;
-  uint16_t now = q->avail_idx;
-  q->kicked_idx = now;
-  /* §2.7.10; nothing added since (now == old) is never a notification. */
-  return vring_need_event(*q->avail_event, now, old);
+  uint32_t old = q->kicked_idx;
+  uint32_t now = q->avail_idx;
+  q->kicked_idx = (uint16_t)now;
+  /* §2.7.10's vring_need_event(event, now, old), as "event in [old, now)":
+   * nothing added since (now == old) is never a notification. */
+  return (uint16_t)(*q->avail_event - old) < (uint16_t)(now - old);
 }
 
 #endif
 
-/* Gives a chain's descriptors back to the free list: links from the
- * driver's own record, never from the ring; extra back to 0 (out of
- * line: a chain of one is freed inline). */
+/* Gives an outstanding buffer's descriptors back to the free list:
+ * links from the driver's own record, never from the ring (out of line:
+ * the coherent get_used frees a buffer of one inline). */
 VQ_COLD __attribute__((noinline)) static void free_chain(struct vq_backend *q,
                                                          uint32_t head) {
   struct desc_state *s = &q->state[head];
-  uint32_t n = s->extra + 1u;
+  uint32_t n = s->word.half.hi == 0 ? 1u : q->chain[head].extra + 1u;
+  if (n > 1) {
+    s->word.half.hi = DESC_LINK; /* keeps the link */
+  }
   struct desc_state *tail = s;
 #pragma GCC unroll 1 /* a rare path: small beats fast */
   for (uint32_t i = 1; i < n; i++) {
-    tail = &q->state[tail->next];
+    tail = &q->state[desc_next(tail)];
   }
-  s->token = NULL;
-  s->extra = 0;
-  tail->next = (uint16_t)list_head(q);
+  set_desc_next(tail, list_head(q));
   set_list_head(q, head);
   q->chain_extra -= n - 1;
 }
@@ -421,94 +481,112 @@ VQ_COLD __attribute__((noinline)) static void free_chain(struct vq_backend *q,
 /* Entries up to used_seen were counted and ordered when used_seen was
  * read: while there are some, the used idx (a line the device keeps
  * writing) is not read again (as ringtest's driver); what the device
- * published it cannot take back. The coherent path (`nc` false) hands a
- * queue that is slow (non-coherent, broken) to the other when it would
- * read the idx, and a chain at any time; the other keeps no entries
- * ahead on a non-coherent queue (used_seen follows last_used: each entry
- * is synced after its own idx read), so the coherent path never meets
- * one it did not read itself. A broken queue has used_seen = last_used:
- * every call reads (and refuses) again. */
-static inline __attribute__((always_inline)) struct vq_used
-get_used_impl(struct vq_backend *q, bool nc) {
+ * published it cannot take back. split_get_used (coherent, one
+ * descriptor, all well) hands anything else to get_used_slow, which
+ * reads the idx or the entry again and checks it all: a queue that is
+ * slow (non-coherent, broken) when it would read the idx, a chain, a
+ * lying device. get_used_slow keeps no entries ahead on a non-coherent
+ * queue (used_seen follows last_used: each entry is synced after its own
+ * idx read), so split_get_used never meets one it did not read itself. A
+ * broken queue has used_seen = last_used: every call reads (and refuses)
+ * again. */
+VQ_COLD __attribute__((noinline)) static struct vq_used
+get_used_slow(struct vq_backend *q) {
   uint16_t last = q->last_used;
   volatile struct vring_used *used = q->used;
   if (last == q->used_seen) {
-    if (nc ? q->broken : unlikely((q->free_head & SPLIT_SLOW) != 0)) {
-      return vq_used_status(nc ? RL_ERR_BROKEN : VQ_USED_SLOW);
+    if (q->broken) {
+      return vq_used_status(RL_ERR_BROKEN);
     }
     /* §2.7.13.4 on a non-coherent device: the idx from memory, a read
      * barrier, then the entry from memory: an entry fetched before the
      * device wrote it can never hide behind a fresh idx. */
-    if (nc) {
-      sync_used_idx_for_cpu(q);
-    }
+    sync_used_idx_for_cpu(q);
     uint16_t used_idx = used->idx;
     /* Nothing new (used_idx - last - 1 wraps to 0xffff, more than the
      * at most 32768 in flight), or more entries than we ever made
      * available (the device is lying): one test. */
-    if (unlikely((uint16_t)(used_idx - last - 1u) >=
-                 (uint16_t)(q->avail_idx - last))) {
+    if ((uint16_t)(used_idx - last - 1u) >= (uint16_t)(q->avail_idx - last)) {
       if (used_idx == last) {
         return vq_used_status(RL_ERR_NOT_FOUND);
       }
       goto lying;
     }
-    q->used_seen = !nc || coherent(q) ? used_idx : (uint16_t)(last + 1);
+    q->used_seen = coherent(q) ? used_idx : (uint16_t)(last + 1);
     arch_dma_rmb(); /* read idx, then the entries it covers */
   }
-  if (nc) {
-    sync_used_entry_for_cpu(q, last);
-  }
+  sync_used_entry_for_cpu(q, last);
   volatile struct vring_used_elem *e = &used->ring[last & q->mask];
   uint32_t id = e->id;
   uint32_t written = e->len;
   /* An id we never posted or that is not outstanding, a length past what
    * the chain lets the device write: lying. */
-  if (unlikely(id >= q->size)) {
+  if (id >= q->size) {
     goto lying;
   }
   struct desc_state *s = &q->state[id];
-  void *t = s->token;
-  if (unlikely(t == NULL || written > s->in_len)) {
+  union desc_word w = s->word;
+  if (!desc_outstanding(s) ||
+      written > (w.half.hi == 0 ? w.half.lo : q->chain[id].in_len)) {
     goto lying;
   }
-  if (!nc && unlikely(s->extra != 0)) {
-    return vq_used_status(VQ_USED_SLOW); /* a chain: frees it */
-  }
+  void *t = s->token;
   q->last_used = (uint16_t)(last + 1);
-  if (nc) {
-    free_chain(q, id);
-  } else {
-    /* One descriptor: free_chain's work inline. */
-    s->token = NULL;
-    s->next = (uint16_t)q->free_head; /* a working coherent queue's */
-    q->free_head = id;
-  }
+  free_chain(q, id);
   /* used_event (§2.7.10) is not moved here: enable_cb sets it where the
    * driver is about to wait (virtqueue_poll drains, then enables), and a
    * device meanwhile compares against the value enable_cb left, so it
    * interrupts at most once per enable (none while the driver drains). */
   return (struct vq_used){t, written};
-lying: /* the queue is broken until detach; the next call goes to the
-        * slow path, which says so */
+lying: /* the queue is broken until detach; the next call comes here and
+        * says so */
   q->broken = true;
-  q->free_head |= SPLIT_SLOW;
+  q->free_head.half.lo |= SPLIT_SLOW;
   q->used_seen = q->last_used;
   return vq_used_status(RL_ERR_BROKEN);
 }
 
-VQ_COLD __attribute__((noinline)) static struct vq_used
-get_used_slow(struct vq_backend *q) {
-  return get_used_impl(q, true);
-}
-
 #ifdef CONFIG_VIRTIO_RING_FAST_PATHS
 static struct vq_used split_get_used(struct vq_backend *q) {
-  struct vq_used u = get_used_impl(q, false);
-  if (unlikely(u.token == NULL && u.len == VQ_USED_SLOW)) {
-    VQ_TAIL_CALL return get_used_slow(q);
+  uint32_t last = q->last_used;
+  volatile struct vring_used *used = q->used;
+  if (last == q->used_seen) {
+    if (unlikely((q->free_head.half.lo & SPLIT_SLOW) != 0)) {
+      goto slow;
+    }
+    uint16_t used_idx = used->idx;
+    /* As get_used_slow's: nothing new, or lying (it says so). */
+    uint32_t avail = q->avail_idx;
+    if (unlikely((uint16_t)(avail - used_idx) >= (uint16_t)(avail - last))) {
+      if (used_idx == last) {
+        return vq_used_status(RL_ERR_NOT_FOUND);
+      }
+      goto slow;
+    }
+    q->used_seen = used_idx;
+    arch_dma_rmb(); /* §2.7.13.4: read idx, then the entries it covers */
   }
-  return u;
+  volatile struct vring_used_elem *e = &used->ring[last & q->mask];
+  uint32_t id = e->id;
+  uint32_t written = e->len;
+  if (unlikely(id >= q->size)) {
+    goto slow; /* lying */
+  }
+  /* One test: an outstanding buffer of one descriptor, the length within
+   * it. Anything else (a chain, or lying) is get_used_slow's. */
+  uint32_t off = LINK(id);
+  struct desc_state *s = (struct desc_state *)((uint8_t *)q->state + off);
+  if (unlikely((int64_t)written > s->word.all)) {
+    goto slow;
+  }
+  /* One descriptor: free_chain's work inline (a working coherent queue's
+   * free_head). used_event stays (get_used_slow). */
+  void *t = s->token;
+  s->word = q->free_head;
+  q->free_head.half.lo = off;
+  q->last_used = (uint16_t)(last + 1);
+  return (struct vq_used){t, written};
+slow : { VQ_TAIL_CALL return get_used_slow(q); }
 }
 
 #endif
@@ -516,9 +594,9 @@ static struct vq_used split_get_used(struct vq_backend *q) {
 /* Interrupt suppression toward the device: with EVENT_IDX the used event
  * (§2.7.10), else the avail flags (§2.7.7). */
 static void set_cb(struct vq_backend *q, uint16_t event, uint16_t flags) {
-  bool ev = VQ_EVENT_IDX(&q->cfg);
-  volatile uint16_t *field = ev ? used_event(q) : &q->avail->flags;
-  *field = ev ? event : flags;
+  volatile uint16_t *field =
+      VQ_EVENT_IDX(&q->cfg) ? used_event(q) : &q->avail->flags;
+  *field = VQ_EVENT_IDX(&q->cfg) ? event : flags;
   sync_field(q, field);
 }
 
@@ -554,7 +632,7 @@ VQ_COLD static void split_detach(struct vq_backend *q,
                                  void *arg) {
   for (uint32_t head = 0; head < q->size; head++) {
     void *token = q->state[head].token;
-    if (token != NULL) {
+    if (desc_outstanding(&q->state[head])) {
       free_chain(q, (uint16_t)head);
       if (fn != NULL) {
         fn(token, arg);
@@ -567,7 +645,7 @@ VQ_COLD static void split_detach(struct vq_backend *q,
   q->used_seen = 0;
   q->kicked_idx = 0;
   q->broken = false;
-  q->free_head = list_head(q) | (coherent(q) ? 0 : SPLIT_SLOW);
+  q->free_head.half.lo = LINK(list_head(q)) | (coherent(q) ? 0 : SPLIT_SLOW);
   uint8_t *ring = q->ring.cpu;
   for (size_t i = 0; i < q->ring.size; i++) {
     ring[i] = 0;

@@ -1162,6 +1162,29 @@ static uint32_t post_some(struct fx *f, uint32_t *seed) {
   return (uint32_t)f->avail - before;
 }
 
+/* With EVENT_IDX, a whole lap or more made available since the last
+ * kick: every position was passed, so the device hears of it wherever
+ * its event is (§2.8.10), on either lap and from any offset. */
+static void test_notify_after_lap(void **state_) {
+  struct fx *f = *state_;
+  enum { N = 7 };
+  fx_open(f, N, true);
+  uint32_t seed = 4242;
+  for (uint32_t round = 0; round < 40; round++) {
+    uint64_t ev = f->avail + rng_next(&seed) % (2 * N);
+    f->mo->set_notify_event(f->m, (uint32_t)ev);
+    assert_false(f->ops->kick_prepare(f->q)); /* nothing added since */
+    uint64_t start = f->avail;
+    uint32_t laps = N + rng_next(&seed) % N;
+    while (f->avail < start + laps) {
+      (void)post_some(f, &seed);
+      consume(f);
+    }
+    assert_true(f->ops->kick_prepare(f->q));
+    assert_false(f->ops->kick_prepare(f->q));
+  }
+}
+
 /* With EVENT_IDX, driver to device: the device names the descriptor it
  * wants to hear about (off_wrap, §2.8.10); the kick after a batch is
  * wanted exactly when that descriptor is in the batch, on either lap. */
@@ -1349,6 +1372,7 @@ static const struct test_case cases[] = {
     CASE(out_of_order_random),
     CASE(suppress_flags),
     CASE(notify_event_idx),
+    CASE(notify_after_lap),
     CASE(interrupt_event_idx),
     CASE(len_without_write),
 };
