@@ -38,6 +38,8 @@
 #endif
 #define GPU_REQS 4
 #define GPU_WARM_REQ 2  /* the warm-up transfer's request (gpu_warm_start) */
+#define GPU_EDID_REQ 3  /* scanout 0's GET_EDID, posted with GET_DISPLAY_INFO  \
+                         */
 #define GPU_REQ_PAGES 2 /* command in page 0, response in page 1 */
 #define GPU_TIMEOUT_NS 2000000000ull
 #define GPU_CHUNK_PAGES 256u /* framebuffer chunks of up to 1 MiB */
@@ -96,6 +98,8 @@ struct gpu {
   unsigned long max_notifications, max_interrupts;
   uint64_t first_frame_ns; /* arch_time_ns when the boot picture was out */
   uint32_t warm_resource;  /* a warm-up transfer of it is in flight, or 0 */
+  bool edid0_answered; /* req[GPU_EDID_REQ] holds scanout 0's GET_EDID answer,
+                          not yet read (gpu_scanout.c take_edid) */
 };
 
 /* A command's type in a message: its name (gpu_type_name), or without

@@ -26,15 +26,47 @@ static bool reconfiguring(const struct gpu *g) {
 #endif
 }
 
+static bool has_edid(const struct gpu *g) {
+#ifdef CONFIG_GPU_EDID
+  return virtio_has_feature(g->dev, VIRTIO_GPU_F_EDID);
+#else
+  (void)g;
+  return false; /* VIRTIO_GPU_F_EDID is refused: no EDID parser in the image */
+#endif
+}
+
+/* GET_DISPLAY_INFO, with scanout 0's GET_EDID in the same notification
+ * when the device offers EDIDs: one round trip for both. Scanout 0's
+ * answer waits in req[GPU_EDID_REQ] for take_edid, which reads it after
+ * the probe's warm-up is posted (off the picture's path). */
 static rl_status
 get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
                  unsigned *enabled) {
-  gpu_hdr(gpu_req_cmd(&g->req[0]), VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
-  rl_status st = gpu_command(g, sizeof(struct virtio_gpu_ctrl_hdr),
-                             VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
-                             sizeof(struct virtio_gpu_resp_display_info), 0);
+  struct gpu_req *reqs[2] = {&g->req[0], &g->req[GPU_EDID_REQ]};
+  size_t cmd_len[2] = {sizeof(struct virtio_gpu_ctrl_hdr), 0};
+  size_t resp_len[2] = {sizeof(struct virtio_gpu_resp_display_info),
+                        offsetof(struct virtio_gpu_resp_edid, edid)};
+  unsigned n = 1;
+  gpu_hdr(gpu_req_cmd(reqs[0]), VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
+#ifdef CONFIG_GPU_EDID
+  if (has_edid(g)) {
+    cmd_len[1] = gpu_encode_get_edid(gpu_req_cmd(reqs[1]), 0);
+    n = 2;
+  }
+#endif
+  g->edid0_answered = false;
+  rl_status st = gpu_post(g, g->ctrlq, reqs, cmd_len, resp_len, n);
+  if (st != RL_OK) {
+    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT "%s: %s\n", g->dev->name,
+         GPU_TYPE_ARG(VIRTIO_GPU_CMD_GET_DISPLAY_INFO),
+         n == 2 ? " (with GET_EDID)" : "", rl_status_str(st));
+    return st;
+  }
+  g->edid0_answered = n == 2;
+  st =
+      gpu_check(g, reqs[0], VIRTIO_GPU_RESP_OK_DISPLAY_INFO, resp_len[0], 0, 0);
   if (st == RL_OK) {
-    st = gpu_parse_display_info(gpu_req_resp(&g->req[0]), g->req[0].used_len,
+    st = gpu_parse_display_info(gpu_req_resp(reqs[0]), reqs[0]->used_len,
                                 g->num_scanouts, modes, enabled);
     if (st != RL_OK) {
       klog(LOG_ERROR, "%s: GET_DISPLAY_INFO: malformed answer: %s\n",
@@ -44,22 +76,33 @@ get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
   return st;
 }
 
+/* Reads scanout `index`'s EDID: the answer get_display_info already has
+ * for scanout 0 (once), else a GET_EDID of its own. */
 static void get_edid(struct gpu *g, unsigned index) {
   struct gpu_scanout *so = &g->scanout[index];
   so->have_edid = false;
 #ifndef CONFIG_GPU_EDID
   (void)so;
-  return; /* VIRTIO_GPU_F_EDID is refused: no EDID parser in the image */
+  return;
 #else
-  if (!virtio_has_feature(g->dev, VIRTIO_GPU_F_EDID)) {
+  if (!has_edid(g)) {
     return;
   }
-  size_t len = gpu_encode_get_edid(gpu_req_cmd(&g->req[0]), index);
-  rl_status st = gpu_command(g, len, VIRTIO_GPU_RESP_OK_EDID,
-                             offsetof(struct virtio_gpu_resp_edid, edid), 0);
+  rl_status st;
+  struct gpu_req *r;
+  if (index == 0 && g->edid0_answered) {
+    g->edid0_answered = false;
+    r = &g->req[GPU_EDID_REQ];
+    st = gpu_check(g, r, VIRTIO_GPU_RESP_OK_EDID,
+                   offsetof(struct virtio_gpu_resp_edid, edid), 0, 0);
+  } else {
+    r = &g->req[0];
+    size_t len = gpu_encode_get_edid(gpu_req_cmd(r), index);
+    st = gpu_command(g, len, VIRTIO_GPU_RESP_OK_EDID,
+                     offsetof(struct virtio_gpu_resp_edid, edid), 0);
+  }
   if (st == RL_OK) {
-    st =
-        gpu_parse_edid(gpu_req_resp(&g->req[0]), g->req[0].used_len, &so->edid);
+    st = gpu_parse_edid(gpu_req_resp(r), r->used_len, &so->edid);
   }
   if (st != RL_OK) {
     klog(LOG_WARN, "%s: scanout %u: EDID unusable: %s\n", g->dev->name, index,
@@ -152,6 +195,9 @@ static rl_status setup_scanout(struct gpu *g, unsigned index) {
     (void)gpu_warm_start(g, so);
     so->unshown = true;
   }
+  if (index == 0 && g->edid0_answered) {
+    get_edid(g, 0); /* answered already: while the device copies */
+  }
   paint(&so->fb);
   gpu_console_init(g, index);
   klog(LOG_INFO,
@@ -176,7 +222,11 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
   for (unsigned i = 0; i < GPU_NUM_SCANOUTS(g); i++) {
     struct gpu_scanout *so = &g->scanout[i];
     struct gpu_mode *m = &modes[i];
-    get_edid(g, i);
+    /* Scanout 0 lit by the probe: its EDID (answered with the display
+     * info) is read after its warm-up is posted (setup_scanout). */
+    if (i != 0 || !g->edid0_answered || !m->enabled || reconfiguring(g)) {
+      get_edid(g, i);
+    }
 #ifdef CONFIG_GPU_LIGHT_ALL_SCANOUTS
     if (!m->enabled && so->have_edid && so->edid.pref_width != 0) {
       /* Reported disabled (QEMU enables only scanout 0 until a UI resizes
@@ -205,6 +255,9 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
       continue;
     }
     st = setup_scanout(g, i);
+    if (i == 0 && g->edid0_answered) {
+      get_edid(g, 0); /* setup_scanout failed before reading it */
+    }
     if (st != RL_OK) {
       result = st;
       continue;
