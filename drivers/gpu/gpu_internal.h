@@ -37,9 +37,12 @@
 #define GPU_NUM_SCANOUTS(g) ((g)->num_scanouts)
 #endif
 #define GPU_REQS 4
-#define GPU_WARM_REQ 2  /* the warm-up transfer's request (gpu_warm_start) */
-#define GPU_EDID_REQ 3  /* scanout 0's GET_EDID, posted with GET_DISPLAY_INFO  \
-                         */
+#define GPU_WARM_REQ 2 /* the warm-up transfer's request (gpu_warm_start) */
+/* req[3]: scanout 0's GET_EDID, posted with GET_DISPLAY_INFO and read
+ * after the warm-up is posted; then the probe's SET_SCANOUT, posted with
+ * the first update (gpu_update.c). */
+#define GPU_EDID_REQ 3
+#define GPU_SHOW_REQ 3
 #define GPU_REQ_PAGES 2 /* command in page 0, response in page 1 */
 #define GPU_TIMEOUT_NS 2000000000ull
 #define GPU_CHUNK_PAGES 256u /* framebuffer chunks of up to 1 MiB */
@@ -125,6 +128,14 @@ void gpu_done(struct virtqueue *vq, void *token, uint32_t len);
  * for all of them (on the control queue, for a warm-up in flight first). */
 rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
                    const size_t *cmd_len, const size_t *resp_len, unsigned n);
+/* gpu_post in two halves: post without waiting, then wait for each
+ * request in order (nothing else; stops at the first failure or once
+ * the GPU is broken). */
+rl_status gpu_post_nowait(struct gpu *g, struct virtqueue *vq,
+                          struct gpu_req **reqs, const size_t *cmd_len,
+                          const size_t *resp_len, unsigned n);
+rl_status gpu_wait_posted(struct gpu *g, struct virtqueue *vq,
+                          struct gpu_req **reqs, unsigned n);
 /* Checks request r's response: type `expected`, at least `expected_len`
  * bytes, fence; logs the command, the resource and the answer if not. */
 rl_status gpu_check(struct gpu *g, struct gpu_req *r, uint32_t expected,

@@ -69,6 +69,21 @@ static rl_status wait(struct gpu *g, struct virtqueue *vq, struct gpu_req *r) {
   return RL_OK;
 }
 
+rl_status gpu_post_nowait(struct gpu *g, struct virtqueue *vq,
+                          struct gpu_req **reqs, const size_t *cmd_len,
+                          const size_t *resp_len, unsigned n) {
+  return post(g, vq, reqs, cmd_len, resp_len, n);
+}
+
+rl_status gpu_wait_posted(struct gpu *g, struct virtqueue *vq,
+                          struct gpu_req **reqs, unsigned n) {
+  rl_status st = RL_OK;
+  for (unsigned i = 0; st == RL_OK && !g->broken && i < n; i++) {
+    st = wait(g, vq, reqs[i]);
+  }
+  return st;
+}
+
 rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
                    const size_t *cmd_len, const size_t *resp_len, unsigned n) {
   rl_status st = post(g, vq, reqs, cmd_len, resp_len, n);
@@ -83,8 +98,8 @@ rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
 #endif
   /* A warm-up answered with an error does not stop these (their buffers
    * are the device's until answered); one that broke the GPU does. */
-  for (unsigned i = 0; st == RL_OK && !g->broken && i < n; i++) {
-    st = wait(g, vq, reqs[i]);
+  if (st == RL_OK) {
+    st = gpu_wait_posted(g, vq, reqs, n);
   }
   return warm != RL_OK ? warm : st;
 }
