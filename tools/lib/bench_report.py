@@ -81,8 +81,8 @@ resource's 4 MB of host memory page by page (about 14 ms here, against
 0.3 ms for a later copy): the driver posts it right after
 ATTACH_BACKING (TRANSFER_TO_HOST_2D (warm-up), drivers/gpu
 `gpu_warm_start`) and paints the picture and the console meanwhile;
-SET_SCANOUT waits for it, then the picture's TRANSFER_TO_HOST_2D and
-the first full flush.
+SET_SCANOUT, the picture's TRANSFER_TO_HOST_2D and the first full
+flush, posted together behind it, follow it.
 
 """ + phases + """
 Targets (issue 15): resume to the first full flush at most 20 ms
