@@ -26,14 +26,11 @@ static bool reconfiguring(const struct gpu *g) {
 #endif
 }
 
-static bool has_edid(const struct gpu *g) {
 #ifdef CONFIG_GPU_EDID
+static bool has_edid(const struct gpu *g) {
   return virtio_has_feature(g->dev, VIRTIO_GPU_F_EDID);
-#else
-  (void)g;
-  return false; /* VIRTIO_GPU_F_EDID is refused: no EDID parser in the image */
-#endif
 }
+#endif
 
 /* GET_DISPLAY_INFO, with scanout 0's GET_EDID in the same notification
  * when the device offers EDIDs: one round trip for both. Scanout 0's
@@ -83,7 +80,7 @@ static void get_edid(struct gpu *g, unsigned index) {
   so->have_edid = false;
 #ifndef CONFIG_GPU_EDID
   (void)so;
-  return;
+  return; /* VIRTIO_GPU_F_EDID is refused: no EDID parser in the image */
 #else
   if (!has_edid(g)) {
     return;
