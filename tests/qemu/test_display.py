@@ -538,7 +538,9 @@ MIN_DROPPED = {"console and font": ["fbcon_write", "font_rows", "gpu_console_ini
                "PCI": ["virtio_pci_probe_all"],
                "rng": ["virtio_rng_driver"],
                "command names": ["gpu_type_name"],
-               "DEVICE_NEEDS_RESET recovery": ["virtio_device_reset"]}
+               "DEVICE_NEEDS_RESET recovery": ["virtio_device_reset"],
+               "device interrupts": ["virtio_handle_interrupt",
+                                     "virtio_config_interrupt"]}
 
 
 def test_display_min_config(build, artifacts):

@@ -313,12 +313,15 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
   return RL_OK;
 }
 
+#if VIRTIO_IRQS
 static void irq_handler(void *ctx) { virtio_handle_interrupt(ctx); }
+#endif
 
 rl_status virtio_device_ready(struct virtio_device *dev) {
   if (dev->failed) {
     return RL_ERR_BROKEN;
   }
+#if VIRTIO_IRQS /* else polled: no handler, irq_ready false */
   if (!dev->irq_ready) {
     /* The transport's own interrupts (MSI-X), else one handler on the
      * device's line. */
@@ -341,6 +344,7 @@ rl_status virtio_device_ready(struct virtio_device *dev) {
       dev->irq_ready = true;
     }
   }
+#endif
   set_status(dev, VIRTIO_STATUS_DRIVER_OK); /* §3.1.1 step 8 */
   uint32_t status = status_of(dev);
   if (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
@@ -398,6 +402,7 @@ rl_status virtio_device_reset(struct virtio_device *dev) {
 }
 
 void virtio_device_release(struct virtio_device *dev) {
+#if VIRTIO_IRQS
   if (dev->transport->interrupts_release != NULL) {
     dev->transport->interrupts_release(dev);
     dev->irq_ready = false;
@@ -405,6 +410,7 @@ void virtio_device_release(struct virtio_device *dev) {
     (void)arch_irq_unregister(dev->irq, irq_handler, dev);
     dev->irq_ready = false;
   }
+#endif
   for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
     if (dev->queues[i] != NULL && dev->queues[i]->backend == NULL) {
       rl_free(dev->queues[i]);
@@ -495,6 +501,7 @@ rl_status virtio_config_write8(struct virtio_device *dev, uint32_t offset,
   return config_write(dev, offset, 1, value);
 }
 
+#if VIRTIO_IRQS /* else devices are polled */
 void virtio_queue_interrupt(struct virtio_device *dev, unsigned index) {
   struct virtqueue *vq =
       index < VIRTIO_MAX_QUEUES ? live_queue(dev, index) : NULL;
@@ -530,6 +537,7 @@ void virtio_handle_interrupt(struct virtio_device *dev) {
     virtio_config_interrupt(dev);
   }
 }
+#endif
 
 /* ---- per-queue reset (§2.6.1, VIRTIO_F_RING_RESET) ----------------------
  */

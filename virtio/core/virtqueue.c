@@ -189,9 +189,13 @@ VQ_COLD rl_status virtqueue_wait(struct virtqueue *vq,
       arch_irq_restore(flags);
       break;
     }
+#if VIRTIO_IRQS
     uint64_t next = vq->dev->irq_ready
                         ? deadline
                         : RL_MIN(deadline, now + POLL_INTERVAL_NS);
+#else
+    uint64_t next = RL_MIN(deadline, now + POLL_INTERVAL_NS); /* polled */
+#endif
     arch_idle_until(next);
     arch_irq_restore(flags);
   }
