@@ -33,9 +33,9 @@ get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
   rl_status st = gpu_command(g, sizeof(struct virtio_gpu_ctrl_hdr),
                              VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
                              sizeof(struct virtio_gpu_resp_display_info), 0);
-  if (st == RL_OK) {
-    st = gpu_parse_display_info(gpu_req_resp(&g->req[0]), g->req[0].used_len,
-                                g->num_scanouts, modes, enabled);
+  if (st == RL_OK) { /* gpu_command checked the type and the length */
+    st = gpu_parse_display_modes(gpu_req_resp(&g->req[0]), g->num_scanouts,
+                                 modes, enabled);
     if (st != RL_OK) {
       klog(LOG_ERROR, "%s: GET_DISPLAY_INFO: malformed answer: %s\n",
            g->dev->name, rl_status_str(st));

@@ -54,9 +54,7 @@ static rl_status update(struct gpu *g, struct gpu_scanout *so,
   g->max_interrupts = RL_MAX(g->max_interrupts, g->last_interrupts);
 #endif
   if (st != RL_OK) {
-    klog(LOG_ERROR, "%s: update of resource %u: %s\n", g->dev->name,
-         so->resource_id, rl_status_str(st));
-    return st;
+    return st; /* logged by gpu_post */
   }
   st = gpu_check(g, &g->req[0], VIRTIO_GPU_RESP_OK_NODATA, resp[0], 0,
                  so->resource_id);
