@@ -167,6 +167,16 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
 
   uint64_t offered = dev->transport->get_features(dev);
   dev->device_features = offered;
+#ifndef CONFIG_DMA_NONCOHERENT
+  if (!dev->dma.coherent) {
+    /* No cache maintenance in this build: refused, never driven wrong. */
+    virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
+                       KLOG_TEXT("not dma-coherent, and this build drives "
+                                 "only dma-coherent devices "
+                                 "(CONFIG_DMA_NONCOHERENT is off)"));
+    return RL_ERR_NOT_SUPPORTED;
+  }
+#endif
   /* Device-specific bits are 0-23 and 50-127 (§6); the rest are the
    * transport's, which only the core accepts. */
   uint64_t device_bits = wanted & (VIRTIO_BIT(24) - 1);
