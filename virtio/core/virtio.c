@@ -184,9 +184,13 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
    * its feature (RING_PACKED) is accepted with the others. */
   struct vq_choice why;
   dev->ring = vq_select(dev, offered, &why);
+#ifdef CONFIG_VIRTIO_QUEUE_PACKED /* the split ring has no feature bit */
   uint64_t ring_bit = dev->ring != NULL && dev->ring->feature_bit >= 0
                           ? VIRTIO_BIT(dev->ring->feature_bit)
                           : 0;
+#else
+  uint64_t ring_bit = 0;
+#endif
   uint64_t accept = offered & (device_bits | transport_offer(dev) | ring_bit);
   log_features(dev, offered, accept);
 
@@ -229,10 +233,16 @@ bool virtio_has_feature(const struct virtio_device *dev, unsigned bit) {
 /* A ring's configuration for `dev`: its negotiated features, layout and
  * DMA domain. */
 static struct vq_config queue_config(struct virtio_device *dev, uint16_t size) {
+  /* A feature this build does not offer is never negotiated (its field
+   * unread: VQ_EVENT_IDX, VQ_INDIRECT). */
   return (struct vq_config){
       .size = size,
+#ifdef CONFIG_VIRTIO_EVENT_IDX
       .event_idx = virtio_has_feature(dev, VIRTIO_F_EVENT_IDX),
+#endif
+#ifdef CONFIG_VIRTIO_INDIRECT_DESC
       .indirect = virtio_has_feature(dev, VIRTIO_F_INDIRECT_DESC),
+#endif
       .legacy = dev->legacy,
       .legacy_align = dev->legacy_align,
       .dma = &dev->dma,
