@@ -226,6 +226,7 @@ static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
   if (st == RL_OK) {
     st = virtio_device_ready(dev);
   }
+#if GPU_SCANOUTS > 1
   uint64_t scanouts = 0;
   if (st == RL_OK) {
     st = virtio_config_read(dev, VIRTIO_GPU_CFG_NUM_SCANOUTS, 4, &scanouts);
@@ -239,6 +240,15 @@ static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
     return RL_ERR_BAD_FORMAT;
   }
   g->num_scanouts = (uint32_t)RL_MIN(scanouts, GPU_SCANOUTS);
+#else
+  /* Scanout 0 alone (CONFIG_GPU_MAX_SCANOUTS=1): every device has it
+   * (§5.7.4: num_scanouts is at least 1), so num_scanouts is not read
+   * and no configuration-space read is in the image. */
+  if (st != RL_OK) {
+    return st;
+  }
+  g->num_scanouts = 1;
+#endif
 #ifdef CONFIG_GPU_DISPLAY_EVENTS
   /* Events already pending describe the configuration we read next. */
   gpu_events_clear(g);

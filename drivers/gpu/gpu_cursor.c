@@ -12,12 +12,7 @@ static rl_status cursor_command(struct gpu *g, uint32_t type, uint32_t scanout,
                                  y, GPU_CURSOR_RESOURCE, 0, 0);
   size_t resp = 0;
   struct gpu_req *reqs[1] = {&g->cursor_req};
-  rl_status st = gpu_post(g, g->cursorq, reqs, &len, &resp, 1);
-  if (st != RL_OK) {
-    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT ": %s\n", g->dev->name,
-         GPU_TYPE_ARG(type), rl_status_str(st));
-  }
-  return st;
+  return gpu_post(g, g->cursorq, reqs, &len, &resp, 1); /* logs a failure */
 }
 
 rl_status gpu_cursor_setup(struct gpu *g) {

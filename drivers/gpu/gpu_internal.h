@@ -125,7 +125,9 @@ static inline void *gpu_req_resp(struct gpu_req *r) {
 void gpu_done(struct virtqueue *vq, void *token, uint32_t len);
 /* Posts requests [0, n) (each: a command of cmd_len[i] bytes, and a
  * response page unless resp_len[i] is 0) with one notification, and waits
- * for all of them (on the control queue, for a warm-up in flight first). */
+ * for all of them (on the control queue, for a warm-up in flight first).
+ * A failure (not posted, timeout, broken queue) is logged here, once, with
+ * the first command's type. */
 rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
                    const size_t *cmd_len, const size_t *resp_len, unsigned n);
 /* gpu_post in two halves: post without waiting, then wait for each

@@ -82,10 +82,15 @@ rl_status gpu_parse_display_info(const void *resp, uint32_t len,
   if (st != RL_OK) {
     return st;
   }
+  return gpu_parse_display_modes(resp, num_scanouts, modes, enabled);
+}
+
+rl_status gpu_parse_display_modes(
+    const struct virtio_gpu_resp_display_info *d, uint32_t num_scanouts,
+    struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS], unsigned *enabled) {
   if (num_scanouts == 0 || num_scanouts > VIRTIO_GPU_MAX_SCANOUTS) {
     return RL_ERR_BAD_FORMAT;
   }
-  const struct virtio_gpu_resp_display_info *d = resp;
   *enabled = 0;
   for (uint32_t i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
     const struct virtio_gpu_rect *r = &d->pmodes[i].r;

@@ -42,6 +42,11 @@ rl_status gpu_parse_display_info(const void *resp, uint32_t len,
                                  uint32_t num_scanouts,
                                  struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
                                  unsigned *enabled);
+/* gpu_parse_display_info's modes of a response already checked (type
+ * OK_DISPLAY_INFO, the whole struct written: gpu_check_response). */
+rl_status gpu_parse_display_modes(
+    const struct virtio_gpu_resp_display_info *d, uint32_t num_scanouts,
+    struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS], unsigned *enabled);
 
 /* GET_EDID: EDID 1.x base block checked (header, checksum, size within
  * the response), monitor name read, and the preferred mode: the base

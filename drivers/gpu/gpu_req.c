@@ -101,6 +101,12 @@ rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
   if (st == RL_OK) {
     st = gpu_wait_posted(g, vq, reqs, n);
   }
+  if (st != RL_OK) { /* the callers' one line for a lost command */
+    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT ": %s\n", g->dev->name,
+         GPU_TYPE_ARG(
+             ((struct virtio_gpu_ctrl_hdr *)gpu_req_cmd(reqs[0]))->type),
+         rl_status_str(st));
+  }
   return warm != RL_OK ? warm : st;
 }
 
@@ -173,10 +179,7 @@ rl_status gpu_command(struct gpu *g, size_t cmd_len, uint32_t expected,
   struct gpu_req *reqs[1] = {r};
   rl_status st = gpu_post(g, g->ctrlq, reqs, &cmd_len, &resp_len, 1);
   if (st != RL_OK) {
-    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT " (resource %u): %s\n", g->dev->name,
-         GPU_TYPE_ARG(((struct virtio_gpu_ctrl_hdr *)gpu_req_cmd(r))->type),
-         resource, rl_status_str(st));
-    return st;
+    return st; /* logged by gpu_post */
   }
   return gpu_check(g, r, expected, resp_len, 0, resource);
 }

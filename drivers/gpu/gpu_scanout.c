@@ -54,17 +54,14 @@ get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
   g->edid0_answered = false;
   rl_status st = gpu_post(g, g->ctrlq, reqs, cmd_len, resp_len, n);
   if (st != RL_OK) {
-    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT "%s: %s\n", g->dev->name,
-         GPU_TYPE_ARG(VIRTIO_GPU_CMD_GET_DISPLAY_INFO),
-         n == 2 ? " (with GET_EDID)" : "", rl_status_str(st));
-    return st;
+    return st; /* logged by gpu_post */
   }
   g->edid0_answered = n == 2;
   st =
       gpu_check(g, reqs[0], VIRTIO_GPU_RESP_OK_DISPLAY_INFO, resp_len[0], 0, 0);
-  if (st == RL_OK) {
-    st = gpu_parse_display_info(gpu_req_resp(reqs[0]), reqs[0]->used_len,
-                                g->num_scanouts, modes, enabled);
+  if (st == RL_OK) { /* gpu_check checked the type and the length */
+    st = gpu_parse_display_modes(gpu_req_resp(reqs[0]), g->num_scanouts, modes,
+                                 enabled);
     if (st != RL_OK) {
       klog(LOG_ERROR, "%s: GET_DISPLAY_INFO: malformed answer: %s\n",
            g->dev->name, rl_status_str(st));

@@ -10,12 +10,10 @@ bool fb_clip(const struct fb_surface *s, struct fb_rect *r) {
   return true;
 }
 
-/* Out of line: fb_fill and fb_blit call it once per call. */
-__attribute__((noinline)) void fb_damage(struct fb_surface *s,
-                                         struct fb_rect r) {
-  if (!fb_clip(s, &r)) {
-    return;
-  }
+/* Adds `r`, already clipped, to the damage. Out of line: fb_fill and
+ * fb_blit call it once per call. */
+static __attribute__((noinline)) void damage_clipped(struct fb_surface *s,
+                                                     struct fb_rect r) {
   if (!s->damaged) {
     s->damage = r;
     s->damaged = true;
@@ -26,6 +24,12 @@ __attribute__((noinline)) void fb_damage(struct fb_surface *s,
   uint32_t x1 = RL_MAX(s->damage.x + s->damage.w, r.x + r.w);
   uint32_t y1 = RL_MAX(s->damage.y + s->damage.h, r.y + r.h);
   s->damage = (struct fb_rect){x0, y0, x1 - x0, y1 - y0};
+}
+
+void fb_damage(struct fb_surface *s, struct fb_rect r) {
+  if (fb_clip(s, &r)) {
+    damage_clipped(s, r);
+  }
 }
 
 bool fb_take_damage(struct fb_surface *s, struct fb_rect *out) {
@@ -73,7 +77,7 @@ void fb_fill(struct fb_surface *s, struct fb_rect r, uint32_t xrgb) {
   for (uint32_t y = r.y; y < r.y + r.h; y++) {
     fill_run(fb_row(s, y) + r.x, r.w, xrgb);
   }
-  fb_damage(s, r);
+  damage_clipped(s, r);
 }
 
 void fb_blit(struct fb_surface *s, uint32_t x, uint32_t y, const uint32_t *src,
@@ -89,5 +93,5 @@ void fb_blit(struct fb_surface *s, uint32_t x, uint32_t y, const uint32_t *src,
       row[x + i] = from[i];
     }
   }
-  fb_damage(s, r);
+  damage_clipped(s, r);
 }

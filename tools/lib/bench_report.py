@@ -146,10 +146,12 @@ font (`CONFIG_GPU_CONSOLE`), no cursor (`CONFIG_GPU_CURSOR`), no EDID
 the other messages compile to nothing) without message text
 (`CONFIG_LOG_TEXT`: an error line is its call site, `file.c:line`, and
 its arguments) and with numbers for GPU commands
-(`CONFIG_GPU_COMMAND_NAMES`), scanout 0 only (`CONFIG_GPU_MAX_SCANOUTS=1`),
+(`CONFIG_GPU_COMMAND_NAMES`), scanout 0 only (`CONFIG_GPU_MAX_SCANOUTS=1`: `num_scanouts` is not
+read),
 no DEVICE_NEEDS_RESET recovery
 (`CONFIG_VIRTIO_RECOVERY`; with no display-change events either, a GPU
-resource is never torn down), no GPU warm-up copy (`CONFIG_GPU_WARMUP`),
+resource is never torn down), no device interrupts (`CONFIG_VIRTIO_INTERRUPTS`:
+requests are polled), no GPU warm-up copy (`CONFIG_GPU_WARMUP`),
 neither EVENT_IDX nor INDIRECT_DESC offered (`CONFIG_VIRTIO_EVENT_IDX`,
 `CONFIG_VIRTIO_INDIRECT_DESC`), the split ring's general paths only
 (`CONFIG_VIRTIO_RING_FAST_PATHS`), dma-coherent devices only, without

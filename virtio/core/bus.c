@@ -12,6 +12,13 @@ static unsigned bound_count;
 void virtio_poll_all(void) {
   for (unsigned i = 0; i < bound_count; i++) {
     struct virtio_device *dev = bound_devices[i];
+#if !VIRTIO_IRQS
+    /* No configuration interrupt: DEVICE_NEEDS_RESET (§2.1.2) is read
+     * here, from the main loop. */
+    if (virtio_device_status(dev) & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
+      dev->needs_reset = true;
+    }
+#endif
     if (dev->needs_reset && !dev->failed) {
       (void)virtio_device_recover(dev);
     }

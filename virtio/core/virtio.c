@@ -167,6 +167,16 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
 
   uint64_t offered = dev->transport->get_features(dev);
   dev->device_features = offered;
+#ifndef CONFIG_DMA_NONCOHERENT
+  if (!dev->dma.coherent) {
+    /* No cache maintenance in this build: refused, never driven wrong. */
+    virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
+                       KLOG_TEXT("not dma-coherent, and this build drives "
+                                 "only dma-coherent devices "
+                                 "(CONFIG_DMA_NONCOHERENT is off)"));
+    return RL_ERR_NOT_SUPPORTED;
+  }
+#endif
   /* Device-specific bits are 0-23 and 50-127 (§6); the rest are the
    * transport's, which only the core accepts. */
   uint64_t device_bits = wanted & (VIRTIO_BIT(24) - 1);
@@ -174,9 +184,13 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
    * its feature (RING_PACKED) is accepted with the others. */
   struct vq_choice why;
   dev->ring = vq_select(dev, offered, &why);
+#ifdef CONFIG_VIRTIO_QUEUE_PACKED /* the split ring has no feature bit */
   uint64_t ring_bit = dev->ring != NULL && dev->ring->feature_bit >= 0
                           ? VIRTIO_BIT(dev->ring->feature_bit)
                           : 0;
+#else
+  uint64_t ring_bit = 0;
+#endif
   uint64_t accept = offered & (device_bits | transport_offer(dev) | ring_bit);
   log_features(dev, offered, accept);
 
@@ -219,10 +233,16 @@ bool virtio_has_feature(const struct virtio_device *dev, unsigned bit) {
 /* A ring's configuration for `dev`: its negotiated features, layout and
  * DMA domain. */
 static struct vq_config queue_config(struct virtio_device *dev, uint16_t size) {
+  /* A feature this build does not offer is never negotiated (its field
+   * unread: VQ_EVENT_IDX, VQ_INDIRECT). */
   return (struct vq_config){
       .size = size,
+#ifdef CONFIG_VIRTIO_EVENT_IDX
       .event_idx = virtio_has_feature(dev, VIRTIO_F_EVENT_IDX),
+#endif
+#ifdef CONFIG_VIRTIO_INDIRECT_DESC
       .indirect = virtio_has_feature(dev, VIRTIO_F_INDIRECT_DESC),
+#endif
       .legacy = dev->legacy,
       .legacy_align = dev->legacy_align,
       .dma = &dev->dma,
@@ -313,12 +333,15 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
   return RL_OK;
 }
 
+#if VIRTIO_IRQS
 static void irq_handler(void *ctx) { virtio_handle_interrupt(ctx); }
+#endif
 
 rl_status virtio_device_ready(struct virtio_device *dev) {
   if (dev->failed) {
     return RL_ERR_BROKEN;
   }
+#if VIRTIO_IRQS /* else polled: no handler, irq_ready false */
   if (!dev->irq_ready) {
     /* The transport's own interrupts (MSI-X), else one handler on the
      * device's line. */
@@ -341,6 +364,7 @@ rl_status virtio_device_ready(struct virtio_device *dev) {
       dev->irq_ready = true;
     }
   }
+#endif
   set_status(dev, VIRTIO_STATUS_DRIVER_OK); /* §3.1.1 step 8 */
   uint32_t status = status_of(dev);
   if (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {
@@ -398,6 +422,7 @@ rl_status virtio_device_reset(struct virtio_device *dev) {
 }
 
 void virtio_device_release(struct virtio_device *dev) {
+#if VIRTIO_IRQS
   if (dev->transport->interrupts_release != NULL) {
     dev->transport->interrupts_release(dev);
     dev->irq_ready = false;
@@ -405,6 +430,7 @@ void virtio_device_release(struct virtio_device *dev) {
     (void)arch_irq_unregister(dev->irq, irq_handler, dev);
     dev->irq_ready = false;
   }
+#endif
   for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
     if (dev->queues[i] != NULL && dev->queues[i]->backend == NULL) {
       rl_free(dev->queues[i]);
@@ -495,6 +521,7 @@ rl_status virtio_config_write8(struct virtio_device *dev, uint32_t offset,
   return config_write(dev, offset, 1, value);
 }
 
+#if VIRTIO_IRQS /* else devices are polled */
 void virtio_queue_interrupt(struct virtio_device *dev, unsigned index) {
   struct virtqueue *vq =
       index < VIRTIO_MAX_QUEUES ? live_queue(dev, index) : NULL;
@@ -530,6 +557,7 @@ void virtio_handle_interrupt(struct virtio_device *dev) {
     virtio_config_interrupt(dev);
   }
 }
+#endif
 
 /* ---- per-queue reset (§2.6.1, VIRTIO_F_RING_RESET) ----------------------
  */

@@ -30,6 +30,16 @@
 #define VIRTIO_F_RING_RESET 40
 #define VIRTIO_BIT(b) ((uint64_t)1 << (b))
 
+/* Device interrupts (CONFIG_VIRTIO_INTERRUPTS; host builds always have
+ * them, their tests drive the handlers): without them no handler is
+ * registered, virtqueue_wait polls, and virtio_poll_all reads each
+ * device's status for DEVICE_NEEDS_RESET. */
+#if defined(CONFIG_VIRTIO_INTERRUPTS) || !defined(RINGLIGHT_KERNEL)
+#define VIRTIO_IRQS 1
+#else
+#define VIRTIO_IRQS 0
+#endif
+
 /* Device status bits (§2.1). */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1u
 #define VIRTIO_STATUS_DRIVER 2u
@@ -157,8 +167,8 @@ rl_status virtio_config_write32(struct virtio_device *dev, uint32_t offset,
 rl_status virtio_config_write8(struct virtio_device *dev, uint32_t offset,
                                uint8_t value);
 
-/* The interrupt handler: acknowledges, drains every queue (done
- * callbacks), reports configuration changes to the driver. */
+/* The interrupt handler (VIRTIO_IRQS builds): acknowledges, drains every
+ * queue (done callbacks), reports configuration changes to the driver. */
 void virtio_handle_interrupt(struct virtio_device *dev);
 /* For a transport with its own interrupt per cause (interrupts_enable):
  * queue `index` has used buffers (drains it: done callbacks); the device

@@ -12,20 +12,23 @@
 /* Without an interrupt, how often the wait polls. */
 #define POLL_INTERVAL_NS 20000ull
 
-/* Without message text (CONFIG_LOG_TEXT) a queue's error line carries
- * the ring's state as numbers (struct vq_state: driver index, used index
- * consumed, device's used index, in flight, free descriptors, and the
- * packed ring's wrap counters as driver * 2 + used), not formatted by
- * virtqueue_describe. */
+/* Without message text (CONFIG_LOG_TEXT) a broken queue and a timeout
+ * share one error line: the queue, why (RL_ERR_BROKEN: an invalid used
+ * entry; RL_ERR_TIMEOUT), the ring's state as numbers (struct vq_state:
+ * driver index, used index consumed, device's used index, in flight,
+ * free descriptors, and the packed ring's wrap counters as driver * 2 +
+ * used), then the device status and interrupt status. */
 #ifndef CONFIG_LOG_TEXT
-static struct vq_state ring_state(const struct virtqueue *vq) {
+static VQ_COLD __attribute__((noinline)) void report(const struct virtqueue *vq,
+                                                     rl_status why) {
   struct vq_state s = {0};
   vq->ops->state(vq->backend, &s);
-  return s;
+  struct virtio_device *dev = vq->dev;
+  klog(LOG_ERROR, "%s: queue %u: %d: %u %u %u %u %u %u; %#x %#x\n", dev->name,
+       vq->index, (int)why, s.driver_idx, s.used_seen, s.device_idx,
+       s.in_flight, s.free_descs, (unsigned)(s.driver_wrap * 2 + s.used_wrap),
+       virtio_device_status(dev), dev->transport->interrupt_status(dev));
 }
-#define RING_STATE_ARGS(s)                                                     \
-  (s).driver_idx, (s).used_seen, (s).device_idx, (s).in_flight,                \
-      (s).free_descs, (unsigned)((s).driver_wrap * 2 + (s).used_wrap)
 #endif
 
 static rl_status broken(struct virtqueue *vq) {
@@ -39,10 +42,7 @@ static rl_status broken(struct virtqueue *vq) {
          "broken (%s)\n",
          vq->dev->name, vq->index, vq->name, state);
 #else
-    struct vq_state s = ring_state(vq);
-    klog(LOG_ERROR,
-         "%s: queue %u (%s): invalid used entry: %u %u %u %u %u %u\n",
-         vq->dev->name, vq->index, vq->name, RING_STATE_ARGS(s));
+    report(vq, RL_ERR_BROKEN);
 #endif
   }
   return RL_ERR_BROKEN;
@@ -189,19 +189,20 @@ VQ_COLD rl_status virtqueue_wait(struct virtqueue *vq,
       arch_irq_restore(flags);
       break;
     }
+#if VIRTIO_IRQS
     uint64_t next = vq->dev->irq_ready
                         ? deadline
                         : RL_MIN(deadline, now + POLL_INTERVAL_NS);
+#else
+    uint64_t next = RL_MIN(deadline, now + POLL_INTERVAL_NS); /* polled */
+#endif
     arch_idle_until(next);
     arch_irq_restore(flags);
   }
-  uint32_t status = virtio_device_status(vq->dev);
 #ifndef CONFIG_LOG_TEXT
-  struct vq_state s = ring_state(vq);
-  klog(LOG_ERROR, "%s: queue %u: timeout: %u %u %u %u %u %u; %#x %#x\n",
-       vq->dev->name, vq->index, RING_STATE_ARGS(s), status,
-       vq->dev->transport->interrupt_status(vq->dev));
+  report(vq, RL_ERR_TIMEOUT);
 #else
+  uint32_t status = virtio_device_status(vq->dev);
   char state[200];
   virtqueue_describe(vq, state, sizeof(state));
   klog(LOG_ERROR,

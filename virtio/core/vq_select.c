@@ -9,6 +9,7 @@
 extern const struct vq_backend_desc vq_split_desc;
 extern const struct vq_backend_desc vq_packed_desc;
 
+#if !(defined(RINGLIGHT_KERNEL) && defined(CONFIG_VIRTIO_QUEUE_SPLIT_ONLY))
 static const struct vq_backend_desc *const backends[] = {
 #if defined(CONFIG_VIRTIO_QUEUE_SPLIT_ONLY)
     &vq_split_desc,
@@ -24,6 +25,7 @@ static const struct vq_backend_desc *const backends[] = {
 };
 
 #define NBACKENDS RL_ARRAY_SIZE(backends)
+#endif
 
 enum fit { FITS, NEEDS_MODERN, NOT_OFFERED, NEEDS_COHERENT };
 
@@ -116,36 +118,25 @@ vq_select_from(const struct vq_backend_desc *const *table, size_t n,
   return NULL;
 }
 
+#if !(defined(RINGLIGHT_KERNEL) && defined(CONFIG_VIRTIO_QUEUE_SPLIT_ONLY))
+/* (A split-only kernel's is vq_select.h's.) */
 const struct vq_backend_desc *vq_select(const struct virtio_device *dev,
                                         uint64_t offered,
                                         struct vq_choice *why) {
-#ifndef CONFIG_DMA_NONCOHERENT
-  if (!dev->dma.coherent) {
-    /* No cache maintenance in this build: refused, never driven wrong. */
-    why->why[0] = '\0';
-    (void)rl_snprintf(why->warning, sizeof(why->warning), "%s: %s", dev->name,
-                      KLOG_TEXT("not dma-coherent, and this build drives only "
-                                "dma-coherent devices (CONFIG_DMA_NONCOHERENT "
-                                "is off)"));
-    return NULL;
-  }
-#endif
 #ifdef CONFIG_VIRTIO_QUEUE_SPLIT_ONLY
   /* The split ring fits every device (§2.7: any transport, no feature
-   * bit, no coherence needed; vq_split_desc), so the walk and its
-   * explanations are left out of the image. */
+   * bit, no coherence needed; vq_split_desc). */
   (void)dev;
   (void)offered;
   why->why[0] = '\0';
-  if (CONFIG_LOG_LEVEL >= LOG_INFO) { /* read by an info line only */
-    (void)rl_snprintf(why->why, sizeof(why->why), "the only backend built");
-  }
+  (void)rl_snprintf(why->why, sizeof(why->why), "the only backend built");
   why->warning[0] = '\0';
   return backends[0];
 #else
   return vq_select_from(backends, NBACKENDS, dev, offered, why);
 #endif
 }
+#endif
 
 uint32_t vq_select_size(const struct vq_backend_desc *desc, uint32_t size) {
   size = RL_MIN(size, desc->max_size);

@@ -4,6 +4,9 @@
 #ifndef VIRTIO_CORE_VQ_SELECT_H
 #define VIRTIO_CORE_VQ_SELECT_H
 
+#include <lib/fmt.h>
+#include <lib/log.h>
+#include <ringlight/config.h>
 #include <virtio/core/virtio.h>
 
 /* Why a backend was chosen, for the boot log. */
@@ -19,9 +22,28 @@ struct vq_choice {
  * device offering `offered` (its feature, a modern interface and a
  * dma-coherent device where it needs them), and why. NULL when none
  * fits: then `why->warning` says why. */
+#if defined(RINGLIGHT_KERNEL) && defined(CONFIG_VIRTIO_QUEUE_SPLIT_ONLY)
+/* A split-only kernel: the split ring fits every device (§2.7: any
+ * transport, no feature bit, no coherence needed; vq_split_desc), so
+ * neither the walk nor its explanations are in the image. */
+extern const struct vq_backend_desc vq_split_desc;
+static inline const struct vq_backend_desc *
+vq_select(const struct virtio_device *dev, uint64_t offered,
+          struct vq_choice *why) {
+  (void)dev;
+  (void)offered;
+  why->why[0] = '\0';
+  if (CONFIG_LOG_LEVEL >= LOG_INFO) { /* read by an info line only */
+    (void)rl_snprintf(why->why, sizeof(why->why), "the only backend built");
+  }
+  why->warning[0] = '\0';
+  return &vq_split_desc;
+}
+#else
 const struct vq_backend_desc *vq_select(const struct virtio_device *dev,
                                         uint64_t offered,
                                         struct vq_choice *why);
+#endif
 /* The same walk over `table` (n entries, in preference order): tests run
  * it on the tables of other configurations. */
 const struct vq_backend_desc *
