@@ -105,6 +105,14 @@ struct gpu {
                           not yet read (gpu_scanout.c take_edid) */
 };
 
+/* g->edid0_answered, constant false without EDIDs (their code then not in
+ * the image). */
+#ifdef CONFIG_GPU_EDID
+#define GPU_EDID0_ANSWERED(g) ((g)->edid0_answered)
+#else
+#define GPU_EDID0_ANSWERED(g) false
+#endif
+
 /* A command's type in a message: its name (gpu_type_name), or without
  * CONFIG_GPU_COMMAND_NAMES its number (virtio 1.2 §5.7.6.7), the names
  * then not in the image. */

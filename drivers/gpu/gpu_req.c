@@ -69,6 +69,16 @@ static rl_status wait(struct gpu *g, struct virtqueue *vq, struct gpu_req *r) {
   return RL_OK;
 }
 
+static rl_status wait_posted(struct gpu *g, struct virtqueue *vq,
+                             struct gpu_req **reqs, unsigned n) {
+  rl_status st = RL_OK;
+  for (unsigned i = 0; st == RL_OK && !g->broken && i < n; i++) {
+    st = wait(g, vq, reqs[i]);
+  }
+  return st;
+}
+
+#ifdef CONFIG_GPU_WARMUP /* only the update behind a warm-up uses them */
 rl_status gpu_post_nowait(struct gpu *g, struct virtqueue *vq,
                           struct gpu_req **reqs, const size_t *cmd_len,
                           const size_t *resp_len, unsigned n) {
@@ -77,12 +87,9 @@ rl_status gpu_post_nowait(struct gpu *g, struct virtqueue *vq,
 
 rl_status gpu_wait_posted(struct gpu *g, struct virtqueue *vq,
                           struct gpu_req **reqs, unsigned n) {
-  rl_status st = RL_OK;
-  for (unsigned i = 0; st == RL_OK && !g->broken && i < n; i++) {
-    st = wait(g, vq, reqs[i]);
-  }
-  return st;
+  return wait_posted(g, vq, reqs, n);
 }
+#endif
 
 rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
                    const size_t *cmd_len, const size_t *resp_len, unsigned n) {
@@ -99,7 +106,7 @@ rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
   /* A warm-up answered with an error does not stop these (their buffers
    * are the device's until answered); one that broke the GPU does. */
   if (st == RL_OK) {
-    st = gpu_wait_posted(g, vq, reqs, n);
+    st = wait_posted(g, vq, reqs, n);
   }
   if (st != RL_OK) { /* the callers' one line for a lost command */
     klog(LOG_ERROR, "%s: " GPU_TYPE_FMT ": %s\n", g->dev->name,

@@ -39,18 +39,17 @@ static bool has_edid(const struct gpu *g) {
 static rl_status
 get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
                  unsigned *enabled) {
+#ifdef CONFIG_GPU_EDID
   struct gpu_req *reqs[2] = {&g->req[0], &g->req[GPU_EDID_REQ]};
   size_t cmd_len[2] = {sizeof(struct virtio_gpu_ctrl_hdr), 0};
   size_t resp_len[2] = {sizeof(struct virtio_gpu_resp_display_info),
                         offsetof(struct virtio_gpu_resp_edid, edid)};
   unsigned n = 1;
   gpu_hdr(gpu_req_cmd(reqs[0]), VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
-#ifdef CONFIG_GPU_EDID
   if (has_edid(g)) {
     cmd_len[1] = gpu_encode_get_edid(gpu_req_cmd(reqs[1]), 0);
     n = 2;
   }
-#endif
   g->edid0_answered = false;
   rl_status st = gpu_post(g, g->ctrlq, reqs, cmd_len, resp_len, n);
   if (st != RL_OK) {
@@ -59,9 +58,15 @@ get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
   g->edid0_answered = n == 2;
   st =
       gpu_check(g, reqs[0], VIRTIO_GPU_RESP_OK_DISPLAY_INFO, resp_len[0], 0, 0);
-  if (st == RL_OK) { /* gpu_check checked the type and the length */
-    st = gpu_parse_display_modes(gpu_req_resp(reqs[0]), g->num_scanouts, modes,
-                                 enabled);
+#else
+  gpu_hdr(gpu_req_cmd(&g->req[0]), VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
+  rl_status st = gpu_command(g, sizeof(struct virtio_gpu_ctrl_hdr),
+                             VIRTIO_GPU_RESP_OK_DISPLAY_INFO,
+                             sizeof(struct virtio_gpu_resp_display_info), 0);
+#endif
+  if (st == RL_OK) { /* checked: the type and the length */
+    st = gpu_parse_display_modes(gpu_req_resp(&g->req[0]), g->num_scanouts,
+                                 modes, enabled);
     if (st != RL_OK) {
       klog(LOG_ERROR, "%s: GET_DISPLAY_INFO: malformed answer: %s\n",
            g->dev->name, rl_status_str(st));
@@ -84,7 +89,7 @@ static void get_edid(struct gpu *g, unsigned index) {
   }
   rl_status st;
   struct gpu_req *r;
-  if (index == 0 && g->edid0_answered) {
+  if (index == 0 && GPU_EDID0_ANSWERED(g)) {
     g->edid0_answered = false;
     r = &g->req[GPU_EDID_REQ];
     st = gpu_check(g, r, VIRTIO_GPU_RESP_OK_EDID,
@@ -189,7 +194,7 @@ static rl_status setup_scanout(struct gpu *g, unsigned index) {
     (void)gpu_warm_start(g, so);
     so->unshown = true;
   }
-  if (index == 0 && g->edid0_answered) {
+  if (index == 0 && GPU_EDID0_ANSWERED(g)) {
     get_edid(g, 0); /* answered already: while the device copies */
   }
   paint(&so->fb);
@@ -218,7 +223,7 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
     struct gpu_mode *m = &modes[i];
     /* Scanout 0 lit by the probe: its EDID (answered with the display
      * info) is read after its warm-up is posted (setup_scanout). */
-    if (i != 0 || !g->edid0_answered || !m->enabled || reconfiguring(g)) {
+    if (i != 0 || !GPU_EDID0_ANSWERED(g) || !m->enabled || reconfiguring(g)) {
       get_edid(g, i);
     }
 #ifdef CONFIG_GPU_LIGHT_ALL_SCANOUTS
@@ -249,7 +254,7 @@ rl_status gpu_configure_scanouts(struct gpu *g) {
       continue;
     }
     st = setup_scanout(g, i);
-    if (i == 0 && g->edid0_answered) {
+    if (i == 0 && GPU_EDID0_ANSWERED(g)) {
       get_edid(g, 0); /* setup_scanout failed before reading it */
     }
     if (st != RL_OK) {

@@ -66,6 +66,7 @@ static rl_status update(struct gpu *g, struct gpu_scanout *so, struct fb_rect r,
   struct virtqueue_counts before, mid, after;
   virtqueue_counts(g->ctrlq, &before);
 #endif
+#ifdef CONFIG_GPU_WARMUP
   rl_status st = gpu_post_nowait(g, g->ctrlq, reqs, lens, resp, n);
   if (st == RL_OK && show) {
     /* A warm-up answered with an error does not stop these (their
@@ -82,6 +83,13 @@ static rl_status update(struct gpu *g, struct gpu_scanout *so, struct fb_rect r,
   if (st == RL_OK) {
     st = gpu_wait_posted(g, g->ctrlq, reqs, n);
   }
+#else
+  /* No warm-up: the update's requests alone (show is false). */
+  rl_status st = gpu_post(g, g->ctrlq, reqs, lens, resp, n);
+#if GPU_COUNT_UPDATES
+  mid = before;
+#endif
+#endif
 #if GPU_COUNT_UPDATES
   virtqueue_counts(g->ctrlq, &after);
   g->last_notifications = after.notifications - before.notifications;
@@ -128,11 +136,23 @@ rl_status gpu_present_scanout(struct gpu *g, struct gpu_scanout *so) {
   if (!so->active) {
     return RL_OK;
   }
+  bool show = so->unshown;
+#ifndef CONFIG_GPU_WARMUP
+  /* No warm-up to post behind: the probe's SET_SCANOUT alone, first (the
+   * batched path's code then not in the image). */
+  if (show) {
+    rl_status st = gpu_scanout_show(g, so);
+    if (st != RL_OK) {
+      return st;
+    }
+    show = false;
+  }
+#endif
   if (!fb_take_damage(&so->fb, &r)) {
     /* The probe's SET_SCANOUT, deferred, with nothing drawn to send. */
-    return so->unshown ? gpu_scanout_show(g, so) : RL_OK;
+    return show ? gpu_scanout_show(g, so) : RL_OK;
   }
-  return update(g, so, r, so->unshown);
+  return update(g, so, r, show);
 }
 
 rl_status gpu_present(struct gpu *g) {
