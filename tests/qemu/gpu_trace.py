@@ -154,7 +154,7 @@ def check_gpu_commands(stderr, scanouts, device=0):
         if kinds == ["xfer"] and res not in warmed and res not in flushed:
             warmed.add(res)  # the probe's warm-up
             continue
-        if (len(kinds) > 1 and kinds[0] == "xfer" and res not in warmed
+        if (kinds[:2] == ["xfer", "xfer"] and res not in warmed
                 and res not in flushed):
             # The probe's warm-up that QEMU ran only after the driver's next
             # notification (the first update, posted behind it) was traced:
