@@ -101,6 +101,7 @@ uint32_t gpu_resource_id(const struct gpu *g, unsigned index) {
 }
 #endif
 
+#if GPU_TEARDOWN /* else gpu_resource_destroy, its caller, is not built */
 /* `cmd` on the resource failed: the device may still hold the resource
  * and read or write its backing (virtio 1.2 §5.7.6.8: only a completed
  * DETACH_BACKING returns the pages). Forget the chunks without freeing
@@ -125,6 +126,7 @@ static void abandon(struct gpu *g, struct gpu_scanout *so, const char *cmd,
        g->dev->name, so->resource_id, cmd, rl_status_str(st), chunks, pages,
        so->resource_id);
 }
+#endif
 
 rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
   size_t len = gpu_encode_create_2d(gpu_req_cmd(&g->req[0]), so->resource_id,
@@ -170,10 +172,8 @@ rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
   return st;
 }
 
+#if GPU_TEARDOWN /* else gpu_internal.h's: nothing */
 void gpu_resource_destroy(struct gpu *g, struct gpu_scanout *so) {
-  if (!GPU_TEARDOWN) {
-    return; /* only after a failure, which fails the device: left as is */
-  }
   size_t len =
       gpu_encode_detach_backing(gpu_req_cmd(&g->req[0]), so->resource_id);
   rl_status detach = gpu_command_nodata(g, len, so->resource_id);
@@ -187,3 +187,4 @@ void gpu_resource_destroy(struct gpu *g, struct gpu_scanout *so) {
     gpu_fb_free(so);
   }
 }
+#endif

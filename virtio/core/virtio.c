@@ -320,9 +320,13 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
   if (st != RL_OK) {
     return st;
   }
+#if VIRTIO_IRQS
   unsigned long flags = arch_irq_save();
   vq->backend = backend;
   arch_irq_restore(flags);
+#else
+  vq->backend = backend; /* polled: no interrupt handler reads it */
+#endif
   klog(LOG_INFO,
        "%s: queue %u (%s): %u entries, %s ring (%s), %s layout, "
        "desc %#llx driver %#llx device %#llx\n",

@@ -57,6 +57,8 @@ typedef void (*virtqueue_done_fn)(struct virtqueue *vq, void *token,
                                   uint32_t len);
 
 struct virtio_driver {
+  /* "virtio-" and the device's name (virtio_device_name without
+   * CONFIG_LOG_TEXT gives what follows "virtio-"). */
   const char *name;
   uint32_t device_id;
   /* Device-specific feature names for the log, from bit 0 up, each
@@ -223,7 +225,8 @@ const struct virtio_driver *virtio_driver_for(uint32_t device_id);
 rl_status virtio_bind(struct virtio_device *dev);
 /* Calls every bound driver's poll hook. */
 void virtio_poll_all(void);
-/* "gpu", "rng", ... (§5 device ids). */
+/* "gpu", "rng", ... (§5 device ids); without CONFIG_LOG_TEXT only the
+ * devices with a driver in the image are named, the others "other". */
 const char *virtio_device_name(uint32_t device_id);
 
 #endif

@@ -91,11 +91,15 @@ int virtqueue_poll(struct virtqueue *vq) {
     struct vq_used u = vq->ops->get_used(vq->backend);
     rl_status st = u.token != NULL ? RL_OK : (rl_status)u.len;
     if (st == RL_ERR_NOT_FOUND) {
+#if VQ_CALLBACKS
       /* Re-arm interrupts; if more arrived meanwhile, go round again. */
       if (!vq->ops->enable_cb(vq->backend)) {
         break;
       }
       continue;
+#else
+      break; /* polled: no interrupt to re-arm */
+#endif
     }
     if (st != RL_OK) {
       arch_irq_restore(flags);

@@ -66,6 +66,15 @@ struct vq_config {
 #define VQ_DETACH 0
 #endif
 
+/* ops->disable_cb and enable_cb are needed only with device interrupts
+ * (VIRTIO_IRQS in virtio.h: CONFIG_VIRTIO_INTERRUPTS, and host builds);
+ * a polled build arms none, and a backend leaves them NULL. */
+#if defined(CONFIG_VIRTIO_INTERRUPTS) || !defined(RINGLIGHT_KERNEL)
+#define VQ_CALLBACKS 1
+#else
+#define VQ_CALLBACKS 0
+#endif
+
 /* Where the device finds the rings (virtio 1.2 §4.2.2 / §4.2.4). */
 struct vq_addrs {
   paddr_t desc;   /* descriptor area (legacy: start of the whole queue) */

@@ -669,8 +669,8 @@ const struct vq_ops vq_split_ops = {
     .kick_prepare = kick_prepare_slow,
     .get_used = get_used_slow,
 #endif
-    .disable_cb = split_disable_cb,
-    .enable_cb = split_enable_cb,
+    .disable_cb = VQ_CALLBACKS ? split_disable_cb : NULL,
+    .enable_cb = VQ_CALLBACKS ? split_enable_cb : NULL,
     .state = split_state,
     .broken = split_broken,
     .detach = VQ_DETACH ? split_detach : NULL,
