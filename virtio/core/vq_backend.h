@@ -107,6 +107,42 @@ struct vq_used {
   int64_t len;
 };
 
+/* A buffer slot's state word (a split descriptor, a packed buffer id):
+ * 64 bits, read whole or by halves. `hi` 0: an outstanding buffer of one
+ * ring descriptor, `lo` its in_len (the most a used len may say), so one
+ * signed compare, written > all, refuses a slot not outstanding, a chain
+ * and a length too long at once (the backend's out of line path tells
+ * them apart). `hi` VQ_SLOT_LINK: `lo` is the next slot's VQ_LINK() (a
+ * free list, or a chain's own links); VQ_SLOT_CHAIN: the same at the head
+ * of an outstanding chain of several. */
+union vq_word {
+  int64_t all;
+  struct {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint32_t lo;
+    int32_t hi;
+#else
+    int32_t hi;
+    uint32_t lo;
+#endif
+  } half;
+};
+
+#define VQ_SLOT_LINK (-1)
+#define VQ_SLOT_CHAIN (-2)
+
+/* Links are byte offsets: a slot and a ring descriptor are both 16 bytes,
+ * so the hot paths never scale an index. */
+#define VQ_LINK_SHIFT 4
+#define VQ_LINK(i) ((uint32_t)(i) << VQ_LINK_SHIFT)
+
+/* `token` means something only while the slot is outstanding. */
+struct vq_slot {
+  void *token;
+  union vq_word word;
+};
+_Static_assert(sizeof(struct vq_slot) == 1u << VQ_LINK_SHIFT, "VQ_LINK");
+
 /* A vq_used that took nothing: `st` says why. */
 static inline struct vq_used vq_used_status(int64_t st) {
   return (struct vq_used){NULL, st};

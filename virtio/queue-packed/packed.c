@@ -24,36 +24,10 @@
  * used_bits). */
 #define USED_NEVER 1u
 
-/* An id's state word: 64 bits, read whole or by halves. `hi` 0: the id
- * of an outstanding buffer of one ring descriptor (one segment, or an
- * indirect table), and `lo` is its in_len, the most a used len may say;
- * so one signed compare, written > all, refuses an id that is not
- * outstanding, a chain and a length too long at once (the out of line
- * path tells them apart). `hi` ID_LINK: a free id, or one a chain holds
- * besides its own, `lo` the next id's LINK() (the free-id list, or the
- * chain's list of held ids); ID_CHAIN: the same at the id of an
- * outstanding chain of several (its length and size in `chain[id]`). */
-union id_word {
-  int64_t all;
-  struct {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint32_t lo;
-    int32_t hi;
-#else
-    int32_t hi;
-    uint32_t lo;
-#endif
-  } half;
-};
-
-#define ID_LINK (-1)
-#define ID_CHAIN (-2)
-
-/* `token` means something only while the id is outstanding. */
-struct id_state {
-  void *token;
-  union id_word word;
-};
+/* An id's state (vq_backend.h's slot word): `lo` of a link is the next
+ * id (the free-id list, or the chain's list of held ids: a chain holds an
+ * id per descriptor); at a chain's id, its length and size in
+ * `chain[id]`. */
 
 /* The id of an outstanding chain of several descriptors (cold). */
 struct chain_state {
@@ -61,20 +35,15 @@ struct chain_state {
   uint16_t ndescs; /* ring descriptors the buffer took */
 };
 
-/* Links and the used position are byte offsets (into ids[] and the
- * descriptor ring, both 16 bytes an entry): the hot paths never scale an
- * index. */
-#define LINK_SHIFT 4
-#define LINK(i) ((uint32_t)(i) << LINK_SHIFT)
-_Static_assert(sizeof(struct id_state) == 1u << LINK_SHIFT, "LINK");
-_Static_assert(sizeof(struct pvirtq_desc) == 1u << LINK_SHIFT, "LINK");
+/* The used position is a byte offset too (into the descriptor ring). */
+_Static_assert(sizeof(struct pvirtq_desc) == 1u << VQ_LINK_SHIFT, "LINK");
 
-/* `free_id.half.lo`: the free-id list's first id (LINK()), LINK(ID_NONE)
+/* `free_id.half.lo`: the free-id list's first id (VQ_LINK()), VQ_LINK(ID_NONE)
  * when it is empty, with BROKEN_BIT when the queue is broken; `hi` is
- * always ID_LINK: the word is what an id freed into the list gets, and
+ * always VQ_SLOT_LINK: the word is what an id freed into the list gets, and
  * what the list's first id hands on when taken. A chain of n descriptors
  * holds n ids (its own and n - 1 more), so the free ids are exactly the
- * free descriptors: one unsigned test, lo < LINK(PVIRTQ_MAX_SIZE), says
+ * free descriptors: one unsigned test, lo < VQ_LINK(PVIRTQ_MAX_SIZE), says
  * "room and working" to an add. */
 #define PACKED_BROKEN_BIT 0x80000000u
 /* `added` is clamped here at each lap, so it can never wrap around to a
@@ -88,14 +57,14 @@ struct vq_backend {
   /* The device's event suppression as one word: off_wrap in the low
    * half, flags in the high (§2.8.14, little-endian): one read. */
   const volatile uint32_t *device_evt;
-  union id_word free_id; /* lo: LINK(first free id) | PACKED_BROKEN_BIT */
+  union vq_word free_id; /* lo: VQ_LINK(first free id) | PACKED_BROKEN_BIT */
   uint32_t size;
   uint32_t added; /* descriptors made available since kick_prepare */
-  /* LINK(next descriptor the device writes used) - LINK(size): from
+  /* VQ_LINK(next descriptor the device writes used) - VQ_LINK(size): from
    * the ring's end (desc_end), negative; 0 is the end of a lap. */
   intptr_t used_off;
   volatile uint8_t *desc_end;
-  intptr_t lap_off;   /* -LINK(size): used_off at a lap's start */
+  intptr_t lap_off;   /* -VQ_LINK(size): used_off at a lap's start */
   uint16_t avail_pos; /* next descriptor to make available */
   /* The flags of an available device-writable descriptor (add_one's):
    * WRITE and avail_wrap's AVAIL|USED. */
@@ -128,7 +97,7 @@ struct vq_backend {
   size_t driver_off;
   size_t device_off;
   struct chain_state *chain; /* by id, after ids[] */
-  struct id_state ids[];     /* the driver's own record, by buffer id */
+  struct vq_slot ids[];      /* the driver's own record, by buffer id */
 };
 
 /* The hot paths (add of one segment, kick_prepare, get_used) are written
@@ -160,7 +129,8 @@ static bool is_used(uint16_t flags, uint16_t bits) {
 }
 
 static uint32_t used_pos(const struct vq_backend *q) {
-  return (uint32_t)((q->used_off + (intptr_t)LINK(q->size)) >> LINK_SHIFT);
+  return (uint32_t)((q->used_off + (intptr_t)VQ_LINK(q->size)) >>
+                    VQ_LINK_SHIFT);
 }
 
 /* Flags of the descriptor at the next used position, as the device left
@@ -169,22 +139,22 @@ static uint16_t next_used_flags(const struct vq_backend *q) {
   return q->desc[used_pos(q)].flags;
 }
 
-static uint32_t id_next(const struct id_state *s) {
-  return s->word.half.lo >> LINK_SHIFT;
+static uint32_t id_next(const struct vq_slot *s) {
+  return s->word.half.lo >> VQ_LINK_SHIFT;
 }
 
-static void set_id_next(struct id_state *s, uint32_t next) {
-  s->word.half.lo = LINK(next);
-  s->word.half.hi = ID_LINK;
+static void set_id_next(struct vq_slot *s, uint32_t next) {
+  s->word.half.lo = VQ_LINK(next);
+  s->word.half.hi = VQ_SLOT_LINK;
 }
 
 /* The free-id list's first id, or ID_NONE (out of line paths). */
 static uint32_t list_head(const struct vq_backend *q) {
-  return (q->free_id.half.lo & ~PACKED_BROKEN_BIT) >> LINK_SHIFT;
+  return (q->free_id.half.lo & ~PACKED_BROKEN_BIT) >> VQ_LINK_SHIFT;
 }
 
 static void set_list_head(struct vq_backend *q, uint32_t id) {
-  q->free_id.half.lo = LINK(id) | (q->free_id.half.lo & PACKED_BROKEN_BIT);
+  q->free_id.half.lo = VQ_LINK(id) | (q->free_id.half.lo & PACKED_BROKEN_BIT);
 }
 
 /* Whether the free-id list holds at least `n` ids, so the ring at least
@@ -201,8 +171,8 @@ static bool ids_free(const struct vq_backend *q, uint32_t n) {
 }
 
 /* Whether `id` is an outstanding buffer's. */
-static bool id_outstanding(const struct id_state *s) {
-  return s->word.half.hi == 0 || s->word.half.hi == ID_CHAIN;
+static bool id_outstanding(const struct vq_slot *s) {
+  return s->word.half.hi == 0 || s->word.half.hi == VQ_SLOT_CHAIN;
 }
 
 static void packed_destroy(struct vq_backend *q) {
@@ -230,10 +200,10 @@ static void reset_positions(struct vq_backend *q) {
     q->ids[i].token = NULL;
     set_id_next(&q->ids[i], i + 1 < q->size ? i + 1 : ID_NONE);
   }
-  q->free_id.half.lo = LINK(0);
-  q->free_id.half.hi = ID_LINK;
+  q->free_id.half.lo = VQ_LINK(0);
+  q->free_id.half.hi = VQ_SLOT_LINK;
   q->avail_pos = 0;
-  q->used_off = -(intptr_t)LINK(q->size);
+  q->used_off = -(intptr_t)VQ_LINK(q->size);
   set_avail_wrap(q, true);
   q->used_wrap = true;
   q->used_bits = used_bits(true);
@@ -271,7 +241,7 @@ static rl_status packed_create(const struct vq_config *cfg,
   size_t device_off = driver_off + PACKED_EVENT_ALIGN;
   size_t bytes = device_off + sizeof(struct pvirtq_event_suppress);
   struct vq_backend *q = rl_zalloc(
-      sizeof(*q) + (sizeof(struct id_state) + sizeof(struct chain_state)) * n);
+      sizeof(*q) + (sizeof(struct vq_slot) + sizeof(struct chain_state)) * n);
   if (q == NULL) {
     return RL_ERR_NO_MEMORY;
   }
@@ -296,8 +266,8 @@ static rl_status packed_create(const struct vq_config *cfg,
   }
   uint8_t *base = q->ring.cpu;
   q->desc = (volatile struct pvirtq_desc *)base;
-  q->desc_end = base + LINK(n);
-  q->lap_off = -(intptr_t)LINK(n);
+  q->desc_end = base + VQ_LINK(n);
+  q->lap_off = -(intptr_t)VQ_LINK(n);
   q->driver_evt = (volatile struct pvirtq_event_suppress *)(base + driver_off);
   q->device_evt = (const volatile uint32_t *)(base + device_off);
   reset_positions(q); /* §2.8.13: the descriptor ring starts zeroed */
@@ -412,12 +382,12 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
     last = id_next(&q->ids[last]);
   }
   set_list_head(q, id_next(&q->ids[last]));
-  struct id_state *s = &q->ids[id];
+  struct vq_slot *s = &q->ids[id];
   s->token = token;
   if (need == 1) {
     s->word.all = in_len;
   } else {
-    s->word.half.hi = ID_CHAIN; /* the link to the held ids stays */
+    s->word.half.hi = VQ_SLOT_CHAIN; /* the link to the held ids stays */
     q->chain[id] = (struct chain_state){in_len, (uint16_t)need};
   }
   q->avail_pos = (uint16_t)pos;
@@ -447,19 +417,19 @@ packed_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
   /* A device-writable segment (ringtest's add_inbuf; a readable one is
    * rarer and takes add_chain), room, a working queue (the last two: a
    * free id), a token: one descriptor, never indirect. */
-  uint32_t ioff = q->free_id.half.lo; /* LINK(id) */
-  if (unlikely(ioff >= LINK(PVIRTQ_MAX_SIZE) || !write)) {
+  uint32_t ioff = q->free_id.half.lo; /* VQ_LINK(id) */
+  if (unlikely(ioff >= VQ_LINK(PVIRTQ_MAX_SIZE) || !write)) {
     return add_one_slow(q, addr, len, write, token);
   }
   if (unlikely(token == NULL)) {
     return RL_ERR_INVALID;
   }
   uint32_t pos = q->avail_pos;
-  struct id_state *st = (struct id_state *)((uint8_t *)q->ids + ioff);
+  struct vq_slot *st = (struct vq_slot *)((uint8_t *)q->ids + ioff);
   volatile struct pvirtq_desc *d = &q->desc[pos];
   d->addr = addr;
   d->len = len;
-  d->id = (uint16_t)(ioff >> LINK_SHIFT);
+  d->id = (uint16_t)(ioff >> VQ_LINK_SHIFT);
   /* §2.8.21.1.1: a write barrier, then the flags make it available. */
   arch_dma_wmb();
   d->flags = q->avail_wflags;
@@ -555,9 +525,9 @@ static void write_used_event(struct vq_backend *q) {
 /* Gives an outstanding buffer's ids back to the free list: its own and
  * those its chain held. Returns the ring descriptors it took. */
 static uint32_t free_ids(struct vq_backend *q, uint32_t id) {
-  struct id_state *s = &q->ids[id];
+  struct vq_slot *s = &q->ids[id];
   uint32_t n = s->word.half.hi == 0 ? 1u : q->chain[id].ndescs;
-  s->word.half.hi = ID_LINK; /* a chain's link to its held ids stays */
+  s->word.half.hi = VQ_SLOT_LINK; /* a chain's link to its held ids stays */
   uint32_t last = id;
   for (uint32_t i = 1; i < n; i++) {
     last = id_next(&q->ids[last]);
@@ -584,7 +554,7 @@ get_used_slow(struct vq_backend *q) {
   if (id >= q->size || !id_outstanding(&q->ids[id])) {
     goto lying;
   }
-  struct id_state *s = &q->ids[id];
+  struct vq_slot *s = &q->ids[id];
   uint32_t in_len =
       s->word.half.hi == 0 ? s->word.half.lo : q->chain[id].in_len;
   if (written > in_len) {
@@ -606,7 +576,7 @@ get_used_slow(struct vq_backend *q) {
     q->used_wrap = !q->used_wrap;
     q->used_bits = used_bits(q->used_wrap);
   }
-  q->used_off = (intptr_t)LINK(pos) - (intptr_t)LINK(q->size);
+  q->used_off = (intptr_t)VQ_LINK(pos) - (intptr_t)VQ_LINK(q->size);
   return (struct vq_used){t, written};
 lying: /* the queue is broken until detach */
   q->broken = true;
@@ -633,8 +603,8 @@ static struct vq_used packed_get_used(struct vq_backend *q) {
   /* One test: an outstanding buffer of one descriptor, the length within
    * it. Anything else (a chain, §2.8.4's reserved len, lying) is
    * get_used_slow's. */
-  uint32_t ioff = LINK(id);
-  struct id_state *s = (struct id_state *)((uint8_t *)q->ids + ioff);
+  uint32_t ioff = VQ_LINK(id);
+  struct vq_slot *s = (struct vq_slot *)((uint8_t *)q->ids + ioff);
   if (unlikely((int64_t)written > s->word.all)) {
     goto slow;
   }
@@ -646,7 +616,7 @@ static struct vq_used packed_get_used(struct vq_backend *q) {
    * (virtqueue_poll drains, then enables), and the device compares
    * against what enable_cb left, so it interrupts at most once per enable
    * (none while the driver drains). */
-  off += (intptr_t)LINK(1);
+  off += (intptr_t)VQ_LINK(1);
   if (unlikely(off == 0)) {
     /* Past the end, into the next lap: the device's wrap counter flipped
      * (§2.8.1). */

@@ -12,42 +12,12 @@
 #define SPLIT_INDIRECT_MAX 16u
 #define SPLIT_MAX_SIZE 32768u
 
-/* A descriptor's state word: 64 bits, read whole or by halves. `hi` 0:
- * the head of an outstanding buffer of one ring descriptor (one segment,
- * or an indirect table), and `lo` is its in_len, the most a used len may
- * say; so one signed compare, written > all, refuses a descriptor that is
- * not outstanding, a chain and a length too long at once (the out of line
- * path tells them apart). `hi` DESC_LINK: `lo` is `next` (as a byte
- * offset, LINK()), the driver's own chain link and free list (never read
- * back from the ring; LIST_END ends the free list); DESC_CHAIN: the same
- * at the head of an outstanding chain of several (its length and size in
- * `chain[head]`). */
-union desc_word {
-  int64_t all;
-  struct {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    uint32_t lo;
-    int32_t hi;
-#else
-    int32_t hi;
-    uint32_t lo;
-#endif
-  } half;
-};
-
-#define DESC_LINK (-1)
-#define DESC_CHAIN (-2)
-
-/* Links are byte offsets into state[], the same into the descriptor
- * table (both 16 bytes an entry): the hot paths never scale an index. */
-#define LINK_SHIFT 4
-#define LINK(i) ((uint32_t)(i) << LINK_SHIFT)
-
-/* `token` means something only while the head is outstanding. */
-struct desc_state {
-  void *token;
-  union desc_word word;
-};
+/* A descriptor's state is a struct vq_slot (vq_backend.h): `lo` of a
+ * link is `next`, the driver's own chain link and free list (never read
+ * back from the ring; LIST_END ends the free list); at a chain's head,
+ * its length and size in `chain[head]`. A link, VQ_LINK(), is the same
+ * byte offset into the descriptor table. */
+_Static_assert(sizeof(struct vring_desc) == 1u << VQ_LINK_SHIFT, "VQ_LINK");
 
 /* The head of an outstanding chain of several descriptors (cold). */
 struct chain_state {
@@ -55,12 +25,12 @@ struct chain_state {
   uint16_t extra;  /* ring descriptors the chain holds, less one */
 };
 
-/* `free_head.half.lo`: the free list's first descriptor (LINK()),
- * LINK(LIST_END) when the list is empty, with SPLIT_SLOW when the inline paths
- * do not apply (a non-coherent device, a broken queue): one unsigned test, lo <
- * LINK(SPLIT_MAX_SIZE), says "room, coherent, working" to an add, and no count
- * is kept on the inline paths. `hi` is always DESC_LINK: the word is what
- * a descriptor freed into the list gets, and what the list's first
+/* `free_head.half.lo`: the free list's first descriptor (VQ_LINK()),
+ * VQ_LINK(LIST_END) when the list is empty, with SPLIT_SLOW when the inline
+ * paths do not apply (a non-coherent device, a broken queue): one unsigned
+ * test, lo < VQ_LINK(SPLIT_MAX_SIZE), says "room, coherent, working" to an add,
+ * and no count is kept on the inline paths. `hi` is always VQ_SLOT_LINK: the
+ * word is what a descriptor freed into the list gets, and what the list's first
  * descriptor hands on when taken. */
 #define LIST_END 0xffffu
 #define SPLIT_SLOW 0x80000000u
@@ -71,7 +41,7 @@ struct vq_backend {
   volatile struct vring_avail *avail;
   volatile struct vring_used *used;
   volatile uint16_t *avail_event; /* after used->ring[size] (§2.7.10) */
-  union desc_word free_head;      /* lo: index or LIST_END, | SPLIT_SLOW */
+  union vq_word free_head;        /* lo: index or LIST_END, | SPLIT_SLOW */
   uint32_t mask;                  /* size - 1 */
   uint32_t size;
   uint16_t avail_idx;  /* shadow of avail->idx */
@@ -87,7 +57,7 @@ struct vq_backend {
   struct arch_dma_buf indirect; /* size * SPLIT_INDIRECT_MAX descriptors */
   size_t used_off;
   struct chain_state *chain; /* by head, after state[] */
-  struct desc_state state[]; /* by descriptor */
+  struct vq_slot state[];    /* by descriptor */
 };
 
 /* The queue's device needs no cache maintenance: always, in a build that
@@ -109,25 +79,25 @@ static inline bool coherent(const struct vq_backend *q) {
 /* The free list's head (a descriptor, or LIST_END), for the out of line
  * paths: free_head without SPLIT_SLOW. */
 static uint32_t list_head(const struct vq_backend *q) {
-  return (q->free_head.half.lo & ~SPLIT_SLOW) >> LINK_SHIFT;
+  return (q->free_head.half.lo & ~SPLIT_SLOW) >> VQ_LINK_SHIFT;
 }
 
 static void set_list_head(struct vq_backend *q, uint32_t head) {
-  q->free_head.half.lo = LINK(head) | (q->free_head.half.lo & SPLIT_SLOW);
+  q->free_head.half.lo = VQ_LINK(head) | (q->free_head.half.lo & SPLIT_SLOW);
 }
 
-static uint32_t desc_next(const struct desc_state *s) {
-  return s->word.half.lo >> LINK_SHIFT;
+static uint32_t desc_next(const struct vq_slot *s) {
+  return s->word.half.lo >> VQ_LINK_SHIFT;
 }
 
-static void set_desc_next(struct desc_state *s, uint32_t next) {
-  s->word.half.lo = LINK(next);
-  s->word.half.hi = DESC_LINK;
+static void set_desc_next(struct vq_slot *s, uint32_t next) {
+  s->word.half.lo = VQ_LINK(next);
+  s->word.half.hi = VQ_SLOT_LINK;
 }
 
 /* Whether `s` heads an outstanding buffer. */
-static bool desc_outstanding(const struct desc_state *s) {
-  return s->word.half.hi == 0 || s->word.half.hi == DESC_CHAIN;
+static bool desc_outstanding(const struct vq_slot *s) {
+  return s->word.half.hi == 0 || s->word.half.hi == VQ_SLOT_CHAIN;
 }
 
 /* Free descriptors: one per buffer in flight is held, and chain_extra
@@ -226,7 +196,7 @@ VQ_COLD static rl_status split_create(const struct vq_config *cfg,
   size_t used_off = RL_ALIGN_UP(avail_off + vring_avail_bytes(n), align);
   struct vq_backend *q = rl_zalloc(
       sizeof(*q) +
-      (sizeof(struct desc_state) + sizeof(struct chain_state)) * (size_t)n);
+      (sizeof(struct vq_slot) + sizeof(struct chain_state)) * (size_t)n);
   if (q == NULL) {
     return RL_ERR_NO_MEMORY;
   }
@@ -256,7 +226,7 @@ VQ_COLD static rl_status split_create(const struct vq_config *cfg,
     set_desc_next(&q->state[i], i + 1 < n ? i + 1 : LIST_END);
   }
   q->free_head.half.lo = coherent(q) ? 0 : SPLIT_SLOW;
-  q->free_head.half.hi = DESC_LINK;
+  q->free_head.half.hi = VQ_SLOT_LINK;
   sync_ring_for_device(q);
   *out = q;
   return RL_OK;
@@ -357,13 +327,13 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
   }
   set_list_head(q, idx);
   q->chain_extra += need - 1;
-  struct desc_state *hs = &q->state[head];
+  struct vq_slot *hs = &q->state[head];
   hs->token = token;
   if (need == 1) {
     hs->word.all = in_len;
   } else {
     /* The link to the second descriptor stays. */
-    hs->word.half.hi = DESC_CHAIN;
+    hs->word.half.hi = VQ_SLOT_CHAIN;
     q->chain[head] = (struct chain_state){in_len, (uint16_t)(need - 1)};
   }
   publish(q, (uint16_t)head, !coherent(q));
@@ -386,17 +356,17 @@ split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
               void *token) {
   /* A device-writable segment (ringtest's add_inbuf; a readable one is
    * rarer and takes add_chain), room, a working queue, a coherent device
-   * (the last three: free_head < LINK(SPLIT_MAX_SIZE)), a token: one
+   * (the last three: free_head < VQ_LINK(SPLIT_MAX_SIZE)), a token: one
    * descriptor, never indirect (a table of one would only cost a fetch), no
    * sync. */
-  uint32_t off = q->free_head.half.lo; /* LINK(head) */
-  if (unlikely(off >= LINK(SPLIT_MAX_SIZE) || !write)) {
+  uint32_t off = q->free_head.half.lo; /* VQ_LINK(head) */
+  if (unlikely(off >= VQ_LINK(SPLIT_MAX_SIZE) || !write)) {
     return add_one_slow(q, addr, len, write, token);
   }
   if (unlikely(token == NULL)) {
     return RL_ERR_INVALID;
   }
-  struct desc_state *st = (struct desc_state *)((uint8_t *)q->state + off);
+  struct vq_slot *st = (struct vq_slot *)((uint8_t *)q->state + off);
   volatile struct vring_desc *d =
       (volatile struct vring_desc *)((volatile uint8_t *)q->desc + off);
   d->addr = addr;
@@ -406,7 +376,7 @@ split_add_one(struct vq_backend *q, paddr_t addr, uint32_t len, bool write,
   q->free_head = st->word; /* its link (LIST_END at the last) */
   st->token = token;
   st->word.all = len;
-  publish(q, (uint16_t)(off >> LINK_SHIFT), false);
+  publish(q, (uint16_t)(off >> VQ_LINK_SHIFT), false);
   return RL_OK;
 }
 
@@ -463,12 +433,12 @@ static bool split_kick_prepare(struct vq_backend *q) {
  * the coherent get_used frees a buffer of one inline). */
 VQ_COLD __attribute__((noinline)) static void free_chain(struct vq_backend *q,
                                                          uint32_t head) {
-  struct desc_state *s = &q->state[head];
+  struct vq_slot *s = &q->state[head];
   uint32_t n = s->word.half.hi == 0 ? 1u : q->chain[head].extra + 1u;
   if (n > 1) {
-    s->word.half.hi = DESC_LINK; /* keeps the link */
+    s->word.half.hi = VQ_SLOT_LINK; /* keeps the link */
   }
-  struct desc_state *tail = s;
+  struct vq_slot *tail = s;
 #pragma GCC unroll 1 /* a rare path: small beats fast */
   for (uint32_t i = 1; i < n; i++) {
     tail = &q->state[desc_next(tail)];
@@ -524,8 +494,8 @@ get_used_slow(struct vq_backend *q) {
   if (id >= q->size) {
     goto lying;
   }
-  struct desc_state *s = &q->state[id];
-  union desc_word w = s->word;
+  struct vq_slot *s = &q->state[id];
+  union vq_word w = s->word;
   if (!desc_outstanding(s) ||
       written > (w.half.hi == 0 ? w.half.lo : q->chain[id].in_len)) {
     goto lying;
@@ -574,8 +544,8 @@ static struct vq_used split_get_used(struct vq_backend *q) {
   }
   /* One test: an outstanding buffer of one descriptor, the length within
    * it. Anything else (a chain, or lying) is get_used_slow's. */
-  uint32_t off = LINK(id);
-  struct desc_state *s = (struct desc_state *)((uint8_t *)q->state + off);
+  uint32_t off = VQ_LINK(id);
+  struct vq_slot *s = (struct vq_slot *)((uint8_t *)q->state + off);
   if (unlikely((int64_t)written > s->word.all)) {
     goto slow;
   }
@@ -645,7 +615,7 @@ VQ_COLD static void split_detach(struct vq_backend *q,
   q->used_seen = 0;
   q->kicked_idx = 0;
   q->broken = false;
-  q->free_head.half.lo = LINK(list_head(q)) | (coherent(q) ? 0 : SPLIT_SLOW);
+  q->free_head.half.lo = VQ_LINK(list_head(q)) | (coherent(q) ? 0 : SPLIT_SLOW);
   uint8_t *ring = q->ring.cpu;
   for (size_t i = 0; i < q->ring.size; i++) {
     ring[i] = 0;
