@@ -143,16 +143,39 @@ struct vq_slot {
 };
 _Static_assert(sizeof(struct vq_slot) == 1u << VQ_LINK_SHIFT, "VQ_LINK");
 
-/* A vq_used that took nothing: `st` says why. */
-static inline struct vq_used vq_used_status(int64_t st) {
-  return (struct vq_used){NULL, st};
-}
-
 /* The backends' hot paths (add_one, kick_prepare, get_used's inline
  * path) stay straight-line: rare cases leave through a branch marked
  * unlikely, to an out of line function. */
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* The inline get_used's take of one used buffer (both rings): slot `id`
+ * of `slots` (`size` of them) when it is an outstanding buffer of one
+ * descriptor whose length allows `written` (one signed compare, see
+ * union vq_word), its token to *token and the slot back on the free list
+ * headed by *free; false for anything else (an id out of range, a chain,
+ * lying), which the backend's out of line path tells apart. */
+static inline __attribute__((always_inline)) bool
+vq_slot_take_one(struct vq_slot *slots, uint32_t size, union vq_word *free,
+                 uint32_t id, uint32_t written, void **token) {
+  if (unlikely(id >= size)) {
+    return false;
+  }
+  uint32_t off = VQ_LINK(id);
+  struct vq_slot *s = (struct vq_slot *)((uint8_t *)slots + off);
+  if (unlikely((int64_t)written > s->word.all)) {
+    return false;
+  }
+  *token = s->token;
+  s->word = *free;
+  free->half.lo = off;
+  return true;
+}
+
+/* A vq_used that took nothing: `st` says why. */
+static inline struct vq_used vq_used_status(int64_t st) {
+  return (struct vq_used){NULL, st};
+}
 
 /* A get_used inline path's answer when its out of line twin must take
  * over (never handed to a caller): the entry point tail-calls the twin.

@@ -597,20 +597,14 @@ static struct vq_used packed_get_used(struct vq_backend *q) {
   arch_dma_rmb(); /* §2.8.22: the flags, then the rest of the descriptor */
   uint32_t id = d->id;
   uint32_t written = d->len;
-  if (unlikely(id >= q->size)) {
-    goto slow; /* lying */
-  }
-  /* One test: an outstanding buffer of one descriptor, the length within
-   * it. Anything else (a chain, §2.8.4's reserved len, lying) is
+  /* One descriptor, all well, back on a working queue's free-id list;
+   * anything else (a chain, §2.8.4's reserved len, lying) is
    * get_used_slow's. */
-  uint32_t ioff = VQ_LINK(id);
-  struct vq_slot *s = (struct vq_slot *)((uint8_t *)q->ids + ioff);
-  if (unlikely((int64_t)written > s->word.all)) {
+  void *t;
+  if (unlikely(
+          !vq_slot_take_one(q->ids, q->size, &q->free_id, id, written, &t))) {
     goto slow;
   }
-  void *t = s->token;
-  s->word = q->free_id; /* a working queue's */
-  q->free_id.half.lo = ioff;
   /* §2.8.6: one descriptor. The driver's event (§2.8.10) is not moved
    * here: enable_cb sets it where the driver is about to wait
    * (virtqueue_poll drains, then enables), and the device compares

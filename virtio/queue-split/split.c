@@ -539,21 +539,14 @@ static struct vq_used split_get_used(struct vq_backend *q) {
   volatile struct vring_used_elem *e = &used->ring[last & q->mask];
   uint32_t id = e->id;
   uint32_t written = e->len;
-  if (unlikely(id >= q->size)) {
-    goto slow; /* lying */
-  }
-  /* One test: an outstanding buffer of one descriptor, the length within
-   * it. Anything else (a chain, or lying) is get_used_slow's. */
-  uint32_t off = VQ_LINK(id);
-  struct vq_slot *s = (struct vq_slot *)((uint8_t *)q->state + off);
-  if (unlikely((int64_t)written > s->word.all)) {
+  /* One descriptor, all well: free_chain's work inline (a working
+   * coherent queue's free_head); a chain, or lying, is get_used_slow's.
+   * used_event stays (get_used_slow). */
+  void *t;
+  if (unlikely(!vq_slot_take_one(q->state, q->size, &q->free_head, id, written,
+                                 &t))) {
     goto slow;
   }
-  /* One descriptor: free_chain's work inline (a working coherent queue's
-   * free_head). used_event stays (get_used_slow). */
-  void *t = s->token;
-  s->word = q->free_head;
-  q->free_head.half.lo = off;
   q->last_used = (uint16_t)(last + 1);
   return (struct vq_used){t, written};
 slow : { VQ_TAIL_CALL return get_used_slow(q); }
