@@ -105,9 +105,14 @@ static void scan_with_broken(const char *fixture, unsigned broken,
   log_capture_start(); /* only what the scan logs */
   (void)virtio_mmio_log_slots(&fdt);
   const char *captured = log_capture_text();
+#if CONFIG_LOG_LEVEL >= 1
   if (strstr(captured, want) == NULL) {
     fail_msg("no \"%s\" in the scan's log:\n%s", want, captured);
   }
+#else
+  /* Errors only: the warning is not printed, the count still is. */
+  assert_null(strstr(captured, "warning"));
+#endif
   char count[64];
   (void)snprintf(count, sizeof(count), "virtio-mmio: %u slots", total);
   assert_non_null(strstr(captured, count));

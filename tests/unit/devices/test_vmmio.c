@@ -19,6 +19,7 @@
 #include <arch/mmio.h>
 #include <ringlight/config.h>
 #include <virtio/core/virtio.h>
+#include <virtio/core/vq_backend.h>
 #include <virtio/transport-mmio/mmio.h>
 
 #include "arch_host.h"
@@ -194,8 +195,17 @@ static void core_sequence(void **state, uint32_t version) {
   assert_true(vm_queue_ready(f->vm, 0));
   assert_int_equal(vm_queue_num(f->vm, 0), 8);
   assert_string_equal(vm_violations(f->vm), "");
+#if VQ_DETACH
   assert_int_equal(virtio_device_reset(dev), RL_OK);
   assert_int_equal(vm_status(f->vm), 0);
+#else
+  /* Nothing to fail the queue's requests with: the core refuses to reset
+   * a device with a live queue and leaves it running. */
+  uint32_t status = vm_status(f->vm);
+  assert_int_equal(virtio_device_reset(dev), RL_ERR_NOT_SUPPORTED);
+  assert_int_equal(vm_status(f->vm), status);
+  vm_core_device_stop(dev);
+#endif
   assert_string_equal(vm_violations(f->vm), "");
   virtio_device_release(dev);
   vm_core_device_free(dev);
@@ -204,7 +214,7 @@ static void core_sequence(void **state, uint32_t version) {
 /* A reset that never completes: the device may still write into its
  * rings and the request's buffer, so nothing of it is freed or handed
  * back; the device is failed and says so (virtio 1.2 §2.4). */
-static void test_reset_timeout_leaks(void **state) {
+static RL_UNUSED void test_reset_timeout_leaks(void **state) {
   struct fx *f = open_dev(state, 2);
   struct virtqueue *vq;
   struct virtio_device *dev = core_device(f, count_done, &vq);
@@ -236,7 +246,7 @@ static void test_reset_timeout_leaks(void **state) {
 /* An interrupt in the middle of a queue's setup (here: as it is enabled,
  * on a device whose interrupt is live from an earlier probe) finds either
  * no queue or a whole one, never a half-set record. */
-static void test_interrupt_during_setup(void **state) {
+static RL_UNUSED void test_interrupt_during_setup(void **state) {
   struct fx *f = open_dev(state, 2);
   struct virtqueue *vq;
   struct virtio_device *dev = core_device(f, no_done, &vq);
@@ -288,7 +298,11 @@ static void ring_for(void **state, bool coherent, const char *want) {
   assert_int_equal(virtio_queue_setup(dev, 0, "requestq", 8, no_done, &vq),
                    RL_OK);
   assert_string_equal(vm_queue_layout(f->vm, 0), want);
+#if VQ_DETACH
   assert_int_equal(virtio_device_reset(dev), RL_OK);
+#else
+  vm_core_device_stop(dev); /* the core resets no device with live queues */
+#endif
   assert_string_equal(vm_violations(f->vm), "");
   virtio_device_release(dev);
   vm_core_device_free(dev);
@@ -306,7 +320,11 @@ static void test_packed_needs_coherent(void **state) {
 #else
   ring_for(state, true, "split");
   close_dev(state);
+#ifdef CONFIG_DMA_NONCOHERENT
   ring_for(state, false, "split");
+#else
+  ring_for(state, false, NULL); /* refused: coherent devices only */
+#endif
 #endif
 }
 
@@ -315,19 +333,21 @@ static void test_core_legacy(void **state) { core_sequence(state, 1); }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_teardown(test_notify_before_driver_ok, close_dev),
-      cmocka_unit_test_teardown(test_driver_ok_without_features_ok, close_dev),
-      cmocka_unit_test_teardown(test_unoffered_feature, close_dev),
-      cmocka_unit_test_teardown(test_queue_num_above_max, close_dev),
-      cmocka_unit_test_teardown(test_queue_setup_before_features_ok, close_dev),
-      cmocka_unit_test_teardown(test_narrow_register_access, close_dev),
-      cmocka_unit_test_teardown(test_legacy_pfn_before_page_size, close_dev),
-      cmocka_unit_test_teardown(test_modern_register_on_legacy, close_dev),
-      cmocka_unit_test_teardown(test_core_modern, close_dev),
-      cmocka_unit_test_teardown(test_core_legacy, close_dev),
-      cmocka_unit_test_teardown(test_reset_timeout_leaks, close_dev),
-      cmocka_unit_test_teardown(test_interrupt_during_setup, close_dev),
-      cmocka_unit_test_teardown(test_packed_needs_coherent, close_dev),
+    cmocka_unit_test_teardown(test_notify_before_driver_ok, close_dev),
+    cmocka_unit_test_teardown(test_driver_ok_without_features_ok, close_dev),
+    cmocka_unit_test_teardown(test_unoffered_feature, close_dev),
+    cmocka_unit_test_teardown(test_queue_num_above_max, close_dev),
+    cmocka_unit_test_teardown(test_queue_setup_before_features_ok, close_dev),
+    cmocka_unit_test_teardown(test_narrow_register_access, close_dev),
+    cmocka_unit_test_teardown(test_legacy_pfn_before_page_size, close_dev),
+    cmocka_unit_test_teardown(test_modern_register_on_legacy, close_dev),
+    cmocka_unit_test_teardown(test_core_modern, close_dev),
+    cmocka_unit_test_teardown(test_core_legacy, close_dev),
+#if VQ_DETACH /* both reset a device with a live queue */
+    cmocka_unit_test_teardown(test_reset_timeout_leaks, close_dev),
+    cmocka_unit_test_teardown(test_interrupt_during_setup, close_dev),
+#endif
+    cmocka_unit_test_teardown(test_packed_needs_coherent, close_dev),
   };
   return cmocka_run_group_tests_name("vmmio", tests, NULL, NULL);
 }

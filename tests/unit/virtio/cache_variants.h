@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <ringlight/config.h>
+
 #include "arch_host.h"
 
 struct cache_variant {
@@ -29,8 +31,11 @@ struct cache_variant {
 
 static const struct cache_variant cache_variants[] = {
     {"coherent", 0},
+#ifdef CONFIG_DMA_NONCOHERENT /* without it only coherent devices are driven   \
+                               */
     {"nc64", 64},
     {"nc128", 128},
+#endif
 };
 
 /* Model on or off for a case of `v`. */

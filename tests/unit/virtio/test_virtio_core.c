@@ -257,7 +257,7 @@ static void test_kick_suppressed(void **state) {
   assert_int_equal(vq->notifications, 1);
 }
 
-static void test_kick_event_idx(void **state) {
+static RL_UNUSED void test_kick_event_idx(void **state) {
   struct core_fx *f = *state;
   struct virtqueue *vq = open_queue(f, 0, 16, true);
   model_split_ops.set_notify_event(f->m, 2);
@@ -369,11 +369,17 @@ static void test_wait_timeout(void **state) {
   assert_true(elapsed < 2000000000ull);
   assert_false(f->flag);
   assert_int_equal(f->ndone, 0);
+#ifdef CONFIG_LOG_TEXT
   assert_contains(log, "error: " DEV_NAME ": queue 3 (requestq): timeout "
                        "after 20 ms");
   assert_contains(log, "driver avail idx 1");
   assert_contains(log, "device used idx 0");
   assert_contains(log, "1 in flight");
+#else
+  /* Terse (virtqueue.c report()): queue, RL_ERR_TIMEOUT, avail idx, used
+   * seen, used idx, in flight. */
+  assert_contains(log, " " DEV_NAME " 0x3 -3 0x1 0 0 0x1 ");
+#endif
   /* A late answer still completes: a timeout does not break the queue. */
   assert_false(vq->broken);
   model_split_ops.push(f->m, id, 1);
@@ -400,12 +406,18 @@ static void test_broken(void **state) {
   assert_int_equal(again, RL_ERR_BROKEN);
   assert_true(vq->broken);
   assert_int_equal(f->ndone, 0);
+#ifdef CONFIG_LOG_TEXT
   assert_contains(log, DEV_NAME ": queue 1 (requestq): the device wrote an "
                                 "invalid used entry");
   assert_contains(log, "device used idx 1");
   /* Logged once, not on every later call. */
   assert_null(
       strstr(strstr(log, "invalid used entry") + 1, "invalid used entry"));
+#else
+  /* Terse: queue, RL_ERR_BROKEN, avail idx, used seen, used idx; once. */
+  assert_contains(log, " " DEV_NAME " 0x1 -10 0x2 0 0x1 ");
+  assert_null(strstr(strstr(log, " -10 ") + 1, " -10 "));
+#endif
   assert_int_equal(submit(f, vq, 2), RL_ERR_BROKEN);
   assert_int_equal(virtqueue_wait(vq, &f->flag, 1000000ull), RL_ERR_BROKEN);
   assert_int_equal(vq->completions, 0);
@@ -413,7 +425,7 @@ static void test_broken(void **state) {
 
 /* A reset fails every outstanding request with len UINT32_MAX, including
  * one the device used and nobody collected, and releases the queue. */
-static void test_reset(void **state) {
+static RL_UNUSED void test_reset(void **state) {
   struct core_fx *f = *state;
   struct virtqueue *vq = open_queue(f, 0, 8, false);
   for (unsigned i = 0; i < 3; i++) {
@@ -482,6 +494,14 @@ static void test_needs_reset(void **state) {
   host_time_virtual(false);
   assert_int_equal(f->ndone, 0);
 
+#ifndef CONFIG_VIRTIO_RECOVERY
+  /* No recovery: the device is failed, its request stays the device's. */
+  assert_int_equal(virtio_device_recover(&f->mm.dev), RL_ERR_BROKEN);
+  assert_true(f->mm.dev.failed);
+  assert_true(reg(f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FAILED);
+  assert_int_equal(f->ndone, 0);
+  assert_int_equal(recover_probes, 0);
+#else
   assert_int_equal(virtio_device_recover(&f->mm.dev), RL_OK);
   assert_false(f->mm.dev.needs_reset);
   assert_int_equal(reg(f, VIRTIO_MMIO_STATUS), 0); /* reset was written */
@@ -499,6 +519,7 @@ static void test_needs_reset(void **state) {
   model_split_ops.push(f->m, device_takes(f), 4);
   assert_int_equal(virtqueue_wait(vq, &f->flag, 1000000000ull), RL_OK);
   assert_int_equal(f->done_len[1], 4);
+#endif
 }
 
 /* With the interrupt wired: the handler acknowledges and drains. */
@@ -685,7 +706,14 @@ static void test_device_names(void **state) {
               {17, "other"},  {18, "input"},  {19, "vsock"},
               {20, "other"},  {255, "other"}, {0xffffffffu, "other"}};
   for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+#ifdef CONFIG_LOG_TEXT
     assert_string_equal(virtio_device_name(want[i].id), want[i].name);
+#else
+    /* No table: a device without a driver here is "other". */
+    if (virtio_driver_for(want[i].id) == NULL) {
+      assert_string_equal(virtio_device_name(want[i].id), "other");
+    }
+#endif
   }
 }
 
@@ -730,24 +758,28 @@ static void test_feature_names(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_device_names),
-      cmocka_unit_test(test_feature_names),
-      cmocka_unit_test_setup_teardown(test_submit_poll, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_kick_suppressed, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_kick_event_idx, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_poll_out_of_order, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_wait_done, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_wait_late_answer, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_wait_timeout, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_broken, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_needs_reset, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_queue_setup_registers, setup,
-                                      teardown),
-      cmocka_unit_test_setup_teardown(test_queue_setup_legacy, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_select_needs_coherent, setup,
-                                      teardown),
+    cmocka_unit_test(test_device_names),
+    cmocka_unit_test(test_feature_names),
+    cmocka_unit_test_setup_teardown(test_submit_poll, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_kick_suppressed, setup, teardown),
+#ifdef CONFIG_VIRTIO_EVENT_IDX /* no EVENT_IDX */
+    cmocka_unit_test_setup_teardown(test_kick_event_idx, setup, teardown),
+#endif
+    cmocka_unit_test_setup_teardown(test_poll_out_of_order, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_wait_done, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_wait_late_answer, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_wait_timeout, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_broken, setup, teardown),
+#if VQ_DETACH /* resets a device with a live queue */
+    cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
+#endif
+    cmocka_unit_test_setup_teardown(test_needs_reset, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_interrupt, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_queue_setup_registers, setup,
+                                    teardown),
+    cmocka_unit_test_setup_teardown(test_queue_setup_legacy, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_select_needs_coherent, setup,
+                                    teardown),
   };
   return cmocka_run_group_tests_name("virtio_core", tests, NULL, NULL);
 }
