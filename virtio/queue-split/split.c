@@ -34,6 +34,11 @@ struct chain_state {
  * descriptor hands on when taken. */
 #define LIST_END 0xffffu
 #define SPLIT_SLOW 0x80000000u
+/* used_seen's flag on a queue whose used entries get_used's inline path
+ * must not take (a non-coherent device, a broken queue): never equal to a
+ * 16-bit index, so that path goes straight to the entry, where take_size
+ * 0 sends it to get_used_slow; the low half follows last_used there. */
+#define SPLIT_SEEN_SLOW 0x10000u
 
 struct vq_backend {
   /* What the hot paths touch, first. */
@@ -44,9 +49,10 @@ struct vq_backend {
   union vq_word free_head;        /* lo: index or LIST_END, | SPLIT_SLOW */
   uint32_t mask;                  /* size - 1 */
   uint32_t size;
+  uint32_t take_size;  /* size, or 0: SPLIT_SEEN_SLOW */
   uint16_t avail_idx;  /* shadow of avail->idx */
   uint16_t last_used;  /* next used entry to consume */
-  uint16_t used_seen;  /* used->idx when last read (checked) */
+  uint32_t used_seen;  /* used->idx when last read (checked), | SEEN_SLOW */
   uint16_t kicked_idx; /* avail idx at the last kick_prepare */
   bool kick_fast;      /* coherent and EVENT_IDX: kick_prepare's inline path */
   bool coherent;       /* cfg.dma->coherent: every sync below is nothing */
@@ -69,6 +75,13 @@ static inline bool coherent(const struct vq_backend *q) {
   (void)q;
   return true;
 #endif
+}
+
+/* Whether get_used's inline path may take used entries (a coherent,
+ * working queue), with used_seen's low half at `seen`. */
+static void set_inline_take(struct vq_backend *q, bool ok, uint16_t seen) {
+  q->take_size = ok ? q->size : 0;
+  q->used_seen = seen | (ok ? 0 : SPLIT_SEEN_SLOW);
 }
 
 /* The hot paths (add of one segment, kick_prepare, get_used on a coherent
@@ -227,6 +240,7 @@ VQ_COLD static rl_status split_create(const struct vq_config *cfg,
   }
   q->free_head.half.lo = coherent(q) ? 0 : SPLIT_SLOW;
   q->free_head.half.hi = VQ_SLOT_LINK;
+  set_inline_take(q, coherent(q), 0);
   sync_ring_for_device(q);
   *out = q;
   return RL_OK;
@@ -256,9 +270,15 @@ static inline __attribute__((always_inline)) void
 publish(struct vq_backend *q, uint16_t head, bool nc) {
   uint16_t avail = q->avail_idx;
   volatile uint16_t *entry = &q->avail->ring[avail & q->mask];
-  *entry = head;
   if (nc) {
+    *entry = head;
     sync_field(q, entry);
+  } else if (*entry != head) {
+    /* Coherent: an entry that already names `head` (descriptors reused
+     * in ring order, as a full ring does) is not written again, so the
+     * line the device reads stays shared instead of bouncing to the
+     * driver and back. The device only reads this ring (§2.7.6). */
+    *entry = head;
   }
   arch_dma_wmb();
   avail++;
@@ -453,18 +473,17 @@ VQ_COLD __attribute__((noinline)) static void free_chain(struct vq_backend *q,
  * writing) is not read again (as ringtest's driver); what the device
  * published it cannot take back. split_get_used (coherent, one
  * descriptor, all well) hands anything else to get_used_slow, which
- * reads the idx or the entry again and checks it all: a queue that is
- * slow (non-coherent, broken) when it would read the idx, a chain, a
- * lying device. get_used_slow keeps no entries ahead on a non-coherent
- * queue (used_seen follows last_used: each entry is synced after its own
- * idx read), so split_get_used never meets one it did not read itself. A
- * broken queue has used_seen = last_used: every call reads (and refuses)
- * again. */
+ * reads the idx or the entry again and checks it all: a slow queue
+ * (non-coherent, broken: SPLIT_SEEN_SLOW, which split_get_used never
+ * reads the idx for), a chain, a lying device. On a slow queue used_seen's
+ * low half follows last_used (a non-coherent entry is synced after its
+ * own idx read; a broken queue reads, and refuses, again each call), so
+ * every call here reads the idx. */
 VQ_COLD __attribute__((noinline)) static struct vq_used
 get_used_slow(struct vq_backend *q) {
   uint16_t last = q->last_used;
   volatile struct vring_used *used = q->used;
-  if (last == q->used_seen) {
+  if (last == (uint16_t)q->used_seen) {
     if (q->broken) {
       return vq_used_status(RL_ERR_BROKEN);
     }
@@ -482,7 +501,8 @@ get_used_slow(struct vq_backend *q) {
       }
       goto lying;
     }
-    q->used_seen = coherent(q) ? used_idx : (uint16_t)(last + 1);
+    q->used_seen =
+        coherent(q) ? used_idx : ((uint16_t)(last + 1) | SPLIT_SEEN_SLOW);
     arch_dma_rmb(); /* read idx, then the entries it covers */
   }
   sync_used_entry_for_cpu(q, last);
@@ -512,7 +532,7 @@ lying: /* the queue is broken until detach; the next call comes here and
         * says so */
   q->broken = true;
   q->free_head.half.lo |= SPLIT_SLOW;
-  q->used_seen = q->last_used;
+  set_inline_take(q, false, q->last_used);
   return vq_used_status(RL_ERR_BROKEN);
 }
 
@@ -520,10 +540,7 @@ lying: /* the queue is broken until detach; the next call comes here and
 static struct vq_used split_get_used(struct vq_backend *q) {
   uint32_t last = q->last_used;
   volatile struct vring_used *used = q->used;
-  if (last == q->used_seen) {
-    if (unlikely((q->free_head.half.lo & SPLIT_SLOW) != 0)) {
-      goto slow;
-    }
+  if (last == q->used_seen) { /* never on a SEEN_SLOW queue */
     uint16_t used_idx = used->idx;
     /* As get_used_slow's: nothing new, or lying (it says so). */
     uint32_t avail = q->avail_idx;
@@ -543,8 +560,8 @@ static struct vq_used split_get_used(struct vq_backend *q) {
    * coherent queue's free_head); a chain, or lying, is get_used_slow's.
    * used_event stays (get_used_slow). */
   void *t;
-  if (unlikely(!vq_slot_take_one(q->state, q->size, &q->free_head, id, written,
-                                 &t))) {
+  if (unlikely(!vq_slot_take_one(q->state, q->take_size, &q->free_head, id,
+                                 written, &t))) {
     goto slow;
   }
   q->last_used = (uint16_t)(last + 1);
@@ -574,7 +591,7 @@ VQ_COLD static bool split_enable_cb(struct vq_backend *q) {
   arch_dma_mb(); /* publish before re-checking used idx */
   sync_used_for_cpu(q);
   /* Entries read earlier and not taken yet count too. */
-  return q->used_seen != q->last_used || q->used->idx != q->last_used;
+  return (uint16_t)q->used_seen != q->last_used || q->used->idx != q->last_used;
 }
 
 VQ_COLD static void split_state(const struct vq_backend *q,
@@ -605,7 +622,7 @@ VQ_COLD static void split_detach(struct vq_backend *q,
   /* The device was reset: both sides start from zero (§2.7). */
   q->avail_idx = 0;
   q->last_used = 0;
-  q->used_seen = 0;
+  set_inline_take(q, coherent(q), 0);
   q->kicked_idx = 0;
   q->broken = false;
   q->free_head.half.lo = VQ_LINK(list_head(q)) | (coherent(q) ? 0 : SPLIT_SLOW);
