@@ -80,8 +80,13 @@ static inline bool coherent(const struct vq_backend *q) {
 /* Whether get_used's inline path may take used entries (a coherent,
  * working queue), with used_seen's low half at `seen`. */
 static void set_inline_take(struct vq_backend *q, bool ok, uint16_t seen) {
+#ifdef CONFIG_VIRTIO_RING_FAST_PATHS
   q->take_size = ok ? q->size : 0;
   q->used_seen = seen | (ok ? 0 : SPLIT_SEEN_SLOW);
+#else /* no inline path to keep out */
+  (void)ok;
+  q->used_seen = seen;
+#endif
 }
 
 /* The hot paths (add of one segment, kick_prepare, get_used on a coherent
