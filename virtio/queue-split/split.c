@@ -275,15 +275,16 @@ static inline __attribute__((always_inline)) void
 publish(struct vq_backend *q, uint16_t head, bool nc) {
   uint16_t avail = q->avail_idx;
   volatile uint16_t *entry = &q->avail->ring[avail & q->mask];
+  /* Coherent: an entry that already names `head` (descriptors reused in
+   * ring order, as a full ring does) is not written again, so the line
+   * the device reads stays shared instead of bouncing to the driver and
+   * back. The device only reads this ring (§2.7.6). */
+  // cppcheck-suppress duplicateConditionalAssign
+  if (nc || *entry != head) {
+    *entry = head;
+  }
   if (nc) {
-    *entry = head;
     sync_field(q, entry);
-  } else if (*entry != head) {
-    /* Coherent: an entry that already names `head` (descriptors reused
-     * in ring order, as a full ring does) is not written again, so the
-     * line the device reads stays shared instead of bouncing to the
-     * driver and back. The device only reads this ring (§2.7.6). */
-    *entry = head;
   }
   arch_dma_wmb();
   avail++;
