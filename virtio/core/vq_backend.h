@@ -143,6 +143,16 @@ struct vq_slot {
 };
 _Static_assert(sizeof(struct vq_slot) == 1u << VQ_LINK_SHIFT, "VQ_LINK");
 
+/* A linked slot's next slot (an index), and linking it there. */
+static inline uint32_t vq_slot_next(const struct vq_slot *s) {
+  return s->word.half.lo >> VQ_LINK_SHIFT;
+}
+
+static inline void vq_slot_set_next(struct vq_slot *s, uint32_t next) {
+  s->word.half.lo = VQ_LINK(next);
+  s->word.half.hi = VQ_SLOT_LINK;
+}
+
 /* The backends' hot paths (add_one, kick_prepare, get_used's inline
  * path) stay straight-line: rare cases leave through a branch marked
  * unlikely, to an out of line function. */

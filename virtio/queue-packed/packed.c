@@ -139,15 +139,6 @@ static uint16_t next_used_flags(const struct vq_backend *q) {
   return q->desc[used_pos(q)].flags;
 }
 
-static uint32_t id_next(const struct vq_slot *s) {
-  return s->word.half.lo >> VQ_LINK_SHIFT;
-}
-
-static void set_id_next(struct vq_slot *s, uint32_t next) {
-  s->word.half.lo = VQ_LINK(next);
-  s->word.half.hi = VQ_SLOT_LINK;
-}
-
 /* The free-id list's first id, or ID_NONE (out of line paths). */
 static uint32_t list_head(const struct vq_backend *q) {
   return (q->free_id.half.lo & ~PACKED_BROKEN_BIT) >> VQ_LINK_SHIFT;
@@ -165,7 +156,7 @@ static bool ids_free(const struct vq_backend *q, uint32_t n) {
     if (id == ID_NONE) {
       return false;
     }
-    id = id_next(&q->ids[id]);
+    id = vq_slot_next(&q->ids[id]);
   }
   return true;
 }
@@ -198,7 +189,7 @@ static void set_avail_wrap(struct vq_backend *q, bool wrap) {
 static void reset_positions(struct vq_backend *q) {
   for (uint32_t i = 0; i < q->size; i++) {
     q->ids[i].token = NULL;
-    set_id_next(&q->ids[i], i + 1 < q->size ? i + 1 : ID_NONE);
+    vq_slot_set_next(&q->ids[i], i + 1 < q->size ? i + 1 : ID_NONE);
   }
   q->free_id.half.lo = VQ_LINK(0);
   q->free_id.half.hi = VQ_SLOT_LINK;
@@ -379,9 +370,9 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
    * as they were on the free list). */
   uint32_t last = id;
   for (unsigned i = 1; i < need; i++) {
-    last = id_next(&q->ids[last]);
+    last = vq_slot_next(&q->ids[last]);
   }
-  set_list_head(q, id_next(&q->ids[last]));
+  set_list_head(q, vq_slot_next(&q->ids[last]));
   struct vq_slot *s = &q->ids[id];
   s->token = token;
   if (need == 1) {
@@ -530,9 +521,9 @@ static uint32_t free_ids(struct vq_backend *q, uint32_t id) {
   s->word.half.hi = VQ_SLOT_LINK; /* a chain's link to its held ids stays */
   uint32_t last = id;
   for (uint32_t i = 1; i < n; i++) {
-    last = id_next(&q->ids[last]);
+    last = vq_slot_next(&q->ids[last]);
   }
-  set_id_next(&q->ids[last], list_head(q));
+  vq_slot_set_next(&q->ids[last], list_head(q));
   set_list_head(q, id);
   return n;
 }
@@ -652,7 +643,7 @@ static void packed_state(const struct vq_backend *q, struct vq_state *out) {
   uint32_t in_flight = q->size;
   uint32_t free_descs = 0;
   for (uint32_t id = list_head(q); id != ID_NONE && free_descs < q->size;
-       id = id_next(&q->ids[id])) {
+       id = vq_slot_next(&q->ids[id])) {
     free_descs++;
   }
   for (uint32_t id = 0; id < q->size; id++) {

@@ -104,15 +104,6 @@ static void set_list_head(struct vq_backend *q, uint32_t head) {
   q->free_head.half.lo = VQ_LINK(head) | (q->free_head.half.lo & SPLIT_SLOW);
 }
 
-static uint32_t desc_next(const struct vq_slot *s) {
-  return s->word.half.lo >> VQ_LINK_SHIFT;
-}
-
-static void set_desc_next(struct vq_slot *s, uint32_t next) {
-  s->word.half.lo = VQ_LINK(next);
-  s->word.half.hi = VQ_SLOT_LINK;
-}
-
 /* Whether `s` heads an outstanding buffer. */
 static bool desc_outstanding(const struct vq_slot *s) {
   return s->word.half.hi == 0 || s->word.half.hi == VQ_SLOT_CHAIN;
@@ -241,7 +232,7 @@ VQ_COLD static rl_status split_create(const struct vq_config *cfg,
   q->used = (volatile struct vring_used *)(base + used_off);
   q->avail_event = (volatile uint16_t *)&q->used->ring[n];
   for (uint32_t i = 0; i < n; i++) {
-    set_desc_next(&q->state[i], i + 1 < n ? i + 1 : LIST_END);
+    vq_slot_set_next(&q->state[i], i + 1 < n ? i + 1 : LIST_END);
   }
   q->free_head.half.lo = coherent(q) ? 0 : SPLIT_SLOW;
   q->free_head.half.hi = VQ_SLOT_LINK;
@@ -335,7 +326,7 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
     uint16_t flags = (uint16_t)((w ? VRING_DESC_F_WRITE : 0) |
                                 (i + 1 < total ? VRING_DESC_F_NEXT : 0));
     uint32_t slot = indirect ? i : idx;
-    uint16_t next = (uint16_t)(indirect ? i + 1 : desc_next(&q->state[idx]));
+    uint16_t next = (uint16_t)(indirect ? i + 1 : vq_slot_next(&q->state[idx]));
     write_desc(&table[slot], s, flags, next);
     if (!indirect) {
       sync_desc(q, idx);
@@ -349,7 +340,7 @@ add_chain(struct vq_backend *q, const struct vq_seg *out, unsigned nout,
     arch_dma_sync_for_device(q->cfg.dma, (const uint8_t *)q->indirect.cpu + off,
                              ind.len, ARCH_DMA_TO_DEVICE);
     sync_desc(q, head);
-    idx = desc_next(&q->state[head]);
+    idx = vq_slot_next(&q->state[head]);
   }
   set_list_head(q, idx);
   q->chain_extra += need - 1;
@@ -467,9 +458,9 @@ VQ_COLD __attribute__((noinline)) static void free_chain(struct vq_backend *q,
   struct vq_slot *tail = s;
 #pragma GCC unroll 1 /* a rare path: small beats fast */
   for (uint32_t i = 1; i < n; i++) {
-    tail = &q->state[desc_next(tail)];
+    tail = &q->state[vq_slot_next(tail)];
   }
-  set_desc_next(tail, list_head(q));
+  vq_slot_set_next(tail, list_head(q));
   set_list_head(q, head);
   q->chain_extra -= n - 1;
 }
