@@ -84,6 +84,15 @@ ATTACH_BACKING (TRANSFER_TO_HOST_2D (warm-up), drivers/gpu
 SET_SCANOUT, the picture's TRANSFER_TO_HOST_2D and the first full
 flush, posted together behind it, follow it.
 
+Before the warm-up, the time is mostly QEMU translating code that runs
+for the first time, not running it. Each block costs about 5 us to
+translate on the benchmark host, while running the roughly 0.7 million
+instructions before the warm-up takes well under a millisecond. So the
+blocks translated from the kernel's entry up to `gpu_warm_start` (printed
+under each table) are the boot's deterministic figure, as instructions per
+buffer are the ring's. A change that runs less new code before the warm-up
+shows there at once, whatever the host's load does to the milliseconds.
+
 """ + phases + """
 Targets (issue 15): resume to the first full flush at most 20 ms
 (aarch64) and 35 ms (riscv64, of which OpenSBI takes about 12 million
