@@ -51,3 +51,33 @@ def test_the_default_kernel_has_the_warmup(build):
     # Renaming gpu_warm_start would silently drop the figure (None).
     out = build("qemu_virt_aarch64")
     assert bench_qemu.symbol_range(out + "/kernel.elf", bench_qemu.WARMUP_SYMBOL)
+
+
+# lld's map file: code input sections at their virtual and load addresses.
+MAP = """             VMA              LMA     Size Align Out     In      Symbol
+ffffffc040200000         40200000      260     8         obj/arch/aarch64/aarch64.start.S.o:(.text.boot)
+ffffffc040200260         40200260      15c    16         obj/kernel/kernel.boot.c.o:(.text.boot_read_memory)
+ffffffc0402003c0         402003c0       40    16                 boot_read_memory
+ffffffc040201000         40201000      100    16         obj/devicetree/devicetree.fdt.c.o:(.text.fdt_open)
+ffffffc040202000         40202000      100    16         obj/lib/gfx/fb.fb.c.o:(.text.fb_fill)
+ffffffc040203000         40203000       10     8         obj/lib/lib.fmt.c.o:(.rodata.digits)
+""".splitlines(True)
+
+
+def test_blocks_by_component():
+    ranges = bench_qemu.text_ranges(MAP)
+    starts = [0x40200010,          # the entry code, before the MMU: arch
+              0xffffffc040200270,  # kernel
+              0xffffffc040201000, 0xffffffc0402010fc,  # devicetree, twice
+              0xffffffc040201100,  # just past fdt_open: no section
+              0xffffffc040202010,  # lib/gfx: graphics, not lib
+              0xffffffc040203000,  # rodata is not code
+              0x80000000]          # firmware
+    assert bench_qemu.blocks_by_component(starts, ranges) == {
+        "other": 3, "devicetree": 2, "arch": 1, "graphics": 1, "kernel": 1}
+
+
+def test_counted_blocks_are_the_starts():
+    starts = []
+    bench_qemu.count_translated(LOG, 0x1000, (0x2000, 0x2010), starts)
+    assert starts == [0x1000, 0x1004]

@@ -3,6 +3,7 @@ display path with the guest's clock and prints BENCH lines; the host
 times QEMU resume to the first full-scanout flush from QEMU's own
 timestamped trace, with the guest's boot-phase stamps beside it, and one
 screendump proves the boot picture."""
+import bisect
 import os
 import re
 import statistics
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 
+import bench_size
 import qemu
 import rltools
 
@@ -247,7 +249,49 @@ def translated_before_warmup(kernel, lines):
     warm = symbol_range(kernel, WARMUP_SYMBOL)
     if warm is None:
         return None
-    return count_translated(lines, elf_entry(kernel), warm)
+    starts = []
+    out = count_translated(lines, elf_entry(kernel), warm, starts)
+    map_path = os.path.splitext(kernel)[0] + ".map"
+    if out is not None and os.path.exists(map_path):
+        with open(map_path) as f:
+            out["by_component"] = blocks_by_component(starts, text_ranges(f))
+    return out
+
+
+# A code input section in lld's map file: VMA, LMA, size, alignment, then
+# "object:(.text...)".
+MAP_TEXT = re.compile(
+    r"^\s*([0-9a-f]+)\s+([0-9a-f]+)\s+([0-9a-f]+)\s+\d+\s+(\S+?):\((\.text[^)]*)\)")
+
+
+def text_ranges(map_lines):
+    """Sorted [(start, end, component)] of the image's code, at both its
+    virtual and its load (physical) address: the entry code runs at the
+    latter before the MMU is on. Components as bench_size names them."""
+    ranges = []
+    for line in map_lines:
+        m = MAP_TEXT.match(line)
+        if m is None:
+            continue
+        vma, lma, size = (int(m.group(i), 16) for i in (1, 2, 3))
+        component = bench_size.component_of(m.group(4))
+        ranges.append((vma, vma + size, component))
+        if lma != vma:
+            ranges.append((lma, lma + size, component))
+    ranges.sort()
+    return ranges
+
+
+def blocks_by_component(starts, ranges):
+    """{component: blocks} for block start addresses, most first; an
+    address in no code input section counts as "other"."""
+    lows = [r[0] for r in ranges]
+    counts = {}
+    for pc in starts:
+        i = bisect.bisect_right(lows, pc) - 1
+        name = ranges[i][2] if i >= 0 and pc < ranges[i][1] else "other"
+        counts[name] = counts.get(name, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def symbol_range(elf, name):
@@ -267,10 +311,11 @@ def elf_entry(elf):
     return int(re.search(r"Entry point address:\s+0x([0-9a-f]+)", head).group(1), 16)
 
 
-def count_translated(lines, entry, stop):
+def count_translated(lines, entry, stop, starts=None):
     """Blocks and guest instructions in a `-d in_asm` log from the first
     block at `entry` up to (not including) the first block starting in
-    [stop[0], stop[1]); None if no such block follows the entry."""
+    [stop[0], stop[1]); None if no such block follows the entry. Each
+    counted block's address is appended to `starts` when given."""
     blocks = instructions = 0
     started = new_block = False
     for line in lines:
@@ -287,6 +332,8 @@ def count_translated(lines, entry, stop):
             if started and stop[0] <= pc < stop[1]:
                 return {"blocks": blocks, "instructions": instructions}
             blocks += started
+            if started and starts is not None:
+                starts.append(pc)
         instructions += started
     return None
 
@@ -364,8 +411,12 @@ def phase_table(rows):
         tr = r.get("translated_before_warmup")
         if tr is not None:
             out.append("")
+            by = tr.get("by_component", {})
             out.append("Translated before the warm-up was posted (`-d in_asm` under "
                        "`-icount`, from the kernel's entry): **%d blocks, %d guest "
-                       "instructions**." % (tr["blocks"], tr["instructions"]))
+                       "instructions**%s." % (
+                           tr["blocks"], tr["instructions"],
+                           "; blocks by component: " + ", ".join(
+                               "%s %d" % kv for kv in by.items()) if by else ""))
         out.append("")
     return "\n".join(out)

@@ -92,6 +92,9 @@ blocks translated from the kernel's entry up to `gpu_warm_start` (printed
 under each table) are the boot's deterministic figure, as instructions per
 buffer are the ring's. A change that runs less new code before the warm-up
 shows there at once, whatever the host's load does to the milliseconds.
+The blocks are also split by component (the map file's input sections,
+components as in size.md); "other" is code outside the kernel's, on
+riscv64 OpenSBI's, run by SBI calls.
 
 """ + phases + """
 Targets (issue 15): resume to the first full flush at most 20 ms
