@@ -77,14 +77,16 @@ static inline bool coherent(const struct vq_backend *q) {
 #endif
 }
 
-/* Whether get_used's inline path may take used entries (a coherent,
- * working queue), with used_seen's low half at `seen`. */
-static void set_inline_take(struct vq_backend *q, bool ok, uint16_t seen) {
+/* Whether the inline paths may run on the queue (a coherent, working
+ * one), with used_seen's low half at `seen`: SPLIT_SLOW in free_head for
+ * the add, SPLIT_SEEN_SLOW and take_size 0 for get_used. */
+static void set_inline(struct vq_backend *q, bool ok, uint16_t seen) {
+  q->free_head.half.lo =
+      (q->free_head.half.lo & ~SPLIT_SLOW) | (ok ? 0 : SPLIT_SLOW);
 #ifdef CONFIG_VIRTIO_RING_FAST_PATHS
   q->take_size = ok ? q->size : 0;
   q->used_seen = seen | (ok ? 0 : SPLIT_SEEN_SLOW);
-#else /* no inline path to keep out */
-  (void)ok;
+#else /* no inline take to keep out */
   q->used_seen = seen;
 #endif
 }
@@ -234,9 +236,9 @@ VQ_COLD static rl_status split_create(const struct vq_config *cfg,
   for (uint32_t i = 0; i < n; i++) {
     vq_slot_set_next(&q->state[i], i + 1 < n ? i + 1 : LIST_END);
   }
-  q->free_head.half.lo = coherent(q) ? 0 : SPLIT_SLOW;
+  q->free_head.half.lo = VQ_LINK(0);
   q->free_head.half.hi = VQ_SLOT_LINK;
-  set_inline_take(q, coherent(q), 0);
+  set_inline(q, coherent(q), 0);
   sync_ring_for_device(q);
   *out = q;
   return RL_OK;
@@ -528,8 +530,7 @@ get_used_slow(struct vq_backend *q) {
 lying: /* the queue is broken until detach; the next call comes here and
         * says so */
   q->broken = true;
-  q->free_head.half.lo |= SPLIT_SLOW;
-  set_inline_take(q, false, q->last_used);
+  set_inline(q, false, q->last_used);
   return vq_used_status(RL_ERR_BROKEN);
 }
 
@@ -619,10 +620,9 @@ VQ_COLD static void split_detach(struct vq_backend *q,
   /* The device was reset: both sides start from zero (§2.7). */
   q->avail_idx = 0;
   q->last_used = 0;
-  set_inline_take(q, coherent(q), 0);
   q->kicked_idx = 0;
   q->broken = false;
-  q->free_head.half.lo = VQ_LINK(list_head(q)) | (coherent(q) ? 0 : SPLIT_SLOW);
+  set_inline(q, coherent(q), 0);
   uint8_t *ring = q->ring.cpu;
   for (size_t i = 0; i < q->ring.size; i++) {
     ring[i] = 0;
