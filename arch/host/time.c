@@ -45,7 +45,14 @@ void host_time_virtual(bool on) {
 
 void host_time_advance(uint64_t ns) { virtual_now += ns; }
 
+static unsigned long time_reads;
+
+unsigned long host_time_reads(void) {
+  return __atomic_load_n(&time_reads, __ATOMIC_RELAXED);
+}
+
 uint64_t arch_time_ns(void) {
+  __atomic_fetch_add(&time_reads, 1, __ATOMIC_RELAXED);
   if (virtual_time) {
     return virtual_now;
   }

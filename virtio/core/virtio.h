@@ -187,6 +187,10 @@ void virtqueue_kick(struct virtqueue *vq);
 rl_status virtqueue_submit(struct virtqueue *vq, const struct vq_seg *out,
                            unsigned nout, const struct vq_seg *in, unsigned nin,
                            void *token);
+/* Asks the device not to interrupt for this queue's used buffers until
+ * the next virtqueue_poll (virtqueue_wait polls) re-arms it (virtio 1.2
+ * §2.7.10, §2.8.10): for requests whose answers are read later anyway. */
+void virtqueue_disable_cb(struct virtqueue *vq);
 /* Collects used buffers and calls `done` for each. Returns how many, or
  * RL_ERR_BROKEN (the queue is then broken until a reset of it, or of the
  * device). */

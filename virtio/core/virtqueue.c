@@ -81,6 +81,16 @@ VQ_COLD rl_status virtqueue_submit(struct virtqueue *vq,
   return st;
 }
 
+void virtqueue_disable_cb(struct virtqueue *vq) {
+#if VQ_CALLBACKS
+  unsigned long flags = arch_irq_save();
+  vq->ops->disable_cb(vq->backend);
+  arch_irq_restore(flags);
+#else
+  (void)vq;  /* polled: the device interrupts for nothing */
+#endif
+}
+
 int virtqueue_poll(struct virtqueue *vq) {
   if (vq->broken) {
     return RL_ERR_BROKEN;
@@ -161,8 +171,12 @@ static void reset_alone(struct virtqueue *vq) {
 VQ_COLD rl_status virtqueue_wait(struct virtqueue *vq,
                                  const volatile bool *done,
                                  uint64_t timeout_ns) {
-  uint64_t start = arch_time_ns();
-  uint64_t deadline = start + timeout_ns;
+  /* The clock is read only once the answer is found missing: under QEMU
+   * reading the counter waits for the emulator's global lock, which the
+   * device model holds through a long command (the GPU's first copy),
+   * and an answer already in must not wait for that. */
+  uint64_t deadline = 0;
+  bool timed = false;
   rl_status st;
   for (;;) {
     /* Check and sleep with interrupts masked: a completion handled between
@@ -189,6 +203,10 @@ VQ_COLD rl_status virtqueue_wait(struct virtqueue *vq,
       return RL_ERR_BROKEN;
     }
     uint64_t now = arch_time_ns();
+    if (!timed) {
+      deadline = now + timeout_ns;
+      timed = true;
+    }
     if (now >= deadline) {
       arch_irq_restore(flags);
       break;

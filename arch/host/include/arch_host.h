@@ -114,6 +114,10 @@ void host_cache_line_hook(host_cache_line_fn fn, void *ctx, bool descending);
  * default (real CLOCK_MONOTONIC). Turning it on restarts the clock at 1 s. */
 void host_time_virtual(bool on);
 void host_time_advance(uint64_t ns);
+/* Clock reads so far (arch_time_ns, arch_time_raw), all threads: under
+ * QEMU a read of the counter waits while the emulator holds its global
+ * lock, so tests count where the drivers read it. */
+unsigned long host_time_reads(void);
 
 /* Runs `fn(ctx)` at the start of every arch_idle_until (a fake device
  * that works only while the CPU idles); NULL removes it. One hook. */
