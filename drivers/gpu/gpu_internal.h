@@ -155,19 +155,32 @@ rl_status gpu_command(struct gpu *g, size_t cmd_len, uint32_t expected,
                       size_t resp_len, uint32_t resource);
 /* gpu_command for a command answered by RESP_OK_NODATA. */
 rl_status gpu_command_nodata(struct gpu *g, size_t cmd_len, uint32_t resource);
-/* Posts TRANSFER_TO_HOST_2D of the whole framebuffer of `so` without
- * waiting: the device's first copy into a new resource is its slow one
- * (QEMU faults in the resource's host memory page by page), so it runs
- * while the picture is drawn. The next post on the control queue (posted
- * behind it), or gpu_warm_finish, waits for it and checks the answer. */
+/* The warm-up: TRANSFER_TO_HOST_2D of the whole framebuffer of `so`,
+ * posted (gpu_resource_post) without waiting: the device's first copy
+ * into a new resource is its slow one (QEMU faults in the resource's host
+ * memory page by page), so it runs while the picture is drawn.
+ * gpu_warm_encode writes it in its request; once posted, gpu_warm_posted
+ * records it. The next post on the control queue (posted behind it), or
+ * gpu_warm_finish, waits for it and checks the answer. */
 #ifdef CONFIG_GPU_WARMUP
-rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so);
+#define GPU_WARMUP true
+struct gpu_req *gpu_warm_encode(struct gpu *g, const struct gpu_scanout *so,
+                                size_t *len);
+void gpu_warm_posted(struct gpu *g, const struct gpu_scanout *so);
 rl_status gpu_warm_finish(struct gpu *g);
 #else
-static inline rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so) {
+#define GPU_WARMUP false
+static inline struct gpu_req *
+gpu_warm_encode(struct gpu *g, const struct gpu_scanout *so, size_t *len) {
   (void)g;
   (void)so;
-  return RL_OK;
+  *len = 0;
+  return NULL;
+}
+static inline void gpu_warm_posted(struct gpu *g,
+                                   const struct gpu_scanout *so) {
+  (void)g;
+  (void)so;
 }
 static inline rl_status gpu_warm_finish(struct gpu *g) {
   (void)g;
@@ -203,10 +216,20 @@ static inline uint32_t gpu_resource_id(const struct gpu *g, unsigned index) {
   return index + 1;
 }
 #endif
-/* CREATE_2D of so->resource_id at the framebuffer's size, then
- * ATTACH_BACKING of its chunks. On failure the framebuffer is gone: freed,
- * or leaked when the device may own it (as gpu_resource_destroy). */
+/* CREATE_2D of so->resource_id at the framebuffer's size and
+ * ATTACH_BACKING of its chunks, posted together (one notification, one
+ * round trip: the device runs them in order), then both answers read.
+ * On failure the framebuffer is gone: freed, or leaked when the device
+ * may own it (as gpu_resource_destroy). */
 rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so);
+/* gpu_resource_create in two halves, for the probe: post (with `warm`,
+ * the warm-up transfer behind the two, CONFIG_GPU_WARMUP), draw, then
+ * read the answers, given what the post returned. The queue's interrupt
+ * is held back meanwhile (virtqueue_disable_cb): the answers are read,
+ * not waited for. */
+rl_status gpu_resource_post(struct gpu *g, struct gpu_scanout *so, bool warm);
+rl_status gpu_resource_created(struct gpu *g, struct gpu_scanout *so,
+                               rl_status posted);
 /* DETACH_BACKING, UNREF, then frees the framebuffer. If either failed
  * (an error answer, a bad answer, a timeout) the device may still own the
  * backing: it is leaked on purpose, the id retired, one line logged. */

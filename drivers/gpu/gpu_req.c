@@ -78,7 +78,6 @@ static rl_status wait_posted(struct gpu *g, struct virtqueue *vq,
   return st;
 }
 
-#ifdef CONFIG_GPU_WARMUP /* only the update behind a warm-up uses them */
 rl_status gpu_post_nowait(struct gpu *g, struct virtqueue *vq,
                           struct gpu_req **reqs, const size_t *cmd_len,
                           const size_t *resp_len, unsigned n) {
@@ -89,7 +88,6 @@ rl_status gpu_wait_posted(struct gpu *g, struct virtqueue *vq,
                           struct gpu_req **reqs, unsigned n) {
   return wait_posted(g, vq, reqs, n);
 }
-#endif
 
 rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
                    const size_t *cmd_len, const size_t *resp_len, unsigned n) {
@@ -118,22 +116,19 @@ rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
 }
 
 #ifdef CONFIG_GPU_WARMUP
-rl_status gpu_warm_start(struct gpu *g, struct gpu_scanout *so) {
+struct gpu_req *gpu_warm_encode(struct gpu *g, const struct gpu_scanout *so,
+                                size_t *len) {
   struct gpu_req *r = &g->req[GPU_WARM_REQ];
   struct virtio_gpu_rect vr = {0, 0, so->fb.width, so->fb.height};
   /* No cache clean: what the device copies here is never shown (the
    * update that shows the resource cleans and transfers the painted
    * rows again). */
-  size_t len = gpu_encode_transfer_2d(gpu_req_cmd(r), so->resource_id, &vr, 0);
-  size_t resp = sizeof(struct virtio_gpu_ctrl_hdr);
-  rl_status st = gpu_warm_finish(g);
-  if (st == RL_OK) {
-    st = post(g, g->ctrlq, &r, &len, &resp, 1);
-  }
-  if (st == RL_OK) {
-    g->warm_resource = so->resource_id;
-  }
-  return st;
+  *len = gpu_encode_transfer_2d(gpu_req_cmd(r), so->resource_id, &vr, 0);
+  return r;
+}
+
+void gpu_warm_posted(struct gpu *g, const struct gpu_scanout *so) {
+  g->warm_resource = so->resource_id;
 }
 
 rl_status gpu_warm_finish(struct gpu *g) {

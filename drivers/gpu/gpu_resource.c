@@ -50,11 +50,11 @@ rl_status gpu_fb_alloc(struct gpu_scanout *so, uint32_t w, uint32_t h) {
   return RL_OK;
 }
 
-static rl_status attach_backing(struct gpu *g, struct gpu_scanout *so) {
-  struct fb_surface *fb = &so->fb;
-  void *cmd = gpu_req_cmd(&g->req[0]);
-  /* One entry per chunk, written in the command itself (gpu_fb_alloc
-   * made sure they fit its page). */
+/* RESOURCE_ATTACH_BACKING in r's command page: one entry per chunk,
+ * written in the command itself (gpu_fb_alloc made sure they fit). */
+static size_t encode_attach(struct gpu_req *r, const struct gpu_scanout *so) {
+  const struct fb_surface *fb = &so->fb;
+  void *cmd = gpu_req_cmd(r);
   struct virtio_gpu_mem_entry *e = gpu_attach_entries(cmd);
   for (uint32_t i = 0; i < fb->nchunks; i++) {
     uint32_t rows =
@@ -62,8 +62,7 @@ static rl_status attach_backing(struct gpu *g, struct gpu_scanout *so) {
     e[i] =
         (struct virtio_gpu_mem_entry){so->chunks[i].phys, rows * fb->stride, 0};
   }
-  size_t len = gpu_encode_attach_in_place(cmd, so->resource_id, fb->nchunks);
-  return gpu_command_nodata(g, len, so->resource_id);
+  return gpu_encode_attach_in_place(cmd, so->resource_id, fb->nchunks);
 }
 
 /* A resource id is used again only by a re-probe (recovery after a
@@ -71,15 +70,13 @@ static rl_status attach_backing(struct gpu *g, struct gpu_scanout *so) {
  * both (GPU_TEARDOWN 0), each scanout sets up one resource for the
  * device's lifetime, with id index + 1: no id can come back, and there
  * is nothing to retire. */
-#define GPU_REUSES_IDS GPU_TEARDOWN
-
+#if GPU_TEARDOWN /* else gpu_internal.h's: index + 1 */
 static void retire_id(struct gpu *g, uint32_t id) {
-  if (GPU_REUSES_IDS && id > 0 && id < GPU_RESOURCE_IDS) {
+  if (id > 0 && id < GPU_RESOURCE_IDS) {
     g->retired_ids[id / 32] |= 1u << (id % 32);
   }
 }
 
-#if GPU_TEARDOWN /* else gpu_internal.h's: index + 1 */
 static bool id_retired(const struct gpu *g, uint32_t id) {
   return (g->retired_ids[id / 32] >> (id % 32)) & 1u;
 }
@@ -128,48 +125,103 @@ static void abandon(struct gpu *g, struct gpu_scanout *so, const char *cmd,
 }
 #endif
 
-rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
-  size_t len = gpu_encode_create_2d(gpu_req_cmd(&g->req[0]), so->resource_id,
-                                    VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM,
-                                    so->fb.width, so->fb.height);
-  rl_status st = gpu_command_nodata(g, len, so->resource_id);
-  if (!GPU_TEARDOWN && st != RL_OK) {
-    return st; /* the device is failed: what it holds stays (above) */
-  }
-  if (st != RL_OK) {
-    if (st != RL_ERR_IO) {
-      /* No clear error answer: the device may have made it. */
-      retire_id(g, so->resource_id);
-    }
-    gpu_fb_free(so); /* nothing attached yet */
-    return st;
-  }
+/* The CREATE_2D and ATTACH_BACKING of gpu_resource_post, with the warm-up
+ * transfer at the end when `warm` (the first three of reqs). */
+static unsigned post_count(bool warm) {
 #ifdef CONFIG_TEST_GPU_SKIP_ATTACH_BACKING
-  bool skip_attach = true; /* test build: the display tests must fail */
-  klog(LOG_WARN, "%s: test build: RESOURCE_ATTACH_BACKING skipped\n",
-       g->dev->name);
+  unsigned n = 1; /* test build: the display tests must fail */
 #else
-  bool skip_attach = false;
+  unsigned n = 2;
 #endif
-  if (skip_attach) {
-    return RL_OK;
+  return warm ? n + 1 : n;
+}
+
+rl_status gpu_resource_post(struct gpu *g, struct gpu_scanout *so, bool warm) {
+  struct gpu_req *reqs[3] = {&g->req[0], &g->req[1], NULL};
+  size_t lens[3], resp[3];
+  unsigned n = post_count(warm);
+  /* Another scanout's warm-up still in flight: its answer first (its
+   * request is reused). An error answer there is that scanout's. */
+  (void)gpu_warm_finish(g);
+  lens[0] = gpu_encode_create_2d(gpu_req_cmd(reqs[0]), so->resource_id,
+                                 VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, so->fb.width,
+                                 so->fb.height);
+  lens[1] = encode_attach(reqs[1], so);
+  if (warm) {
+    reqs[n - 1] = gpu_warm_encode(g, so, &lens[n - 1]);
   }
-  st = attach_backing(g, so);
-  if (!GPU_TEARDOWN) {
-    return st; /* a failure fails the device: nothing torn down */
+  for (unsigned i = 0; i < n; i++) {
+    resp[i] = sizeof(struct virtio_gpu_ctrl_hdr);
   }
-  if (st == RL_ERR_IO) {
-    /* The device answered an error: nothing attached (§5.7.6.8). */
-    len = gpu_encode_unref(gpu_req_cmd(&g->req[0]), so->resource_id);
-    if (gpu_command_nodata(g, len, so->resource_id) != RL_OK) {
-      retire_id(g, so->resource_id);
-    }
-    gpu_fb_free(so);
-  } else if (st != RL_OK) {
-    /* A bad answer or none: the device may have attached the chunks. */
-    gpu_resource_destroy(g, so);
+  /* gpu_resource_created reads the answers: no interrupt for them. With
+   * the warm-up, the device's slow copy follows them at once, and an
+   * interrupt in it would stall the CPU: QEMU holds its global lock
+   * while it copies, and the interrupt controller waits for it. */
+  virtqueue_disable_cb(g->ctrlq);
+  rl_status st = gpu_post_nowait(g, g->ctrlq, reqs, lens, resp, n);
+  if (st == RL_OK && warm) {
+    gpu_warm_posted(g, so);
   }
   return st;
+}
+
+rl_status gpu_resource_created(struct gpu *g, struct gpu_scanout *so,
+                               rl_status posted) {
+  struct gpu_req *reqs[2] = {&g->req[0], &g->req[1]};
+  unsigned n = post_count(false);
+  const size_t hdr = sizeof(struct virtio_gpu_ctrl_hdr);
+  rl_status create =
+      posted != RL_OK ? posted : gpu_wait_posted(g, g->ctrlq, reqs, n);
+  rl_status attach = create;
+  if (create == RL_OK) {
+    create = gpu_check(g, reqs[0], VIRTIO_GPU_RESP_OK_NODATA, hdr, 0,
+                       so->resource_id);
+    attach = n < 2 ? RL_OK
+                   : gpu_check(g, reqs[1], VIRTIO_GPU_RESP_OK_NODATA, hdr, 0,
+                               so->resource_id);
+  } else {
+    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT " (resource %u): %s\n", g->dev->name,
+         GPU_TYPE_ARG(VIRTIO_GPU_CMD_RESOURCE_CREATE_2D), so->resource_id,
+         rl_status_str(create));
+  }
+  if (n < 2 && create == RL_OK) {
+    klog(LOG_WARN, "%s: test build: RESOURCE_ATTACH_BACKING skipped\n",
+         g->dev->name);
+  }
+  rl_status st = create != RL_OK ? create : attach;
+  if (!GPU_TEARDOWN || st == RL_OK) {
+    return st; /* a failure fails the device: what it holds stays */
+  }
+#if GPU_TEARDOWN
+  /* RL_ERR_IO: the device answered an error, or a device reset failed the
+   * request; either way it made (create) or attached (attach) nothing
+   * (§5.7.6.8). The warm-up behind them (it found no backing to read) is
+   * answered first. */
+  (void)gpu_warm_finish(g);
+  if (attach == RL_ERR_IO && create != RL_ERR_IO) {
+    if (create == RL_OK) { /* made, nothing attached */
+      size_t len = gpu_encode_unref(gpu_req_cmd(&g->req[0]), so->resource_id);
+      create = gpu_command_nodata(g, len, so->resource_id);
+    }
+    if (create != RL_OK) {
+      retire_id(g, so->resource_id); /* the device may have made it */
+    }
+    gpu_fb_free(so);
+  } else if (attach == RL_ERR_IO) {
+    gpu_fb_free(so); /* neither made nor attached */
+  } else if (create == RL_ERR_IO) {
+    /* Not made, yet the attach was not refused: the device is not to be
+     * trusted with the pages. */
+    abandon(g, so, "RESOURCE_ATTACH_BACKING", attach);
+  } else {
+    gpu_resource_destroy(g, so); /* may be made and backed: detach, unref */
+  }
+#endif
+  return st;
+}
+
+rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
+  return gpu_resource_created(g, so, gpu_resource_post(g, so, false));
 }
 
 #if GPU_TEARDOWN /* else gpu_internal.h's: nothing */

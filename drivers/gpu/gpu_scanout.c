@@ -175,30 +175,40 @@ static rl_status setup_scanout(struct gpu *g, unsigned index) {
          g->dev->name, index, w, h);
     return st;
   }
-  st = gpu_resource_create(g, so); /* the framebuffer is gone on failure */
-  if (st != RL_OK) {
-    return st;
-  }
-  so->active = true;
   if (reconfiguring(g)) {
+    st = gpu_resource_create(g, so); /* the framebuffer is gone on failure */
+    if (st != RL_OK) {
+      return st;
+    }
+    so->active = true;
     st = gpu_scanout_show(g, so);
     if (st != RL_OK) {
       return st;
     }
   } else {
-    /* The probe: the device's first (slow) copy into the new resource
-     * runs while the picture and the console are drawn; SET_SCANOUT
-     * comes with the first update, so the resource is shown with the
-     * picture in it. A failed post leaves the GPU broken, which that
-     * update reports. */
-    (void)gpu_warm_start(g, so);
-    so->unshown = true;
+    /* The probe: CREATE_2D and ATTACH_BACKING go with the device's first
+     * (slow) copy into the new resource, the warm-up, and all three run
+     * while the picture and the console are drawn; their answers are
+     * read after. SET_SCANOUT comes with the first update, so the
+     * resource is shown with the picture in it. */
+    st = gpu_resource_post(g, so, GPU_WARMUP);
+    if (st != RL_OK) {
+      return gpu_resource_created(g, so, st);
+    }
   }
   if (index == 0 && GPU_EDID0_ANSWERED(g)) {
     get_edid(g, 0); /* answered already: while the device copies */
   }
   paint(&so->fb);
   gpu_console_init(g, index);
+  if (!reconfiguring(g)) {
+    st = gpu_resource_created(g, so, RL_OK); /* as gpu_resource_create */
+    if (st != RL_OK) {
+      return st;
+    }
+    so->active = true;
+    so->unshown = true;
+  }
   klog(LOG_INFO,
        "%s: scanout %u: %ux%u at (%u,%u), resource %u in %u "
        "chunk(s)\n",

@@ -557,6 +557,12 @@ static void on_chain(struct vm_dev *d, unsigned qi, const struct model_chain *c,
                  cmd_name(e.type), c->in_len, rlen);
     return;
   }
+  if (e.type == GM_CMD_RESOURCE_ATTACH_BACKING &&
+      c->out_len >= ATTACH_LEN + MEM_ENTRY_LEN) {
+    uint8_t ent[MEM_ENTRY_LEN];
+    assert_true(vm_read(d, c, ATTACH_LEN, ent, MEM_ENTRY_LEN));
+    e.addr0 = rd64(ent, 0); /* whether or not it is answered */
+  }
   const struct gm_fault_rule *f = fault_for(g, e.type);
   if (f != NULL && f->fault == GM_FAULT_NO_ANSWER) {
     vm_hold(d, qi, c);

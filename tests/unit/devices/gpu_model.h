@@ -56,6 +56,7 @@ struct gm_cmd {
   struct gm_rect r;          /* SET_SCANOUT, FLUSH, TRANSFER */
   uint64_t offset;           /* TRANSFER */
   uint32_t format, nentries; /* CREATE_2D (r.w, r.h: size), ATTACH */
+  uint64_t addr0;            /* ATTACH: its first entry's address */
   uint32_t x, y;             /* cursor position */
   uint32_t answer;           /* response type; 0: none (held, or cursor) */
   uint32_t used_len;

@@ -62,6 +62,11 @@ extern const struct virtio_driver virtio_gpu_driver;
 #else
 #define CURSOR_RESOURCES 0u
 #endif
+#ifdef CONFIG_GPU_WARMUP
+#define GPU_WARMUP_BUILT true /* the probe's warm-up transfer */
+#else
+#define GPU_WARMUP_BUILT false
+#endif
 
 /* Transport features QEMU 7.2 offers a virtio-gpu-device (§6). */
 #define T_INDIRECT ((uint64_t)1 << 28)
@@ -339,8 +344,8 @@ static bool rect_eq(struct gm_rect a, struct gm_rect b) {
  * by a RESOURCE_FLUSH of the same resource and rectangle, answered
  * together after one notification (same batch); the transfer's offset is
  * where the rectangle starts in a stride of width * 4 (§5.7.6.8). The
- * one exception: a probe's warm-up (gpu_warm_start), the whole resource
- * alone in its batch, before any update. */
+ * one exception: a probe's warm-up (gpu_resource_post), the whole
+ * resource at the end of its batch, before any update. */
 static unsigned check_updates(struct fx *f, uint32_t width) {
   unsigned updates = 0;
   uint64_t warmed = 0; /* resources < 64 whose warm-up was seen */
@@ -707,6 +712,42 @@ static void test_config_access(void **state) {
   assert_int_equal(virtio_config_write32(d, 0xfffffffcu, 0), RL_ERR_INVALID);
 }
 
+/* The probe's resource in one round trip: RESOURCE_CREATE_2D,
+ * ATTACH_BACKING and (CONFIG_GPU_WARMUP) the warm-up transfer of the
+ * whole resource in one notification, in that order, and no interrupt
+ * for them: the driver reads the answers after drawing. */
+static void test_probe_one_round_trip(void **state) {
+  struct fx *f = *state;
+  probe_settled(f);
+  size_t c;
+  assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_CREATE_2D, &c),
+                   1 + CURSOR_RESOURCES);
+  const struct gm_cmd *create = gpu_model_log(f->gm, c);
+  const char *want[] = {"CREATE_2D", "ATTACH_BACKING", "warm-up"};
+  uint32_t types[] = {GM_CMD_RESOURCE_CREATE_2D, GM_CMD_RESOURCE_ATTACH_BACKING,
+                      GM_CMD_TRANSFER_TO_HOST_2D};
+  size_t n = GPU_WARMUP_BUILT ? 3 : 2;
+  for (size_t i = 0; i < n; i++) {
+    const struct gm_cmd *t = gpu_model_log(f->gm, c + i);
+    if (t->type != types[i] || t->batch != create->batch || t->resource != 1) {
+      fail_msg("probe: %s is not command %zu of the resource's batch %lu "
+               "(command type %#x, resource %u, batch %lu)",
+               want[i], i, create->batch, t->type, t->resource, t->batch);
+    }
+  }
+  const struct gm_cmd *warm = gpu_model_log(f->gm, c + 2);
+  if (n == 3) {
+    assert_int_equal(warm->r.w, W);
+    assert_int_equal(warm->r.h, H);
+  }
+  assert_true(c + n >= gpu_model_log_count(f->gm) ||
+              gpu_model_log(f->gm, c + n)->batch != create->batch);
+  if (vm_batch_interrupted(f->vm, create->batch)) {
+    fail_msg("probe: the device interrupted after the resource's batch %lu",
+             create->batch);
+  }
+}
+
 /* Errors: each is an error status, a log line naming the command, the
  * resource and what the device answered, and no hang. */
 static void test_create_error(void **state) {
@@ -718,6 +759,72 @@ static void test_create_error(void **state) {
                   "RESOURCE_CREATE_2D (resource 1): device answered "
                   "ERR_OUT_OF_MEMORY",
                   "0x101 0x1 0x1201 0x18 0x1100\n");
+}
+
+/* Whether a failed resource is torn down (GPU_TEARDOWN in the driver). */
+#if defined(CONFIG_VIRTIO_RECOVERY) || defined(CONFIG_GPU_DISPLAY_EVENTS)
+#define TEARDOWN_BUILT true
+#else
+#define TEARDOWN_BUILT false
+#endif
+
+/* The probe's CREATE_2D and ATTACH_BACKING, posted together, answered as
+ * `create` and `attach` say (GM_FAULT_NONE: as the device does): the
+ * probe fails with `want`. Returns whether the framebuffer's first chunk
+ * (the ATTACH's first entry) is still allocated. */
+static bool probe_resource_fails(struct fx *f, enum gm_fault create,
+                                 uint32_t cv, enum gm_fault attach, uint32_t av,
+                                 rl_status want) {
+  gpu_model_misbehave(f->gm, GM_CMD_RESOURCE_CREATE_2D, create, cv);
+  gpu_model_misbehave(f->gm, GM_CMD_RESOURCE_ATTACH_BACKING, attach, av);
+  assert_int_equal(virtio_gpu_driver.probe(f->dev), want);
+  size_t at;
+  assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_ATTACH_BACKING, &at),
+                   1);
+  void *p;
+  return host_dma_device_ptr(gpu_model_log(f->gm, at)->addr0, 1, &p) == RL_OK;
+}
+
+/* ATTACH_BACKING refused: the resource the CREATE made is released
+ * (UNREF) and the framebuffer freed. */
+static void test_attach_error(void **state) {
+  struct fx *f = *state;
+  bool kept = probe_resource_fails(f, GM_FAULT_NONE, 0, GM_FAULT_ERROR,
+                                   GM_RESP_ERR_OUT_OF_MEMORY, RL_ERR_IO);
+  assert_log_says(f,
+                  "RESOURCE_ATTACH_BACKING (resource 1): device answered "
+                  "ERR_OUT_OF_MEMORY",
+                  "0x106 0x1 0x1201 0x18 0x1100\n");
+  if (TEARDOWN_BUILT) {
+    assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_UNREF, NULL), 1);
+    assert_int_equal(gpu_model_resource_count(f->gm), 0);
+    assert_false(kept);
+  }
+}
+
+/* CREATE_2D refused (the ATTACH behind it then finds no resource):
+ * nothing was made, the framebuffer is freed, nothing is released. */
+static void test_create_error_frees(void **state) {
+  struct fx *f = *state;
+  bool kept = probe_resource_fails(f, GM_FAULT_ERROR, GM_RESP_ERR_UNSPEC,
+                                   GM_FAULT_NONE, 0, RL_ERR_IO);
+  assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_UNREF, NULL), 0);
+  if (TEARDOWN_BUILT) {
+    assert_false(kept);
+  }
+}
+
+/* CREATE_2D refused, yet ATTACH_BACKING answered OK: the device is not
+ * to be trusted with the pages, which are leaked on purpose with the id
+ * retired. */
+static void test_create_error_attach_ok(void **state) {
+  struct fx *f = *state;
+  bool kept = probe_resource_fails(f, GM_FAULT_ERROR, GM_RESP_ERR_UNSPEC,
+                                   GM_FAULT_TYPE, GM_RESP_OK_NODATA, RL_ERR_IO);
+  assert_true(kept);
+  if (TEARDOWN_BUILT) {
+    assert_log_has("leaked on purpose, resource id 1 retired");
+  }
 }
 
 static void test_scanout_error(void **state) {
@@ -1198,6 +1305,10 @@ static const struct matrix_case cases[] = {
     {"display_change", test_display_change},
 #endif
     {"answers_at_idle", test_answers_at_idle},
+    {"probe_one_round_trip", test_probe_one_round_trip},
+    {"attach_error", test_attach_error},
+    {"create_error_frees", test_create_error_frees},
+    {"create_error_attach_ok", test_create_error_attach_ok},
 #ifdef CONFIG_GPU_CURSOR /* no cursor */
     {"cursor_move", test_cursor_move},
 #endif

@@ -149,6 +149,8 @@ struct vm_dev {
   bool busy; /* working on chains: a nested notification waits */
   unsigned long batch, idle_batches, interrupts;
   unsigned long queue_resets;
+  /* Bit b % VM_BATCH_HISTORY: run b ended with a used buffer interrupt. */
+  uint8_t batch_irq[VM_BATCH_HISTORY / 8];
 };
 
 /* Live devices, for the idle hook. */
@@ -319,7 +321,15 @@ static void run(struct vm_dev *d, bool all, bool from_idle) {
     }
   }
   d->busy = false;
+  unsigned long before = d->interrupts;
   interrupt_if_asked(d);
+  if (worked) {
+    unsigned bit = (unsigned)(d->batch % VM_BATCH_HISTORY);
+    uint8_t mask = (uint8_t)(1u << (bit % 8));
+    d->batch_irq[bit / 8] =
+        (uint8_t)(d->interrupts != before ? d->batch_irq[bit / 8] | mask
+                                          : d->batch_irq[bit / 8] & ~mask);
+  }
 }
 
 void vm_answer_held(struct vm_dev *d) {
@@ -976,6 +986,11 @@ unsigned long vm_notifies(const struct vm_dev *d, unsigned q) {
 unsigned long vm_interrupts(const struct vm_dev *d) { return d->interrupts; }
 unsigned vm_held(const struct vm_dev *d) { return d->nheld; }
 unsigned long vm_batch(const struct vm_dev *d) { return d->batch; }
+bool vm_batch_interrupted(const struct vm_dev *d, unsigned long batch) {
+  unsigned bit = (unsigned)(batch % VM_BATCH_HISTORY);
+  return batch + VM_BATCH_HISTORY <= d->batch ||
+         ((d->batch_irq[bit / 8] >> (bit % 8)) & 1u) != 0;
+}
 unsigned long vm_idle_batches(const struct vm_dev *d) {
   return d->idle_batches;
 }

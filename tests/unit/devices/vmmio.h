@@ -143,6 +143,11 @@ unsigned vm_held(const struct vm_dev *d);
 /* Processing runs so far: one per notification answered at once, one per
  * idle pass that found work. Chains of one run share the number. */
 unsigned long vm_batch(const struct vm_dev *d);
+/* Whether run `batch` ended with a used buffer interrupt (its rings asked
+ * for one, §2.7.7 / §2.8.10); true for runs too old to tell (more than
+ * VM_BATCH_HISTORY ago). */
+#define VM_BATCH_HISTORY 256u
+bool vm_batch_interrupted(const struct vm_dev *d, unsigned long batch);
 /* Runs whose chains were handled from the idle hook. */
 unsigned long vm_idle_batches(const struct vm_dev *d);
 
