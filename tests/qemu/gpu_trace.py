@@ -102,10 +102,11 @@ def check_gpu_commands(stderr, scanouts, device=0):
     - every batch of control-queue commands that holds a transfer of a
       scanout resource is exactly TRANSFER_TO_HOST_2D then RESOURCE_FLUSH
       of the same resource, sent with one notification; the one exception
-      is the probe's warm-up (drivers/gpu gpu_warm_start), a transfer
-      alone in its batch, once per resource, before any flush of it (or
-      first in the next batch, when QEMU ran it only after that batch's
-      notification);
+      is the probe's warm-up (drivers/gpu gpu_resource_post), a transfer
+      of the resource right after its RESOURCE_CREATE_2D (and the
+      untraced ATTACH_BACKING) in their batch, once per resource, before
+      any flush of it (or with the next batch, when QEMU ran them only
+      after that batch's notification);
     - every flush rectangle lies inside its resource."""
     gpus = gpu_devices(stderr)
     if not gpus:
@@ -151,16 +152,16 @@ def check_gpu_commands(stderr, scanouts, device=0):
             continue
         kinds = [e[0] for e in batch]
         res = batch[0][1]
-        if kinds == ["xfer"] and res not in warmed and res not in flushed:
-            warmed.add(res)  # the probe's warm-up
-            continue
-        if (kinds[:2] == ["xfer", "xfer"] and res not in warmed
-                and res not in flushed):
-            # The probe's warm-up that QEMU ran only after the driver's next
-            # notification (the first update, posted behind it) was traced:
-            # the trace does not say which notification brought a command.
+        if (kinds[:2] == ["create", "xfer"] and batch[1][1] == res
+                and res not in warmed and res not in flushed):
+            # The probe's warm-up behind its resource's creation. QEMU may
+            # have run them only after the driver's next notification (the
+            # first update, posted behind them) was traced: the trace does
+            # not say which notification brought a command.
             warmed.add(res)
-            batch, kinds = batch[1:], kinds[1:]
+            batch, kinds = batch[2:], kinds[2:]
+            if not kinds:
+                continue
         if kinds != ["xfer", "flush"] or batch[0][1] != batch[1][1]:
             raise TraceMismatch("an update must be TRANSFER_TO_HOST_2D then "
                                 "RESOURCE_FLUSH of one resource after one "

@@ -529,7 +529,7 @@ MIN_DROPPED = {"console and font": ["fbcon_write", "font_rows", "gpu_console_ini
                                     "arch_dma_sync_nc_for_cpu"],
                "ring fast paths": ["split_add_one", "split_get_used"],
                "requests handed back after a reset": ["split_detach"],
-               "GPU warm-up": ["gpu_warm_start", "gpu_warm_finish"],
+               "GPU warm-up": ["gpu_warm_encode", "gpu_warm_finish"],
                "resource teardown": ["abandon", "gpu_encode_unref"],
                "cursor": ["gpu_cursor_setup"],
                "EDID": ["gpu_parse_edid"],

@@ -48,7 +48,7 @@ def test_never_reached_is_none():
 
 
 def test_the_default_kernel_has_the_warmup(build):
-    # Renaming gpu_warm_start would silently drop the figure (None).
+    # Renaming gpu_warm_posted would silently drop the figure (None).
     out = build("qemu_virt_aarch64")
     assert bench_qemu.symbol_range(out + "/kernel.elf", bench_qemu.WARMUP_SYMBOL)
 

@@ -65,9 +65,9 @@ DEVICE_STEPS = [("virtio_gpu_cmd_get_display_info", "GET_DISPLAY_INFO"),
                 ("virtio_gpu_cmd_res_xfer_toh_2d", "TRANSFER_TO_HOST_2D")]
 NEXT_FLUSH = ("next_flush", "next RESOURCE_FLUSH (later log lines)")
 # The driver's first transfer into the scanout's resource is the probe's
-# warm-up (drivers/gpu gpu_warm_start: QEMU's slow first copy, right after
-# ATTACH_BACKING); the picture's own is the last transfer before the
-# first full flush.
+# warm-up (drivers/gpu gpu_resource_post: QEMU's slow first copy, posted
+# behind CREATE_2D and ATTACH_BACKING); the picture's own is the last
+# transfer before the first full flush.
 PICTURE_XFER = ("picture_xfer", "TRANSFER_TO_HOST_2D (the picture's)")
 WARM_LABEL = "TRANSFER_TO_HOST_2D (warm-up)"
 TRACE_ARGS = ["-msg", "timestamp=on", "-trace", "runstate_set"] + [
@@ -231,15 +231,15 @@ def emulated_instructions(arch, workdir, timeout=60.0):
 # One translated block in QEMU's `-d in_asm` log: an "IN:" line, then one
 # "0xADDRESS:  ..." line per guest instruction.
 IN_ASM_INSN = re.compile(r"^0x([0-9a-f]+):")
-WARMUP_SYMBOL = "gpu_warm_start"
+WARMUP_SYMBOL = "gpu_warm_posted"
 
 
 def translated_before_warmup(kernel, lines):
     """What QEMU translated of the kernel before the GPU's warm-up was
     posted: from the kernel's entry point (its first block; on riscv64
     OpenSBI's blocks come before it and are not counted) up to the first
-    block inside `gpu_warm_start`. Under TCG, code that runs for the first
-    time is translated first, and that dominates the boot before the
+    block of `gpu_warm_posted` (called once the warm-up is posted). Under
+    TCG, code that runs for the first time is translated first, and that dominates the boot before the
     warm-up (about 5 us a block on the benchmark host, while executing
     what was translated takes well under a millisecond): the figure does
     not move with the host's load, so it shows the effect of a change on

@@ -78,9 +78,12 @@ nanosecond, idle waits skipped to their deadline): millions of guest
 instructions since reset, a figure that does not drift with the load.
 QEMU's first copy into the scanout's new resource faults in the
 resource's 4 MB of host memory page by page (about 14 ms here, against
-0.3 ms for a later copy): the driver posts it right after
-ATTACH_BACKING (TRANSFER_TO_HOST_2D (warm-up), drivers/gpu
-`gpu_warm_start`) and paints the picture and the console meanwhile;
+0.3 ms for a later copy): the driver posts it with CREATE_2D and
+ATTACH_BACKING, one notification and the queue's interrupt held back
+(TRANSFER_TO_HOST_2D (warm-up), drivers/gpu `gpu_resource_post`), and
+paints the picture and the console meanwhile, reading neither the
+clock nor a device register (under QEMU both wait while the copy holds
+the emulator's global lock);
 SET_SCANOUT, the picture's TRANSFER_TO_HOST_2D and the first full
 flush, posted together behind it, follow it.
 
@@ -88,7 +91,7 @@ Before the warm-up, the time is mostly QEMU translating code that runs
 for the first time, not running it. Each block costs about 5 us to
 translate on the benchmark host, while running the roughly 0.7 million
 instructions before the warm-up takes well under a millisecond. So the
-blocks translated from the kernel's entry up to `gpu_warm_start` (printed
+blocks translated from the kernel's entry up to `gpu_warm_posted` (printed
 under each table) are the boot's deterministic figure, as instructions per
 buffer are the ring's. A change that runs less new code before the warm-up
 shows there at once, whatever the host's load does to the milliseconds.
