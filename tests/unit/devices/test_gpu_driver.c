@@ -419,16 +419,22 @@ static void assert_bars(struct fx *f, uint32_t id, uint32_t w, uint32_t h) {
 
 /* ---- cases ------------------------------------------------------------ */
 
+/* Probes; the log index of the scanout resource's RESOURCE_CREATE_2D
+ * (the first; the cursor's, if built, comes after). */
+static size_t probe_created(struct fx *f) {
+  probe_settled(f);
+  size_t first;
+  assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_CREATE_2D, &first),
+                   1 + CURSOR_RESOURCES);
+  return first;
+}
+
 /* The probe: one B8G8R8X8 resource of the mode's size with a scattered
  * backing, set on scanout 0, and the boot picture transferred and
  * flushed: the device's copy equals the framebuffer pixel for pixel. */
 static void test_boot_picture(void **state) {
   struct fx *f = *state;
-  probe_settled(f);
-  size_t first;
-  assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_CREATE_2D, &first),
-                   1 + CURSOR_RESOURCES);
-  const struct gm_cmd *c = gpu_model_log(f->gm, first);
+  const struct gm_cmd *c = gpu_model_log(f->gm, probe_created(f));
   assert_int_equal(c->resource, 1);
   assert_int_equal(c->format, GM_FORMAT_B8G8R8X8);
   assert_int_equal(c->r.w, W);
@@ -718,10 +724,7 @@ static void test_config_access(void **state) {
  * for them: the driver reads the answers after drawing. */
 static void test_probe_one_round_trip(void **state) {
   struct fx *f = *state;
-  probe_settled(f);
-  size_t c;
-  assert_int_equal(gpu_model_count(f->gm, GM_CMD_RESOURCE_CREATE_2D, &c),
-                   1 + CURSOR_RESOURCES);
+  size_t c = probe_created(f);
   const struct gm_cmd *create = gpu_model_log(f->gm, c);
   const char *want[] = {"CREATE_2D", "ATTACH_BACKING", "warm-up"};
   uint32_t types[] = {GM_CMD_RESOURCE_CREATE_2D, GM_CMD_RESOURCE_ATTACH_BACKING,
