@@ -163,25 +163,11 @@ rl_status gpu_command_nodata(struct gpu *g, size_t cmd_len, uint32_t resource);
  * records it. The next post on the control queue (posted behind it), or
  * gpu_warm_finish, waits for it and checks the answer. */
 #ifdef CONFIG_GPU_WARMUP
-#define GPU_WARMUP true
 struct gpu_req *gpu_warm_encode(struct gpu *g, const struct gpu_scanout *so,
                                 size_t *len);
 void gpu_warm_posted(struct gpu *g, const struct gpu_scanout *so);
 rl_status gpu_warm_finish(struct gpu *g);
 #else
-#define GPU_WARMUP false
-static inline struct gpu_req *
-gpu_warm_encode(struct gpu *g, const struct gpu_scanout *so, size_t *len) {
-  (void)g;
-  (void)so;
-  *len = 0;
-  return NULL;
-}
-static inline void gpu_warm_posted(struct gpu *g,
-                                   const struct gpu_scanout *so) {
-  (void)g;
-  (void)so;
-}
 static inline rl_status gpu_warm_finish(struct gpu *g) {
   (void)g;
   return RL_OK;
@@ -222,12 +208,12 @@ static inline uint32_t gpu_resource_id(const struct gpu *g, unsigned index) {
  * On failure the framebuffer is gone: freed, or leaked when the device
  * may own it (as gpu_resource_destroy). */
 rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so);
-/* gpu_resource_create in two halves, for the probe: post (with `warm`,
- * the warm-up transfer behind the two, CONFIG_GPU_WARMUP), draw, then
- * read the answers, given what the post returned. The queue's interrupt
- * is held back meanwhile (virtqueue_disable_cb): the answers are read,
- * not waited for. */
-rl_status gpu_resource_post(struct gpu *g, struct gpu_scanout *so, bool warm);
+/* gpu_resource_create in two halves, for the probe with a warm-up
+ * (CONFIG_GPU_WARMUP): post the two and the warm-up transfer behind
+ * them, draw, then read the answers, given what the post returned. The
+ * queue's interrupt is held back meanwhile (virtqueue_disable_cb): the
+ * answers are read, not waited for. */
+rl_status gpu_resource_post(struct gpu *g, struct gpu_scanout *so);
 rl_status gpu_resource_created(struct gpu *g, struct gpu_scanout *so,
                                rl_status posted);
 /* DETACH_BACKING, UNREF, then frees the framebuffer. If either failed

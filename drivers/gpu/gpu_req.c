@@ -78,6 +78,7 @@ static rl_status wait_posted(struct gpu *g, struct virtqueue *vq,
   return st;
 }
 
+#ifdef CONFIG_GPU_WARMUP /* only the warm-up and the updates behind it */
 rl_status gpu_post_nowait(struct gpu *g, struct virtqueue *vq,
                           struct gpu_req **reqs, const size_t *cmd_len,
                           const size_t *resp_len, unsigned n) {
@@ -88,6 +89,7 @@ rl_status gpu_wait_posted(struct gpu *g, struct virtqueue *vq,
                           struct gpu_req **reqs, unsigned n) {
   return wait_posted(g, vq, reqs, n);
 }
+#endif
 
 rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
                    const size_t *cmd_len, const size_t *resp_len, unsigned n) {

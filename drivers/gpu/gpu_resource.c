@@ -125,74 +125,49 @@ static void abandon(struct gpu *g, struct gpu_scanout *so, const char *cmd,
 }
 #endif
 
-/* The CREATE_2D and ATTACH_BACKING of gpu_resource_post, with the warm-up
- * transfer at the end when `warm` (the first three of reqs). */
-static unsigned post_count(bool warm) {
 #ifdef CONFIG_TEST_GPU_SKIP_ATTACH_BACKING
-  unsigned n = 1; /* test build: the display tests must fail */
+#define CREATE_REQS 1u /* test build: the display tests must fail */
 #else
-  unsigned n = 2;
+#define CREATE_REQS 2u
 #endif
-  return warm ? n + 1 : n;
-}
 
-rl_status gpu_resource_post(struct gpu *g, struct gpu_scanout *so, bool warm) {
-  struct gpu_req *reqs[3] = {&g->req[0], &g->req[1], NULL};
-  size_t lens[3], resp[3];
-  unsigned n = post_count(warm);
-  /* Another scanout's warm-up still in flight: its answer first (its
-   * request is reused). An error answer there is that scanout's. */
-  (void)gpu_warm_finish(g);
+#if GPU_TEARDOWN || defined(CONFIG_GPU_WARMUP) /* the two posted together */
+/* RESOURCE_CREATE_2D in req[0] and ATTACH_BACKING in req[1]: the first
+ * CREATE_REQS of reqs, answered by RESP_OK_NODATA. */
+static void encode_create(struct gpu *g, struct gpu_scanout *so,
+                          struct gpu_req **reqs, size_t *lens, size_t *resp) {
+  reqs[0] = &g->req[0];
+  reqs[1] = &g->req[1];
   lens[0] = gpu_encode_create_2d(gpu_req_cmd(reqs[0]), so->resource_id,
                                  VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, so->fb.width,
                                  so->fb.height);
   lens[1] = encode_attach(reqs[1], so);
-  if (warm) {
-    reqs[n - 1] = gpu_warm_encode(g, so, &lens[n - 1]);
-  }
-  for (unsigned i = 0; i < n; i++) {
-    resp[i] = sizeof(struct virtio_gpu_ctrl_hdr);
-  }
-  /* gpu_resource_created reads the answers: no interrupt for them. With
-   * the warm-up, the device's slow copy follows them at once, and an
-   * interrupt in it would stall the CPU: QEMU holds its global lock
-   * while it copies, and the interrupt controller waits for it. */
-  virtqueue_disable_cb(g->ctrlq);
-  rl_status st = gpu_post_nowait(g, g->ctrlq, reqs, lens, resp, n);
-  if (st == RL_OK && warm) {
-    gpu_warm_posted(g, so);
-  }
-  return st;
+  resp[0] = resp[1] = sizeof(struct virtio_gpu_ctrl_hdr);
 }
 
-rl_status gpu_resource_created(struct gpu *g, struct gpu_scanout *so,
-                               rl_status posted) {
-  struct gpu_req *reqs[2] = {&g->req[0], &g->req[1]};
-  unsigned n = post_count(false);
+/* Both answers read, given `waited` (posting and waiting for them); on a
+ * failure, what the device may hold decides what is freed (teardown). */
+static rl_status created(struct gpu *g, struct gpu_scanout *so,
+                         rl_status waited) {
   const size_t hdr = sizeof(struct virtio_gpu_ctrl_hdr);
-  rl_status create =
-      posted != RL_OK ? posted : gpu_wait_posted(g, g->ctrlq, reqs, n);
-  rl_status attach = create;
-  if (create == RL_OK) {
-    create = gpu_check(g, reqs[0], VIRTIO_GPU_RESP_OK_NODATA, hdr, 0,
+  rl_status create = waited, attach = waited;
+  if (waited == RL_OK) {
+    create = gpu_check(g, &g->req[0], VIRTIO_GPU_RESP_OK_NODATA, hdr, 0,
                        so->resource_id);
-    attach = n < 2 ? RL_OK
-                   : gpu_check(g, reqs[1], VIRTIO_GPU_RESP_OK_NODATA, hdr, 0,
-                               so->resource_id);
-  } else {
-    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT " (resource %u): %s\n", g->dev->name,
-         GPU_TYPE_ARG(VIRTIO_GPU_CMD_RESOURCE_CREATE_2D), so->resource_id,
-         rl_status_str(create));
+    attach = CREATE_REQS < 2
+                 ? RL_OK
+                 : gpu_check(g, &g->req[1], VIRTIO_GPU_RESP_OK_NODATA, hdr, 0,
+                             so->resource_id);
   }
-  if (n < 2 && create == RL_OK) {
+  if (CREATE_REQS < 2 && create == RL_OK) {
     klog(LOG_WARN, "%s: test build: RESOURCE_ATTACH_BACKING skipped\n",
          g->dev->name);
   }
   rl_status st = create != RL_OK ? create : attach;
-  if (!GPU_TEARDOWN || st == RL_OK) {
-    return st; /* a failure fails the device: what it holds stays */
+#if GPU_TEARDOWN /* else a failure fails the device: what it holds stays */
+  if (st == RL_OK) {
+    return st;
   }
-#if GPU_TEARDOWN
   /* RL_ERR_IO: the device answered an error, or a device reset failed the
    * request; either way it made (create) or attached (attach) nothing
    * (§5.7.6.8). The warm-up behind them (it found no backing to read) is
@@ -219,10 +194,70 @@ rl_status gpu_resource_created(struct gpu *g, struct gpu_scanout *so,
 #endif
   return st;
 }
+#endif
 
+#if GPU_TEARDOWN || defined(CONFIG_GPU_WARMUP)
 rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
-  return gpu_resource_created(g, so, gpu_resource_post(g, so, false));
+  struct gpu_req *reqs[2];
+  size_t lens[2], resp[2];
+  encode_create(g, so, reqs, lens, resp);
+  return created(g, so, gpu_post(g, g->ctrlq, reqs, lens, resp, CREATE_REQS));
 }
+#else
+rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
+  /* No copy to overlap and nothing torn down (the smallest image): one
+   * command after the other is the least code, and a failure fails the
+   * device. */
+  size_t len = gpu_encode_create_2d(gpu_req_cmd(&g->req[0]), so->resource_id,
+                                    VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM,
+                                    so->fb.width, so->fb.height);
+  rl_status st = gpu_command_nodata(g, len, so->resource_id);
+  if (st == RL_OK && CREATE_REQS > 1) {
+    st = gpu_command_nodata(g, encode_attach(&g->req[0], so), so->resource_id);
+  } else if (st == RL_OK) {
+    klog(LOG_WARN, "%s: test build: RESOURCE_ATTACH_BACKING skipped\n",
+         g->dev->name);
+  }
+  return st;
+}
+#endif
+
+#ifdef CONFIG_GPU_WARMUP
+rl_status gpu_resource_post(struct gpu *g, struct gpu_scanout *so) {
+  struct gpu_req *reqs[3];
+  size_t lens[3], resp[3];
+  /* Another scanout's warm-up still in flight: its answer first (its
+   * request is reused). An error answer there is that scanout's. */
+  (void)gpu_warm_finish(g);
+  encode_create(g, so, reqs, lens, resp);
+  reqs[CREATE_REQS] = gpu_warm_encode(g, so, &lens[CREATE_REQS]);
+  resp[CREATE_REQS] = sizeof(struct virtio_gpu_ctrl_hdr);
+  /* gpu_resource_created reads the answers: no interrupt for them. The
+   * device's slow copy follows them at once, and an interrupt in it
+   * would stall the CPU: QEMU holds its global lock while it copies, and
+   * the interrupt controller's registers wait for it. */
+  virtqueue_disable_cb(g->ctrlq);
+  rl_status st =
+      gpu_post_nowait(g, g->ctrlq, reqs, lens, resp, CREATE_REQS + 1);
+  if (st == RL_OK) {
+    gpu_warm_posted(g, so);
+  }
+  return st;
+}
+
+rl_status gpu_resource_created(struct gpu *g, struct gpu_scanout *so,
+                               rl_status posted) {
+  struct gpu_req *reqs[2] = {&g->req[0], &g->req[1]};
+  rl_status st = posted != RL_OK
+                     ? posted
+                     : gpu_wait_posted(g, g->ctrlq, reqs, CREATE_REQS);
+  if (st != RL_OK) { /* as gpu_post's line for a lost command */
+    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT ": %s\n", g->dev->name,
+         GPU_TYPE_ARG(VIRTIO_GPU_CMD_RESOURCE_CREATE_2D), rl_status_str(st));
+  }
+  return created(g, so, st);
+}
+#endif
 
 #if GPU_TEARDOWN /* else gpu_internal.h's: nothing */
 void gpu_resource_destroy(struct gpu *g, struct gpu_scanout *so) {

@@ -191,10 +191,17 @@ static rl_status setup_scanout(struct gpu *g, unsigned index) {
      * while the picture and the console are drawn; their answers are
      * read after. SET_SCANOUT comes with the first update, so the
      * resource is shown with the picture in it. */
-    st = gpu_resource_post(g, so, GPU_WARMUP);
+#ifdef CONFIG_GPU_WARMUP
+    st = gpu_resource_post(g, so);
     if (st != RL_OK) {
       return gpu_resource_created(g, so, st);
     }
+#else
+    st = gpu_resource_create(g, so); /* no copy to draw behind */
+    if (st != RL_OK) {
+      return st;
+    }
+#endif
   }
   if (index == 0 && GPU_EDID0_ANSWERED(g)) {
     get_edid(g, 0); /* answered already: while the device copies */
@@ -202,10 +209,12 @@ static rl_status setup_scanout(struct gpu *g, unsigned index) {
   paint(&so->fb);
   gpu_console_init(g, index);
   if (!reconfiguring(g)) {
+#ifdef CONFIG_GPU_WARMUP
     st = gpu_resource_created(g, so, RL_OK); /* as gpu_resource_create */
     if (st != RL_OK) {
       return st;
     }
+#endif
     so->active = true;
     so->unshown = true;
   }

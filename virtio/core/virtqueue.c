@@ -175,8 +175,7 @@ VQ_COLD rl_status virtqueue_wait(struct virtqueue *vq,
    * reading the counter waits for the emulator's global lock, which the
    * device model holds through a long command (the GPU's first copy),
    * and an answer already in must not wait for that. */
-  uint64_t deadline = 0;
-  bool timed = false;
+  uint64_t deadline = 0; /* 0: not read yet */
   rl_status st;
   for (;;) {
     /* Check and sleep with interrupts masked: a completion handled between
@@ -203,9 +202,8 @@ VQ_COLD rl_status virtqueue_wait(struct virtqueue *vq,
       return RL_ERR_BROKEN;
     }
     uint64_t now = arch_time_ns();
-    if (!timed) {
+    if (deadline == 0) {
       deadline = now + timeout_ns;
-      timed = true;
     }
     if (now >= deadline) {
       arch_irq_restore(flags);
