@@ -194,9 +194,7 @@ static rl_status created(struct gpu *g, struct gpu_scanout *so,
 #endif
   return st;
 }
-#endif
 
-#if GPU_TEARDOWN || defined(CONFIG_GPU_WARMUP)
 rl_status gpu_resource_create(struct gpu *g, struct gpu_scanout *so) {
   struct gpu_req *reqs[2];
   size_t lens[2], resp[2];
