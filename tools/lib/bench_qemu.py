@@ -239,8 +239,9 @@ def translated_before_warmup(kernel, lines):
     posted: from the kernel's entry point (its first block; on riscv64
     OpenSBI's blocks come before it and are not counted) up to the first
     block of `gpu_warm_posted` (called once the warm-up is posted). Under
-    TCG, code that runs for the first time is translated first, and that dominates the boot before the
-    warm-up (about 5 us a block on the benchmark host, while executing
+    TCG, code that runs for the first time is translated first, and that
+    dominates the boot before the warm-up (about 5 us a block on the
+    benchmark host, while executing
     what was translated takes well under a millisecond): the figure does
     not move with the host's load, so it shows the effect of a change on
     the boot at once. Returns {"blocks", "instructions"}, or None when the
