@@ -138,6 +138,14 @@ void gpu_done(struct virtqueue *vq, void *token, uint32_t len);
  * the first command's type. */
 rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
                    const size_t *cmd_len, const size_t *resp_len, unsigned n);
+/* gpu_post's one error line for a lost command (not posted, timeout,
+ * broken queue), naming r's command type. */
+static inline void gpu_log_lost(struct gpu *g, struct gpu_req *r,
+                                rl_status st) {
+  klog(LOG_ERROR, "%s: " GPU_TYPE_FMT ": %s\n", g->dev->name,
+       GPU_TYPE_ARG(((struct virtio_gpu_ctrl_hdr *)gpu_req_cmd(r))->type),
+       rl_status_str(st));
+}
 /* gpu_post in two halves: post without waiting, then wait for each
  * request in order (nothing else; stops at the first failure or once
  * the GPU is broken). */

@@ -109,13 +109,11 @@ rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
     st = wait_posted(g, vq, reqs, n);
   }
   if (st != RL_OK) { /* the callers' one line for a lost command */
-    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT ": %s\n", g->dev->name,
-         GPU_TYPE_ARG(
-             ((struct virtio_gpu_ctrl_hdr *)gpu_req_cmd(reqs[0]))->type),
-         rl_status_str(st));
+    gpu_log_lost(g, reqs[0], st);
   }
   return warm != RL_OK ? warm : st;
 }
+
 
 #ifdef CONFIG_GPU_WARMUP
 struct gpu_req *gpu_warm_encode(struct gpu *g, const struct gpu_scanout *so,

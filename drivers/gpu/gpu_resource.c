@@ -249,9 +249,8 @@ rl_status gpu_resource_created(struct gpu *g, struct gpu_scanout *so,
   rl_status st = posted != RL_OK
                      ? posted
                      : gpu_wait_posted(g, g->ctrlq, reqs, CREATE_REQS);
-  if (st != RL_OK) { /* as gpu_post's line for a lost command */
-    klog(LOG_ERROR, "%s: " GPU_TYPE_FMT ": %s\n", g->dev->name,
-         GPU_TYPE_ARG(VIRTIO_GPU_CMD_RESOURCE_CREATE_2D), rl_status_str(st));
+  if (st != RL_OK) {
+    gpu_log_lost(g, reqs[0], st); /* as gpu_post does */
   }
   return created(g, so, st);
 }
