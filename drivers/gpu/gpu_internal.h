@@ -21,6 +21,7 @@
 
 #include <arch/dma.h>
 #include <lib/gfx/console.h>
+#include <lib/log.h>
 #include <ringlight/config.h>
 #include <ringlight/status.h>
 #include <virtio/core/virtio.h>

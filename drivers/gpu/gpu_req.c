@@ -114,7 +114,6 @@ rl_status gpu_post(struct gpu *g, struct virtqueue *vq, struct gpu_req **reqs,
   return warm != RL_OK ? warm : st;
 }
 
-
 #ifdef CONFIG_GPU_WARMUP
 struct gpu_req *gpu_warm_encode(struct gpu *g, const struct gpu_scanout *so,
                                 size_t *len) {
