@@ -58,6 +58,12 @@ virtio_mmio_device_next_filtered(const struct fdt *fdt, int *node,
                                  struct virtio_mmio_slot *slot,
                                  const struct virtio_mmio_filter *filter);
 
+/* The same for the "virtio,mmio" node at `node`. */
+rl_status
+virtio_mmio_device_at_filtered(const struct fdt *fdt, int node,
+                               struct virtio_mmio_slot *slot,
+                               const struct virtio_mmio_filter *filter);
+
 /* Logs every slot: address, irq, version, device id. Returns how many
  * slots hold a device (DeviceID != 0). */
 unsigned virtio_mmio_log_slots(const struct fdt *fdt);

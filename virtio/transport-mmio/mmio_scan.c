@@ -101,6 +101,14 @@ virtio_mmio_device_next_filtered(const struct fdt *fdt, int *node,
   return slot_next(fdt, node, slot, false, filter);
 }
 
+rl_status
+virtio_mmio_device_at_filtered(const struct fdt *fdt, int node,
+                               struct virtio_mmio_slot *slot,
+                               const struct virtio_mmio_filter *filter) {
+  rl_status st = read_slot(fdt, node, slot, false, filter);
+  return st == RL_ERR_NOT_FOUND ? RL_ERR_BAD_FORMAT : st;
+}
+
 rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
                               struct virtio_mmio_slot *slot) {
   int node = -1;

@@ -19,6 +19,7 @@
 #include <arch/vm.h>
 #include <devicetree/fdt.h>
 #include <lib/log.h>
+#include <mm/heap.h>
 #include <tests/unit/support/fixture.h>
 #include <tests/unit/support/log_capture.h>
 #include <virtio/core/virtio.h>
@@ -38,18 +39,49 @@ static uint32_t regs[0x200 / 4] = {0x74726976u, 2, 0, 0x554d4551u};
 static uint32_t slot_regs[32][0x200 / 4];
 static bool per_slot;
 
+/* The slots mapped so far (per_slot), in order: one mapping per slot
+ * read. */
+static unsigned mapped[64];
+static unsigned mapped_count;
+
 rl_status arch_ioremap(paddr_t pa, uint64_t size, volatile void **out) {
   (void)size;
   if (per_slot && pa >= AARCH64_SLOTS && pa < AARCH64_SLOTS + 32 * 0x200) {
-    *out = slot_regs[(pa - AARCH64_SLOTS) / 0x200];
+    unsigned index = (unsigned)((pa - AARCH64_SLOTS) / 0x200);
+    *out = slot_regs[index];
+    if (mapped_count < RL_ARRAY_SIZE(mapped)) {
+      mapped[mapped_count++] = index;
+    }
   } else {
     *out = regs;
   }
   return RL_OK;
 }
 
-const struct virtio_driver *const virtio_drivers[] = {NULL};
-const size_t virtio_driver_count = 0;
+/* Fake drivers for the probe passes: each probe records its slot and how
+ * many slots had been read by then, and refuses the device (nothing to
+ * drive: the register files are plain memory). */
+struct probed {
+  unsigned slot, read_before;
+  struct virtio_mmio_device *m; /* kept by the probe: freed by the test */
+};
+static struct probed probed[8];
+static unsigned probed_count;
+
+static rl_status fake_probe(struct virtio_device *dev) {
+  struct virtio_mmio_device *m = (struct virtio_mmio_device *)dev;
+  assert_true(probed_count < RL_ARRAY_SIZE(probed));
+  probed[probed_count++] = (struct probed){
+      (unsigned)((m->slot.pa - AARCH64_SLOTS) / 0x200), mapped_count, m};
+  return RL_ERR_NOT_SUPPORTED;
+}
+
+static const struct virtio_driver fake_gpu = {
+    .name = "virtio-gpu", .device_id = 16, .probe = fake_probe};
+static const struct virtio_driver fake_rng = {
+    .name = "virtio-rng", .device_id = 4, .probe = fake_probe};
+const struct virtio_driver *const virtio_drivers[] = {&fake_gpu, &fake_rng};
+const size_t virtio_driver_count = 2;
 
 static void *load(const char *name, size_t *len) {
   size_t n;
@@ -161,15 +193,10 @@ static unsigned pass(const struct fdt *fdt,
   return n;
 }
 
-/* The boot's two passes: the GPUs (DeviceID 16) first, then every other
- * device; an empty slot, a bad magic value and the other pass's devices
- * are left out of each. */
-static void test_filtered_passes(void **state) {
-  (void)state;
-  size_t len;
-  void *blob = load("qemu_virt_aarch64.dtb", &len);
-  struct fdt fdt;
-  assert_int_equal(fdt_open(&fdt, blob, len), RL_OK);
+/* aarch64 virt's 32 slots: the first -device (a GPU) in the top one, a
+ * second device below it, another GPU in slot 5, and slot 7 with a GPU's
+ * id but no magic value. */
+static void fill_slots(void) {
   for (unsigned i = 0; i < 32; i++) {
     slot_regs[i][0] = 0x74726976u;
     slot_regs[i][1] = 2;
@@ -182,6 +209,18 @@ static void test_filtered_passes(void **state) {
   slot_regs[7][0] = 0; /* no magic: not a device, whatever its id */
   slot_regs[7][2] = 16;
   per_slot = true;
+}
+
+/* The boot's two passes: the GPUs (DeviceID 16) first, then every other
+ * device; an empty slot, a bad magic value and the other pass's devices
+ * are left out of each. */
+static void test_filtered_passes(void **state) {
+  (void)state;
+  size_t len;
+  void *blob = load("qemu_virt_aarch64.dtb", &len);
+  struct fdt fdt;
+  assert_int_equal(fdt_open(&fdt, blob, len), RL_OK);
+  fill_slots();
   unsigned found[4];
   static const struct virtio_mmio_filter gpus = {.only = 16},
                                          others = {.except = 16};
@@ -195,9 +234,58 @@ static void test_filtered_passes(void **state) {
   free(blob);
 }
 
+/* The devices a pass left bound to no driver (virtio_bind keeps a failed
+ * probe's record), freed. */
+static void free_probed(void) {
+  for (unsigned i = 0; i < probed_count; i++) {
+    rl_free(probed[i].m);
+  }
+  probed_count = 0;
+}
+
+/* virtio_mmio_probe: the GPU pass reads the slots from the last node
+ * back, so the GPU in the top slot (QEMU's first -device) is probed
+ * before any other slot is read, and the one in slot 5 after the slots
+ * above it; every slot is still read once. The other pass keeps tree
+ * order. */
+static void test_probe_order(void **state) {
+  (void)state;
+  size_t len;
+  void *blob = load("qemu_virt_aarch64.dtb", &len);
+  struct fdt fdt;
+  assert_int_equal(fdt_open(&fdt, blob, len), RL_OK);
+  fill_slots();
+  static const struct virtio_mmio_filter gpus = {.only = 16},
+                                         others = {.except = 16};
+  mapped_count = 0;
+  probed_count = 0;
+  assert_int_equal(virtio_mmio_probe(&fdt, &gpus), 0); /* refused */
+  assert_int_equal(probed_count, 2);
+  assert_int_equal(probed[0].slot, 31);
+  assert_int_equal(probed[0].read_before, 1); /* its own slot only */
+  assert_int_equal(mapped[0], 31);
+  assert_int_equal(probed[1].slot, 5);
+  assert_int_equal(probed[1].read_before, 27); /* slots 31 down to 5 */
+  assert_int_equal(mapped_count, 32);
+  for (unsigned i = 0; i < 32; i++) {
+    assert_int_equal(mapped[i], 31 - i);
+  }
+  free_probed();
+  mapped_count = 0;
+  assert_int_equal(virtio_mmio_probe(&fdt, &others), 0);
+  assert_int_equal(probed_count, 1);
+  assert_int_equal(probed[0].slot, 30);
+  assert_int_equal(probed[0].read_before, 31); /* tree order: 0 to 30 */
+  assert_int_equal(mapped_count, 32);
+  free_probed();
+  per_slot = false;
+  free(blob);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_filtered_passes),
+      cmocka_unit_test(test_probe_order),
       cmocka_unit_test(test_node_without_reg),
       cmocka_unit_test(test_node_without_interrupts),
   };
