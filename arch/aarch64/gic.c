@@ -51,6 +51,17 @@ rl_status aarch64_el3_gic_nonsecure(unsigned version, paddr_t dist_pa,
 }
 
 static void v2_enable(unsigned irq, bool on) {
+  if (on) {
+    /* The line's priority and target CPU are set when it is enabled,
+     * not for every line at init: under emulation each register write
+     * exits to the emulator (136 for QEMU's 288 lines). Both registers
+     * are byte-accessible (GICv2 architecture specification §4.3.11,
+     * §4.3.12); ITARGETSR of SGIs and PPIs is read-only. */
+    arch_mmio_write8(gicd + GICD_IPRIORITYR + irq, GIC_PRIORITY);
+    if (irq >= 32) {
+      arch_mmio_write8(gicd + GICD_ITARGETSR + irq, 0x01);
+    }
+  }
   arch_mmio_write32(gicd + (on ? GICD_ISENABLER : GICD_ICENABLER) +
                         (size_t)(irq / 32) * 4,
                     1u << (irq % 32));
@@ -97,14 +108,9 @@ static rl_status gicv2_init(const struct fdt *fdt, int node, paddr_t dpa,
   unsigned nr = ((arch_mmio_read32(gicd + GICD_TYPER) & 0x1f) + 1) * 32;
   v2_ops.nr_irqs = RL_MIN(nr, GIC_MAX_IRQS);
   arch_mmio_write32(gicd + GICD_CTLR, 0);
+  /* Every line disabled; each is set up when enabled (v2_enable). */
   for (unsigned i = 0; i < v2_ops.nr_irqs; i += 32) {
     arch_mmio_write32(gicd + GICD_ICENABLER + i / 8, 0xffffffffu);
-  }
-  for (unsigned i = 0; i < v2_ops.nr_irqs; i += 4) {
-    arch_mmio_write32(gicd + GICD_IPRIORITYR + i, GIC_PRIORITY * 0x01010101u);
-    if (i >= 32) {
-      arch_mmio_write32(gicd + GICD_ITARGETSR + i, 0x01010101u);
-    }
   }
   arch_mmio_write32(gicd + GICD_CTLR, 1);
   arch_mmio_write32(gicc + GICC_PMR, GIC_PRIORITY_MASK);
