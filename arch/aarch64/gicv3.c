@@ -84,8 +84,25 @@ static bool wait_clear(volatile uint8_t *reg, uint32_t bit, unsigned ms) {
   return (arch_mmio_read32(reg) & bit) == 0;
 }
 
+static uint64_t spi_route; /* GICD_IROUTER value: the boot CPU */
+
 static void v3_enable(unsigned irq, bool on) {
   uint32_t bit = 1u << (irq % 32);
+  if (on) {
+    /* The line's priority (and an SPI's route) are set when it is
+     * enabled, not for every line at init: under emulation each register
+     * write exits to the emulator (about 600 for QEMU's 288 lines).
+     * IPRIORITYR is byte-accessible (GICv3 architecture specification
+     * §12.9.18, §12.11.20). */
+    arch_mmio_write8(
+        (irq < 32 ? gicr + GICR_IPRIORITYR : gicd + GICD_IPRIORITYR) + irq,
+        GIC_PRIORITY);
+    if (irq >= 32) {
+      volatile uint8_t *r = gicd + GICD_IROUTER + (size_t)irq * 8;
+      arch_mmio_write32(r, (uint32_t)spi_route);
+      arch_mmio_write32(r + 4, (uint32_t)(spi_route >> 32));
+    }
+  }
   if (irq < 32) {
     arch_mmio_write32(gicr + (on ? GICR_ISENABLER0 : GICR_ICENABLER0), bit);
   } else {
@@ -261,18 +278,12 @@ rl_status gicv3_init(const struct fdt *fdt, int node,
   }
   unsigned nr = ((arch_mmio_read32(gicd + GICD_TYPER) & 0x1f) + 1) * 32;
   v3_ops.nr_irqs = RL_MIN(nr, GIC_MAX_IRQS);
-  uint64_t route = irouter_value(mpidr);
-  for (unsigned i = 32; i < v3_ops.nr_irqs; i++) {
-    if (i % 32 == 0) {
-      arch_mmio_write32(gicd + GICD_ICENABLER + i / 8, 0xffffffffu);
-      arch_mmio_write32(gicd + GICD_IGROUPR + i / 8, 0xffffffffu);
-    }
-    if (i % 4 == 0) {
-      arch_mmio_write32(gicd + GICD_IPRIORITYR + i, GIC_PRIORITY * 0x01010101u);
-    }
-    volatile uint8_t *r = gicd + GICD_IROUTER + (size_t)i * 8;
-    arch_mmio_write32(r, (uint32_t)route);
-    arch_mmio_write32(r + 4, (uint32_t)(route >> 32));
+  /* Every SPI off and in Group 1; each is set up when enabled
+   * (v3_enable). */
+  spi_route = irouter_value(mpidr);
+  for (unsigned i = 32; i < v3_ops.nr_irqs; i += 32) {
+    arch_mmio_write32(gicd + GICD_ICENABLER + i / 8, 0xffffffffu);
+    arch_mmio_write32(gicd + GICD_IGROUPR + i / 8, 0xffffffffu);
   }
   if (!wait_clear(gicd + GICD_CTLR, CTLR_RWP, 100)) {
     return RL_ERR_TIMEOUT;
@@ -283,7 +294,8 @@ rl_status gicv3_init(const struct fdt *fdt, int node,
   }
 
   /* Redistributor: awake (§12.11.42: clear ProcessorSleep, then wait for
-   * ChildrenAsleep to clear), SGIs/PPIs off, Group 1, one priority. */
+   * ChildrenAsleep to clear), SGIs/PPIs off and in Group 1 (priorities:
+   * v3_enable). */
   uint32_t waker = arch_mmio_read32(gicr + GICR_WAKER);
   arch_mmio_write32(gicr + GICR_WAKER, waker & ~WAKER_PROCESSOR_SLEEP);
   if (!wait_clear(gicr + GICR_WAKER, WAKER_CHILDREN_ASLEEP, 100)) {
@@ -295,9 +307,6 @@ rl_status gicv3_init(const struct fdt *fdt, int node,
   }
   arch_mmio_write32(gicr + GICR_ICENABLER0, 0xffffffffu);
   arch_mmio_write32(gicr + GICR_IGROUPR0, 0xffffffffu);
-  for (unsigned i = 0; i < 32; i += 4) {
-    arch_mmio_write32(gicr + GICR_IPRIORITYR + i, GIC_PRIORITY * 0x01010101u);
-  }
   if (!wait_clear(gicr + GICR_CTLR, GICR_CTLR_RWP, 100)) {
     return RL_ERR_TIMEOUT;
   }
