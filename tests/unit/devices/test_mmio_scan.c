@@ -211,19 +211,26 @@ static void fill_slots(void) {
   per_slot = true;
 }
 
+static const struct virtio_mmio_filter gpus = {.only = 16},
+                                       others = {.except = 16};
+
+/* aarch64 virt's tree opened and its slots filled; returns the blob. */
+static void *open_slots(struct fdt *fdt) {
+  size_t len;
+  void *blob = load("qemu_virt_aarch64.dtb", &len);
+  assert_int_equal(fdt_open(fdt, blob, len), RL_OK);
+  fill_slots();
+  return blob;
+}
+
 /* The boot's two passes: the GPUs (DeviceID 16) first, then every other
  * device; an empty slot, a bad magic value and the other pass's devices
  * are left out of each. */
 static void test_filtered_passes(void **state) {
   (void)state;
-  size_t len;
-  void *blob = load("qemu_virt_aarch64.dtb", &len);
   struct fdt fdt;
-  assert_int_equal(fdt_open(&fdt, blob, len), RL_OK);
-  fill_slots();
+  void *blob = open_slots(&fdt);
   unsigned found[4];
-  static const struct virtio_mmio_filter gpus = {.only = 16},
-                                         others = {.except = 16};
   assert_int_equal(pass(&fdt, &gpus, found), 2);
   assert_int_equal(found[0], 5);
   assert_int_equal(found[1], 31);
@@ -250,13 +257,8 @@ static void free_probed(void) {
  * order. */
 static void test_probe_order(void **state) {
   (void)state;
-  size_t len;
-  void *blob = load("qemu_virt_aarch64.dtb", &len);
   struct fdt fdt;
-  assert_int_equal(fdt_open(&fdt, blob, len), RL_OK);
-  fill_slots();
-  static const struct virtio_mmio_filter gpus = {.only = 16},
-                                         others = {.except = 16};
+  void *blob = open_slots(&fdt);
   mapped_count = 0;
   probed_count = 0;
   assert_int_equal(virtio_mmio_probe(&fdt, &gpus), 0); /* refused */
