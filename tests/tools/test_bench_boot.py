@@ -81,3 +81,18 @@ def test_counted_blocks_are_the_starts():
     starts = []
     bench_qemu.count_translated(LOG, 0x1000, (0x2000, 0x2010), starts)
     assert starts == [0x1000, 0x1004]
+
+
+def test_mmio_counted_up_to_the_warmup():
+    """Device register accesses by region and direction, from reset until
+    QEMU's first TRANSFER_TO_HOST_2D; guest RAM and other trace lines do
+    not count."""
+    log = [
+        "memory_region_ops_write cpu 0 mr 0x1 addr 0x8000000 value 0x0 size 4 name 'gic_dist'\n",
+        "IN: kernel_main\n",
+        "memory_region_ops_read cpu 0 mr 0x2 addr 0xa003e00 value 0x74726976 size 4 name 'virtio-mmio'\n",
+        "memory_region_ops_write cpu 0 mr 0x1 addr 0x8000180 value 0xffffffff size 4 name 'gic_dist'\n",
+        "virtio_gpu_cmd_res_xfer_toh_2d res 0x1\n",
+        "memory_region_ops_write cpu 0 mr 0x1 addr 0x8000000 value 0x1 size 4 name 'gic_dist'\n",
+    ]
+    assert bench_qemu.mmio_before_warmup(log) == {"gic_dist write": 2, "virtio-mmio read": 1}
