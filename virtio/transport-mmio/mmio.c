@@ -174,34 +174,40 @@ unsigned virtio_mmio_probe_all(const struct fdt *fdt) {
   return virtio_mmio_probe(fdt, NULL);
 }
 
-/* Binds the device in `slot` (read by a probe pass) if it has a driver:
- * RL_OK bound, RL_ERR_NO_MEMORY ends the pass, anything else leaves the
- * slot. */
-static rl_status probe_slot(const struct virtio_mmio_slot *slot) {
-  if (slot->device_id == 0) {
-    return RL_ERR_NOT_FOUND;
+/* Reads the slot at `node` for the pass and binds its device if it has
+ * a driver (counted in *bound). False when the pass must end: out of
+ * memory. */
+static bool probe_node(const struct fdt *fdt, int node,
+                       const struct virtio_mmio_filter *filter,
+                       unsigned *bound) {
+  struct virtio_mmio_slot slot;
+  if (virtio_mmio_device_at_filtered(fdt, node, &slot, filter) != RL_OK ||
+      slot.device_id == 0) {
+    return true;
   }
-  if (virtio_driver_for(slot->device_id) == NULL) {
+  if (virtio_driver_for(slot.device_id) == NULL) {
     klog(LOG_INFO, "virtio: no driver for device %u (%s) at %#llx\n",
-         slot->device_id, virtio_device_name(slot->device_id),
-         (unsigned long long)slot->pa);
-    return RL_ERR_NOT_FOUND;
+         slot.device_id, virtio_device_name(slot.device_id),
+         (unsigned long long)slot.pa);
+    return true;
   }
   struct virtio_mmio_device *m = rl_zalloc(sizeof(*m));
   if (m == NULL) {
     klog(LOG_ERROR, "virtio: out of memory for device %u at %#llx\n",
-         slot->device_id, (unsigned long long)slot->pa);
-    return RL_ERR_NO_MEMORY;
+         slot.device_id, (unsigned long long)slot.pa);
+    return false;
   }
-  rl_status st = virtio_mmio_device_init(m, slot);
+  rl_status st = virtio_mmio_device_init(m, &slot);
   if (st != RL_OK) {
     klog(LOG_ERROR, "virtio-mmio: slot %#llx: version %u: %s\n",
-         (unsigned long long)slot->pa, slot->version, rl_status_str(st));
+         (unsigned long long)slot.pa, slot.version, rl_status_str(st));
     rl_free(m);
-    return st;
+    return true;
   }
-  /* A driver that fails is its own message; the pass goes on. */
-  return virtio_bind(&m->dev) == RL_OK ? RL_OK : RL_ERR_NOT_FOUND;
+  if (virtio_bind(&m->dev) == RL_OK) {
+    (*bound)++;
+  }
+  return true;
 }
 
 /* Slots a pass for one device type reads from the last node back. */
@@ -212,57 +218,33 @@ static rl_status probe_slot(const struct virtio_mmio_slot *slot) {
  * pass for one device type (the GPUs, before anything else) reads the
  * slots from the last node back, so the first such device is bound (its
  * picture out) before the empty slots are read, each a register read
- * that exits to the emulator. Back to tree order when the tree has more
- * than PROBE_BACK_MAX slots. Returns false when it did not run. */
-static bool probe_back(const struct fdt *fdt,
-                       const struct virtio_mmio_filter *filter,
-                       unsigned *bound) {
-  int nodes[PROBE_BACK_MAX];
-  unsigned n = 0;
-  for (int node = -1;;) {
-    if (fdt_find_compatible(fdt, node, "virtio,mmio", &node) != RL_OK) {
-      break;
-    }
-    if (n == PROBE_BACK_MAX) {
-      return false;
-    }
-    nodes[n++] = node;
-  }
-  while (n > 0) {
-    n--;
-    struct virtio_mmio_slot slot;
-    if (virtio_mmio_device_at_filtered(fdt, nodes[n], &slot, filter) != RL_OK) {
-      continue;
-    }
-    rl_status st = probe_slot(&slot);
-    if (st == RL_OK) {
-      (*bound)++;
-    } else if (st == RL_ERR_NO_MEMORY) {
-      break;
-    }
-  }
-  return true;
-}
-
+ * that exits to the emulator. Other passes, and trees with more than
+ * PROBE_BACK_MAX slots, go in tree order. */
 unsigned virtio_mmio_probe(const struct fdt *fdt,
                            const struct virtio_mmio_filter *filter) {
   unsigned bound = 0;
-  if (filter != NULL && filter->only != 0 && probe_back(fdt, filter, &bound)) {
-    return bound;
+  if (filter != NULL && filter->only != 0) {
+    int nodes[PROBE_BACK_MAX];
+    unsigned n = 0;
+    bool all = true;
+    for (int node = -1;
+         fdt_find_compatible(fdt, node, "virtio,mmio", &node) == RL_OK;) {
+      if (n == PROBE_BACK_MAX) {
+        all = false;
+        break;
+      }
+      nodes[n++] = node;
+    }
+    if (all) {
+      while (n > 0 && probe_node(fdt, nodes[n - 1], filter, &bound)) {
+        n--;
+      }
+      return bound;
+    }
   }
-  for (int node = -1;;) {
-    struct virtio_mmio_slot slot;
-    rl_status st = virtio_mmio_device_next_filtered(fdt, &node, &slot, filter);
-    if (st == RL_ERR_NOT_FOUND) {
-      break;
-    }
-    if (st != RL_OK) {
-      continue;
-    }
-    st = probe_slot(&slot);
-    if (st == RL_OK) {
-      bound++;
-    } else if (st == RL_ERR_NO_MEMORY) {
+  for (int node = -1;
+       fdt_find_compatible(fdt, node, "virtio,mmio", &node) == RL_OK;) {
+    if (!probe_node(fdt, node, filter, &bound)) {
       break;
     }
   }

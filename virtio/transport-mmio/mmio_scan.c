@@ -71,6 +71,15 @@ static rl_status read_slot(const struct fdt *fdt, int node,
   return RL_OK;
 }
 
+static rl_status slot_at(const struct fdt *fdt, int node,
+                         struct virtio_mmio_slot *slot, bool empty_irq,
+                         const struct virtio_mmio_filter *filter) {
+  rl_status st = read_slot(fdt, node, slot, empty_irq, filter);
+  /* A node missing reg or interrupts is one bad slot, not the end of
+   * the list: it must not hide the slots after it. */
+  return st == RL_ERR_NOT_FOUND ? RL_ERR_BAD_FORMAT : st;
+}
+
 static rl_status slot_next(const struct fdt *fdt, int *node,
                            struct virtio_mmio_slot *slot, bool empty_irq,
                            const struct virtio_mmio_filter *filter) {
@@ -78,10 +87,7 @@ static rl_status slot_next(const struct fdt *fdt, int *node,
   if (st != RL_OK) {
     return st; /* RL_ERR_NOT_FOUND: past the last node */
   }
-  st = read_slot(fdt, *node, slot, empty_irq, filter);
-  /* A node missing reg or interrupts is one bad slot, not the end of
-   * the list: it must not hide the slots after it. */
-  return st == RL_ERR_NOT_FOUND ? RL_ERR_BAD_FORMAT : st;
+  return slot_at(fdt, *node, slot, empty_irq, filter);
 }
 
 rl_status virtio_mmio_slot_next(const struct fdt *fdt, int *node,
@@ -105,8 +111,7 @@ rl_status
 virtio_mmio_device_at_filtered(const struct fdt *fdt, int node,
                                struct virtio_mmio_slot *slot,
                                const struct virtio_mmio_filter *filter) {
-  rl_status st = read_slot(fdt, node, slot, false, filter);
-  return st == RL_ERR_NOT_FOUND ? RL_ERR_BAD_FORMAT : st;
+  return slot_at(fdt, node, slot, false, filter);
 }
 
 rl_status virtio_mmio_slot_at(const struct fdt *fdt, unsigned index,
