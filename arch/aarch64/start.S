@@ -125,10 +125,15 @@ _start:
   add x0, x0, :lo12:kernel_bss_start
   adrp x1, kernel_bss_end
   add x1, x1, :lo12:kernel_bss_end
-2:
+2: /* 64 bytes a turn (linker.ld aligns both ends): a quarter of the
+    * instructions of a word at a time */
   cmp x0, x1
   b.hs 3f
-  str xzr, [x0], #8
+  stp xzr, xzr, [x0]
+  stp xzr, xzr, [x0, #16]
+  stp xzr, xzr, [x0, #32]
+  stp xzr, xzr, [x0, #48]
+  add x0, x0, #64
   b 2b
 3:
   mrs x25, cntvct_el0               /* .bss zeroed */

@@ -24,10 +24,17 @@ _start:
 
   lla t0, kernel_bss_start
   lla t1, kernel_bss_end
-1:
+1: /* 64 bytes a turn (linker.ld aligns both ends) */
   bgeu t0, t1, 2f
   sd zero, 0(t0)
-  addi t0, t0, 8
+  sd zero, 8(t0)
+  sd zero, 16(t0)
+  sd zero, 24(t0)
+  sd zero, 32(t0)
+  sd zero, 40(t0)
+  sd zero, 48(t0)
+  sd zero, 56(t0)
+  addi t0, t0, 64
   j 1b
 2:
   rdtime s4                         /* .bss zeroed */
