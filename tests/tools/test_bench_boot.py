@@ -96,3 +96,35 @@ def test_mmio_counted_up_to_the_warmup():
         "memory_region_ops_write cpu 0 mr 0x1 addr 0x8000000 value 0x1 size 4 name 'gic_dist'\n",
     ]
     assert bench_qemu.mmio_before_warmup(log) == {"gic_dist write": 2, "virtio-mmio read": 1}
+
+
+def _run(warm, scanout, flush, touch):
+    return {"flush_ms": flush, "touch_ms": touch,
+            "device": {bench_qemu.WARM_LABEL: warm, "SET_SCANOUT": scanout}}
+
+
+def test_warmup_floor_medians():
+    """The copy is SET_SCANOUT less the warm-up, per boot, then the median;
+    a boot without a warm-up does not count."""
+    runs = [_run(9.0, 20.0, 20.5, 11.0), _run(10.0, 22.0, 22.3, 12.0),
+            _run(8.0, 20.0, 20.4, 10.0),
+            {"flush_ms": 5.0, "touch_ms": 1.0, "device": {"SET_SCANOUT": 4.0}}]
+    f = bench_qemu.warmup_floor(runs)
+    assert (f["warm_ms"], f["copy_ms"], f["touch_ms"], f["runs"]) == (9.0, 12.0, 11.0, 3)
+    assert abs(f["tail_ms"] - 0.4) < 1e-9
+    assert bench_qemu.warmup_floor(runs[3:]) is None
+
+
+def test_floor_text_says_when_the_warmup_is_due():
+    """20 ms less a 12 ms copy and a 0.5 ms tail: due by 7.5 ms."""
+    text = bench_qemu.floor_text("aarch64", {"warm_ms": 9.6, "copy_ms": 12.0,
+                                             "tail_ms": 0.5, "touch_ms": 11.4,
+                                             "runs": 5})
+    assert "**12.0 ms**" in text and "**11.4 ms**" in text
+    assert "by **7.5 ms**" in text and "at **9.6 ms**" in text
+
+
+def test_first_touch_is_timed():
+    """Some time, and not absurd: one write per page of 4 MB."""
+    ms = bench_qemu.host_first_touch_ms()
+    assert 0.0 < ms < 5000.0

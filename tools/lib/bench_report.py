@@ -77,8 +77,9 @@ under `-icount shift=0,sleep=off` (one instruction per emulated
 nanosecond, idle waits skipped to their deadline): millions of guest
 instructions since reset, a figure that does not drift with the load.
 QEMU's first copy into the scanout's new resource faults in the
-resource's 4 MB of host memory page by page (about 14 ms here, against
-0.3 ms for a later copy): the driver posts it with CREATE_2D and
+resource's 4 MB of host memory page by page (under each table: its time
+beside the host's own first touch of as many pages, against 0.3 ms for
+a later copy): the driver posts it with CREATE_2D and
 ATTACH_BACKING, one notification and the queue's interrupt held back
 (TRANSFER_TO_HOST_2D (warm-up), drivers/gpu `gpu_resource_post`), and
 paints the picture and the console meanwhile, reading neither the
