@@ -32,6 +32,20 @@ static const struct gic_ops *gic;
 static volatile uint8_t *gicd;
 static volatile uint8_t *gicc;
 
+/* Triggers arch_irq_from_dt read before arch_irq_init (the drivers probed
+ * before the controller, arch_time_early): applied once it is up. */
+static uint32_t early_known[GIC_MAX_IRQS / 32 + 1];
+static uint32_t early_edge[GIC_MAX_IRQS / 32 + 1];
+
+static void apply_early_triggers(void) {
+  for (unsigned id = 0; id < gic->nr_irqs; id++) {
+    uint32_t bit = 1u << (id % 32);
+    if ((early_known[id / 32] & bit) != 0) {
+      gic->set_edge(id, (early_edge[id / 32] & bit) != 0);
+    }
+  }
+}
+
 rl_status aarch64_el3_gic_nonsecure(unsigned version, paddr_t dist_pa,
                                     paddr_t cpu_pa) {
   register uint64_t x0 __asm__("x0") = SMC_GIC_NONSECURE;
@@ -141,15 +155,18 @@ rl_status arch_irq_init(const struct fdt *fdt) {
   if (st == RL_OK) {
     uint64_t pa, size;
     st = fdt_get_reg(fdt, node, 0, &pa, &size);
-    return st == RL_OK ? gicv2_init(fdt, node, pa, size) : st;
-  }
-  if (st == RL_ERR_NOT_FOUND &&
-      (st = dt_find_enabled(fdt, "arm,gic-v3", &node)) == RL_OK) {
-    return gicv3_init(fdt, node, &gic);
-  }
-  if (st == RL_ERR_NOT_FOUND) {
+    if (st == RL_OK) {
+      st = gicv2_init(fdt, node, pa, size);
+    }
+  } else if (st == RL_ERR_NOT_FOUND &&
+             (st = dt_find_enabled(fdt, "arm,gic-v3", &node)) == RL_OK) {
+    st = gicv3_init(fdt, node, &gic);
+  } else if (st == RL_ERR_NOT_FOUND) {
     klog(LOG_ERROR, "irq: no arm,gic-v3, arm,cortex-a15-gic or arm,gic-400 "
                     "node in the device tree\n");
+  }
+  if (st == RL_OK) {
+    apply_early_triggers();
   }
   return st;
 }
@@ -173,9 +190,15 @@ rl_status arch_irq_from_dt(const uint32_t *cells, size_t ncells,
     return RL_ERR_OUT_OF_RANGE;
   }
   *irq = (unsigned)id;
+  /* Flags 1 (rising) or 2 (falling): edge; 4 or 8: level. */
+  bool edge = (cells[2] & 3) != 0;
   if (gic != NULL && id < gic->nr_irqs) {
-    /* Flags 1 (rising) or 2 (falling): edge; 4 or 8: level. */
-    gic->set_edge((unsigned)id, (cells[2] & 3) != 0);
+    gic->set_edge((unsigned)id, edge);
+  } else if (gic == NULL) {
+    uint32_t bit = 1u << (id % 32);
+    early_known[id / 32] |= bit;
+    early_edge[id / 32] =
+        edge ? early_edge[id / 32] | bit : early_edge[id / 32] & ~bit;
   }
   return RL_OK;
 }
@@ -200,7 +223,10 @@ rl_status arch_irq_enable(unsigned irq) {
   if (is_lpi(irq)) {
     return gicv3_its_enable(irq - GIC_LPI_IRQ_BASE, true);
   }
-  if (gic == NULL || irq >= gic->nr_irqs) {
+  if (gic == NULL) {
+    return RL_ERR_BUSY; /* before arch_irq_init (arch/init.h) */
+  }
+  if (irq >= gic->nr_irqs) {
     return RL_ERR_INVALID;
   }
   gic->enable(irq, true);

@@ -2,11 +2,13 @@
  * CNTFRQ_EL0; CNTV_CVAL_EL0 raises the virtual timer PPI from the device
  * tree's arm,armv8-timer node (third specifier). */
 #include <arch/common/arch_common.h>
+#include <arch/init.h>
 #include <arch/irq.h>
 #include <arch/time.h>
 #include <lib/log.h>
 
 static unsigned timer_irq;
+static bool timer_up; /* arch_time_init done: idle waits take its interrupt */
 
 static uint64_t ticks(void) {
   uint64_t v;
@@ -27,9 +29,36 @@ static void timer_handler(void *ctx) {
   __asm__ volatile("msr cntv_ctl_el0, %0\n isb" ::"r"(2ull));
 }
 
-rl_status arch_time_init(const struct fdt *fdt) {
+/* CNTFRQ_EL0 is the frequency (Arm ARM D11.1.2). */
+static uint64_t counter_hz(void) {
   uint64_t freq;
   __asm__ volatile("mrs %0, cntfrq_el0" : "=r"(freq));
+  return freq;
+}
+
+rl_status arch_time_early(void) {
+  uint64_t freq = counter_hz();
+  timebase_set(freq);
+  if (freq < 200000) {
+    return RL_ERR_NOT_SUPPORTED;
+  }
+  /* The event stream (Arm ARM D11.2.3): an event, which ends a wfe, each
+   * time counter bit EVNTI goes 0 to 1, every 2^(EVNTI + 1) ticks; the
+   * largest such period of at most 20 us bounds arch_idle_until's wfe
+   * until the timer's interrupt is set up. */
+  unsigned evnti = 0;
+  while (evnti < 15 && (2ull << (evnti + 1)) <= freq / 50000) {
+    evnti++;
+  }
+  uint64_t kctl;
+  __asm__ volatile("mrs %0, cntkctl_el1" : "=r"(kctl));
+  kctl = (kctl & ~0xfcull) | ((uint64_t)evnti << 4) | 4u; /* EVNTEN */
+  __asm__ volatile("msr cntkctl_el1, %0\n isb" ::"r"(kctl));
+  return RL_OK;
+}
+
+rl_status arch_time_init(const struct fdt *fdt) {
+  uint64_t freq = counter_hz();
   timebase_set(freq);
   if (freq == 0) {
     return RL_ERR_NOT_SUPPORTED;
@@ -48,12 +77,21 @@ rl_status arch_time_init(const struct fdt *fdt) {
   }
   __asm__ volatile("msr cntv_ctl_el0, %0\n isb" ::"r"(2ull));
   st = arch_irq_enable(timer_irq);
+  timer_up = st == RL_OK;
   klog(LOG_INFO, "time: generic timer %llu Hz, virtual timer irq %u\n",
        (unsigned long long)freq, timer_irq);
   return st;
 }
 
 void arch_idle_until(uint64_t deadline_ns) {
+  if (!timer_up) {
+    /* Before arch_time_init (arch_time_early): no interrupt can be
+     * pending; the event stream ends the wfe within 20 us. */
+    if (arch_time_ns() < deadline_ns) {
+      __asm__ volatile("wfe" ::: "memory");
+    }
+    return;
+  }
   unsigned long flags = arch_irq_save();
   uint64_t now = arch_time_ns();
   if (now < deadline_ns) {

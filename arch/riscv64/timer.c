@@ -2,6 +2,7 @@
  * supervisor timer interrupt is armed through the SBI TIME extension
  * (SBI v1.0 §6, EID 0x54494D45). */
 #include <arch/common/arch_common.h>
+#include <arch/init.h>
 #include <arch/irq.h>
 #include <arch/time.h>
 #include <lib/log.h>
@@ -33,6 +34,10 @@ void riscv_timer_interrupt(void) {
   (void)sbi_call(SBI_EXT_TIME, 0, ~0ul, 0, 0);
   csr_clear(sie, SIE_STIE);
 }
+
+/* The timebase is in the device tree and waits take the timer's
+ * interrupt: arch_time_init, with the rest, first. */
+rl_status arch_time_early(void) { return RL_ERR_NOT_SUPPORTED; }
 
 rl_status arch_time_init(const struct fdt *fdt) {
   int cpus;
