@@ -341,34 +341,45 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
 static void irq_handler(void *ctx) { virtio_handle_interrupt(ctx); }
 #endif
 
+void virtio_irq_attach(struct virtio_device *dev) {
+#if VIRTIO_IRQS /* else polled: no handler, irq_ready false */
+  if (dev->irq_ready) {
+    return;
+  }
+  /* The transport's own interrupts (MSI-X), else one handler on the
+   * device's line. */
+  rl_status st;
+#ifdef CONFIG_VIRTIO_PCI /* the only transport with its own (MSI-X) */
+  if (dev->transport->interrupts_enable != NULL) {
+    st = dev->transport->interrupts_enable(dev);
+  } else
+#endif
+  {
+    st = arch_irq_register(dev->irq, irq_handler, dev);
+    if (st == RL_OK) {
+      st = arch_irq_enable(dev->irq);
+      if (st != RL_OK) {
+        (void)arch_irq_unregister(dev->irq, irq_handler, dev);
+      }
+    }
+  }
+  dev->irq_later = st == RL_ERR_BUSY && !dev->irq_later; /* one retry */
+  if (st == RL_OK) {
+    dev->irq_ready = true;
+  } else if (!dev->irq_later) {
+    klog(LOG_WARN, "%s: interrupts (line %u) unusable (%s): polling\n",
+         dev->name, dev->irq, rl_status_str(st));
+  }
+#else
+  (void)dev;
+#endif
+}
+
 rl_status virtio_device_ready(struct virtio_device *dev) {
   if (dev->failed) {
     return RL_ERR_BROKEN;
   }
-#if VIRTIO_IRQS /* else polled: no handler, irq_ready false */
-  if (!dev->irq_ready) {
-    /* The transport's own interrupts (MSI-X), else one handler on the
-     * device's line. */
-    rl_status st;
-#ifdef CONFIG_VIRTIO_PCI /* the only transport with its own (MSI-X) */
-    if (dev->transport->interrupts_enable != NULL) {
-      st = dev->transport->interrupts_enable(dev);
-    } else
-#endif
-    {
-      st = arch_irq_register(dev->irq, irq_handler, dev);
-      if (st == RL_OK) {
-        st = arch_irq_enable(dev->irq);
-      }
-    }
-    if (st != RL_OK) {
-      klog(LOG_WARN, "%s: interrupts (line %u) unusable (%s): polling\n",
-           dev->name, dev->irq, rl_status_str(st));
-    } else {
-      dev->irq_ready = true;
-    }
-  }
-#endif
+  virtio_irq_attach(dev);
   set_status(dev, VIRTIO_STATUS_DRIVER_OK); /* §3.1.1 step 8 */
   uint32_t status = status_of(dev);
   if (status & VIRTIO_STATUS_DEVICE_NEEDS_RESET) {

@@ -94,6 +94,7 @@ struct virtio_device {
    * first setup of each index, kept across resets. */
   struct virtqueue *queues[VIRTIO_MAX_QUEUES];
   bool irq_ready;
+  bool irq_later; /* ready before the controller: virtio_irqs_attach */
   bool failed;
   volatile bool needs_reset; /* DEVICE_NEEDS_RESET seen; recovery pending */
   unsigned long config_changes;
@@ -114,7 +115,9 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
                              const char *name, uint16_t max_size,
                              virtqueue_done_fn done, struct virtqueue **out);
 
-/* DRIVER_OK (§3.1.1 step 8) and interrupts on. */
+/* DRIVER_OK (§3.1.1 step 8) and interrupts on; when the interrupt
+ * controller is not up yet (arch_time_early), polled until
+ * virtio_irqs_attach. */
 rl_status virtio_device_ready(struct virtio_device *dev);
 /* Sets FAILED and logs why; the device is unusable afterwards. */
 void virtio_device_fail(struct virtio_device *dev, rl_status why,
@@ -229,6 +232,12 @@ const struct virtio_driver *virtio_driver_for(uint32_t device_id);
 rl_status virtio_bind(struct virtio_device *dev);
 /* Calls every bound driver's poll hook. */
 void virtio_poll_all(void);
+/* Once the interrupt controller is up (arch_irq_init): interrupts on for
+ * the bound devices made ready before it; a line that still cannot be
+ * used leaves its device polled, with a warning. */
+void virtio_irqs_attach(void);
+/* The same for one device (the core's: bus.c's loop). */
+void virtio_irq_attach(struct virtio_device *dev);
 /* "gpu", "rng", ... (§5 device ids); without CONFIG_LOG_TEXT only the
  * devices with a driver in the image are named, the others "other". */
 const char *virtio_device_name(uint32_t device_id);
