@@ -1,6 +1,7 @@
 /* Kernel entry after the architecture's boot code: reads the device tree,
  * builds the address space and the allocators, brings up interrupts and
- * time, prints the banner and runs the boot self-tests. */
+ * time (on aarch64 after the GPUs' probe: arch_time_early), prints the
+ * banner and runs the boot self-tests. */
 #include <arch/console.h>
 #include <arch/dma.h>
 #include <arch/init.h>
@@ -172,6 +173,28 @@ static const struct log_platform log_platform = {
     .halt = halt,
 };
 
+/* The architecture's set-up from the device tree (arch/init.h), the
+ * interrupt controller included; then a test build's deliberate fault. */
+static void setup_arch(const struct fdt *fdt) {
+  check(arch_console_init(fdt), "console from the device tree");
+  check(arch_irq_init(fdt), "interrupt controller");
+  boot_stamp("irq");
+  check(arch_time_init(fdt), "timer");
+  check(arch_power_init(fdt), "power control");
+  check(arch_cache_init(fdt), "cache maintenance");
+  arch_irq_enable_local();
+  boot_stamp("arch");
+
+#ifdef CONFIG_TEST_DELIBERATE_FAULT
+  kprintf("test: taking a deliberate fault at address 0x10\n");
+  /* Through a volatile: GCC 12 rejects a constant address in the first
+   * page (-Warray-bounds), however deliberate. */
+  volatile uintptr_t fault_address = 0x10;
+  (void)*(volatile uint32_t *)fault_address;
+  panic("the deliberate fault did not fault");
+#endif
+}
+
 void kernel_main(paddr_t dtb_pa) {
   entry_raw = arch_time_raw();
   log_set_platform(&log_platform);
@@ -185,23 +208,15 @@ void kernel_main(paddr_t dtb_pa) {
   static struct boot_info info;
   setup_memory(&fdt, dtb_pa, &info);
   boot_stamp("memory");
-  check(arch_console_init(&fdt), "console from the device tree");
-  check(arch_irq_init(&fdt), "interrupt controller");
-  boot_stamp("irq");
-  check(arch_time_init(&fdt), "timer");
-  check(arch_power_init(&fdt), "power control");
-  check(arch_cache_init(&fdt), "cache maintenance");
-  arch_irq_enable_local();
-  boot_stamp("arch");
-
-#ifdef CONFIG_TEST_DELIBERATE_FAULT
-  kprintf("test: taking a deliberate fault at address 0x10\n");
-  /* Through a volatile: GCC 12 rejects a constant address in the first
-   * page (-Warray-bounds), however deliberate. */
-  volatile uintptr_t fault_address = 0x10;
-  (void)*(volatile uint32_t *)fault_address;
-  panic("the deliberate fault did not fault");
-#endif
+  /* Where the architecture can wait without interrupts (aarch64: wfe on
+   * the timer's event stream), the GPUs are probed first and the rest of
+   * its set-up runs after the boot picture is posted, off its path (the
+   * device model's first copy keeps the emulator busy meanwhile); else
+   * (riscv64) everything first. */
+  bool drivers_first = arch_time_early() == RL_OK;
+  if (!drivers_first) {
+    setup_arch(&fdt);
+  }
 
 #ifdef CONFIG_DRIVER_VIRTIO_GPU
   /* Every scanout a GPU lights shows the boot picture under its console. */
@@ -221,6 +236,10 @@ void kernel_main(paddr_t dtb_pa) {
     boot_stamp_ns("picture", gpu_first_frame_ns(gpu_get(0)));
   }
 #endif
+  if (drivers_first) {
+    setup_arch(&fdt);
+    virtio_irqs_attach(); /* the GPUs probed before the controller */
+  }
   serial_release(); /* the log so far, after the picture */
 #if defined(CONFIG_DRIVER_VIRTIO_INPUT) && defined(CONFIG_DRIVER_VIRTIO_GPU)
   input_console_init(&fdt); /* pointer -> cursor, keys -> console */
