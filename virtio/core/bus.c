@@ -1,6 +1,5 @@
 /* Binds drivers (drivers/registry.c) to the devices transports find, and
  * runs their poll hooks from the kernel's main loop. */
-#include <arch/irq.h>
 #include <lib/log.h>
 #include <ringlight/config.h>
 #include <virtio/core/virtio.h>
@@ -36,22 +35,9 @@ void virtio_poll_all(void) {
 
 void virtio_irqs_attach(void) {
   for (unsigned i = 0; i < bound_count; i++) {
-    struct virtio_device *dev = bound_devices[i];
-    if (!dev->irq_later || dev->failed) {
-      continue;
+    if (bound_devices[i]->irq_later && !bound_devices[i]->failed) {
+      virtio_irq_attach(bound_devices[i]);
     }
-    virtio_irq_attach(dev);
-#if VIRTIO_IRQS
-    if (dev->irq_ready) {
-      /* What the device signalled while polled may hold its line up
-       * (QEMU's virtio-mmio raises it while InterruptStatus is not 0, and
-       * that edge came before the controller): taken now, the line drops
-       * and the next notification is an edge again. */
-      unsigned long flags = arch_irq_save();
-      virtio_handle_interrupt(dev);
-      arch_irq_restore(flags);
-    }
-#endif
   }
 }
 

@@ -346,6 +346,8 @@ void virtio_irq_attach(struct virtio_device *dev) {
   if (dev->irq_ready) {
     return;
   }
+  bool retry = dev->irq_later; /* virtio_irqs_attach's, after a BUSY */
+  dev->irq_later = false;
   /* The transport's own interrupts (MSI-X), else one handler on the
    * device's line. */
   rl_status st;
@@ -363,10 +365,20 @@ void virtio_irq_attach(struct virtio_device *dev) {
       }
     }
   }
-  dev->irq_later = st == RL_ERR_BUSY && !dev->irq_later; /* one retry */
   if (st == RL_OK) {
     dev->irq_ready = true;
-  } else if (!dev->irq_later) {
+    if (retry) {
+      /* What the device signalled while polled may hold its line up
+       * (QEMU's virtio-mmio raises it while InterruptStatus is not 0, and
+       * that edge came before the controller): taken now, the line drops
+       * and the next notification is an edge again. */
+      unsigned long flags = arch_irq_save();
+      virtio_handle_interrupt(dev);
+      arch_irq_restore(flags);
+    }
+  } else if (st == RL_ERR_BUSY && !retry) {
+    dev->irq_later = true; /* the controller is not up yet: polled */
+  } else {
     klog(LOG_WARN, "%s: interrupts (line %u) unusable (%s): polling\n",
          dev->name, dev->irq, rl_status_str(st));
   }

@@ -236,7 +236,8 @@ void virtio_poll_all(void);
  * the bound devices made ready before it; a line that still cannot be
  * used leaves its device polled, with a warning. */
 void virtio_irqs_attach(void);
-/* The same for one device (the core's: bus.c's loop). */
+/* The same for one device (bus.c's loop; virtio_device_ready): on a
+ * retry, also takes what it signalled while polled. */
 void virtio_irq_attach(struct virtio_device *dev);
 /* "gpu", "rng", ... (§5 device ids); without CONFIG_LOG_TEXT only the
  * devices with a driver in the image are named, the others "other". */
