@@ -128,3 +128,92 @@ def test_first_touch_is_timed():
     """Some time, and not absurd: one write per page of 4 MB."""
     ms = bench_qemu.host_first_touch_ms()
     assert 0.0 < ms < 5000.0
+
+
+def test_thread_roles():
+    """QEMU's named vCPU threads, its main loop (the process's own id) and
+    the threads that kept the process's name (call_rcu)."""
+    assert bench_qemu.thread_role("qemu-system-aar", True, "qemu-system-aar") == "main"
+    assert bench_qemu.thread_role("CPU 0/TCG", False, "qemu-system-aar") == "vcpu"
+    assert bench_qemu.thread_role("qemu-system-aar", False, "qemu-system-aar") == "rcu"
+    assert bench_qemu.thread_role("IO mon_iothread", False, "qemu-system-aar") == "other"
+
+
+def test_cpu_ms_between():
+    before = {"vcpu": 1_000_000, "main": 0, "rcu": 500_000, "other": 0}
+    after = {"vcpu": 21_000_000, "main": 3_000_000, "rcu": 7_500_000, "other": 0}
+    assert bench_qemu.cpu_ms_between(before, after) == {
+        "vcpu": 20.0, "main": 3.0, "rcu": 7.0, "other": 0.0}
+
+
+def _boot(rcu):
+    return {"threads_ms": {"vcpu": 25.0, "main": 12.0, "rcu": rcu, "other": 0.3}}
+
+
+def test_undisturbed_median_leaves_out_the_trimmed_boots():
+    times = [19.5, 24.8, 19.9, 22.8, 20.3]
+    details = [_boot(0.0), _boot(3.9), _boot(0.1), _boot(5.7), _boot(0.9)]
+    assert bench_qemu.undisturbed(times, details) == (19.9, 3)
+    assert bench_qemu.undisturbed([24.8], [_boot(3.9)]) == (None, 0)
+
+
+def test_table_marks_the_disturbed_runs():
+    row = {"arch": "aarch64", "ring": "split", "resume_to_flush_ms": 20.3,
+           "resume_runs_ms": [19.5, 24.8, 20.3], "rcu_runs_ms": [0.0, 3.9, 0.1],
+           "undisturbed": (19.9, 2), "first_frame_ms": 18.0,
+           "entry_to_frame_ms": 17.0, "full_per_s": 4000, "small_per_s": 15000,
+           "notifications_per_update": 1.0, "interrupts_per_update": 1.0,
+           "max_interrupts_per_update": 1}
+    line = bench_qemu.table([row]).splitlines()[2]
+    assert "| 19.5 24.8* 20.3 | 0.0 3.9 0.1 | 19.9 ms (2) |" in line
+    assert "(missed)" in line
+
+
+def test_qemu_threads_of_a_paused_machine(build, tmp_path):
+    """Against QEMU itself: under THREAD_NAMES a paused aarch64 machine has
+    one vCPU thread, its main loop and one call_rcu thread."""
+    import qemu
+    kernel = build("qemu_virt_aarch64") + "/kernel.elf"
+    vm = qemu.Qemu("aarch64", kernel, workdir=str(tmp_path), gpu=False,
+                   extra=["-S"] + bench_qemu.THREAD_NAMES)
+    with vm:
+        vm.connect()
+        roles = [role for _, _, role, _ in bench_qemu.qemu_threads(vm.proc.pid)]
+    assert roles.count("vcpu") == 1 and roles.count("main") == 1
+    assert roles.count("rcu") == 1
+
+
+def _fake_rcu(monkeypatch, values):
+    reads = []
+
+    def fake(pid):
+        reads.append(pid)
+        i = min(len(reads) - 1, len(values) - 1)
+        return {"vcpu": 0, "main": 0, "rcu": values[i], "other": 0}
+    monkeypatch.setattr(bench_qemu, "qemu_thread_cpu_ns", fake)
+    return reads
+
+
+def test_wait_settled_waits_out_the_rcu_work(monkeypatch):
+    """It reads on while call_rcu still runs, then returns after a quiet
+    period, well before the timeout."""
+    reads = _fake_rcu(monkeypatch, [0, 0, 5, 9, 12] + [12] * 1000)
+    waited = bench_qemu.wait_settled(1, quiet=0.02, poll=0.001, timeout=5.0)
+    assert len(reads) > 6 and waited < 5.0
+
+
+def test_wait_settled_gives_up_at_the_timeout(monkeypatch):
+    _fake_rcu(monkeypatch, list(range(100000)))
+    waited = bench_qemu.wait_settled(1, quiet=0.02, poll=0.001, timeout=0.1)
+    assert 0.1 <= waited < 2.0
+
+
+def test_least_translated_keeps_the_fewest(monkeypatch):
+    """Of the runs, the one with the fewest blocks, every count kept."""
+    results = iter([([("entry", 1.0)], {"blocks": 1855, "instructions": 9}),
+                    ([("entry", 2.0)], {"blocks": 1814, "instructions": 8})])
+    monkeypatch.setattr(bench_qemu, "emulated_instructions",
+                        lambda arch, workdir: next(results))
+    stamps, tr = bench_qemu.least_translated("riscv64", "/tmp", tries=2)
+    assert stamps == [("entry", 2.0)]
+    assert tr["blocks"] == 1814 and tr["runs"] == [1855, 1814]
