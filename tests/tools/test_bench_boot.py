@@ -217,3 +217,18 @@ def test_least_translated_keeps_the_fewest(monkeypatch):
     stamps, tr = bench_qemu.least_translated("riscv64", "/tmp", tries=2)
     assert stamps == [("entry", 2.0)]
     assert tr["blocks"] == 1814 and tr["runs"] == [1855, 1814]
+
+
+def test_table_gives_the_stock_environment_beside():
+    row = {"arch": "aarch64", "ring": "split", "resume_to_flush_ms": 18.2,
+           "resume_runs_ms": [18.2], "rcu_runs_ms": [0.0], "undisturbed": (18.2, 1),
+           "first_frame_ms": 18.0, "entry_to_frame_ms": 17.0, "full_per_s": 4000,
+           "small_per_s": 15000, "notifications_per_update": 1.0,
+           "interrupts_per_update": 1.0, "max_interrupts_per_update": 1,
+           "warmup_floor": {"copy_ms": 5.1},
+           "stock": bench_qemu.stock_summary([{"flush_ms": 24.0, "copy_ms": 11.0},
+                                              {"flush_ms": 23.0, "copy_ms": None}])}
+    line = bench_qemu.table([row]).splitlines()[2]
+    assert "| 23.5 ms (24.0 23.0) | 5.1 ms / 11.0 ms |" in line
+    assert "(met)" in line
+    assert bench_qemu.stock_summary([]) is None

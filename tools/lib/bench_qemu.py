@@ -249,58 +249,81 @@ def wait_settled(pid, quiet=0.1, poll=0.02, timeout=2.0):
 RCU_DISTURBED_MS = 1.0
 
 
-def boot_to_flush(arch, ring, workdir, runs=5, timeout=20.0):
-    """Resume to the first full-scanout flush, from QEMU's own timestamped
-    trace lines (`runstate_set` at `cont`, `virtio_gpu_cmd_res_flush`): the
-    machine starts paused (-S), the host sends QMP `cont` once QEMU has
-    settled (wait_settled) and waits for the serial log's "boot complete"
-    without touching the screen; then
-    one screendump proves the boot picture. Returns the median over
-    `runs`, every run's figure, and per run the device's start-up
-    commands (ms after resume), the guest's boot-phase stamps and the CPU
-    time of QEMU's threads by role from `cont` to "boot complete"."""
+def boot_once(arch, ring, kernel, workdir, env, timeout=20.0):
+    """One boot, resume to the first full-scanout flush, from QEMU's own
+    timestamped trace lines (`runstate_set` at `cont`,
+    `virtio_gpu_cmd_res_flush`): the machine starts paused (-S), the host
+    sends QMP `cont` once QEMU has settled (wait_settled) and waits for the
+    serial log's "boot complete" without touching the screen; then one
+    screendump proves the boot picture. Returns the figure and the run's
+    details: the device's start-up commands (ms after resume), the guest's
+    boot-phase stamps and the CPU time of QEMU's threads by role from
+    `cont` to "boot complete"."""
+    touch_ms = host_first_touch_ms()
+    vm = qemu.Qemu(arch, kernel, workdir=workdir, env=env,
+                   gpu=False, extra=MODERN + ["-S"] + THREAD_NAMES + TRACE_ARGS + [
+                       "-device", "virtio-gpu-device" + RINGS[ring]])
+    png = os.path.join(workdir, "boot.png")
+    with vm:
+        monitor = vm.connect()
+        wait_settled(vm.proc.pid)
+        before = qemu_thread_cpu_ns(vm.proc.pid)
+        monitor.execute("cont")
+        if vm.wait_for(r"RINGLIGHT: boot complete", timeout) is None:
+            raise RuntimeError("%s %s: no 'boot complete' within %ss, log in %s"
+                               % (arch, ring, timeout, vm.serial_path))
+        threads_ms = cpu_ms_between(before, qemu_thread_cpu_ns(vm.proc.pid))
+        header = boot_header(arch, TOP_SLOT[arch], 2, ring, 0, 1280, 800,
+                             qemu_edid(1280, 800))
+        # The console's last lines follow "boot complete" within
+        # milliseconds; one screendump after a pause proves the
+        # picture (a loaded machine may need a second look).
+        for attempt in range(3):
+            time.sleep(0.3 if attempt == 0 else 1.0)
+            vm.screendump(png)
+            serial = vm.serial()
+            try:
+                check_boot_picture(png, 1280, 800, workdir, serial, header)
+                break
+            except PictureMismatch as e:
+                if attempt == 2:
+                    raise RuntimeError("%s %s: the screen after boot is not "
+                                       "the boot picture: %s"
+                                       % (arch, ring, e)) from None
+    with open(vm.stderr_path) as f:
+        flush_ms, steps = parse_trace(f.read())
+    return flush_ms, {"flush_ms": flush_ms, "device": steps,
+                      "stamps": parse_stamps(serial), "touch_ms": touch_ms,
+                      "threads_ms": threads_ms}
+
+
+def boot_to_flush(arch, ring, workdir, runs=5, timeout=20.0, stock_too=False):
+    """`runs` boots (boot_once) in QEMU's usual environment (qemu.qemu_env:
+    glibc's malloc with transparent huge pages). Returns the median, every
+    run's figure, the runs' details and, with `stock_too`, the figures of
+    as many boots in the stock environment (no tunable), each right after
+    its pair so that both see the same host."""
     out = rltools.build("qemu_virt_" + arch, quiet=True, targets=["kernel.elf"])
-    times, runs_detail = [], []
-    for run in range(runs):
-        touch_ms = host_first_touch_ms()
-        vm = qemu.Qemu(arch, os.path.join(out, "kernel.elf"), workdir=workdir,
-                       gpu=False, extra=MODERN + ["-S"] + THREAD_NAMES + TRACE_ARGS + [
-                           "-device", "virtio-gpu-device" + RINGS[ring]])
-        png = os.path.join(workdir, "boot.png")
-        with vm:
-            monitor = vm.connect()
-            wait_settled(vm.proc.pid)
-            before = qemu_thread_cpu_ns(vm.proc.pid)
-            monitor.execute("cont")
-            if vm.wait_for(r"RINGLIGHT: boot complete", timeout) is None:
-                raise RuntimeError("%s %s: no 'boot complete' within %ss, log in %s"
-                                   % (arch, ring, timeout, vm.serial_path))
-            threads_ms = cpu_ms_between(before, qemu_thread_cpu_ns(vm.proc.pid))
-            header = boot_header(arch, TOP_SLOT[arch], 2, ring, 0, 1280, 800,
-                                 qemu_edid(1280, 800))
-            # The console's last lines follow "boot complete" within
-            # milliseconds; one screendump after a pause proves the
-            # picture (a loaded machine may need a second look).
-            for attempt in range(3):
-                time.sleep(0.3 if attempt == 0 else 1.0)
-                vm.screendump(png)
-                serial = vm.serial()
-                try:
-                    check_boot_picture(png, 1280, 800, workdir, serial, header)
-                    break
-                except PictureMismatch as e:
-                    if attempt == 2:
-                        raise RuntimeError("%s %s: the screen after boot is not "
-                                           "the boot picture: %s"
-                                           % (arch, ring, e)) from None
-        with open(vm.stderr_path) as f:
-            flush_ms, steps = parse_trace(f.read())
+    kernel = os.path.join(out, "kernel.elf")
+    times, runs_detail, stock = [], [], []
+    for _ in range(runs):
+        flush_ms, detail = boot_once(arch, ring, kernel, workdir, qemu.qemu_env(), timeout)
         times.append(flush_ms)
-        runs_detail.append({"flush_ms": flush_ms, "device": steps,
-                            "stamps": parse_stamps(serial),
-                            "touch_ms": touch_ms,
-                            "threads_ms": threads_ms})
-    return statistics.median(times), times, runs_detail
+        runs_detail.append(detail)
+        if stock_too:
+            flush_ms, detail = boot_once(arch, ring, kernel, workdir,
+                                         qemu.qemu_env(stock=True), timeout)
+            stock.append({"flush_ms": flush_ms, "copy_ms": copy_ms(detail)})
+    return statistics.median(times), times, runs_detail, stock
+
+
+def copy_ms(detail):
+    """The warm-up copy of one boot (from beginning the warm-up to beginning
+    SET_SCANOUT, queued behind it), or None."""
+    d = detail["device"]
+    if WARM_LABEL in d and "SET_SCANOUT" in d:
+        return d["SET_SCANOUT"] - d[WARM_LABEL]
+    return None
 
 
 def phase_medians(details):
@@ -527,7 +550,8 @@ def run(report_dir, runs=5):
         instructions, translated = least_translated(arch, work)
         for ring in ("split", "packed"):
             g = guest_run(arch, ring, work)
-            median, all_times, details = boot_to_flush(arch, ring, work, runs=runs)
+            median, all_times, details, stock = boot_to_flush(arch, ring, work, runs=runs,
+                                                              stock_too=True)
             guest, device = phase_medians(details)
             rows.append({
                 "arch": arch, "ring": ring,
@@ -548,9 +572,21 @@ def run(report_dir, runs=5):
                 "instructions_m": instructions,
                 "translated_before_warmup": translated,
                 "warmup_floor": warmup_floor(details),
+                "stock": stock_summary(stock),
             })
             print("qemu %s %s: %s" % (arch, ring, rows[-1]), flush=True)
     return rows
+
+
+def stock_summary(stock):
+    """Medians of the stock-environment boots (boot_to_flush's `stock`):
+    flush and warm-up copy, with every run's flush; None without them."""
+    if not stock:
+        return None
+    copies = [s["copy_ms"] for s in stock if s["copy_ms"] is not None]
+    return {"flush_ms": statistics.median(s["flush_ms"] for s in stock),
+            "runs_ms": [round(s["flush_ms"], 1) for s in stock],
+            "copy_ms": statistics.median(copies) if copies else None}
 
 
 def undisturbed(times, details):
@@ -566,18 +602,25 @@ TARGET_MS = {"aarch64": 20, "riscv64": 35}
 
 
 def table(rows):
-    lines = ["| arch | ring | resume → first full flush (QEMU trace, median) | target | runs (ms; * QEMU's call_rcu thread ran ≥ %.0f ms meanwhile) | QEMU's call_rcu thread, ms per run | median of the runs without * | resume → first frame, guest clock (bench build) | kernel entry → first frame | full-screen updates/s | 64×64 updates/s | notifications / update | interrupts / update (max) |" % RCU_DISTURBED_MS,
-             "|---|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| arch | ring | resume → first full flush (QEMU trace, median) | target | runs (ms; * QEMU's call_rcu thread ran ≥ %.0f ms meanwhile) | QEMU's call_rcu thread, ms per run | median of the runs without * | stock malloc (no tunable): median (runs) | warm-up copy, tuned / stock (median) | resume → first frame, guest clock (bench build) | kernel entry → first frame | full-screen updates/s | 64×64 updates/s | notifications / update | interrupts / update (max) |" % RCU_DISTURBED_MS,
+             "|---|---|---:|---:|---|---|---:|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         met = "met" if r["resume_to_flush_ms"] <= TARGET_MS[r["arch"]] else "missed"
         rcu = r.get("rcu_runs_ms") or [0.0] * len(r["resume_runs_ms"])
         calm, n = r.get("undisturbed") or (None, 0)
-        lines.append("| %s | %s | %.1f ms | ≤ %d ms (%s) | %s | %s | %s | %.1f ms | %.1f ms | %d | %d | %.2f | %.2f (%d) |" % (
+        stock = r.get("stock")
+        floor = r.get("warmup_floor")
+        lines.append("| %s | %s | %.1f ms | ≤ %d ms (%s) | %s | %s | %s | %s | %s | %.1f ms | %.1f ms | %d | %d | %.2f | %.2f (%d) |" % (
             r["arch"], r["ring"], r["resume_to_flush_ms"], TARGET_MS[r["arch"]], met,
             " ".join("%.1f%s" % (t, "*" if c >= RCU_DISTURBED_MS else "")
                      for t, c in zip(r["resume_runs_ms"], rcu)),
             " ".join("%.1f" % c for c in rcu),
             "-" if calm is None else "%.1f ms (%d)" % (calm, n),
+            "-" if stock is None else "%.1f ms (%s)" % (
+                stock["flush_ms"], " ".join("%.1f" % t for t in stock["runs_ms"])),
+            "%s / %s" % ("-" if floor is None else "%.1f ms" % floor["copy_ms"],
+                         "-" if stock is None or stock["copy_ms"] is None
+                         else "%.1f ms" % stock["copy_ms"]),
             r["first_frame_ms"], r["entry_to_frame_ms"], r["full_per_s"],
             r["small_per_s"], r["notifications_per_update"],
             r["interrupts_per_update"], r["max_interrupts_per_update"]))
