@@ -74,17 +74,17 @@ are marked `*`, and the median of the others is given beside the
 median of all runs (the target is judged on the latter).
 
 **QEMU's allocator.** Every QEMU that tools/run and the tests start runs
-with `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (tools/lib/qemu.py
-`qemu_env`): glibc's malloc then asks for transparent huge pages
-(`madvise`) on the large blocks it maps, among them the 4 MB of pixels
-QEMU allocates for a GPU resource at RESOURCE_CREATE_2D and first writes
-in the warm-up copy. This host takes about 10 us per 4 KB page fault,
-so that copy is mostly page faults; with the tunable the block's
-2 MB-aligned half is one fault per 2 MB (its start is not aligned, so
-the rest stays in 4 KB pages). The guest is the same either way. Each
-boot in the table is paired with one in QEMU's stock environment
-(without the tunable) right after it, so both columns see the same
-host: the target is judged on the first, the stock figure is beside it.
+with `GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=8388608`
+(tools/lib/qemu.py `qemu_env`): glibc's malloc then takes blocks up to
+8 MB from its heap, which it grows in 2 MB-aligned steps in transparent
+huge pages (`madvise`), among them the 4 MB of pixels QEMU allocates for
+a GPU resource at RESOURCE_CREATE_2D and first writes in the warm-up
+copy. This host takes about 10 us per 4 KB page fault, so in QEMU's
+stock environment that copy is mostly page faults (about 1000 of them;
+tests/tools/test_qemu_env.py counts them). The guest is the same either
+way. Each boot in the table is paired with one in the stock environment
+right after it, so both columns see the same host: the target is judged
+on the first, the stock figure is beside it.
 
 **Guest clock.** The kernel's benchmark mode (`CONFIG_BENCH`, config
 `bench_ARCH` = the default defconfig plus that option) times with the

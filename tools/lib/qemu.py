@@ -24,26 +24,41 @@ MACHINES = {
 }
 
 
-# glibc's malloc asks for transparent huge pages (madvise) on the large
-# blocks it maps: QEMU allocates a GPU resource's pixels (pixman, 4 MB at
-# 1280x800) at RESOURCE_CREATE_2D and first writes them in the first
+# QEMU allocates a GPU resource's pixels (pixman, 4 MB at 1280x800) at
+# RESOURCE_CREATE_2D and first writes them in the first
 # TRANSFER_TO_HOST_2D. With 4 KB pages that copy takes a page fault per
 # page, about 10 us each on the KVM hosts this runs on (11 to 16 ms per
-# 4 MB); the tunable makes the 2 MB-aligned part one fault per 2 MB
-# (measured on 2026-12-04: the copy 14.8 -> 7.7 ms on aarch64, 15.9 ->
-# 7.8 ms on riscv64, medians of 4 and 3 interleaved boots). Nothing
-# changes where THP is off (`never`) or glibc is older than 2.35.
-MALLOC_TUNABLE = "glibc.malloc.hugetlb=1"
+# 4 MB). Two glibc malloc tunables put the block in transparent huge
+# pages (one fault per 2 MB):
+# - hugetlb=1: glibc asks for THP (madvise) on what it maps and grows its
+#   heap in 2 MB-aligned steps;
+# - mmap_threshold=8 MB: blocks up to 8 MB come from the heap rather than
+#   a mapping of their own, which starts wherever the kernel puts it (not
+#   2 MB-aligned: with hugetlb=1 alone about half of the 4 MB stays in
+#   4 KB pages).
+# Measured on 2026-12-04, interleaved boots, medians (the copy: warm-up
+# to SET_SCANOUT): aarch64 copy 14.8 ms stock, 11.0 with hugetlb=1, 5.7
+# with both (+1.6 ms more in CREATE_2D, now zeroing the block), resume to
+# flush 26.6 / 25.7 / 20.0 ms (8 boots each); riscv64 copy 10.1 ms with
+# hugetlb=1, 4.0 with both (+1.1), flush 48.9 / 41.5 ms (5 each). The
+# guest is the same. Nothing changes where THP is off (`never`) or glibc
+# is older than 2.35; a caller's own setting of either wins.
+MALLOC_TUNABLES = (("glibc.malloc.hugetlb", "1"),
+                   ("glibc.malloc.mmap_threshold", "8388608"))
 
 
 def qemu_env(stock=False, base=None):
     """The environment QEMU runs in: `base` (the caller's by default) with
-    MALLOC_TUNABLE added to GLIBC_TUNABLES unless it already sets
-    glibc.malloc.hugetlb; `stock` leaves it as it is."""
+    MALLOC_TUNABLES added to GLIBC_TUNABLES, each unless it sets it
+    already; `stock` leaves it as it is."""
     env = dict(os.environ if base is None else base)
-    tunables = env.get("GLIBC_TUNABLES", "")
-    if not stock and "glibc.malloc.hugetlb=" not in tunables:
-        env["GLIBC_TUNABLES"] = (tunables + ":" if tunables else "") + MALLOC_TUNABLE
+    if stock:
+        return env
+    given = [t for t in env.get("GLIBC_TUNABLES", "").split(":") if t]
+    names = {t.split("=", 1)[0] for t in given}
+    added = ["%s=%s" % (n, v) for n, v in MALLOC_TUNABLES if n not in names]
+    if added:
+        env["GLIBC_TUNABLES"] = ":".join(given + added)
     return env
 
 
