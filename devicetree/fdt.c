@@ -123,7 +123,7 @@ static rl_status read_tok_names(const struct fdt *fdt, uint32_t off,
     }
     const char *name = (const char *)(fdt->blob + fdt->strings_off + nameoff);
     uint32_t room = fdt->strings_size - nameoff;
-    if (str_len(name, room) == room) {
+    if (!fdt->strings_closed && str_len(name, room) == room) {
       return RL_ERR_BAD_FORMAT; /* name not terminated in the block */
     }
     t->prop.name = name;
@@ -402,6 +402,7 @@ static rl_status check_blob(struct fdt *fdt, const uint8_t *b, size_t limit) {
   fdt->strings_off = str_off;
   fdt->strings_size = str_size;
   fdt->rsvmap_off = rsv_off;
+  fdt->strings_closed = str_size > 0 && b[str_off + str_size - 1] == '\0';
 
   uint32_t st_end;
   rl_status st = scan_struct(fdt, &st_end);
@@ -435,6 +436,7 @@ static void clear(struct fdt *fdt) {
   fdt->strings_off = 0;
   fdt->strings_size = 0;
   fdt->rsvmap_off = 0;
+  fdt->strings_closed = false;
 }
 
 /* A node's phandle as fdt_find_phandle decides it (§2.3.3): its first

@@ -28,6 +28,10 @@ struct fdt {
   uint32_t strings_off; /* off_dt_strings */
   uint32_t strings_size;
   uint32_t rsvmap_off; /* off_mem_rsvmap */
+  /* The strings block ends in a NUL (§5.5: it is a list of terminated
+   * strings), so every name offset inside it is a terminated string and
+   * reading a property need not look for the end of its name. */
+  bool strings_closed;
   /* The first FDT_PHANDLE_CACHE nodes with a phandle, in tree order,
    * found once by fdt_open: fdt_find_phandle answers from them instead of
    * a pass over the block (every interrupt lookup needs one; 65 passes
