@@ -33,6 +33,7 @@ void virtio_poll_all(void) {
   }
 }
 
+#if VIRTIO_IRQS
 void virtio_irqs_attach(void) {
   for (unsigned i = 0; i < bound_count; i++) {
     if (bound_devices[i]->irq_later && !bound_devices[i]->failed) {
@@ -40,6 +41,7 @@ void virtio_irqs_attach(void) {
     }
   }
 }
+#endif
 
 const struct virtio_driver *virtio_driver_for(uint32_t device_id) {
   for (size_t i = 0; i < virtio_driver_count; i++) {

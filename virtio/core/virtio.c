@@ -337,12 +337,10 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
   return RL_OK;
 }
 
-#if VIRTIO_IRQS
+#if VIRTIO_IRQS /* else polled (virtio.h): no handler, irq_ready false */
 static void irq_handler(void *ctx) { virtio_handle_interrupt(ctx); }
-#endif
 
 void virtio_irq_attach(struct virtio_device *dev) {
-#if VIRTIO_IRQS /* else polled: no handler, irq_ready false */
   if (dev->irq_ready) {
     return;
   }
@@ -382,10 +380,8 @@ void virtio_irq_attach(struct virtio_device *dev) {
     klog(LOG_WARN, "%s: interrupts (line %u) unusable (%s): polling\n",
          dev->name, dev->irq, rl_status_str(st));
   }
-#else
-  (void)dev;
-#endif
 }
+#endif
 
 rl_status virtio_device_ready(struct virtio_device *dev) {
   if (dev->failed) {

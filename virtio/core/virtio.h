@@ -232,6 +232,7 @@ const struct virtio_driver *virtio_driver_for(uint32_t device_id);
 rl_status virtio_bind(struct virtio_device *dev);
 /* Calls every bound driver's poll hook. */
 void virtio_poll_all(void);
+#if VIRTIO_IRQS
 /* Once the interrupt controller is up (arch_irq_init): interrupts on for
  * the bound devices made ready before it; a line that still cannot be
  * used leaves its device polled, with a warning. */
@@ -239,6 +240,10 @@ void virtio_irqs_attach(void);
 /* The same for one device (bus.c's loop; virtio_device_ready): on a
  * retry, also takes what it signalled while polled. */
 void virtio_irq_attach(struct virtio_device *dev);
+#else /* every device is polled: nothing to attach, no code */
+static inline void virtio_irqs_attach(void) {}
+static inline void virtio_irq_attach(struct virtio_device *dev) { (void)dev; }
+#endif
 /* "gpu", "rng", ... (§5 device ids); without CONFIG_LOG_TEXT only the
  * devices with a driver in the image are named, the others "other". */
 const char *virtio_device_name(uint32_t device_id);
