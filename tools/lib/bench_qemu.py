@@ -354,7 +354,7 @@ def warmup_floor(details):
     def med(f):
         return statistics.median(f(d) for d in runs)
     return {"warm_ms": med(lambda d: d["device"][WARM_LABEL]),
-            "copy_ms": med(lambda d: d["device"]["SET_SCANOUT"] - d["device"][WARM_LABEL]),
+            "copy_ms": med(copy_ms),
             "tail_ms": med(lambda d: d["flush_ms"] - d["device"]["SET_SCANOUT"]),
             "touch_ms": med(lambda d: d["touch_ms"]),
             "runs": len(runs)}

@@ -27,9 +27,9 @@ MACHINES = {
 # QEMU allocates a GPU resource's pixels (pixman, 4 MB at 1280x800) at
 # RESOURCE_CREATE_2D and first writes them in the first
 # TRANSFER_TO_HOST_2D. With 4 KB pages that copy takes a page fault per
-# page, about 10 us each on the KVM hosts this runs on (11 to 16 ms per
-# 4 MB). Two glibc malloc tunables put the block in transparent huge
-# pages (one fault per 2 MB):
+# page, about 10 us each on the virtual machines this runs on (11 to
+# 16 ms per 4 MB). Two glibc malloc tunables put the block in transparent
+# huge pages (one fault per 2 MB):
 # - hugetlb=1: glibc asks for THP (madvise) on what it maps and grows its
 #   heap in 2 MB-aligned steps;
 # - mmap_threshold=8 MB: blocks up to 8 MB come from the heap rather than
