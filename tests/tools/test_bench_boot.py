@@ -157,14 +157,20 @@ def test_undisturbed_median_leaves_out_the_trimmed_boots():
     assert bench_qemu.undisturbed([24.8], [_boot(3.9)]) == (None, 0)
 
 
+def _table_line(**row):
+    """bench_qemu.table's line for one aarch64 split row: `row` over fixed
+    guest-clock and throughput fields."""
+    full = {"arch": "aarch64", "ring": "split", "first_frame_ms": 18.0,
+            "entry_to_frame_ms": 17.0, "full_per_s": 4000, "small_per_s": 15000,
+            "notifications_per_update": 1.0, "interrupts_per_update": 1.0,
+            "max_interrupts_per_update": 1}
+    full.update(row)
+    return bench_qemu.table([full]).splitlines()[2]
+
+
 def test_table_marks_the_disturbed_runs():
-    row = {"arch": "aarch64", "ring": "split", "resume_to_flush_ms": 20.3,
-           "resume_runs_ms": [19.5, 24.8, 20.3], "rcu_runs_ms": [0.0, 3.9, 0.1],
-           "undisturbed": (19.9, 2), "first_frame_ms": 18.0,
-           "entry_to_frame_ms": 17.0, "full_per_s": 4000, "small_per_s": 15000,
-           "notifications_per_update": 1.0, "interrupts_per_update": 1.0,
-           "max_interrupts_per_update": 1}
-    line = bench_qemu.table([row]).splitlines()[2]
+    line = _table_line(resume_to_flush_ms=20.3, resume_runs_ms=[19.5, 24.8, 20.3],
+                       rcu_runs_ms=[0.0, 3.9, 0.1], undisturbed=(19.9, 2))
     assert "| 19.5 24.8* 20.3 | 0.0 3.9 0.1 | 19.9 ms (2) |" in line
     assert "(missed)" in line
 
@@ -220,15 +226,11 @@ def test_least_translated_keeps_the_fewest(monkeypatch):
 
 
 def test_table_gives_the_stock_environment_beside():
-    row = {"arch": "aarch64", "ring": "split", "resume_to_flush_ms": 18.2,
-           "resume_runs_ms": [18.2], "rcu_runs_ms": [0.0], "undisturbed": (18.2, 1),
-           "first_frame_ms": 18.0, "entry_to_frame_ms": 17.0, "full_per_s": 4000,
-           "small_per_s": 15000, "notifications_per_update": 1.0,
-           "interrupts_per_update": 1.0, "max_interrupts_per_update": 1,
-           "warmup_floor": {"copy_ms": 5.1},
-           "stock": bench_qemu.stock_summary([{"flush_ms": 24.0, "copy_ms": 11.0},
-                                              {"flush_ms": 23.0, "copy_ms": None}])}
-    line = bench_qemu.table([row]).splitlines()[2]
+    stock = bench_qemu.stock_summary([{"flush_ms": 24.0, "copy_ms": 11.0},
+                                      {"flush_ms": 23.0, "copy_ms": None}])
+    line = _table_line(resume_to_flush_ms=18.2, resume_runs_ms=[18.2],
+                       rcu_runs_ms=[0.0], undisturbed=(18.2, 1),
+                       warmup_floor={"copy_ms": 5.1}, stock=stock)
     assert "| 23.5 ms (24.0 23.0) | 5.1 ms / 11.0 ms |" in line
     assert "(met)" in line
     assert bench_qemu.stock_summary([]) is None

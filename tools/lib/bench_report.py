@@ -210,7 +210,7 @@ configuration the cold code (the GPU driver, the virtio core but
 
 """ + table + """
 Targets (issue 15): `qemu_virt_aarch64_min` core + split + gpu at most
-8192 bytes; the default configuration (`qemu_virt_aarch64`) at most 16384.
-"""
+%d bytes; the default configuration (`qemu_virt_aarch64`) at most %d.
+""" % (bench_size.MIN_TARGET_BYTES, bench_size.DEFAULT_TARGET_BYTES)
     _write("size", {"%s|%s" % k: v for k, v in results.items()}, md)
     return 0
