@@ -34,32 +34,62 @@ rl_status boot_read_memory(const struct fdt *fdt, struct boot_info *info) {
   return RL_OK;
 }
 
-rl_status boot_reserve_firmware(const struct fdt *fdt) {
-  uint64_t addr, size;
-  rl_status st;
-  for (unsigned i = 0; fdt_mem_rsv(fdt, i, &addr, &size) == RL_OK; i++) {
-    if ((st = page_alloc_reserve(addr, size)) != RL_OK) {
-      return st;
-    }
-  }
+typedef rl_status (*region_fn)(const struct fdt *fdt, int node, uint64_t addr,
+                               uint64_t size);
+
+/* Each region of /reserved-memory's children to `fn`, in tree order,
+ * until it fails. */
+static rl_status each_reserved(const struct fdt *fdt, region_fn fn) {
   int parent, child;
+  uint64_t addr, size;
   if (fdt_path(fdt, "/reserved-memory", &parent) != RL_OK) {
     return RL_OK;
   }
-  for (st = fdt_first_child(fdt, parent, &child); st == RL_OK;
+  for (rl_status st = fdt_first_child(fdt, parent, &child); st == RL_OK;
        st = fdt_next_sibling(fdt, child, &child)) {
     for (unsigned i = 0; fdt_get_reg(fdt, child, i, &addr, &size) == RL_OK;
          i++) {
-      klog(LOG_INFO, "memory: reserved %s [%#llx-%#llx]\n",
-           fdt_node_name(fdt, child), (unsigned long long)addr,
-           (unsigned long long)(addr + size - 1));
-      rl_status rst = page_alloc_reserve(addr, size);
+      rl_status rst = fn(fdt, child, addr, size);
       if (rst != RL_OK) {
         return rst;
       }
     }
   }
   return RL_OK;
+}
+
+static rl_status reserve_region(const struct fdt *fdt, int node, uint64_t addr,
+                                uint64_t size) {
+  (void)fdt;
+  (void)node;
+  return page_alloc_reserve(addr, size);
+}
+
+static rl_status log_region(const struct fdt *fdt, int node, uint64_t addr,
+                            uint64_t size) {
+  klog(LOG_INFO, "memory: reserved %s [%#llx-%#llx]\n",
+       fdt_node_name(fdt, node), (unsigned long long)addr,
+       (unsigned long long)(addr + size - 1));
+  return RL_OK;
+}
+
+/* The regions' info lines (klog_later: after the first picture). */
+static void log_reserved(const void *ctx) {
+  (void)each_reserved(ctx, log_region);
+}
+
+rl_status boot_reserve_firmware(const struct fdt *fdt) {
+  uint64_t addr, size;
+  for (unsigned i = 0; fdt_mem_rsv(fdt, i, &addr, &size) == RL_OK; i++) {
+    rl_status st = page_alloc_reserve(addr, size);
+    if (st != RL_OK) {
+      return st;
+    }
+  }
+  if (CONFIG_LOG_LEVEL >= LOG_INFO) { /* `fdt` lives as long as the kernel */
+    klog_later(log_reserved, fdt);
+  }
+  return each_reserved(fdt, reserve_region);
 }
 
 void boot_print_banner(const struct boot_info *info, paddr_t dtb_pa) {

@@ -195,13 +195,21 @@ static void setup_arch(const struct fdt *fdt) {
 #endif
 }
 
+static void log_early_banner(const void *ctx) {
+  (void)ctx;
+  kprintf("\n%s: early console up (%s)\n", CONFIG_KERNEL_BANNER, arch_name());
+}
+
 void kernel_main(paddr_t dtb_pa) {
   entry_raw = arch_time_raw();
   log_set_platform(&log_platform);
   serial_holding = true; /* until the first picture (serial_release) */
   log_set_serial(serial_sink, NULL); /* the early UART, then the tree's */
   boot_stamp("main");
-  kprintf("\n%s: early console up (%s)\n", CONFIG_KERNEL_BANNER, arch_name());
+  /* The info lines wait until the first picture is posted (klog_later),
+   * this one first. */
+  klog_defer(true);
+  klog_later(log_early_banner, NULL);
   struct fdt fdt;
   open_device_tree(dtb_pa, &fdt);
 
@@ -240,7 +248,8 @@ void kernel_main(paddr_t dtb_pa) {
     setup_arch(&fdt);
     virtio_irqs_attach(); /* the GPUs probed before the controller */
   }
-  serial_release(); /* the log so far, after the picture */
+  klog_defer(false); /* the info lines that waited, formatted now */
+  serial_release();  /* the log so far, after the picture */
 #if defined(CONFIG_DRIVER_VIRTIO_INPUT) && defined(CONFIG_DRIVER_VIRTIO_GPU)
   input_console_init(&fdt); /* pointer -> cursor, keys -> console */
 #endif

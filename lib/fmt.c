@@ -365,3 +365,26 @@ int rl_snprintf(char *buf, size_t size, const char *fmt, ...) {
   va_end(ap);
   return n;
 }
+
+size_t rl_append(char *buf, size_t size, size_t at, const char *s) {
+  while (at + 1 < size && *s != '\0') {
+    buf[at++] = *s++;
+  }
+  buf[at] = '\0';
+  return at;
+}
+
+size_t rl_append_hex(char *buf, size_t size, size_t at, uint64_t v) {
+  char digits[19]; /* "0x" and 16 digits, backwards, and the NUL */
+  size_t n = sizeof(digits) - 1;
+  digits[n] = '\0';
+  do {
+    digits[--n] = "0123456789abcdef"[v & 15u];
+    v >>= 4;
+  } while (v != 0);
+  if (digits[n] != '0') {
+    digits[--n] = 'x';
+    digits[--n] = '0';
+  }
+  return rl_append(buf, size, at, digits + n);
+}

@@ -20,4 +20,12 @@
 int rl_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int rl_snprintf(char *buf, size_t size, const char *fmt, ...) RL_PRINTF(3, 4);
 
+/* Appends `s` to the string of length `at` in buf (size > at), cut to
+ * fit and NUL-ended; returns the new length. With rl_append_hex, for the
+ * names and reasons the probe builds on the boot's path to the first
+ * picture, without the formatting code (klog_later). */
+size_t rl_append(char *buf, size_t size, size_t at, const char *s);
+/* Appends `v` as "%#llx" does ("0x1f", and "0" for 0). */
+size_t rl_append_hex(char *buf, size_t size, size_t at, uint64_t v);
+
 #endif

@@ -42,9 +42,63 @@ static void to_serial(const char *text, size_t n) {
   }
 }
 
+/* klog_later's queue: [later_next, later_count) waits. */
+static struct {
+  klog_later_fn fn;
+  const void *ctx;
+} later[KLOG_LATER_MAX];
+static unsigned later_next, later_count;
+static bool deferring, printing_later;
+
+/* What waits, in order; the lines it prints go straight out. */
+static void print_later(void) {
+  if (printing_later) {
+    return; /* a waiting line's own print: the next one waits for it */
+  }
+  printing_later = true;
+  for (;;) {
+    unsigned long flags = lock(); /* an interrupt's line may print too */
+    if (later_next == later_count) {
+      later_next = later_count = 0;
+      printing_later = false;
+      unlock(flags);
+      return;
+    }
+    unsigned i = later_next++;
+    unlock(flags);
+    later[i].fn(later[i].ctx);
+  }
+}
+
+void klog_later(klog_later_fn fn, const void *ctx) {
+  unsigned long flags = lock();
+  /* One given while those waiting print is printed in its place. */
+  bool wait = deferring && !printing_later && later_count < KLOG_LATER_MAX;
+  if (wait) {
+    later[later_count].fn = fn;
+    later[later_count].ctx = ctx;
+    later_count++;
+  }
+  unlock(flags);
+  if (!wait) {
+    fn(ctx); /* its lines print after those waiting (emit) */
+  }
+}
+
+void klog_defer(bool on) {
+  deferring = on;
+  if (!on) {
+    print_later();
+  }
+}
+
 /* With interrupts masked: a line logged from an interrupt handler comes
- * whole after the line it interrupted, and reaches every sink. */
+ * whole after the line it interrupted, and reaches every sink. Lines
+ * waiting in klog_later's queue go first. */
 static void emit(const char *text, size_t n) {
+  if (later_next < later_count) {
+    print_later();
+  }
   unsigned long flags = lock();
   to_serial(text, n);
   for (size_t i = 0; i < n; i++) {

@@ -168,6 +168,23 @@ typedef void (*klog_sink_fn)(const char *text, size_t len, void *ctx);
 rl_status klog_add_sink(klog_sink_fn fn, void *ctx);
 void klog_remove_sink(klog_sink_fn fn, const void *ctx);
 
+/* Describing lines that may wait: `fn(ctx)` prints them now or, while
+ * the log defers (klog_defer), later, in the order they were given, and
+ * before any other line is printed (an error among them comes after the
+ * lines that preceded it). The kernel defers from its entry to its first
+ * picture: the info lines of the probe on the picture's path are then
+ * formatted after it, and no formatting code runs before the picture is
+ * posted (under an emulator, code that runs for the first time is
+ * translated first: tools/bench qemu). `ctx` must outlive the wait; the
+ * lines show its state when printed. At most KLOG_LATER_MAX wait: a
+ * further one prints now (after those). */
+#define KLOG_LATER_MAX 16
+typedef void (*klog_later_fn)(const void *ctx);
+void klog_later(klog_later_fn fn, const void *ctx);
+/* On: klog_later waits. Off: prints what waits, then klog_later prints
+ * at once (the default). */
+void klog_defer(bool on);
+
 /* Prints "PANIC: <message>" and ends the run with a failure status. */
 RL_NORETURN void panic(const char *fmt, ...) RL_PRINTF(1, 2);
 

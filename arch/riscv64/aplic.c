@@ -54,6 +54,7 @@
 static volatile uint8_t *aplic;
 static uint64_t aplic_size;
 static struct riscv_irqchip_dt chip;
+static paddr_t aplic_pa;
 static uint8_t modes[APLIC_MAX_SOURCES + 1]; /* sourcecfg.SM per source */
 
 static uint32_t reg_read(size_t off) { return arch_mmio_read32(aplic + off); }
@@ -84,6 +85,20 @@ static unsigned long imsic_word(unsigned id) {
 }
 
 static bool is_msi(void) { return chip.kind == RISCV_IRQCHIP_APLIC_MSI; }
+
+/* The info line (klog_later: none is formatted before the first picture). */
+static void log_aplic(const void *ctx) {
+  (void)ctx;
+  if (is_msi()) {
+    klog(LOG_INFO,
+         "irq: APLIC %#llx, %u sources, MSI mode to IMSIC hart index %u "
+         "(%u identities)\n",
+         (unsigned long long)aplic_pa, chip.nsources, chip.index, chip.nids);
+  } else {
+    klog(LOG_INFO, "irq: APLIC %#llx, %u sources, direct mode, IDC %u\n",
+         (unsigned long long)aplic_pa, chip.nsources, chip.index);
+  }
+}
 
 /* A genmsi message (AIA §4.5.17) to identity `eiid` of this hart's
  * interrupt file proves that M-mode set the MSI address. This runs
@@ -198,15 +213,8 @@ rl_status riscv_aplic_init(const struct fdt *fdt,
     imsic_write(IMSIC_EIDELIVERY, 1);
   }
   csr_set(sie, SIE_SEIE);
-  if (is_msi()) {
-    klog(LOG_INFO,
-         "irq: APLIC %#llx, %u sources, MSI mode to IMSIC hart index %u "
-         "(%u identities)\n",
-         (unsigned long long)pa, chip.nsources, chip.index, chip.nids);
-  } else {
-    klog(LOG_INFO, "irq: APLIC %#llx, %u sources, direct mode, IDC %u\n",
-         (unsigned long long)pa, chip.nsources, chip.index);
-  }
+  aplic_pa = pa;
+  klog_later(log_aplic, NULL);
   return RL_OK;
 }
 

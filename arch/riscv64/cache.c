@@ -27,6 +27,14 @@ static bool isa_has(const char *isa, const char *ext) {
   return false;
 }
 
+/* The info line (klog_later: none is formatted before the first picture). */
+static void log_cache(const void *ctx) {
+  (void)ctx;
+  klog(LOG_INFO, "cache: %s\n",
+       have_zicbom ? "Zicbom block operations"
+                   : "no Zicbom: cache maintenance is a no-op");
+}
+
 rl_status arch_cache_init(const struct fdt *fdt) {
   int cpu;
   const char *isa;
@@ -41,9 +49,7 @@ rl_status arch_cache_init(const struct fdt *fdt) {
       size >= 16 && (size & (size - 1)) == 0) {
     block = size;
   }
-  klog(LOG_INFO, "cache: %s\n",
-       have_zicbom ? "Zicbom block operations"
-                   : "no Zicbom: cache maintenance is a no-op");
+  klog_later(log_cache, NULL);
   return RL_OK;
 }
 

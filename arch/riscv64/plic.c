@@ -25,6 +25,14 @@ static volatile uint8_t *plic;
 static uint64_t plic_size;
 static unsigned context;
 static unsigned nr_irqs;
+static paddr_t plic_pa;
+
+/* The info line (klog_later: none is formatted before the first picture). */
+static void log_plic(const void *ctx) {
+  (void)ctx;
+  klog(LOG_INFO, "irq: PLIC %#llx, %u sources, S-mode context %u\n",
+       (unsigned long long)plic_pa, nr_irqs - 1, context);
+}
 
 static volatile uint8_t *ctx_reg(unsigned reg) {
   return plic + PLIC_CONTEXT + (uint64_t)context * PLIC_CONTEXT_STRIDE + reg;
@@ -51,8 +59,8 @@ rl_status riscv_plic_init(const struct fdt *fdt,
   }
   arch_mmio_write32(ctx_reg(PLIC_THRESHOLD), 0);
   csr_set(sie, SIE_SEIE);
-  klog(LOG_INFO, "irq: PLIC %#llx, %u sources, S-mode context %u\n",
-       (unsigned long long)pa, nr_irqs - 1, context);
+  plic_pa = pa;
+  klog_later(log_plic, NULL);
   return RL_OK;
 }
 

@@ -39,6 +39,13 @@ void riscv_timer_interrupt(void) {
  * interrupt: arch_time_init, with the rest, first. */
 rl_status arch_time_early(void) { return RL_ERR_NOT_SUPPORTED; }
 
+/* The info line (klog_later: none is formatted before the first picture). */
+static void log_timer(const void *ctx) {
+  (void)ctx;
+  klog(LOG_INFO, "time: timebase %llu Hz, SBI TIME timer\n",
+       (unsigned long long)timebase_hz());
+}
+
 rl_status arch_time_init(const struct fdt *fdt) {
   int cpus;
   uint32_t f;
@@ -58,8 +65,7 @@ rl_status arch_time_init(const struct fdt *fdt) {
     klog(LOG_ERROR, "time: SBI TIME extension missing\n");
     return RL_ERR_NOT_SUPPORTED;
   }
-  klog(LOG_INFO, "time: timebase %llu Hz, SBI TIME timer\n",
-       (unsigned long long)f);
+  klog_later(log_timer, NULL);
   return RL_OK;
 }
 

@@ -201,6 +201,13 @@ static rl_status gpu_probe(struct virtio_device *dev) {
   return g->probe_status;
 }
 
+/* An info line (klog_later): the probe's path to the first picture
+ * formats nothing. */
+static void log_scanouts(const void *ctx) {
+  const struct gpu *g = ctx;
+  klog(LOG_INFO, "%s: %u scanout(s)\n", g->dev->name, g->num_scanouts);
+}
+
 static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
 #ifdef CONFIG_GPU_EDID
   uint64_t wanted = VIRTIO_BIT(VIRTIO_GPU_F_EDID);
@@ -253,7 +260,9 @@ static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
   /* Events already pending describe the configuration we read next. */
   gpu_events_clear(g);
 #endif
-  klog(LOG_INFO, "%s: %u scanout(s)\n", dev->name, g->num_scanouts);
+  if (CONFIG_LOG_LEVEL >= LOG_INFO) {
+    klog_later(log_scanouts, g);
+  }
   st = gpu_configure_scanouts(g); /* painted, not yet presented */
   if (st != RL_OK) {
     return st;

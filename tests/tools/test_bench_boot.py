@@ -77,6 +77,14 @@ def test_blocks_by_component():
         "other": 3, "devicetree": 2, "arch": 1, "graphics": 1, "kernel": 1}
 
 
+def test_blocks_by_function():
+    ranges = bench_qemu.text_ranges(MAP)
+    starts = [0x40200010, 0xffffffc040200270, 0xffffffc040201000,
+              0xffffffc0402010fc, 0xffffffc040201100]
+    assert bench_qemu.blocks_by_function(starts, ranges) == {
+        "fdt_open": 2, ".text.boot": 1, "boot_read_memory": 1, "other": 1}
+
+
 def test_counted_blocks_are_the_starts():
     starts = []
     bench_qemu.count_translated(LOG, 0x1000, (0x2000, 0x2010), starts)

@@ -458,7 +458,9 @@ def translated_before_warmup(kernel, lines):
     map_path = os.path.splitext(kernel)[0] + ".map"
     if out is not None and os.path.exists(map_path):
         with open(map_path) as f:
-            out["by_component"] = blocks_by_component(starts, text_ranges(f))
+            ranges = text_ranges(f)
+        out["by_component"] = blocks_by_component(starts, ranges)
+        out["by_function"] = blocks_by_function(starts, ranges)
     return out
 
 
@@ -469,9 +471,11 @@ MAP_TEXT = re.compile(
 
 
 def text_ranges(map_lines):
-    """Sorted [(start, end, component)] of the image's code, at both its
-    virtual and its load (physical) address: the entry code runs at the
-    latter before the MMU is on. Components as bench_size names them."""
+    """Sorted [(start, end, component, function)] of the image's code, at
+    both its virtual and its load (physical) address: the entry code runs
+    at the latter before the MMU is on. Components as bench_size names
+    them; the function is the input section's name after ".text." (C is
+    built with -ffunction-sections), or an assembly file's section name."""
     ranges = []
     for line in map_lines:
         m = MAP_TEXT.match(line)
@@ -479,23 +483,34 @@ def text_ranges(map_lines):
             continue
         vma, lma, size = (int(m.group(i), 16) for i in (1, 2, 3))
         component = bench_size.component_of(m.group(4))
-        ranges.append((vma, vma + size, component))
+        section = m.group(5)
+        function = (section[len(".text."):] if section.startswith(".text.")
+                    and not m.group(4).endswith(".S.o") else section)
+        ranges.append((vma, vma + size, component, function))
         if lma != vma:
-            ranges.append((lma, lma + size, component))
+            ranges.append((lma, lma + size, component, function))
     ranges.sort()
     return ranges
 
 
-def blocks_by_component(starts, ranges):
-    """{component: blocks} for block start addresses, most first; an
-    address in no code input section counts as "other"."""
+def blocks_by(starts, ranges, field):
+    """{ranges' `field`: blocks} for block start addresses, most first;
+    an address in no code input section counts as "other"."""
     lows = [r[0] for r in ranges]
     counts = {}
     for pc in starts:
         i = bisect.bisect_right(lows, pc) - 1
-        name = ranges[i][2] if i >= 0 and pc < ranges[i][1] else "other"
+        name = ranges[i][field] if i >= 0 and pc < ranges[i][1] else "other"
         counts[name] = counts.get(name, 0) + 1
     return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def blocks_by_component(starts, ranges):
+    return blocks_by(starts, ranges, 2)
+
+
+def blocks_by_function(starts, ranges):
+    return blocks_by(starts, ranges, 3)
 
 
 def symbol_range(elf, name):
@@ -680,6 +695,14 @@ def phase_table(rows):
                            tr["blocks"], tr["instructions"],
                            "; blocks by component: " + ", ".join(
                                "%s %d" % kv for kv in by.items()) if by else ""))
+            fns = list(tr.get("by_function", {}).items())
+            if fns:
+                out.append("")
+                out.append("The functions with the most of them: %s. None "
+                           "formats text: the info lines of the probe wait "
+                           "until the picture is posted (lib/log.h "
+                           "`klog_later`; tests/qemu/test_boot_path.py)." %
+                           ", ".join("%s %d" % kv for kv in fns[:12]))
             mmio = tr.get("mmio")
             if mmio is not None:
                 out.append("")

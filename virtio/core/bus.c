@@ -52,6 +52,15 @@ const struct virtio_driver *virtio_driver_for(uint32_t device_id) {
   return NULL;
 }
 
+/* The device's first info line (klog_later). */
+static void log_bound(const void *ctx) {
+  const struct virtio_device *dev = ctx;
+  char what[48];
+  dev->transport->describe(dev, what, sizeof(what));
+  klog(LOG_INFO, "%s: %s, irq %u, driver %s\n", dev->name, what, dev->irq,
+       dev->driver->name);
+}
+
 rl_status virtio_bind(struct virtio_device *dev) {
   const struct virtio_driver *drv = virtio_driver_for(dev->device_id);
   if (drv == NULL) {
@@ -59,10 +68,7 @@ rl_status virtio_bind(struct virtio_device *dev) {
   }
   dev->driver = drv;
   if (CONFIG_LOG_LEVEL >= LOG_INFO) {
-    char what[48];
-    dev->transport->describe(dev, what, sizeof(what));
-    klog(LOG_INFO, "%s: %s, irq %u, driver %s\n", dev->name, what, dev->irq,
-         drv->name);
+    klog_later(log_bound, dev);
   }
   rl_status st = drv->probe(dev);
   if (st != RL_OK) {

@@ -59,14 +59,13 @@ const char *virtio_feature_name(const struct virtio_device *dev, unsigned bit) {
   return NULL;
 }
 
-/* The features offered, accepted and refused, by name, a line each. */
-static void log_features(const struct virtio_device *dev, uint64_t offered,
-                         uint64_t accepted) {
-  if (CONFIG_LOG_LEVEL < LOG_INFO) {
-    return; /* no feature names in the image either */
-  }
+/* The features offered, accepted and refused, by name, a line each
+ * (klog_later: dev->device_features and dev->features). */
+static void log_features(const void *ctx) {
+  const struct virtio_device *dev = ctx;
   static const char *const what[3] = {"offered by the device", "accepted",
                                       "refused"};
+  const uint64_t offered = dev->device_features, accepted = dev->features;
   const uint64_t sets[3] = {offered, accepted, offered & ~accepted};
   for (unsigned i = 0; i < 3; i++) {
     char line[256];
@@ -192,7 +191,10 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
   uint64_t ring_bit = 0;
 #endif
   uint64_t accept = offered & (device_bits | transport_offer(dev) | ring_bit);
-  log_features(dev, offered, accept);
+  dev->features = accept;
+  if (CONFIG_LOG_LEVEL >= LOG_INFO) { /* else no feature names in the image */
+    klog_later(log_features, dev);
+  }
 
   if (!dev->legacy && (accept & VIRTIO_BIT(VIRTIO_F_VERSION_1)) == 0) {
     virtio_device_fail(dev, RL_ERR_NOT_SUPPORTED,
@@ -209,10 +211,9 @@ rl_status virtio_negotiate(struct virtio_device *dev, uint64_t wanted) {
     klog(LOG_WARN, "%s\n", why.warning);
   }
   if (CONFIG_LOG_LEVEL >= LOG_INFO) { /* for the queues' info lines */
-    (void)rl_snprintf(dev->ring_why, sizeof(dev->ring_why), "%s", why.why);
+    (void)rl_append(dev->ring_why, sizeof(dev->ring_why), 0, why.why);
   }
   dev->transport->set_features(dev, accept);
-  dev->features = accept;
   if (!dev->legacy) {
     /* §3.1.1 steps 5-6: FEATURES_OK must read back (a legacy interface
      * has no FEATURES_OK, §2.2.2). */
@@ -272,6 +273,23 @@ static rl_status rings_up(struct virtqueue *vq, struct vq_backend **out,
   return RL_OK;
 }
 
+/* A queue's info line (klog_later): its rings as they are when printed. */
+static void log_queue(const void *ctx) {
+  const struct virtqueue *vq = ctx;
+  const struct virtio_device *dev = vq->dev;
+  struct vq_addrs a = {0, 0, 0};
+  if (vq->backend != NULL) {
+    vq->ops->addrs(vq->backend, &a);
+  }
+  klog(LOG_INFO,
+       "%s: queue %u (%s): %u entries, %s ring (%s), %s layout, "
+       "desc %#llx driver %#llx device %#llx\n",
+       dev->name, vq->index, vq->name, vq->size,
+       dev->ring != NULL ? dev->ring->name : "no", dev->ring_why,
+       dev->legacy ? "legacy" : "modern", (unsigned long long)a.desc,
+       (unsigned long long)a.driver, (unsigned long long)a.device);
+}
+
 rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
                              const char *name, uint16_t max_size,
                              virtqueue_done_fn done, struct virtqueue **out) {
@@ -327,12 +345,9 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
 #else
   vq->backend = backend; /* polled: no interrupt handler reads it */
 #endif
-  klog(LOG_INFO,
-       "%s: queue %u (%s): %u entries, %s ring (%s), %s layout, "
-       "desc %#llx driver %#llx device %#llx\n",
-       dev->name, index, name, size, ring->name, dev->ring_why,
-       dev->legacy ? "legacy" : "modern", (unsigned long long)a.desc,
-       (unsigned long long)a.driver, (unsigned long long)a.device);
+  if (CONFIG_LOG_LEVEL >= LOG_INFO) {
+    klog_later(log_queue, vq);
+  }
   *out = vq;
   return RL_OK;
 }

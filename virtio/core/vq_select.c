@@ -54,22 +54,26 @@ vq_select_from(const struct vq_backend_desc *const *table, size_t n,
     if (fit(b, dev, offered) != FITS) {
       continue;
     }
+    /* The reasons without rl_snprintf (rl_append): they are built on
+     * the boot's path to the first picture. */
+    char *w = why->why;
+    const size_t size = sizeof(why->why);
     if (b->feature_bit >= 0) {
-      (void)rl_snprintf(why->why, sizeof(why->why), "%s negotiated",
-                        b->feature_name);
+      (void)rl_append(w, size, rl_append(w, size, 0, b->feature_name),
+                      " negotiated");
     } else if (n == 1) {
-      (void)rl_snprintf(why->why, sizeof(why->why), "the only backend built");
+      (void)rl_append(w, size, 0, "the only backend built");
     } else if (i == 0) {
-      (void)rl_snprintf(why->why, sizeof(why->why),
-                        "preferred (CONFIG_VIRTIO_QUEUE_BOTH_PREFER_%s)",
-                        b->kconfig_name);
+      size_t at =
+          rl_append(w, size, 0, "preferred (CONFIG_VIRTIO_QUEUE_BOTH_PREFER_");
+      (void)rl_append(w, size, rl_append(w, size, at, b->kconfig_name), ")");
     } else {
       /* A fallback: say why the preferred one did not fit. */
       const struct vq_backend_desc *p = table[0];
       enum fit pf = fit(p, dev, offered);
       if (pf == NEEDS_COHERENT) {
-        (void)rl_snprintf(why->why, sizeof(why->why),
-                          "not dma-coherent: no %s ring", p->name);
+        size_t at = rl_append(w, size, 0, "not dma-coherent: no ");
+        (void)rl_append(w, size, rl_append(w, size, at, p->name), " ring");
         (void)rl_snprintf(
             why->warning, sizeof(why->warning),
             "%s: %s ring refused, using the %s ring: the device is not "
@@ -77,10 +81,12 @@ vq_select_from(const struct vq_backend_desc *const *table, size_t n,
             "driver and device writes",
             dev->name, p->name, b->name, p->name);
       } else {
-        (void)rl_snprintf(why->why, sizeof(why->why),
-                          pf == NEEDS_MODERN ? "legacy transport: no %s"
-                                             : "device does not offer %s",
-                          p->feature_name);
+        (void)rl_append(w, size,
+                        rl_append(w, size, 0,
+                                  pf == NEEDS_MODERN
+                                      ? "legacy transport: no "
+                                      : "device does not offer "),
+                        p->feature_name);
       }
     }
     return b;
@@ -128,8 +134,7 @@ const struct vq_backend_desc *vq_select(const struct virtio_device *dev,
    * bit, no coherence needed; vq_split_desc). */
   (void)dev;
   (void)offered;
-  why->why[0] = '\0';
-  (void)rl_snprintf(why->why, sizeof(why->why), "the only backend built");
+  (void)rl_append(why->why, sizeof(why->why), 0, "the only backend built");
   why->warning[0] = '\0';
   return backends[0];
 #else

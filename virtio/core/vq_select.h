@@ -34,7 +34,7 @@ vq_select(const struct virtio_device *dev, uint64_t offered,
   (void)offered;
   why->why[0] = '\0';
   if (CONFIG_LOG_LEVEL >= LOG_INFO) { /* read by an info line only */
-    (void)rl_snprintf(why->why, sizeof(why->why), "the only backend built");
+    (void)rl_append(why->why, sizeof(why->why), 0, "the only backend built");
   }
   why->warning[0] = '\0';
   return &vq_split_desc;

@@ -164,9 +164,12 @@ rl_status virtio_mmio_device_init(struct virtio_mmio_device *m,
   dev->dma.coherent = slot->dma_coherent;
   dev->legacy = slot->version == 1;
   dev->legacy_align = VIRTIO_MMIO_LEGACY_ALIGN;
-  (void)rl_snprintf(dev->name, sizeof(dev->name), "virtio-%s@%#llx",
-                    virtio_device_name(slot->device_id),
-                    (unsigned long long)slot->pa);
+  /* "virtio-%s@%#llx", without rl_snprintf (rl_append). */
+  size_t n = rl_append(dev->name, sizeof(dev->name), 0, "virtio-");
+  n = rl_append(dev->name, sizeof(dev->name), n,
+                virtio_device_name(slot->device_id));
+  n = rl_append(dev->name, sizeof(dev->name), n, "@");
+  (void)rl_append_hex(dev->name, sizeof(dev->name), n, slot->pa);
   return RL_OK;
 }
 

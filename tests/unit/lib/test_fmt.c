@@ -312,6 +312,35 @@ static void test_status_str(void **state) {
   assert_string_equal(rl_status_str(INT_MAX), "RL_ERR_UNKNOWN");
 }
 
+/* rl_append, rl_append_hex: as rl_snprintf's "%s" and "%#llx" would
+ * write, cut to the buffer the same way. */
+static void test_append(void **state) {
+  (void)state;
+  static const uint64_t values[] = {
+      0,          1,          0x9,
+      0xa,        0x10,       0xa003e00,
+      0x10008000, 0xffffffff, 0x123456789abcdefull,
+      UINT64_MAX};
+  for (size_t size = 1; size < 24; size++) {
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+      char got[24], want[24];
+      memset(got, '#', sizeof(got));
+      size_t at = rl_append(got, size, 0, "dev@");
+      at = rl_append_hex(got, size, at, values[i]);
+      int w =
+          rl_snprintf(want, size, "dev@%#llx", (unsigned long long)values[i]);
+      assert_true(w > 0);
+      assert_string_equal(got, want);
+      assert_int_equal(at, strlen(want));
+      assert_int_equal(got[size], '#'); /* nothing past the buffer */
+    }
+  }
+  char buf[8] = "ab";
+  assert_int_equal(rl_append(buf, sizeof(buf), 2, ""), 2);
+  assert_int_equal(rl_append(buf, sizeof(buf), 2, "cdefghij"), 7);
+  assert_string_equal(buf, "abcdefg");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_plain),       cmocka_unit_test(test_integers),
@@ -319,7 +348,7 @@ int main(void) {
       cmocka_unit_test(test_flag_matrix), cmocka_unit_test(test_chars_strings),
       cmocka_unit_test(test_pointers),    cmocka_unit_test(test_truncation),
       cmocka_unit_test(test_huge),        cmocka_unit_test(test_unsupported),
-      cmocka_unit_test(test_status_str),
+      cmocka_unit_test(test_status_str),  cmocka_unit_test(test_append),
   };
   return cmocka_run_group_tests_name("fmt", tests, NULL, NULL);
 }

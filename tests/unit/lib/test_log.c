@@ -142,10 +142,82 @@ static void test_terse_line(void **state) {
   log_set_serial(NULL, NULL);
 }
 
+/* klog_later: a describing function prints now unless the log defers;
+ * then when it stops, in order, or before any other line (its own lines
+ * included, in their place), or at once when the queue is full. */
+static unsigned printed;
+static void describe(const void *ctx) {
+  const char *what = ctx;
+  printed++;
+  kprintf("%s\n", what);
+}
+static void describe_and_nest(const void *ctx) {
+  kprintf("outer %s\n", (const char *)ctx);
+  klog_later(describe, "nested"); /* while printing: at once */
+}
+
+static void reset_serial(void) {
+  serial_len = 0;
+  serial[0] = '\0';
+  printed = 0;
+}
+
+static void test_later_lines(void **state) {
+  (void)state;
+  log_set_serial(to_serial, NULL);
+  reset_serial();
+  klog_later(describe, "now"); /* not deferring: at once */
+  assert_string_equal(serial, "now\n");
+
+  reset_serial();
+  klog_defer(true);
+  klog_later(describe, "one");
+  klog_later(describe, "two");
+  assert_int_equal(printed, 0);
+  assert_int_equal(serial_len, 0); /* nothing formatted yet */
+  klog_defer(false);
+  assert_string_equal(serial, "one\ntwo\n");
+  klog_defer(false); /* nothing waits: nothing printed again */
+  assert_int_equal(printed, 2);
+
+  /* Another line first prints what waits, then itself. */
+  reset_serial();
+  klog_defer(true);
+  klog_later(describe, "a");
+  klog_later(describe_and_nest, "b");
+  klog_later(describe, "c");
+  kprintf("an error\n");
+  assert_string_equal(serial, "a\nouter b\nnested\nc\nan error\n");
+  klog_later(describe, "d"); /* still deferring: waits again */
+  assert_string_equal(serial, "a\nouter b\nnested\nc\nan error\n");
+  klog_defer(false);
+  assert_string_equal(serial, "a\nouter b\nnested\nc\nan error\nd\n");
+
+  /* A full queue: the next one prints at once, after those waiting. */
+  reset_serial();
+  klog_defer(true);
+  static char names[KLOG_LATER_MAX + 1][4];
+  for (unsigned i = 0; i <= KLOG_LATER_MAX; i++) {
+    snprintf(names[i], sizeof(names[i]), "%u", i);
+    klog_later(describe, names[i]);
+  }
+  assert_int_equal(printed, KLOG_LATER_MAX + 1);
+  char want[256];
+  size_t n = 0;
+  for (unsigned i = 0; i <= KLOG_LATER_MAX; i++) {
+    n += (size_t)snprintf(want + n, sizeof(want) - n, "%u\n", i);
+  }
+  assert_string_equal(serial, want);
+  klog_defer(false);
+  assert_int_equal(printed, KLOG_LATER_MAX + 1);
+  log_set_serial(NULL, NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_interrupt_during_a_line),
       cmocka_unit_test(test_terse_line),
+      cmocka_unit_test(test_later_lines),
   };
   return cmocka_run_group_tests_name("log", tests, NULL, NULL);
 }
