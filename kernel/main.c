@@ -224,6 +224,8 @@ void kernel_main(paddr_t dtb_pa) {
   bool drivers_first = arch_time_early() == RL_OK;
   if (!drivers_first) {
     setup_arch(&fdt);
+  } else {
+    virtio_irqs_hold(true); /* their lines after setup_arch */
   }
 
 #ifdef CONFIG_DRIVER_VIRTIO_GPU

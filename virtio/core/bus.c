@@ -35,6 +35,7 @@ void virtio_poll_all(void) {
 
 #if VIRTIO_IRQS
 void virtio_irqs_attach(void) {
+  virtio_irqs_hold(false);
   for (unsigned i = 0; i < bound_count; i++) {
     if (bound_devices[i]->irq_later && !bound_devices[i]->failed) {
       virtio_irq_attach(bound_devices[i]);

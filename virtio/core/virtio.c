@@ -355,8 +355,16 @@ rl_status virtio_queue_setup(struct virtio_device *dev, unsigned index,
 #if VIRTIO_IRQS /* else polled (virtio.h): no handler, irq_ready false */
 static void irq_handler(void *ctx) { virtio_handle_interrupt(ctx); }
 
+static bool irqs_held;
+
+void virtio_irqs_hold(bool on) { irqs_held = on; }
+
 void virtio_irq_attach(struct virtio_device *dev) {
   if (dev->irq_ready) {
+    return;
+  }
+  if (irqs_held) {
+    dev->irq_later = true; /* the controller is not up yet: polled */
     return;
   }
   bool retry = dev->irq_later; /* virtio_irqs_attach's, after a BUSY */

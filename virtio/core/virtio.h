@@ -233,6 +233,10 @@ rl_status virtio_bind(struct virtio_device *dev);
 /* Calls every bound driver's poll hook. */
 void virtio_poll_all(void);
 #if VIRTIO_IRQS
+/* On: the kernel probes before the interrupt controller is up (its
+ * drivers-first boot): the devices made ready are polled, without trying
+ * their lines, until virtio_irqs_attach (which turns it off). */
+void virtio_irqs_hold(bool on);
 /* Once the interrupt controller is up (arch_irq_init): interrupts on for
  * the bound devices made ready before it; a line that still cannot be
  * used leaves its device polled, with a warning. */
@@ -241,6 +245,7 @@ void virtio_irqs_attach(void);
  * retry, also takes what it signalled while polled. */
 void virtio_irq_attach(struct virtio_device *dev);
 #else /* every device is polled: nothing to attach, no code */
+static inline void virtio_irqs_hold(bool on) { (void)on; }
 static inline void virtio_irqs_attach(void) {}
 static inline void virtio_irq_attach(struct virtio_device *dev) { (void)dev; }
 #endif
