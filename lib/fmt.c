@@ -374,6 +374,17 @@ size_t rl_append(char *buf, size_t size, size_t at, const char *s) {
   return at;
 }
 
+size_t rl_append_dec(char *buf, size_t size, size_t at, uint64_t v) {
+  char digits[21]; /* 20 digits, backwards, and the NUL */
+  size_t n = sizeof(digits) - 1;
+  digits[n] = '\0';
+  do {
+    digits[--n] = (char)('0' + v % 10u);
+    v /= 10u;
+  } while (v != 0);
+  return rl_append(buf, size, at, digits + n);
+}
+
 size_t rl_append_hex(char *buf, size_t size, size_t at, uint64_t v) {
   char digits[19]; /* "0x" and 16 digits, backwards, and the NUL */
   size_t n = sizeof(digits) - 1;

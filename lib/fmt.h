@@ -27,5 +27,7 @@ int rl_snprintf(char *buf, size_t size, const char *fmt, ...) RL_PRINTF(3, 4);
 size_t rl_append(char *buf, size_t size, size_t at, const char *s);
 /* Appends `v` as "%#llx" does ("0x1f", and "0" for 0). */
 size_t rl_append_hex(char *buf, size_t size, size_t at, uint64_t v);
+/* Appends `v` as "%llu" does. */
+size_t rl_append_dec(char *buf, size_t size, size_t at, uint64_t v);
 
 #endif

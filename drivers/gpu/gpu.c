@@ -268,8 +268,9 @@ static rl_status gpu_probe_once(struct gpu *g, struct virtio_device *dev) {
     return st;
   }
   /* The console gets the log's replay first, so that the first update
-   * of each scanout is the whole boot picture; the cursor comes after
-   * it, off the picture's path. */
+   * of each scanout has every line printed so far (at boot none: the
+   * probe's info lines wait for the picture, klog_later); the cursor
+   * comes after it, off the picture's path. */
   g->ready = true;
   gpu_console_start(g);
   st = gpu_present(g);

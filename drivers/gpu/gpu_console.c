@@ -10,29 +10,46 @@
 
 #define CONSOLE_HEADER_ROWS 2
 
+/* "W" "x" "H" at buf[n]. */
+static size_t append_size(char *buf, size_t size, size_t n, uint32_t w,
+                          uint32_t h) {
+  n = rl_append(buf, size, rl_append_dec(buf, size, n, w), "x");
+  return rl_append_dec(buf, size, n, h);
+}
+
+/* Written before the first picture: without rl_snprintf (rl_append; see
+ * klog_later). */
 static void console_header(struct gpu *g, struct gpu_scanout *so,
                            unsigned index) {
   char line[160];
-  /* The transport names the slot: one device's console from another's. */
+  const size_t size = sizeof(line);
+  /* "%s %s | %s | %s ring | scanout %u: %ux%u"; the transport names the
+   * slot: one device's console from another's. */
+  size_t n =
+      rl_append(line, size, 0, CONFIG_KERNEL_BANNER " " CONFIG_ARCH " | ");
   char transport[48];
   g->dev->transport->describe(g->dev, transport, sizeof(transport));
-  (void)rl_snprintf(
-      line, sizeof(line), "%s %s | %s | %s ring | scanout %u: %ux%u",
-      CONFIG_KERNEL_BANNER, CONFIG_ARCH, transport,
-      virtqueue_ring_name(g->ctrlq), index, so->mode.width, so->mode.height);
+  n = rl_append(line, size, rl_append(line, size, n, transport), " | ");
+  n = rl_append(line, size, n, virtqueue_ring_name(g->ctrlq));
+  n = rl_append_dec(line, size, rl_append(line, size, n, " ring | scanout "),
+                    index);
+  (void)append_size(line, size, rl_append(line, size, n, ": "), so->mode.width,
+                    so->mode.height);
   fbcon_set_header(&so->con, 0, line);
-  if (so->have_edid && so->edid.pref_width == 0) {
-    (void)rl_snprintf(line, sizeof(line),
-                      "monitor \"%s\" (%s), no preferred mode", so->edid.name,
-                      so->edid.vendor);
-    fbcon_set_header(&so->con, 1, line);
-  } else if (so->have_edid) {
-    (void)rl_snprintf(line, sizeof(line),
-                      "monitor \"%s\" (%s), preferred %ux%u", so->edid.name,
-                      so->edid.vendor, so->edid.pref_width,
-                      so->edid.pref_height);
-    fbcon_set_header(&so->con, 1, line);
+  if (!so->have_edid) {
+    return;
   }
+  /* "monitor \"%s\" (%s), preferred %ux%u" or "..., no preferred mode" */
+  n = rl_append(line, size, rl_append(line, size, 0, "monitor \""),
+                so->edid.name);
+  n = rl_append(line, size, rl_append(line, size, n, "\" ("), so->edid.vendor);
+  if (so->edid.pref_width == 0) {
+    (void)rl_append(line, size, n, "), no preferred mode");
+  } else {
+    (void)append_size(line, size, rl_append(line, size, n, "), preferred "),
+                      so->edid.pref_width, so->edid.pref_height);
+  }
+  fbcon_set_header(&so->con, 1, line);
 }
 
 void gpu_console_init(struct gpu *g, unsigned index) {

@@ -69,6 +69,9 @@ struct gpu_scanout {
   struct fb_console con;
   struct gpu_edid_info edid;
   bool have_edid;
+  /* Its device and index, for its info lines (klog_later). */
+  struct gpu *gpu;
+  unsigned index;
 };
 
 struct gpu {

@@ -77,6 +77,28 @@ get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
 
 /* Reads scanout `index`'s EDID: the answer get_display_info already has
  * for scanout 0 (once), else a GET_EDID of its own. */
+#ifdef CONFIG_GPU_EDID
+/* The probe's info lines before the first picture wait for it
+ * (klog_later): none is formatted on its path. */
+static void log_edid(const void *ctx) {
+  const struct gpu_scanout *so = ctx;
+  klog(LOG_INFO,
+       "%s: scanout %u: EDID monitor \"%s\" vendor %s, preferred "
+       "mode %ux%u\n",
+       so->gpu->dev->name, so->index, so->edid.name, so->edid.vendor,
+       so->edid.pref_width, so->edid.pref_height);
+}
+#endif
+
+static void log_scanout(const void *ctx) {
+  const struct gpu_scanout *so = ctx;
+  klog(LOG_INFO,
+       "%s: scanout %u: %ux%u at (%u,%u), resource %u in %u "
+       "chunk(s)\n",
+       so->gpu->dev->name, so->index, so->mode.width, so->mode.height,
+       so->mode.x, so->mode.y, so->resource_id, so->fb.nchunks);
+}
+
 static void get_edid(struct gpu *g, unsigned index) {
   struct gpu_scanout *so = &g->scanout[index];
   so->have_edid = false;
@@ -116,11 +138,11 @@ static void get_edid(struct gpu *g, unsigned index) {
          g->dev->name, index, so->edid.name, so->edid.vendor);
     return;
   }
-  klog(LOG_INFO,
-       "%s: scanout %u: EDID monitor \"%s\" vendor %s, preferred "
-       "mode %ux%u\n",
-       g->dev->name, index, so->edid.name, so->edid.vendor, so->edid.pref_width,
-       so->edid.pref_height);
+  so->gpu = g;
+  so->index = index;
+  if (CONFIG_LOG_LEVEL >= LOG_INFO) {
+    klog_later(log_edid, so);
+  }
 #endif
 }
 
@@ -218,11 +240,11 @@ static rl_status setup_scanout(struct gpu *g, unsigned index) {
     so->active = true;
     so->unshown = true;
   }
-  klog(LOG_INFO,
-       "%s: scanout %u: %ux%u at (%u,%u), resource %u in %u "
-       "chunk(s)\n",
-       g->dev->name, index, w, h, so->mode.x, so->mode.y, so->resource_id,
-       so->fb.nchunks);
+  so->gpu = g;
+  so->index = index;
+  if (CONFIG_LOG_LEVEL >= LOG_INFO) {
+    klog_later(log_scanout, so);
+  }
   return RL_OK;
 }
 

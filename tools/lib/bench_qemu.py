@@ -360,14 +360,15 @@ def warmup_floor(details):
             "runs": len(runs)}
 
 
-def emulated_instructions(arch, workdir, timeout=60.0):
+def emulated_instructions(arch, workdir, timeout=60.0, stop=None):
     """The guest's boot stamps under `-icount shift=0,sleep=off`: QEMU then
     counts one nanosecond per instruction and skips idle time to the next
     timer deadline, so the figures (millions of instructions, idle waits
     included as their deadlines) do not drift with the host's load. The
     same run logs every block QEMU translates (`-d in_asm`), for
     translated_before_warmup. Returns ([(name, M instructions)],
-    translated_before_warmup's answer or None)."""
+    translated_before_warmup's answer or None; with `stop`, a function's
+    name, translated_before's answer up to it instead)."""
     out = rltools.build("qemu_virt_" + arch, quiet=True, targets=["kernel.elf"])
     kernel = os.path.join(out, "kernel.elf")
     blocks_log = os.path.join(workdir, "in_asm-%s.log" % arch)
@@ -382,7 +383,7 @@ def emulated_instructions(arch, workdir, timeout=60.0):
                                % (arch, vm.serial_path))
         serial = vm.serial()
     with open(blocks_log) as f:
-        translated = translated_before_warmup(kernel, f)
+        translated = translated_before(kernel, f, stop or WARMUP_SYMBOL)
     if translated is not None:
         with open(blocks_log) as f:  # -D takes the trace lines too
             translated["mmio"] = mmio_before_warmup(f)
@@ -450,7 +451,14 @@ def translated_before_warmup(kernel, lines):
     the boot at once. Returns {"blocks", "instructions"}, or None when the
     image has no warm-up (CONFIG_GPU_WARMUP off) or the log never reached
     it."""
-    warm = symbol_range(kernel, WARMUP_SYMBOL)
+    return translated_before(kernel, lines, WARMUP_SYMBOL)
+
+
+def translated_before(kernel, lines, symbol):
+    """translated_before_warmup up to the first block of function
+    `symbol`; None when the image has no such function or the log never
+    reached it."""
+    warm = symbol_range(kernel, symbol)
     if warm is None:
         return None
     starts = []

@@ -26,10 +26,14 @@ static bool modern(const struct virtio_device *dev) {
   return mmio(dev)->slot.version == 2;
 }
 
+/* "virtio-mmio@%#llx v%u (%s)", without rl_snprintf (rl_append): the
+ * GPU console's header is written before the first picture. */
 static void describe(const struct virtio_device *dev, char *buf, size_t size) {
-  (void)rl_snprintf(buf, size, "virtio-mmio@%#llx v%u (%s)",
-                    (unsigned long long)mmio(dev)->slot.pa,
-                    mmio(dev)->slot.version, modern(dev) ? "modern" : "legacy");
+  size_t n = rl_append(buf, size, 0, "virtio-mmio@");
+  n = rl_append_hex(buf, size, n, mmio(dev)->slot.pa);
+  n = rl_append_dec(buf, size, rl_append(buf, size, n, " v"),
+                    mmio(dev)->slot.version);
+  (void)rl_append(buf, size, n, modern(dev) ? " (modern)" : " (legacy)");
 }
 
 static uint32_t get_status(struct virtio_device *dev) {

@@ -312,15 +312,16 @@ static void test_status_str(void **state) {
   assert_string_equal(rl_status_str(INT_MAX), "RL_ERR_UNKNOWN");
 }
 
-/* rl_append, rl_append_hex: as rl_snprintf's "%s" and "%#llx" would
- * write, cut to the buffer the same way. */
+/* rl_append, rl_append_hex, rl_append_dec: as rl_snprintf's "%s",
+ * "%#llx" and "%llu" would write, cut to the buffer the same way. */
 static void test_append(void **state) {
   (void)state;
   static const uint64_t values[] = {
       0,          1,          0x9,
       0xa,        0x10,       0xa003e00,
       0x10008000, 0xffffffff, 0x123456789abcdefull,
-      UINT64_MAX};
+      UINT64_MAX, 10,         99,
+      100,        1000000007};
   for (size_t size = 1; size < 24; size++) {
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
       char got[24], want[24];
@@ -333,6 +334,12 @@ static void test_append(void **state) {
       assert_string_equal(got, want);
       assert_int_equal(at, strlen(want));
       assert_int_equal(got[size], '#'); /* nothing past the buffer */
+      at = rl_append_dec(got, size, rl_append(got, size, 0, "n="), values[i]);
+      w = rl_snprintf(want, size, "n=%llu", (unsigned long long)values[i]);
+      assert_true(w > 0);
+      assert_string_equal(got, want);
+      assert_int_equal(at, strlen(want));
+      assert_int_equal(got[size], '#');
     }
   }
   char buf[8] = "ab";
