@@ -112,11 +112,14 @@ beside the host's own first touch of as many pages, against 0.3 ms for
 a later copy): the driver posts it with CREATE_2D and
 ATTACH_BACKING, one notification and the queue's interrupt held back
 (TRANSFER_TO_HOST_2D (warm-up), drivers/gpu `gpu_resource_post`), and
-paints the picture and the console meanwhile, reading neither the
-clock nor a device register (under QEMU both wait while the copy holds
-the emulator's global lock);
-SET_SCANOUT, the picture's TRANSFER_TO_HOST_2D and the first full
-flush, posted together behind it, follow it.
+paints the picture and the console's header meanwhile, reading neither
+the clock nor a device register (on aarch64 both take the emulator's
+global lock, which the device model holds from CREATE_2D to the end of
+the copy); the log's lines wait for the picture (lib/log.h
+`klog_later`: nothing is formatted before it, nor drawn as text but the
+header); SET_SCANOUT, the picture's TRANSFER_TO_HOST_2D and the first
+full flush, posted together once CREATE_2D and ATTACH_BACKING are
+answered, follow it.
 
 Before the warm-up, the time is mostly QEMU translating code that runs
 for the first time, not running it. Each block costs about 5 us to
