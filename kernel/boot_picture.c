@@ -1,5 +1,6 @@
 /* The boot picture (boot_picture.h). */
 #include <kernel/boot_picture.h>
+#include <ringlight/config.h>
 
 void boot_picture_draw(struct fb_surface *s) {
   /* README "The boot picture": bar i spans columns floor(i*W/8) to
@@ -12,5 +13,7 @@ void boot_picture_draw(struct fb_surface *s) {
     uint32_t x1 = (uint32_t)((uint64_t)(i + 1) * s->width / 8);
     fb_fill(s, (struct fb_rect){x0, 0, x1 - x0, top}, bars[i]);
   }
+#ifndef CONFIG_GPU_CONSOLE
   fb_fill(s, (struct fb_rect){0, top, s->width, s->height - top}, 0x000000);
+#endif
 }
