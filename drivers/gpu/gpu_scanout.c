@@ -75,8 +75,6 @@ get_display_info(struct gpu *g, struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS],
   return st;
 }
 
-/* Reads scanout `index`'s EDID: the answer get_display_info already has
- * for scanout 0 (once), else a GET_EDID of its own. */
 #ifdef CONFIG_GPU_EDID
 /* The probe's info lines before the first picture wait for it
  * (klog_later): none is formatted on its path. */
@@ -99,6 +97,8 @@ static void log_scanout(const void *ctx) {
        so->mode.x, so->mode.y, so->resource_id, so->fb.nchunks);
 }
 
+/* Reads scanout `index`'s EDID: the answer get_display_info already has
+ * for scanout 0 (once), else a GET_EDID of its own. */
 static void get_edid(struct gpu *g, unsigned index) {
   struct gpu_scanout *so = &g->scanout[index];
   so->have_edid = false;
